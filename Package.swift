@@ -1,0 +1,55 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "berth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(
+            name: "CGit2", pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]),
+        .target(name: "BerthYAML", dependencies: ["CYAML"], swiftSettings: strict),
+        .target(name: "BerthCore", dependencies: ["BerthYAML"], swiftSettings: strict),
+        .target(name: "BerthGit", dependencies: ["CGit2"], swiftSettings: strict),
+        .target(
+            name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthCore", "BerthYAML", "BerthGit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "berth-bench",
+            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML"],
+            swiftSettings: strict),
+        .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
+        .testTarget(
+            name: "BerthCoreTests", dependencies: ["BerthCore", "BerthYAML", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthCLITests", dependencies: ["BerthTestSupport"],
+            swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)
