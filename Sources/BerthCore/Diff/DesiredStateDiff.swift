@@ -152,3 +152,33 @@ public enum FieldFlattener {
         return "\(whole).\(digits)"
     }
 }
+
+extension DesiredStateDiff {
+    /// The diff between two revisions given only the files that differ between them (the
+    /// old and new versions of each changed file): services in unchanged files are equal on
+    /// both sides, so they need not be parsed. Services are pooled by name across files, so
+    /// a service that moves between changed files is no change.
+    public init(changedFrom old: [FileManifests], changedTo new: [FileManifests]) {
+        func pool(_ files: [FileManifests]) -> [String: ServiceSpec] {
+            var services: [String: ServiceSpec] = [:]
+            for file in files.sorted(by: { $0.path < $1.path }) {
+                for service in file.services where services[service.name] == nil { services[service.name] = service }
+            }
+            return services
+        }
+        self.init(from: pool(old), to: pool(new))
+    }
+}
+
+extension FileManifests {
+    /// The same parse result as if the file had been read at `newPath` (a cached parse of a
+    /// moved file: service sources and diagnostics name the new path).
+    public func relocated(to newPath: String) -> FileManifests {
+        guard newPath != path else { return self }
+        var copy = self
+        copy.path = newPath
+        for i in copy.services.indices { copy.services[i].source?.file = newPath }
+        for i in copy.diagnostics.indices where copy.diagnostics[i].file == path { copy.diagnostics[i].file = newPath }
+        return copy
+    }
+}
