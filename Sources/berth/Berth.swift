@@ -12,6 +12,8 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ValidateCommand.self,
+            DiffCommand.self,
+            HistoryCommand.self,
         ]
     )
 }
