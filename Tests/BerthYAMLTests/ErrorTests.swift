@@ -83,11 +83,14 @@ import BerthYAML
     }
 
     @Test func deepBlockMappings() {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(51_000_000)
-        for i in 0..<10_000 {
-            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: i))
-            bytes.append(contentsOf: "k:\n".utf8)
+        // Line i is i spaces then `k:` (≈ 50 MB): fill with spaces, then write the keys.
+        let levels = 10_000
+        var bytes = [UInt8](repeating: UInt8(ascii: " "), count: levels * (levels - 1) / 2 + 3 * levels)
+        var at = 0
+        for i in 0..<levels {
+            at += i
+            bytes[at] = UInt8(ascii: "k"); bytes[at + 1] = UInt8(ascii: ":"); bytes[at + 2] = 0x0A
+            at += 3
         }
         let clock = ContinuousClock()
         var r: ParseResult!
@@ -109,9 +112,8 @@ import BerthYAML
     }
 
     @Test func tenMegabyteScalar() {
-        var bytes = Array("big: \"".utf8)
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "a"), count: 10_000_000))
-        bytes.append(contentsOf: "\"\nafter: 1\n".utf8)
+        let bytes = Array("big: \"".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 10_000_000)
+            + Array("\"\nafter: 1\n".utf8)
         let clock = ContinuousClock()
         var r: ParseResult!
         let elapsed = clock.measure { r = YAML.parse(bytes) }
