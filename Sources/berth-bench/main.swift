@@ -6,6 +6,7 @@
 
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
+    gitBenchmark,
 ]
 
 Harness.main(benchmarks)
