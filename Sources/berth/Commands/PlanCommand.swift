@@ -54,8 +54,8 @@ struct PlanCommand: AsyncParsableCommand {
                 or --observed none (nothing runs yet)
                 """)
         }
-        let desired = try await Self.loadDesiredState(source)
         let observedState = try Self.loadObservedState(observed, project: project, source: source)
+        let desired = try await Self.loadDesiredState(source)
 
         for d in desired.diagnostics.sorted() { Self.stderr(d.rendered + "\n") }
 
