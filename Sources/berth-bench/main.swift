@@ -6,6 +6,7 @@
 
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
+    planBenchmark,
 ]
 
 Harness.main(benchmarks)
