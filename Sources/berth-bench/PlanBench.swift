@@ -132,6 +132,16 @@ enum PlanBench {
         let s = plan.summary
         print("  plan: \(plan.steps.count) steps in \(plan.waveCount) waves "
               + "(create \(s.create), update \(s.update), scale \(s.scale), heal \(s.heal), delete \(s.delete))")
+        if ProcessInfo.processInfo.environment["PLAN_BENCH_PARTS"] != nil {
+            let specs = Array(world.desired.services.values)
+            print("  graph init  ", Harness.measure(passes: 5) { _ = DependencyGraph(services: specs) } * 1000)
+            let g = DependencyGraph(services: specs)
+            print("  cycles      ", Harness.measure(passes: 5) { _ = g.cycles() } * 1000)
+            print("  waves       ", Harness.measure(passes: 5) { _ = g.waves() } * 1000)
+            print("  revisions   ", Harness.measure(passes: 5) { for s in specs { _ = s.revision } } * 1000)
+            print("  byName      ", Harness.measure(passes: 5) { _ = world.observed.servicesByName } * 1000)
+            print("  sortedKeys  ", Harness.measure(passes: 5) { _ = world.desired.services.keys.sorted() } * 1000)
+        }
         let jsonSeconds = Harness.measure(passes: 3) { _ = plan.jsonText() }
 
         let parseSeconds = Harness.measure(passes: 3) {

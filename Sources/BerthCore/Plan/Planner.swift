@@ -36,15 +36,16 @@ public enum Planner {
         let graph = DependencyGraph(services: desired.services.values)
         let cycles = graph.cycles()
         if !cycles.isEmpty { throw .dependencyCycle(cycles) }
-        let graphWaves = graph.waves() ?? [:]
+        let graphWaves = graph.waveIndices() ?? []
         let running = observed.servicesByName
 
         // 1. Create, update, scale, heal: with the graph wave, renumbered below.
+        //    `graph.nodes` are the desired names, sorted.
         var steps: [PlanStep] = []
-        for name in desired.services.keys.sorted() {
+        for (i, name) in graph.nodes.enumerated() {
             let spec = desired.services[name]!
             let instances = running[name]?.instances ?? []
-            steps += serviceSteps(spec, instances: instances, wave: graphWaves[name] ?? 0)
+            steps += serviceSteps(spec, instances: instances, wave: graphWaves[i])
         }
         let used = Set(steps.map(\.wave)).sorted()
         var dense: [Int: Int] = [:]
@@ -75,7 +76,7 @@ public enum Planner {
                     }
                 }
             } else {
-                let runningCount = observed.servicesByName.values.filter { !$0.instances.isEmpty }.count
+                let runningCount = running.values.filter { !$0.instances.isEmpty }.count
                 if orphans.count * 2 > runningCount && !options.allowMassDelete {
                     throw .massDelete(deleting: orphans.map(\.name), running: runningCount)
                 }
@@ -88,9 +89,15 @@ public enum Planner {
     // MARK: - One desired service
 
     static func serviceSteps(_ spec: ServiceSpec, instances unsorted: [Instance], wave: Int) -> [PlanStep] {
-        let instances = unsorted.sorted { $0.id < $1.id }
         let revision = spec.revision
         let want = spec.replicas
+        // Fast path, the common case: converged.
+        if unsorted.count == want
+            && unsorted.allSatisfy({ $0.revision == revision && !needsReplacement($0, restart: spec.restart) })
+        {
+            return []
+        }
+        let instances = unsorted.sorted { $0.id < $1.id }
         let target = PlanStep.Endpoint(image: spec.image, replicas: want, revision: revision.id)
 
         if instances.isEmpty {
