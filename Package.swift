@@ -49,7 +49,7 @@ let package = Package(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthCLITests", dependencies: ["BerthTestSupport"],
+            name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

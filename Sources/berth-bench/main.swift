@@ -7,6 +7,7 @@
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
     gitBenchmark,
+    planBenchmark,
 ]
 
 Harness.main(benchmarks)

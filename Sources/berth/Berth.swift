@@ -14,6 +14,7 @@ struct Berth: AsyncParsableCommand {
             ValidateCommand.self,
             DiffCommand.self,
             HistoryCommand.self,
+            PlanCommand.self,
         ]
     )
 }
