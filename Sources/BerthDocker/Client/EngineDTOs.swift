@@ -19,6 +19,15 @@ public enum Engine {
         public var Status: String?
         public var Labels: [String: String]?
         public var Created: Int64?
+        public var NetworkSettings: NetworkSettings?
+
+        /// The exit code in `Status` ("Exited (137) 3 seconds ago"), if it shows one.
+        public var exitCode: Int? {
+            guard let status = Status, let open = status.firstIndex(of: "("),
+                let close = status[open...].firstIndex(of: ")")
+            else { return nil }
+            return Int(status[status.index(after: open)..<close])
+        }
     }
 
     public struct ContainerState: Sendable, Codable, Hashable {
