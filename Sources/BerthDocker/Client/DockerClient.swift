@@ -207,6 +207,11 @@ public struct DockerClient: Sendable {
         public var exitCode: Int
         public var stdout: String
         public var stderr: String
+        public init(exitCode: Int, stdout: String, stderr: String) {
+            self.exitCode = exitCode
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     /// Runs `command` inside a running container and waits for it to end.
