@@ -249,3 +249,28 @@ func withTimeout<T: Sendable>(seconds: Int64, _ body: @escaping @Sendable () asy
         return try await group.next()!
     }
 }
+
+@Suite("Docker runtime: probe timeouts")
+struct ProbeTimeoutTests {
+    @Test func aServerThatNeverAnswersTimesOut() async throws {
+        try await withProject("silent") { runtime, project in
+            var silent = spec("customer", image: "shop/customer:1.0")
+            // Accepts connections on 8080 and never answers.
+            silent.command = ["nc", "-ll", "-p", "8080", "-e", "sleep", "3600"]
+            let instance = try await runtime.startInstance(.init(project: project, spec: silent, commit: nil))
+            let check = HealthCheck(
+                probe: .http(path: "/healthz", port: 8080), interval: Millis(100), timeout: Millis(300),
+                failureThreshold: 2)
+            let address = try #require(
+                try await runtime.client.inspectContainer(instance.id).ipAddress(on: "berth-\(project)"))
+            // Wait until nc listens, so the failure is the timeout, not a refused connection.
+            let tcp = HealthCheck(probe: .tcp(port: 8080), interval: Millis(50), timeout: Millis(300))
+            #expect(try await runtime.waitHealthy(instance, check: tcp, deadline: soon()) == .healthy)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let outcome = try await runtime.waitHealthy(instance, check: check, deadline: soon())
+            #expect(outcome == .unhealthy(lastFailure: "GET http://\(address):8080/healthz: no answer within 300ms"))
+            #expect(clock.now - start < .seconds(3))
+        }
+    }
+}

@@ -86,9 +86,16 @@ struct HTTPTransport: Sendable {
         } else if method == .POST || method == .PUT {
             head.headers.add(name: "Content-Length", value: "0")
         }
-        try await outbound.write(.head(head))
-        if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-        try await outbound.write(.end(nil))
+        var parts: [HTTPClientRequestPart] = [.head(head)]
+        if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        parts.append(.end(nil))
+        // One write, one flush: the engine may answer and close as soon as it has the head
+        // of a body-less request, and a separate later write of `.end` would then fail.
+        do {
+            try await outbound.write(contentsOf: parts)
+        } catch {
+            // The answer may already be in; reading it tells.
+        }
     }
 
     /// Sends one request and reads the whole response.

@@ -78,7 +78,7 @@ public struct DockerRuntime: ContainerRuntime {
         try await prepare(project: request.project)
         let spec = request.spec
         let network = BerthNaming.network(project: request.project)
-        let name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
+        var name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
         let graceSeconds = Int((spec.stopGracePeriod.milliseconds + 999) / 1000)
         let config = Engine.ContainerCreate(
             Image: spec.image,
@@ -100,6 +100,10 @@ public struct DockerRuntime: ContainerRuntime {
             // The network went away behind this process's back: make it again, once.
             await verdicts.forgetNetwork(project: request.project)
             try await prepare(project: request.project)
+            id = try await client.createContainer(name: name, config)
+        } catch let error as DockerError where error.code == .conflict {
+            // The random suffix collided (1 in 16 million): draw again, once.
+            name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
             id = try await client.createContainer(name: name, config)
         }
         await verdicts.set(id, .starting)
