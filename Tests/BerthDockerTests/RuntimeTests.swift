@@ -274,3 +274,32 @@ struct ProbeTimeoutTests {
         }
     }
 }
+
+@Suite("Docker runtime: concurrency")
+struct ConcurrencyTests {
+    @Test func tenConcurrentStartsShareOneNetwork() async throws {
+        try await withProject("ten") { runtime, project in
+            let s = spec("customer", image: "shop/customer:1.0", health: fastHTTP)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let outcomes = try await withThrowingTaskGroup(of: HealthOutcome.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        let instance = try await runtime.startInstance(.init(project: project, spec: s, commit: "c"))
+                        return try await runtime.waitHealthy(instance, check: fastHTTP, deadline: soon(60))
+                    }
+                }
+                var all: [HealthOutcome] = []
+                for try await outcome in group { all.append(outcome) }
+                return all
+            }
+            print("10 instances started and healthy in \(clock.now - start)")
+            #expect(outcomes == Array(repeating: .healthy, count: 10))
+            let networks = try await runtime.client.listNetworks(labels: [BerthLabel.project: project])
+            #expect(networks.map(\.Name) == ["berth-\(project)"])
+            let observed = try await runtime.observe(project: project)
+            #expect(observed.service("customer")?.instances.count == 10)
+            #expect(observed.service("customer")?.instances.allSatisfy { $0.state == .running } == true)
+        }
+    }
+}
