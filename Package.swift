@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +31,16 @@ let package = Package(
         .target(name: "BerthEngine", dependencies: ["BerthCore", "BerthGit"], swiftSettings: strict),
         .target(
             name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
+            swiftSettings: strict),
+        .target(
+            name: "BerthDocker",
+            dependencies: [
+                "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "berth",
@@ -47,6 +59,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
