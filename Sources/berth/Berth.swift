@@ -15,6 +15,8 @@ struct Berth: AsyncParsableCommand {
             DiffCommand.self,
             HistoryCommand.self,
             PlanCommand.self,
+            WatchCommand.self,
+            JournalCommand.self,
         ]
     )
 }
