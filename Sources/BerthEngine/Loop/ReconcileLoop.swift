@@ -73,6 +73,10 @@ public actor ReconcileLoop {
     private var doorbellStream: AsyncStream<Void>?
     private var stopping = false
     private var killed: [String: Date] = [:]
+    /// Instances the runtime reported dead or gone since the last sync. Docker sends `die`
+    /// before its container list says so, so these override what `observe` reports.
+    private var dead: [String: DeadInstance] = [:]
+    struct DeadInstance { var service: String?; var exitCode: Int?; var destroyed: Bool }
     private var syncCount = 0
     private var timers: [Task<Void, Never>] = []
 
@@ -217,9 +221,11 @@ public actor ReconcileLoop {
             if !wasKilled, let service = event.service, lastGood?.services[service] != nil {
                 backoff.recordFailure(service, now: t)
             }
+            dead[event.instanceID, default: DeadInstance(service: event.service, exitCode: code, destroyed: false)].exitCode = code
             request(.heal, fetch: false)
         case .destroyed:
             killed[event.instanceID] = nil
+            dead[event.instanceID, default: DeadInstance(service: event.service, exitCode: nil, destroyed: true)].destroyed = true
             request(.heal, fetch: false)
         default:
             break
@@ -292,10 +298,21 @@ public actor ReconcileLoop {
             return
         }
 
-        // 2. What runs.
-        let observed: ObservedState
-        do {
-            observed = try await runtime.observe(project: project)
+        // 2. What runs. A heal that only follows runtime events plans from the last observed
+        //    state with the dead instances marked (no probing, no listing: the replacement
+        //    starts at once), for the services concerned only; the full observe follows.
+        let hints = dead
+        dead = [:]
+        var observed: ObservedState
+        var scope: Set<String>? = nil
+        if !fetch, triggers == [.heal], !hints.isEmpty, let last = lastObserved,
+           hints.values.allSatisfy({ $0.service != nil })
+        {
+            observed = Self.marking(last, dead: hints)
+            scope = Set(hints.values.compactMap(\.service))
+        } else {
+          do {
+            observed = Self.marking(try await runtime.observe(project: project), dead: hints)
             if observeFailures > 0 { logger.info("the runtime is reachable again") }
             observeFailures = 0
             runtimeError = nil
@@ -311,7 +328,9 @@ public actor ReconcileLoop {
                     errors: errors + ["runtime: \(error)"]), seconds: seconds(clock.now - startedAt))
             }
             return
+          }
         }
+        logger.debug("observed", metadata: ["duration.ms": "\(Int(seconds(clock.now - startedAt) * 1000))"])
         lastObserved = observed
         updateHealthGauges(desired: desired, observed: observed)
 
@@ -327,7 +346,11 @@ public actor ReconcileLoop {
                 errors: errors + ["plan: \(error)"]), seconds: seconds(clock.now - startedAt))
             return
         }
-        let (kept, deferred) = filter(plan, desired: desired)
+        var (kept, deferred) = filter(plan, desired: desired)
+        if let scope {
+            kept = kept.filter { scope.contains($0.service) }
+            deferred = []
+        }
         plan.steps = kept
         for d in deferred {
             logger.debug("step deferred", metadata: ["service.name": "\(d.service)", "reason": "\(d.reason)"])
@@ -405,6 +428,24 @@ public actor ReconcileLoop {
             backoff.reset(healthy: healthyServices(desired: desired, observed: after), now: now())
         }
         if let next = backoff.nextRetry(after: now()) { wake(at: next) }
+    }
+
+    /// `state` with the instances the runtime reported dead marked exited (or removed when
+    /// destroyed).
+    static func marking(_ state: ObservedState, dead: [String: DeadInstance]) -> ObservedState {
+        guard !dead.isEmpty else { return state }
+        var out = state
+        for s in out.services.indices {
+            out.services[s].instances.removeAll { dead[$0.id]?.destroyed == true }
+            for i in out.services[s].instances.indices {
+                guard let d = dead[out.services[s].instances[i].id] else { continue }
+                if out.services[s].instances[i].state != .exited {
+                    out.services[s].instances[i].state = .exited
+                    out.services[s].instances[i].exitCode = d.exitCode
+                }
+            }
+        }
+        return out
     }
 
     /// Steps to run now, and the ones left for later with the reason.

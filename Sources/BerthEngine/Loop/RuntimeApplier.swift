@@ -48,6 +48,8 @@ public struct RuntimeApplier: PlanApplier {
         var message: String
         var rolledBack = false
         var instanceFailures = 0
+        /// The instance that was started but did not become healthy, if any.
+        var instance: Instance? = nil
     }
 
     func run(_ step: PlanStep, spec: ServiceSpec?, commit: String?) async -> StepReport {
@@ -119,7 +121,8 @@ public struct RuntimeApplier: PlanApplier {
         }
         let failures = results.compactMap { if case .failure(let f) = $0 { f } else { nil } }
         if !failures.isEmpty {
-            let started = results.compactMap { try? $0.get() }
+            // Every instance that was created, healthy or not, so a rollback removes them all.
+            let started = results.compactMap { try? $0.get() } + failures.compactMap(\.instance)
             var failure = StepFailure(
                 message: failures.map(\.message).sorted().joined(separator: "; "),
                 instanceFailures: failures.reduce(0) { $0 + $1.instanceFailures })
@@ -146,23 +149,59 @@ public struct RuntimeApplier: PlanApplier {
             if outcome.isHealthy { return .success(instance) }
             // An instance that exited is counted by its `die` event; one that runs but never
             // becomes healthy is counted here.
-            if case .exited = outcome { return .failure(StepFailure(message: "\(instance.id): \(outcome)")) }
-            return .failure(StepFailure(message: "\(instance.id): \(outcome)", instanceFailures: 1))
+            if case .exited = outcome { return .failure(StepFailure(message: "\(instance.id): \(outcome)", instance: instance)) }
+            return .failure(StepFailure(message: "\(instance.id): \(outcome)", instanceFailures: 1, instance: instance))
         } catch {
-            return .failure(StepFailure(message: "\(instance.id): health check failed: \(error)"))
+            return .failure(StepFailure(message: "\(instance.id): health check failed: \(error)", instance: instance))
         }
     }
 
     private func heal(_ failed: [String], spec: ServiceSpec, commit: String?) async throws {
-        let grace = spec.stopGracePeriod
-        async let removal: Void = remove(failed, grace: Millis(min(grace.milliseconds, 1000)))
-        do {
-            try await startHealthy(failed.count, spec: spec, commit: commit)
-        } catch let error as StartFailure {
-            try? await removal
-            throw error.failure
+        // Replacements are created and started first: removing the dead container competes
+        // with the start inside the engine (network teardown), and it serves nothing anyway.
+        let request = InstanceRequest(project: project, spec: spec, commit: commit)
+        let deadline = ContinuousClock.now + .milliseconds(spec.update.progressDeadline.milliseconds)
+        let started = await withTaskGroup(of: Result<Instance, StepFailure>.self) { group in
+            for _ in failed {
+                group.addTask {
+                    do { return .success(try await runtime.startInstance(request)) } catch {
+                        return .failure(StepFailure(message: "starting \(spec.name) failed: \(error)"))
+                    }
+                }
+            }
+            var out: [Result<Instance, StepFailure>] = []
+            for await r in group { out.append(r) }
+            return out
         }
-        try await removal
+        async let removal: Void = remove(failed, grace: Millis(min(spec.stopGracePeriod.milliseconds, 1000)))
+        let waited = await withTaskGroup(of: StepFailure?.self) { group in
+            for result in started {
+                group.addTask {
+                    guard case .success(let instance) = result else {
+                        if case .failure(let f) = result { return f }
+                        return nil
+                    }
+                    do {
+                        let outcome = try await runtime.waitHealthy(instance, check: spec.health, deadline: deadline)
+                        if outcome.isHealthy { return nil }
+                        if case .exited = outcome { return StepFailure(message: "\(instance.id): \(outcome)") }
+                        return StepFailure(message: "\(instance.id): \(outcome)", instanceFailures: 1)
+                    } catch {
+                        return StepFailure(message: "\(instance.id): health check failed: \(error)")
+                    }
+                }
+            }
+            var out: [StepFailure] = []
+            for await f in group { if let f { out.append(f) } }
+            return out
+        }
+        var failures = waited
+        do { try await removal } catch { failures.append(StepFailure(message: "removing failed instances: \(error)")) }
+        if !failures.isEmpty {
+            throw StepFailure(
+                message: failures.map(\.message).sorted().joined(separator: "; "),
+                instanceFailures: failures.reduce(0) { $0 + $1.instanceFailures })
+        }
     }
 
     private func update(_ step: PlanStep, spec: ServiceSpec, commit: String?) async throws {
