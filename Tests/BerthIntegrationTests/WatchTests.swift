@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -24,6 +25,20 @@ import Testing
         #expect(steps.map { "\($0["action"]!) \($0["service"]!) \($0["outcome"]!)" } == ["scale web succeeded"])
         #expect(h.terminate() == 0)
         #expect(h.log().contains("msg=\"watch stopped\""))
+
+        // `berth history --applied` joins git history with the journal.
+        let history = try sh([WatchHarness.binary.path, "history", "--repo", h.repo.path, "--applied", "--project", h.project, "--state-dir", h.state.path]).out
+        let appliedLines = history.split(separator: "\n").filter { $0.hasPrefix("Applied: ") }
+        #expect(appliedLines.count == 2)
+        #expect(appliedLines.allSatisfy { $0.hasPrefix("Applied: 20") && $0.hasSuffix("Z") }, "\(history)")
+        // `berth journal` text: newest first, one line per sync and one per step.
+        let text = try sh([WatchHarness.binary.path, "journal", "--project", h.project, "--state-dir", h.state.path, "--service", "web", "--limit", "1"]).out
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(text)")
+        #expect(lines.first?.hasPrefix("#2  20") == true)
+        #expect(lines.first?.contains("  \(second.prefix(12))  commit  succeeded  ") == true, "\(text)")
+        #expect(lines.last?.hasPrefix("    scale web  succeeded  ") == true, "\(text)")
+        #expect(lines.last?.hasSuffix("ms  replicas 1 → 3") == true, "\(text)")
     }
 
     @Test func postSyncAppliesAtOnceAndNeedsTheToken() throws {

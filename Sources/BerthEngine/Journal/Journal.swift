@@ -138,7 +138,7 @@ public actor Journal {
     public func commitSummaries() throws -> [String: CommitSummary] {
         var out: [String: CommitSummary] = [:]
         try connection.query(
-            "SELECT commit_sha, MIN(ended), MAX(CASE WHEN result = 'succeeded' THEN 1 ELSE 0 END), GROUP_CONCAT(DISTINCT result) FROM syncs WHERE commit_sha IS NOT NULL GROUP BY commit_sha",
+            "SELECT commit_sha, COALESCE(MIN(CASE WHEN result = 'succeeded' THEN ended END), MIN(ended)), MAX(CASE WHEN result = 'succeeded' THEN 1 ELSE 0 END), GROUP_CONCAT(DISTINCT result) FROM syncs WHERE commit_sha IS NOT NULL GROUP BY commit_sha",
             []
         ) { row in
             guard let commit = row.optionalText(0) else { return }
@@ -154,7 +154,7 @@ public actor Journal {
 /// What the journal knows about one commit.
 public struct CommitSummary: Sendable, Hashable, Codable {
     public var commit: String
-    /// When the first sync from this commit ended.
+    /// When the first successful sync from this commit ended (else the first sync).
     public var firstSync: String
     /// Whether a sync from it succeeded.
     public var applied: Bool
