@@ -143,4 +143,29 @@ import BerthTestSupport
         #expect(try ProcessRunner.berth(["validate", "manifests"], in: root)
             == ProcessResult(stdout: "manifests: 3 services valid\n", stderr: "", status: 0))
     }
+
+    /// Colour on a terminal (a pseudo-terminal from util-linux `script`), none with NO_COLOR.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func colourOnlyOnATerminalWithoutNoColor() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write("a.yaml", Self.manifest("customer", "  replicas: x\n"))
+        let berth = try ProcessRunner.berthExecutable()
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = nil
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        let command = ["-qec", "'\(berth.path)' validate a.yaml", "/dev/null"]
+        let coloured = try ProcessRunner.run(script, command, in: dir.url, environment: environment)
+        let esc = "\u{1B}["
+        #expect(coloured.stdout == """
+            \(esc)1ma.yaml:7:13:\(esc)0m \(esc)31;1merror:\(esc)0m \(esc)1mspec.replicas: expected an integer, found "x"\(esc)0m\r
+              replicas: x\r
+                        \(esc)32;1m^\(esc)0m\r
+            \(esc)31;1m1 error in 1 file\(esc)0m\r
+
+            """)
+        environment["NO_COLOR"] = "1"
+        let plain = try ProcessRunner.run(script, command, in: dir.url, environment: environment)
+        #expect(plain.stdout == "a.yaml:7:13: error: spec.replicas: expected an integer, found \"x\"\r\n  replicas: x\r\n            ^\r\n1 error in 1 file\r\n")
+    }
 }

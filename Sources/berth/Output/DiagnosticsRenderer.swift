@@ -36,7 +36,7 @@ struct DiagnosticsRenderer {
             if let lines = lineCache[d.file], d.line >= 1, d.line <= lines.count {
                 let text = lines[d.line - 1]
                 if !text.isEmpty {
-                    out += "\(text)\n\(paint(Self.caretPadding(text, column: d.column) + "^", "32;1"))\n"
+                    out += "\(text)\n\(Self.caretPadding(text, column: d.column))\(paint("^", "32;1"))\n"
                 }
             }
         }
