@@ -84,7 +84,9 @@ public enum Planner {
                 steps += deleteSteps(orphans, firstWave: firstDeleteWave)
             }
         }
-        return Plan(revision: desired.commit, project: observed.project, steps: steps, notes: notes)
+        return Plan(
+            revision: desired.commit, project: observed.project, steps: steps, notes: notes,
+            desiredErrors: desired.diagnostics.filter { $0.severity == .error }.count)
     }
 
     // MARK: - One desired service
