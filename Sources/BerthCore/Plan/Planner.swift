@@ -34,8 +34,7 @@ public enum Planner {
         desired: DesiredState, observed: ObservedState, options: PlanOptions = .init()
     ) throws(PlanError) -> Plan {
         // One copy of each spec, sorted by name; everything below borrows from it.
-        var specs = Array(desired.services.values)
-        specs.sort { $0.name < $1.name }
+        let specs = desired.services.keys.sorted().map { desired.services[$0]! }
         let graph = DependencyGraph(sortedUniqueServices: specs)
         let cycles = graph.cycles()
         if !cycles.isEmpty { throw .dependencyCycle(cycles) }
@@ -57,7 +56,8 @@ public enum Planner {
         // 2. Services no longer desired.
         var notes: [PlanNote] = []
         let orphans = running.values
-            .filter { desired.services[$0.name] == nil && !$0.instances.isEmpty }
+            // `index(forKey:)`, not `services[name] == nil`, which would copy the spec.
+            .filter { !$0.instances.isEmpty && desired.services.index(forKey: $0.name) == nil }
             .sorted { $0.name < $1.name }
         if !orphans.isEmpty {
             if !options.prune || desired.hasErrors {
