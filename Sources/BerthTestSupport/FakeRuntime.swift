@@ -48,5 +48,6 @@ public actor FakeRuntime: ContainerRuntime {
 
 public struct FakeRuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
