@@ -53,14 +53,12 @@ let package = Package(
             dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML"],
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
+        .testTarget(name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"], swiftSettings: strict),
         .testTarget(
             name: "BerthCoreTests", dependencies: ["BerthCore", "BerthYAML", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthTestSupport"],
-            swiftSettings: strict),
-        .testTarget(
-            name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport"],
