@@ -33,7 +33,9 @@ struct RuntimeTests {
     @Test func observeRebuildsFromLabelsAlone() async throws {
         try await withProject("observe") { runtime, project in
             let customerSpec = spec("customer", image: "shop/customer:1.0", health: fastHTTP)
-            let bookingSpec = spec("booking", image: "shop/booking:1.1")
+            var bookingSpec = spec("booking", image: "shop/booking:1.1", grace: Millis(2500))
+            bookingSpec.dependsOn = ["customer", "audit"]
+            bookingSpec.labels = ["team": "travel"]
             let c1 = try await runtime.startInstance(.init(project: project, spec: customerSpec, commit: "abc123"))
             let c2 = try await runtime.startInstance(.init(project: project, spec: customerSpec, commit: "abc123"))
             let b1 = try await runtime.startInstance(.init(project: project, spec: bookingSpec, commit: nil))
@@ -61,6 +63,20 @@ struct RuntimeTests {
             #expect(bookings.map(\.id) == [b1.id])
             #expect(bookings.first?.commit == nil)
             #expect(bookings.first?.state == .running)
+
+            // The labels carry everything a later run needs.
+            var labels = try await runtime.client.inspectContainer(b1.id).Config.Labels ?? [:]
+            labels["berth.sample.hash"] = nil  // the image's own label, inherited
+            #expect(
+                labels == [
+                    "berth.project": project, "berth.service": "booking",
+                    "berth.revision": bookingSpec.revision.id, "berth.commit": "",
+                    "berth.stop-grace-ms": "2500", "berth.depends-on": "audit,customer", "team": "travel",
+                ])
+            #expect(BerthLabel.dependencies(labels) == ["audit", "customer"])
+            let customerLabels = try await runtime.client.inspectContainer(c1.id).Config.Labels ?? [:]
+            #expect(BerthLabel.healthCheck(customerLabels) == fastHTTP)
+            #expect(BerthLabel.dependencies(customerLabels) == [])
 
             // Another project's view is empty.
             #expect(try await fresh.observe(project: project + "-x").services.isEmpty)
