@@ -102,8 +102,29 @@ struct RuntimeTests {
             #expect(instance.id == id)
             #expect(instance.state == .exited)
             #expect(instance.exitCode == nil)
-            try await runtime.removeInstance(id: id, grace: .seconds(1))
-            #expect(try await runtime.observe(project: project).services.isEmpty)
+            // A running instance is left alone by the sweep; the half-made one goes.
+            let running = try await runtime.startInstance(.init(project: project, spec: s, commit: "c2"))
+            #expect(try await runtime.sweep(project: project) == [id])
+            let after = try await runtime.observe(project: project)
+            #expect(after.service("customer")?.instances.map(\.id) == [running.id])
+            #expect(try await runtime.sweep(project: project) == [])
+        }
+    }
+
+    @Test func containerSettingsFollowTheSpec() async throws {
+        try await withProject("settings") { runtime, project in
+            var s = spec("customer", image: "shop/customer:1.0", grace: Millis(1500))
+            s.env = ["GREETING": "hello world", "PORT": "8080"]
+            s.resources = Resources(milliCPUs: 500, memory: 64 * 1024 * 1024)
+            let instance = try await runtime.startInstance(.init(project: project, spec: s, commit: nil))
+            let details = try await runtime.client.inspectContainer(instance.id)
+            #expect(details.HostConfig?.RestartPolicy == .init(Name: "no"))
+            #expect(details.HostConfig?.NanoCpus == 500_000_000)
+            #expect(details.HostConfig?.Memory == Int64(64 << 20))
+            #expect(details.HostConfig?.NetworkMode == "berth-\(project)")
+            let env = try await runtime.client.exec(instance.id, ["sh", "-c", "echo \"$GREETING\""])
+            #expect(env.stdout == "hello world\n")
+            #expect(details.Config.Cmd == ["/entry.sh"])
         }
     }
 

@@ -54,6 +54,20 @@ public struct DockerRuntime: ContainerRuntime {
         }
     }
 
+    public func sweep(project: String) async throws -> [String] {
+        let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        var removed: [String] = []
+        for container in containers where container.State == "created" {
+            do {
+                try await client.removeContainer(container.Id)
+            } catch let error as DockerError where error.code == .notFound {}
+            await verdicts.forget(container.Id)
+            removed.append(container.Id)
+            logger.debug("removed a container an interrupted run never started", metadata: ["docker.container": "\(container.Id)"])
+        }
+        return removed.sorted()
+    }
+
     /// Removes every container of `project` (forcefully) and its network. For tests and
     /// teardown; the executor deletes instance by instance with their grace periods.
     public func destroyProject(_ project: String) async throws {
