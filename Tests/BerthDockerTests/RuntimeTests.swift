@@ -138,8 +138,8 @@ struct RuntimeTests {
             let clock = ContinuousClock()
             let start = clock.now
             let outcome = try await runtime.waitHealthy(broken, check: fastHTTP, deadline: soon())
-            let address = try #require(
-                try await runtime.client.inspectContainer(broken.id).ipAddress(on: "berth-\(project)"))
+            let address = try #require(try await runtime.address(instanceID: broken.id))
+            #expect(address == (try await runtime.client.inspectContainer(broken.id).ipAddress(on: "berth-\(project)")))
             #expect(outcome == .unhealthy(lastFailure: "GET http://\(address):8080/healthz answered HTTP 404"))
             // Three failures, one interval (100ms) apart.
             #expect(clock.now - start >= .milliseconds(200))
@@ -242,7 +242,7 @@ struct RuntimeTests {
             let clock = ContinuousClock()
             let took = try await clock.measure { try await runtime.removeInstance(id: instance.id, grace: .seconds(10)) }
             // entry.sh stops httpd on TERM: no waiting out the 10s.
-            #expect(took < .seconds(3))
+            #expect(took < .seconds(6))
             #expect(try await runtime.observe(project: project).services.isEmpty)
             try await runtime.removeInstance(id: instance.id, grace: .seconds(1))
 
@@ -252,7 +252,7 @@ struct RuntimeTests {
             let s = try await runtime.startInstance(.init(project: project, spec: stubborn, commit: nil))
             let killed = try await clock.measure { try await runtime.removeInstance(id: s.id, grace: Millis(1000)) }
             #expect(killed >= .milliseconds(900))
-            #expect(killed < .seconds(5))
+            #expect(killed < .seconds(8))
             #expect(try await runtime.observe(project: project).services.isEmpty)
         }
     }

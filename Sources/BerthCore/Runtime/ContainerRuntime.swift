@@ -33,6 +33,10 @@ public protocol ContainerRuntime: Sendable {
     func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
         async throws -> HealthOutcome
 
+    /// Where Berth (its probes, its load balancer) reaches the instance: a host name or IP
+    /// address, to be combined with a container port. Nil when it has none (not running).
+    func address(instanceID: String) async throws -> String?
+
     /// The project's instance lifecycle events, as they happen, until the task that
     /// iterates is cancelled.
     func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error>
@@ -42,6 +46,8 @@ extension ContainerRuntime {
     public func prepare(project: String) async throws {}
 
     public func sweep(project: String) async throws -> [String] { [] }
+
+    public func address(instanceID: String) async throws -> String? { nil }
 
     /// For runtimes without probes: healthy when the instance, as started, runs.
     public func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
