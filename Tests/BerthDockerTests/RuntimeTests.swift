@@ -59,6 +59,8 @@ struct RuntimeTests {
             #expect(Set(customers.map(\.id)) == [c1.id, c2.id])
             #expect(customers.allSatisfy { $0.state == .running && $0.revision == customerSpec.revision })
             #expect(customers.allSatisfy { $0.commit == "abc123" && $0.image == "shop/customer:1.0" })
+            // RFC 3339 UTC, whole seconds: 2026-11-25T02:57:04Z
+            #expect(customers.allSatisfy { $0.created?.count == 20 && $0.created?.hasSuffix("Z") == true })
             let bookings = try #require(observed.service("booking")).instances
             #expect(bookings.map(\.id) == [b1.id])
             #expect(bookings.first?.commit == nil)
