@@ -75,6 +75,10 @@ import BerthTestSupport
         #expect(await runtime.calls == [
             "start customer", "observe shop", "observe other", "remove customer-0040", "remove customer-0040", "observe shop",
         ])
+        let sick = FakeRuntime(state: .none(project: "shop"), failures: [.neverHealthy(service: "customer")])
+        let unhealthy = try await sick.startInstance(InstanceRequest(project: "shop", spec: customer, commit: nil))
+        #expect(try await sick.waitHealthy(unhealthy, check: nil, deadline: .now) == .unhealthy(lastFailure: "never becomes healthy (scripted)"))
+        #expect(try await runtime.waitHealthy(started, check: nil, deadline: .now) == .exited(code: nil))
         let failing = FakeRuntime(state: .none(project: "shop"), failures: [.createFails(service: "customer")])
         await #expect(throws: FakeRuntimeError(message: "creating customer failed (scripted)")) {
             try await failing.startInstance(InstanceRequest(project: "shop", spec: customer, commit: nil))
