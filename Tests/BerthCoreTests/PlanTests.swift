@@ -107,6 +107,9 @@ import BerthCore
         #expect(throws: PlanError.dependencyCycle([["a", "c", "b", "a"]])) {
             try Fx.plan(Fx.desired([a, b, c]), .none(project: "shop"))
         }
+        #expect(throws: PlanError.dependencyCycle([["self", "self"]])) {
+            try Fx.plan(Fx.desired([Fx.spec("self", dependsOn: ["self"]), a]), .none(project: "shop"))
+        }
         #expect(PlanError.dependencyCycle([["a", "c", "b", "a"]]).description
             == "dependsOn has a dependency cycle: a → c → b → a; services in a cycle can never start in order: remove one dependsOn entry of each cycle")
     }

@@ -36,9 +36,8 @@ public enum Planner {
         // One copy of each spec, sorted by name; everything below borrows from it.
         let specs = desired.services.keys.sorted().map { desired.services[$0]! }
         let graph = DependencyGraph(sortedUniqueServices: specs)
-        let cycles = graph.cycles()
-        if !cycles.isEmpty { throw .dependencyCycle(cycles) }
-        let graphWaves = graph.waveIndices() ?? []
+        // Waves exist exactly when there is no cycle; only then are cycles looked for.
+        guard let graphWaves = graph.waveIndices() else { throw .dependencyCycle(graph.cycles()) }
         let running = observed.servicesByName
 
         // 1. Create, update, scale, heal: with the graph wave, renumbered below.
