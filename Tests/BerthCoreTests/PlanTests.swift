@@ -174,6 +174,15 @@ import BerthCore
         ])
     }
 
+    @Test func anUpdateNamesEveryInstanceItStops() throws {
+        var current = Fx.instances(of: customer, 3)
+        current[1].state = .unhealthy
+        let old = Fx.instances(of: customer, 1, revision: "0000000000", firstIndex: 4)
+        let plan = try Fx.plan(Fx.desired([Fx.spec("customer", replicas: 1)]), Fx.observed([current + old]))
+        // The old one, the unhealthy one, and one healthy one beyond the replica count.
+        #expect(plan.steps.map(\.instances) == [["customer-2", "customer-3", "customer-4"]])
+    }
+
     @Test func spelledOutDefaultsAreNoChange() throws {
         let implicit = Fx.spec("customer")
         var explicit = ServiceSpec(

@@ -131,8 +131,13 @@ public enum Planner {
             if instances.count != want { why.append("replicas \(instances.count) → \(want)") }
             let oldRevisions = Set(old.map(\.revision)).count
             if oldRevisions > 1 { why.append("\(oldRevisions) old revisions running") }
-            // Failing instances of the new revision are replaced by the update too.
-            let replaced = old + instances.filter { $0.revision == revision && $0.isFailing }
+            // Failing instances of the new revision are replaced by the update too, and
+            // new-revision ones beyond the replica count are stopped (as a scale-down would).
+            var replaced = old + instances.filter { $0.revision == revision && $0.isFailing }
+            let healthyCurrent = instances.filter { $0.revision == revision && !$0.isFailing }
+            if healthyCurrent.count > want {
+                replaced += healthyCurrent.sorted(by: removalOrder).prefix(healthyCurrent.count - want)
+            }
             return [PlanStep(
                 action: .update, service: spec.name, wave: wave,
                 reason: why.joined(separator: "; "), from: from, to: target,
@@ -144,10 +149,7 @@ public enum Planner {
         let current = PlanStep.Endpoint(image: spec.image, replicas: instances.count, revision: revision.id)
         if instances.count > want {
             // Stop failing instances first, then starting ones, then the newest-named.
-            let victims = instances.sorted { a, b in
-                let (ra, rb) = (removalRank(a), removalRank(b))
-                return ra != rb ? ra < rb : a.id > b.id
-            }.prefix(instances.count - want)
+            let victims = instances.sorted(by: removalOrder).prefix(instances.count - want)
             let gone = Set(victims.map(\.id))
             kept = instances.filter { !gone.contains($0.id) }
             steps.append(PlanStep(
@@ -182,6 +184,13 @@ public enum Planner {
             case .never: return false
             }
         }
+    }
+
+    /// Which instances a scale-down stops first: exited, unhealthy, starting, running;
+    /// the highest id first among equals.
+    static func removalOrder(_ a: Instance, _ b: Instance) -> Bool {
+        let (ra, rb) = (removalRank(a), removalRank(b))
+        return ra != rb ? ra < rb : a.id > b.id
     }
 
     private static func removalRank(_ i: Instance) -> Int {
