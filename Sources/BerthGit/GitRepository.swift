@@ -111,23 +111,36 @@ public actor GitRepository {
     /// its first parent's, with the changed files. Commits whose committer time is before
     /// `since` (seconds since the epoch) are left out. Tree ids are compared before anything
     /// is read, so commits that touch only other paths cost one tree lookup each.
-    public func pathHistory(from start: ObjectID, path: String, since: Int64? = nil, skipHidden: Bool = true) throws(GitError) -> [PathHistoryStep] {
+    public func pathHistory(from start: ObjectID, path: String, since: Int64? = nil, skipHidden: Bool = true, index: PathHistoryIndex? = nil) throws(GitError) -> [PathHistoryStep] {
         let repo = repository
         let clean = Repository.normalise(path)
+        var records = index?.load() ?? [:]
+        var dirty = false
         var steps: [PathHistoryStep] = []
         try repo.walk(from: start) { handle throws(GitError) in
             if let since, git_commit_time(handle.pointer) < since { return true }
-            let tree = try repo.subtree(at: clean, ofCommit: handle)
-            var parentTree: ObjectID? = nil
-            if let parent = try repo.firstParent(of: handle) {
-                parentTree = try repo.subtree(at: clean, ofCommit: parent)
+            let id = ObjectID(git_commit_id(handle.pointer))
+            let record: PathHistoryIndex.Record
+            if let known = records[id] {
+                record = known
+            } else {
+                let tree = try repo.subtree(at: clean, ofCommit: handle)
+                var parentTree: ObjectID? = nil
+                if let parent = try repo.firstParent(of: handle) {
+                    parentTree = try repo.subtree(at: clean, ofCommit: parent)
+                }
+                let changes = tree == parentTree ? [] : try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
+                record = PathHistoryIndex.Record(tree: tree, parentTree: parentTree, changes: changes)
+                if index != nil {
+                    records[id] = record
+                    dirty = true
+                }
             }
-            guard tree != parentTree else { return true }
-            let changes = try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
-            guard !changes.isEmpty else { return true }
-            steps.append(PathHistoryStep(commit: Repository.snapshot(handle), tree: tree, parentTree: parentTree, changes: changes))
+            guard !record.changes.isEmpty else { return true }
+            steps.append(PathHistoryStep(commit: Repository.snapshot(handle), tree: record.tree, parentTree: record.parentTree, changes: record.changes))
             return true
         }
+        if dirty, let index { index.save(records) }
         return steps
     }
 }

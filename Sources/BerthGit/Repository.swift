@@ -129,11 +129,19 @@ final class Repository {
             time: s.when.time, offsetMinutes: Int(s.when.offset))
     }
 
+    /// The few most recently read trees: a history walk reads each commit's tree once as
+    /// the commit's and again as its child's parent tree.
+    private var recentTrees: [(ObjectID, TreeHandle)] = []
+
     func tree(_ id: ObjectID) throws(GitError) -> TreeHandle {
+        if let hit = recentTrees.first(where: { $0.0 == id }) { return hit.1 }
         var oid = id.oid
         var pointer: OpaquePointer?
         try check(git_tree_lookup(&pointer, self.pointer, &oid), "read tree", id.hex)
-        return TreeHandle(pointer!)
+        let handle = TreeHandle(pointer!)
+        if recentTrees.count >= 6 { recentTrees.removeFirst() }
+        recentTrees.append((id, handle))
+        return handle
     }
 
     func blob(_ id: ObjectID) throws(GitError) -> [UInt8] {
