@@ -84,7 +84,9 @@ extension GitDesiredStateSource {
             }
             let parsed = try await fileManifests(candidates)
             for (file, manifests) in zip(candidates, parsed) {
-                declares[file.id] = manifests.diagnostics.hasErrors || manifests.services.contains { $0.name == service }
+                declares[file.id] = manifests.declared.contains { $0.name == service }
+                    || manifests.services.contains { $0.name == service }
+                    || (manifests.diagnostics.hasErrors && manifests.declared.isEmpty)
             }
         }
         var trackedByTree: [ObjectID: Set<String>] = [:]
