@@ -21,7 +21,8 @@ final class GitQueueExecutor: SerialExecutor {
 /// One changed step of a path's history: a commit whose tree at the path differs from its
 /// first parent's, and the files that differ (paths relative to the repository root).
 public struct PathHistoryStep: Sendable, Hashable {
-    public var commit: Commit
+    /// The commit (read it with `commits(_:)` when it is to be shown).
+    public var id: ObjectID
     /// The tree at the path in this commit (nil: the path does not exist there).
     public var tree: ObjectID?
     /// The tree at the path in the first parent (nil: no parent, or the path is missing).
@@ -65,6 +66,13 @@ public actor GitRepository {
     public func resolve(_ spec: String) throws(GitError) -> ObjectID { try repository.resolve(spec) }
 
     public func commit(_ id: ObjectID) throws(GitError) -> Commit { try repository.commit(id) }
+
+    /// Several commits in one hop onto the executor.
+    public func commits(_ ids: [ObjectID]) throws(GitError) -> [ObjectID: Commit] {
+        var out: [ObjectID: Commit] = [:]
+        for id in ids where out[id] == nil { out[id] = try repository.commit(id) }
+        return out
+    }
 
     /// Short names of all branches, remote branches and tags, sorted.
     public func referenceNames() -> [String] { repository.referenceNames() }
@@ -117,16 +125,22 @@ public actor GitRepository {
         var records = index?.load() ?? [:]
         var dirty = false
         var steps: [PathHistoryStep] = []
-        try repo.walk(from: start) { handle throws(GitError) in
-            if let since, git_commit_time(handle.pointer) < since { return true }
-            let id = ObjectID(git_commit_id(handle.pointer))
+        try repo.walkIDs(from: start) { id throws(GitError) in
+            var handle: CommitHandle? = nil
+            if let since {
+                let h = try repo.commitHandle(id)
+                if git_commit_time(h.pointer) < since { return true }
+                handle = h
+            }
             let record: PathHistoryIndex.Record
             if let known = records[id] {
                 record = known
             } else {
-                let tree = try repo.subtree(at: clean, ofCommit: handle)
+                let commit: CommitHandle
+                if let handle { commit = handle } else { commit = try repo.commitHandle(id) }
+                let tree = try repo.subtree(at: clean, ofCommit: commit)
                 var parentTree: ObjectID? = nil
-                if let parent = try repo.firstParent(of: handle) {
+                if let parent = try repo.firstParent(of: commit) {
                     parentTree = try repo.subtree(at: clean, ofCommit: parent)
                 }
                 let changes = tree == parentTree ? [] : try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
@@ -137,7 +151,7 @@ public actor GitRepository {
                 }
             }
             guard !record.changes.isEmpty else { return true }
-            steps.append(PathHistoryStep(commit: Repository.snapshot(handle), tree: record.tree, parentTree: record.parentTree, changes: record.changes))
+            steps.append(PathHistoryStep(id: id, tree: record.tree, parentTree: record.parentTree, changes: record.changes))
             return true
         }
         if dirty, let index { index.save(records) }

@@ -321,6 +321,27 @@ final class Repository {
         }
     }
 
+    /// Walks commit ids reachable from `start` without reading the commits (libgit2 takes
+    /// parents and dates from the commit-graph when there is one). `body` returns false to stop.
+    func walkIDs(from start: ObjectID, _ body: (ObjectID) throws(GitError) -> Bool) throws(GitError) {
+        var walker: OpaquePointer?
+        try check(git_revwalk_new(&walker, pointer), "walk history of", displayName)
+        let walk = RevwalkHandle(walker!)
+        try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_TIME.rawValue), "walk history of", displayName)
+        var oid = start.oid
+        try check(git_revwalk_push(walk.pointer, &oid), "walk history from", start.hex)
+        var next = git_oid()
+        while true {
+            let rc = git_revwalk_next(&next, walk.pointer)
+            if rc == GIT_ITEROVER.rawValue {
+                git_error_clear()
+                return
+            }
+            try check(rc, "walk history of", displayName)
+            guard try body(ObjectID(next)) else { return }
+        }
+    }
+
     func firstParent(of commit: CommitHandle) throws(GitError) -> CommitHandle? {
         guard git_commit_parentcount(commit.pointer) > 0 else { return nil }
         var pointer: OpaquePointer?

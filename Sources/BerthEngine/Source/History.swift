@@ -53,6 +53,7 @@ extension GitDesiredStateSource {
     private func entriesOldestFirst(_ steps: [(step: PathHistoryStep, changes: [TreeChange])], service: String?) async throws -> [HistoryEntry] {
         var lastGood: [String: FileManifests] = [:]
         var entries: [HistoryEntry] = []
+        var shown: [(step: PathHistoryStep, changes: [ServiceChange], diagnostics: [Diagnostic])] = []
         for (step, changes) in steps.reversed() {
             var oldFiles = try await fileManifests(changes.compactMap { c in c.old.map { (c.path, $0) } })
             let newFiles = try await fileManifests(changes.compactMap { c in c.new.map { (c.path, $0) } })
@@ -63,7 +64,11 @@ extension GitDesiredStateSource {
             for file in newFiles where !file.diagnostics.hasErrors { lastGood[file.path] = file }
             if !diagnostics.isEmpty { diff = DesiredStateDiff() }
             guard !diff.isEmpty || !diagnostics.isEmpty else { continue }
-            entries.append(HistoryEntry(commit: step.commit, changes: diff.changes, diagnostics: diagnostics))
+            shown.append((step, diff.changes, diagnostics))
+        }
+        let commits = try await repository.commits(shown.map(\.step.id))
+        for item in shown {
+            entries.append(HistoryEntry(commit: commits[item.step.id]!, changes: item.changes, diagnostics: item.diagnostics))
         }
         return entries
     }
