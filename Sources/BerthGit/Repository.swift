@@ -30,6 +30,7 @@ final class Repository {
                     : "not a git repository; pass the path of a repository")
         }
         try check(rc, "open repository", path)
+        Libgit2.configure(pointer!)
         return Repository(handle: RepositoryHandle(pointer!), displayName: path)
     }
 
