@@ -322,6 +322,23 @@ final class Repository {
         }
     }
 
+    /// How the tree at `path` in each commit differs from its first parent's.
+    func records(for ids: [ObjectID], path: String, skipHidden: Bool) throws(GitError) -> [ObjectID: PathHistoryIndex.Record] {
+        var out: [ObjectID: PathHistoryIndex.Record] = [:]
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            let commit = try commitHandle(id)
+            let tree = try subtree(at: path, ofCommit: commit)
+            var parentTree: ObjectID? = nil
+            if let parent = try firstParent(of: commit) {
+                parentTree = try subtree(at: path, ofCommit: parent)
+            }
+            let changes = tree == parentTree ? [] : try self.changes(from: parentTree, to: tree, prefix: path, skipHidden: skipHidden)
+            out[id] = PathHistoryIndex.Record(tree: tree, parentTree: parentTree, changes: changes)
+        }
+        return out
+    }
+
     /// Walks commit ids reachable from `start` without reading the commits (libgit2 takes
     /// parents and dates from the commit-graph when there is one). `body` returns false to stop.
     func walkIDs(from start: ObjectID, _ body: (ObjectID) throws(GitError) -> Bool) throws(GitError) {
