@@ -1,5 +1,6 @@
 internal import CGit2
 import Dispatch
+import Synchronization
 
 /// A serial executor backed by one dedicated dispatch queue: every libgit2 call made by a
 /// `GitRepository` runs on that queue, so blocking I/O never occupies the cooperative pool
@@ -21,7 +22,8 @@ final class GitQueueExecutor: SerialExecutor {
 /// One changed step of a path's history: a commit whose tree at the path differs from its
 /// first parent's, and the files that differ (paths relative to the repository root).
 public struct PathHistoryStep: Sendable, Hashable {
-    public var commit: Commit
+    /// The commit (read it with `commits(_:)` when it is to be shown).
+    public var id: ObjectID
     /// The tree at the path in this commit (nil: the path does not exist there).
     public var tree: ObjectID?
     /// The tree at the path in the first parent (nil: no parent, or the path is missing).
@@ -65,6 +67,13 @@ public actor GitRepository {
     public func resolve(_ spec: String) throws(GitError) -> ObjectID { try repository.resolve(spec) }
 
     public func commit(_ id: ObjectID) throws(GitError) -> Commit { try repository.commit(id) }
+
+    /// Several commits in one hop onto the executor.
+    public func commits(_ ids: [ObjectID]) throws(GitError) -> [ObjectID: Commit] {
+        var out: [ObjectID: Commit] = [:]
+        for id in ids where out[id] == nil { out[id] = try repository.commit(id) }
+        return out
+    }
 
     /// Short names of all branches, remote branches and tags, sorted.
     public func referenceNames() -> [String] { repository.referenceNames() }
@@ -111,23 +120,50 @@ public actor GitRepository {
     /// its first parent's, with the changed files. Commits whose committer time is before
     /// `since` (seconds since the epoch) are left out. Tree ids are compared before anything
     /// is read, so commits that touch only other paths cost one tree lookup each.
-    public func pathHistory(from start: ObjectID, path: String, since: Int64? = nil, skipHidden: Bool = true) throws(GitError) -> [PathHistoryStep] {
+    public func pathHistory(from start: ObjectID, path: String, since: Int64? = nil, skipHidden: Bool = true, index: PathHistoryIndex? = nil) throws(GitError) -> [PathHistoryStep] {
         let repo = repository
         let clean = Repository.normalise(path)
-        var steps: [PathHistoryStep] = []
-        try repo.walk(from: start) { handle throws(GitError) in
-            if let since, git_commit_time(handle.pointer) < since { return true }
-            let tree = try repo.subtree(at: clean, ofCommit: handle)
-            var parentTree: ObjectID? = nil
-            if let parent = try repo.firstParent(of: handle) {
-                parentTree = try repo.subtree(at: clean, ofCommit: parent)
+        var records = index?.load() ?? [:]
+        // 1. The commits to consider, newest first; those the index does not know yet.
+        var order: [ObjectID] = []
+        var misses: [ObjectID] = []
+        try repo.walkIDs(from: start) { id throws(GitError) in
+            if let since {
+                let h = try repo.commitHandle(id)
+                if git_commit_time(h.pointer) < since { return true }
             }
-            guard tree != parentTree else { return true }
-            let changes = try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
-            guard !changes.isEmpty else { return true }
-            steps.append(PathHistoryStep(commit: Repository.snapshot(handle), tree: tree, parentTree: parentTree, changes: changes))
+            order.append(id)
+            if records[id] == nil { misses.append(id) }
             return true
         }
-        return steps
+        // 2. Compare trees for the unknown commits: reading trees is the cost (libgit2
+        // resolves each through its whole delta chain), so large walks split the work in
+        // contiguous halves over two threads, each with its own repository handle.
+        if misses.count >= 512 {
+            let gitDirectory = repo.gitDirectory
+            let halves = [Array(misses[..<(misses.count / 2)]), Array(misses[(misses.count / 2)...])]
+            let results = Mutex<[Result<[ObjectID: PathHistoryIndex.Record], GitError>]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                let result: Result<[ObjectID: PathHistoryIndex.Record], GitError>
+                do throws(GitError) {
+                    let own = try Repository.open(path: gitDirectory, discover: false)
+                    result = .success(try own.records(for: halves[i], path: clean, skipHidden: skipHidden))
+                } catch {
+                    result = .failure(error)
+                }
+                results.withLock { $0.append(result) }
+            }
+            for result in results.withLock({ $0 }) {
+                for (id, record) in try result.get() { records[id] = record }
+            }
+        } else if !misses.isEmpty {
+            for (id, record) in try repo.records(for: misses, path: clean, skipHidden: skipHidden) { records[id] = record }
+        }
+        if !misses.isEmpty, let index { index.save(records) }
+        // 3. The steps that change something, newest first.
+        return order.compactMap { id in
+            guard let record = records[id], !record.changes.isEmpty else { return nil }
+            return PathHistoryStep(id: id, tree: record.tree, parentTree: record.parentTree, changes: record.changes)
+        }
     }
 }

@@ -13,6 +13,9 @@ public enum BerthLabel {
     /// The service's stopGracePeriod in milliseconds, so an orphan is stopped as gently as
     /// its manifest asked.
     public static let stopGrace = "berth.stop-grace-ms"
+    /// The service's `dependsOn`, sorted and comma-separated (absent when empty), so pruned
+    /// services can be deleted in reverse dependency order without their manifests.
+    public static let dependsOn = "berth.depends-on"
 
     /// The labels of one instance of `request`.
     public static func labels(for request: InstanceRequest) -> [String: String] {
@@ -22,6 +25,7 @@ public enum BerthLabel {
         labels[revision] = request.spec.revision.id
         labels[commit] = request.commit ?? ""
         labels[stopGrace] = "\(request.spec.stopGracePeriod.milliseconds)"
+        if !request.spec.dependsOn.isEmpty { labels[dependsOn] = request.spec.dependsOn.sorted().joined(separator: ",") }
         if let check = request.spec.health {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -30,7 +34,13 @@ public enum BerthLabel {
         return labels
     }
 
-    static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
+    /// The `dependsOn` list read back from `labels`.
+    public static func dependencies(_ labels: [String: String]) -> [String] {
+        (labels[dependsOn] ?? "").split(separator: ",").map(String.init)
+    }
+
+    /// The health check read back from `labels`.
+    public static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
         guard let text = labels[health] else { return nil }
         return try? JSONDecoder().decode(HealthCheck.self, from: Data(text.utf8))
     }
