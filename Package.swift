@@ -83,9 +83,6 @@ let package = Package(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
-            swiftSettings: strict),
-        .testTarget(
             name: "BerthEngineTests",
             dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthTestSupport",
                            .product(name: "Logging", package: "swift-log")],

@@ -99,8 +99,7 @@ struct HistoryCommand: AsyncParsableCommand {
             ]
             if let journal { lines.append(Self.appliedLine(journal[e.commit.id.hex])) }
             lines.append("")
-            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "
-", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    \($0)" }
+            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    \($0)" }
             lines.append("")
             lines += textLines(e.changes, indent: "  ")
             lines += e.diagnostics.map { "  \($0.rendered)" }
