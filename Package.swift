@@ -63,7 +63,7 @@ let package = Package(
             name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthCLITests", dependencies: ["BerthTestSupport"],
+            name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -6,14 +6,34 @@ public struct DependencyGraph: Sendable, Hashable {
     /// service → the services it depends on, each list sorted and without duplicates.
     public let dependencies: [String: [String]]
     public let nodes: [String]
+    /// The same graph over indices into `nodes`: `edges[i]` are the indices `nodes[i]`
+    /// depends on, ascending (so in name order). All algorithms run on it.
+    let edges: [[Int]]
 
     public init(_ dependencies: [String: [String]]) {
+        let nodes = dependencies.keys.sorted()
+        var index: [String: Int] = [:]
+        index.reserveCapacity(nodes.count)
+        for (i, n) in nodes.enumerated() { index[n] = i }
+        var edges: [[Int]] = []
+        edges.reserveCapacity(nodes.count)
         var clean: [String: [String]] = [:]
-        for (name, deps) in dependencies {
-            clean[name] = Array(Set(deps.filter { dependencies[$0] != nil })).sorted()
+        clean.reserveCapacity(nodes.count)
+        for n in nodes {
+            var targets = dependencies[n]!.compactMap { index[$0] }
+            targets.sort()
+            if targets.count > 1 {
+                var unique: [Int] = []
+                unique.reserveCapacity(targets.count)
+                for t in targets where unique.last != t { unique.append(t) }
+                targets = unique
+            }
+            edges.append(targets)
+            clean[n] = targets.map { nodes[$0] }
         }
         self.dependencies = clean
-        self.nodes = clean.keys.sorted()
+        self.nodes = nodes
+        self.edges = edges
     }
 
     public init(services: some Swift.Sequence<ServiceSpec>) {
@@ -21,6 +41,9 @@ public struct DependencyGraph: Sendable, Hashable {
         for s in services { map[s.name] = s.dependsOn }
         self.init(map)
     }
+
+    public static func == (a: DependencyGraph, b: DependencyGraph) -> Bool { a.dependencies == b.dependencies }
+    public func hash(into h: inout Hasher) { h.combine(dependencies) }
 
     /// Every cycle, each spelled from its smallest name back to itself
     /// (`["a", "b", "c", "a"]`), sorted. Found with Tarjan's strongly connected components,
@@ -30,25 +53,26 @@ public struct DependencyGraph: Sendable, Hashable {
         for component in stronglyConnectedComponents() {
             if component.count == 1 {
                 let n = component[0]
-                if dependencies[n]?.contains(n) == true { result.append([n, n]) }
+                if edges[n].contains(n) { result.append([nodes[n], nodes[n]]) }
                 continue
             }
-            result.append(cyclePath(within: Set(component)))
+            result.append(cyclePath(within: Set(component)).map { nodes[$0] })
         }
         return result.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
-    /// A simple cycle inside one component, starting from its smallest member.
-    private func cyclePath(within members: Set<String>) -> [String] {
+    /// A simple cycle inside one component, starting from its smallest member (indices
+    /// follow name order, so the smallest index is the smallest name).
+    private func cyclePath(within members: Set<Int>) -> [Int] {
         let start = members.min()!
         // Breadth-first search back to `start`, preferring smaller names for a stable answer.
-        var previous: [String: String] = [:]
+        var previous: [Int: Int] = [:]
         var queue = [start]
         var head = 0
-        var seen: Set<String> = [start]
+        var seen: Set<Int> = [start]
         while head < queue.count {
             let node = queue[head]; head += 1
-            for next in dependencies[node] ?? [] where members.contains(next) {
+            for next in edges[node] where members.contains(next) {
                 if next == start {
                     var path = [node]
                     var cur = node
@@ -64,40 +88,42 @@ public struct DependencyGraph: Sendable, Hashable {
         return [start, start]
     }
 
-    func stronglyConnectedComponents() -> [[String]] {
-        var index: [String: Int] = [:]
-        var low: [String: Int] = [:]
-        var onStack: Set<String> = []
-        var stack: [String] = []
-        var components: [[String]] = []
+    /// Components as sorted index lists.
+    func stronglyConnectedComponents() -> [[Int]] {
+        let count = nodes.count
+        var index = [Int](repeating: -1, count: count)
+        var low = [Int](repeating: 0, count: count)
+        var onStack = [Bool](repeating: false, count: count)
+        var stack: [Int] = []
+        var components: [[Int]] = []
         var counter = 0
 
-        for root in nodes where index[root] == nil {
+        for root in 0..<count where index[root] < 0 {
             // Each frame: the node and the position of the next edge to visit.
-            var work: [(node: String, edge: Int)] = [(root, 0)]
+            var work: [(node: Int, edge: Int)] = [(root, 0)]
             index[root] = counter; low[root] = counter; counter += 1
-            stack.append(root); onStack.insert(root)
+            stack.append(root); onStack[root] = true
             while !work.isEmpty {
                 let (node, edge) = work[work.count - 1]
-                let deps = dependencies[node] ?? []
+                let deps = edges[node]
                 if edge < deps.count {
                     work[work.count - 1].edge += 1
                     let next = deps[edge]
-                    if index[next] == nil {
+                    if index[next] < 0 {
                         index[next] = counter; low[next] = counter; counter += 1
-                        stack.append(next); onStack.insert(next)
+                        stack.append(next); onStack[next] = true
                         work.append((next, 0))
-                    } else if onStack.contains(next) {
-                        low[node] = min(low[node]!, index[next]!)
+                    } else if onStack[next] {
+                        low[node] = min(low[node], index[next])
                     }
                     continue
                 }
                 work.removeLast()
-                if let parent = work.last?.node { low[parent] = min(low[parent]!, low[node]!) }
+                if let parent = work.last?.node { low[parent] = min(low[parent], low[node]) }
                 if low[node] == index[node] {
-                    var component: [String] = []
+                    var component: [Int] = []
                     while let top = stack.popLast() {
-                        onStack.remove(top)
+                        onStack[top] = false
                         component.append(top)
                         if top == node { break }
                     }
@@ -111,25 +137,30 @@ public struct DependencyGraph: Sendable, Hashable {
     /// The wave of every service: 0 for those that depend on nothing, else one more than
     /// the highest wave among its dependencies. Nil when the graph has a cycle.
     public func waves() -> [String: Int]? {
+        guard let byIndex = waveIndices() else { return nil }
         var wave: [String: Int] = [:]
-        var remaining: [String: Int] = [:]  // unresolved dependency count
-        var dependents: [String: [String]] = [:]
-        for n in nodes {
-            let deps = dependencies[n] ?? []
-            remaining[n] = deps.count
-            for d in deps { dependents[d, default: []].append(n) }
-        }
-        var ready = nodes.filter { remaining[$0] == 0 }
-        for n in ready { wave[n] = 0 }
+        wave.reserveCapacity(nodes.count)
+        for (i, w) in byIndex.enumerated() { wave[nodes[i]] = w }
+        return wave
+    }
+
+    /// `waves()` by index into `nodes`. Nil when the graph has a cycle.
+    public func waveIndices() -> [Int]? {
+        let count = nodes.count
+        var wave = [Int](repeating: 0, count: count)
+        var remaining = edges.map(\.count)  // unresolved dependency count
+        var dependents = [[Int]](repeating: [], count: count)
+        for n in 0..<count { for d in edges[n] { dependents[d].append(n) } }
+        var ready = (0..<count).filter { remaining[$0] == 0 }
         var head = 0
         while head < ready.count {
             let n = ready[head]; head += 1
-            for dependent in dependents[n] ?? [] {
-                wave[dependent] = max(wave[dependent] ?? 0, wave[n]! + 1)
-                remaining[dependent]! -= 1
+            for dependent in dependents[n] {
+                wave[dependent] = max(wave[dependent], wave[n] + 1)
+                remaining[dependent] -= 1
                 if remaining[dependent] == 0 { ready.append(dependent) }
             }
         }
-        return ready.count == nodes.count ? wave : nil
+        return ready.count == count ? wave : nil
     }
 }
