@@ -7,6 +7,7 @@
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
     planBenchmark,
+    gitBenchmark,
 ]
 
 Harness.main(benchmarks)

@@ -13,6 +13,8 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self,
             PlanCommand.self,
+            DiffCommand.self,
+            HistoryCommand.self,
         ]
     )
 }

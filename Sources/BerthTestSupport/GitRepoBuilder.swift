@@ -1,0 +1,132 @@
+public import Foundation
+
+/// Builds real git repositories in a temporary folder with the git CLI, for tests and
+/// benchmarks. Each commit gets a deterministic date (one minute after the previous, from
+/// 2026-01-01T00:00:00 in the builder's UTC offset) unless told otherwise; system and user git
+/// configuration are ignored (HOME points into the temporary folder).
+public final class GitRepoBuilder: @unchecked Sendable {  // used from one test at a time
+    public let root: TemporaryDirectory
+    /// The work tree (or, for a bare repository, the repository folder).
+    public let path: String
+    public var offset: String
+    private var clock: Int64 = 1_767_225_600  // 2026-01-01T00:00:00Z
+
+    public init(bare: Bool = false, branch: String = "main", offset: String = "+0100") throws {
+        root = try TemporaryDirectory(prefix: "berth-git")
+        path = root.path + "/repo"
+        self.offset = offset
+        try FileManager.default.createDirectory(atPath: root.path + "/home", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try git(bare ? ["init", "-q", "--bare", "-b", branch] : ["init", "-q", "-b", branch])
+    }
+
+    public func cleanup() { root.remove() }
+
+    /// The environment every git command runs with.
+    public var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = root.path + "/home"
+        env["GIT_CONFIG_NOSYSTEM"] = "1"
+        env["GIT_CONFIG_GLOBAL"] = "/dev/null"
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        return env
+    }
+
+    /// Runs git in the repository and returns its standard output (trailing newline removed).
+    @discardableResult
+    public func git(_ arguments: [String], input: Data? = nil, extraEnvironment: [String: String] = [:]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = ["-c", "user.name=Berth Test", "-c", "user.email=test@berth.invalid", "-c", "commit.gpgsign=false"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: path)
+        process.environment = environment.merging(extraEnvironment) { $1 }
+        let out = Pipe()
+        let errURL = URL(fileURLWithPath: root.path + "/git-stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errURL)
+        defer {
+            try? err.close()
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        process.standardOutput = out
+        process.standardError = err
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        if let input {
+            let handle = stdin.fileHandleForWriting
+            DispatchQueue.global().async {
+                try? handle.write(contentsOf: input)
+                try? handle.close()
+            }
+        } else {
+            try stdin.fileHandleForWriting.close()
+        }
+        // stderr goes to a file, so that reading stdout to its end cannot deadlock.
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let errors = (try? Data(contentsOf: errURL)) ?? Data()
+            throw GitRepoBuilderError(
+                message: "git \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): "
+                    + String(decoding: errors, as: UTF8.self))
+        }
+        var text = String(decoding: output, as: UTF8.self)
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text
+    }
+
+    @discardableResult
+    public func git(_ arguments: String...) throws -> String { try git(arguments) }
+
+    /// Writes a file in the work tree (folders created as needed).
+    public func write(_ relativePath: String, _ contents: String) throws {
+        let url = URL(fileURLWithPath: path).appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(contents.utf8).write(to: url)
+    }
+
+    public func remove(_ relativePath: String) throws { try git("rm", "-q", "-r", relativePath) }
+
+    public func move(_ from: String, _ to: String) throws {
+        let target = URL(fileURLWithPath: path).appendingPathComponent(to).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        try git("mv", from, to)
+    }
+
+    /// Stages everything and commits; returns the new commit's full SHA.
+    @discardableResult
+    public func commit(_ message: String, author: String = "Ada Lovelace", email: String = "ada@example.com", allowEmpty: Bool = false) throws -> String {
+        try git("add", "-A")
+        clock += 60
+        let date = "\(clock) \(offset)"
+        var args = ["commit", "-q", "-m", message]
+        if allowEmpty { args.append("--allow-empty") }
+        try git(args, extraEnvironment: [
+            "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email, "GIT_COMMITTER_DATE": date,
+        ])
+        return try git("rev-parse", "HEAD")
+    }
+
+    /// The epoch seconds of the last commit made by `commit`.
+    public var lastCommitTime: Int64 { clock }
+
+    public func sha(_ revision: String) throws -> String { try git("rev-parse", revision) }
+
+    /// A minimal valid manifest for one service.
+    public static func service(_ name: String, image: String, replicas: Int? = nil, env: [String: String] = [:], extra: String = "") -> String {
+        var text = "apiVersion: berth/v1\nkind: Service\nmetadata:\n  name: \(name)\nspec:\n  image: \(image)\n"
+        if let replicas { text += "  replicas: \(replicas)\n" }
+        if !env.isEmpty {
+            text += "  env:\n"
+            for (key, value) in env.sorted(by: { $0.key < $1.key }) { text += "    \(key): \"\(value)\"\n" }
+        }
+        return text + extra
+    }
+}
+
+public struct GitRepoBuilderError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

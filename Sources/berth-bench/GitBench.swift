@@ -1,0 +1,169 @@
+import Foundation
+
+// `berth-bench git`: a generated repository of 10,000 commits over 500 manifest files
+// (packed, with a commit-graph, no changed-path Bloom filters), and the real binaries
+// timed side by side: `berth history SERVICE` vs `git log --format=%H -- FILE`, and
+// `berth diff HEAD~100 HEAD` vs `git diff --stat HEAD~100 HEAD -- manifests`.
+// Options: --commits N, --files N, --runs N, --keep (leave the repository in place).
+
+let gitBenchmark = Benchmark(
+    name: "git",
+    summary: "berth history / berth diff vs git log / git diff on 10,000 commits × 500 manifests",
+    run: GitBench.run)
+
+enum GitBench {
+    static func run(_ args: [String]) throws {
+        func option(_ name: String, _ fallback: Int) -> Int {
+            guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+            return v
+        }
+        let commits = option("--commits", 10_000), files = option("--files", 500), runs = option("--runs", 7)
+        let berth = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("berth").path
+        guard FileManager.default.isExecutableFile(atPath: berth) else {
+            Harness.fail("no berth binary next to berth-bench (\(berth)); run `swift build -c release --product berth` first")
+        }
+        let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-gitbench-\(UUID().uuidString)")
+        let repo = root.appendingPathComponent("repo").path
+        try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
+        defer { if !args.contains("--keep") { try? FileManager.default.removeItem(at: root) } }
+
+        print("git benchmark: generating \(commits) commits over \(files) manifests in \(repo)")
+        let started = Date()
+        let service = try generate(repo: repo, commits: commits, files: files)
+        print(String(format: "  generated, packed and commit-graph written in %.1f s", Date().timeIntervalSince(started)))
+        let file = "manifests/\(service).yaml"
+        let touching = try shell(["git", "log", "--format=%H", "--", file], in: repo).split(separator: "\n").count
+        print("  service \(service) (\(file)) changed in \(touching) commits")
+
+        let env = ["HOME": root.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        let pairs: [(String, [String], String, [String])] = [
+            ("history \(service)", [berth, "history", service, "--format", "json"],
+             "git log --format=%H -- \(file)", ["git", "log", "--format=%H", "--", file]),
+            ("diff HEAD~100 HEAD", [berth, "diff", "HEAD~100", "HEAD", "--format", "json"],
+             "git diff --stat HEAD~100 HEAD -- manifests", ["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"]),
+        ]
+        print("  medians of \(runs) runs (min–max), each a fresh process:")
+        for (berthName, berthCommand, gitName, gitCommand) in pairs {
+            let b = try time(berthCommand, in: repo, env: env, runs: runs)
+            let g = try time(gitCommand, in: repo, env: env, runs: runs)
+            print(String(format: "  berth %@: %.1f ms (%.1f–%.1f)", berthName, b.median * 1000, b.min * 1000, b.max * 1000))
+            print(String(format: "  %@: %.1f ms (%.1f–%.1f)", gitName, g.median * 1000, g.min * 1000, g.max * 1000))
+            print(String(format: "    ratio berth/git = %.2f %@", b.median / g.median, b.median <= g.median ? "(target met)" : "(SLOWER than git)"))
+        }
+    }
+
+    /// Writes the repository with `git fast-import`; returns the benchmarked service's name.
+    static func generate(repo: String, commits: Int, files: Int) throws -> String {
+        var rng = SplitMix(seed: 42)
+        var stream = ""
+        stream.reserveCapacity(commits * 600)
+        var versions = [Int](repeating: 0, count: files)
+        var replicas = [Int](repeating: 2, count: files)
+        func manifest(_ i: Int) -> String {
+            let name = "svc-\(String(format: "%03d", i))"
+            return """
+                apiVersion: berth/v1
+                kind: Service
+                metadata:
+                  name: \(name)
+                  labels: {team: team-\(i % 17)}
+                spec:
+                  image: shop/\(name):1.\(versions[i]).0
+                  replicas: \(replicas[i])
+                  env:
+                    LOG_LEVEL: info
+                    UPSTREAM: "http://svc-\(String(format: "%03d", (i + 1) % files)):8080"
+                  ports:
+                    - containerPort: 8080
+                  health:
+                    http: {path: /healthz, port: 8080}
+                    interval: 2s
+                  update:
+                    strategy: rolling
+                    maxSurge: 1
+
+                """
+        }
+        func data(_ text: String) -> String { "data \(text.utf8.count)\n\(text)\n" }
+        var time = 1_700_000_000
+        for c in 0..<commits {
+            time += 600
+            stream += "commit refs/heads/main\ncommitter Bench <bench@example.com> \(time) +0100\n"
+            if c == 0 {
+                stream += data("initial manifests")
+                for i in 0..<files { stream += "M 100644 inline manifests/svc-\(String(format: "%03d", i)).yaml\n" + data(manifest(i)) }
+            } else if c % 50 == 0 {
+                stream += data("docs \(c)")
+                stream += "M 100644 inline README.md\n" + data("revision \(c)\n")
+            } else {
+                let i = Int(rng.next() % UInt64(files))
+                if rng.next() % 2 == 0 { versions[i] += 1 } else { replicas[i] = 1 + Int(rng.next() % 5) }
+                let name = "svc-\(String(format: "%03d", i))"
+                stream += data("change \(name) (\(c))")
+                stream += "M 100644 inline manifests/\(name).yaml\n" + data(manifest(i))
+            }
+            stream += "\n"
+        }
+        _ = try shell(["git", "init", "-q", "-b", "main"], in: repo)
+        _ = try shell(["git", "fast-import", "--quiet"], in: repo, input: Data(stream.utf8))
+        _ = try shell(["git", "gc", "-q"], in: repo)
+        _ = try shell(["git", "commit-graph", "write", "--reachable"], in: repo)
+        return "svc-042"
+    }
+
+    struct Timing { var median: Double, min: Double, max: Double }
+
+    static func time(_ command: [String], in directory: String, env: [String: String], runs: Int) throws -> Timing {
+        _ = try shell(command, in: directory, env: env)  // warm-up (page cache)
+        var samples: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try shell(command, in: directory, env: env)
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        samples.sort()
+        return Timing(median: samples[samples.count / 2], min: samples.first!, max: samples.last!)
+    }
+
+    @discardableResult
+    static func shell(_ command: [String], in directory: String, env: [String: String]? = nil, input: Data? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0].hasPrefix("/") ? command[0] : "/usr/bin/env")
+        process.arguments = command[0].hasPrefix("/") ? Array(command.dropFirst()) : command
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if let env { process.environment = env }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        let stdin = Pipe()
+        process.standardInput = stdin
+        try process.run()
+        let writer = stdin.fileHandleForWriting
+        if let input {
+            Thread.detachNewThread {
+                try? writer.write(contentsOf: input)
+                try? writer.close()
+            }
+        } else {
+            try writer.close()
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { Harness.fail("\(command.joined(separator: " ")) exited \(process.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A small deterministic PRNG (SplitMix64), so every run generates the same repository.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
