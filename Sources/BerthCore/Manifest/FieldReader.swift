@@ -38,6 +38,7 @@ struct FieldReader {
             return nil
         }
         var values: [String: Node] = [:]
+        var keys: [String: Mark] = [:]
         for entry in mapping.entries {
             guard let key = keyText(entry.key, path) else { continue }
             guard known.contains(key) else {
@@ -51,9 +52,12 @@ struct FieldReader {
                 continue
             }
             // Duplicate keys are reported by the YAML parser; the first value wins.
-            if values[key] == nil { values[key] = entry.value }
+            if values[key] == nil {
+                values[key] = entry.value
+                keys[key] = entry.key.mark
+            }
         }
-        return Fields(mark: mapping.mark, values: values)
+        return Fields(mark: mapping.mark, values: values, keys: keys)
     }
 
     /// A mapping's key as text; a list or mapping used as a key is an error.
@@ -126,8 +130,12 @@ struct FieldReader {
     }
 
     /// An integer in `range`; the message names the range.
-    mutating func int(_ node: Node, _ path: String, in range: ClosedRange<Int>, expected: String) -> Int? {
-        guard let n = int(node, path, expected: expected) else { return nil }
+    /// An integer in `range`: a value that is no integer is named as such (`expected an
+    /// integer, found "three"`), one out of range with the range (`expected`).
+    mutating func int(
+        _ node: Node, _ path: String, in range: ClosedRange<Int>, expected: String, type: String = "an integer"
+    ) -> Int? {
+        guard let n = int(node, path, expected: type) else { return nil }
         guard range.contains(n) else {
             error(at: node.mark, path, "expected \(expected), found \(n)")
             return nil
@@ -136,7 +144,7 @@ struct FieldReader {
     }
 
     mutating func port(_ node: Node, _ path: String) -> Int? {
-        int(node, path, in: 1...65535, expected: "a port number from 1 to 65535")
+        int(node, path, in: 1...65535, expected: "a port number from 1 to 65535", type: "a port number from 1 to 65535")
     }
 
     /// A boolean field. `true`/`false` (core schema); YAML 1.1's `yes/no/on/off` are read as
@@ -275,6 +283,8 @@ struct FieldReader {
 struct Fields {
     let mark: Mark
     let values: [String: Node]
+    /// The place of each key.
+    let keys: [String: Mark]
     subscript(name: String) -> Node? { values[name] }
 }
 

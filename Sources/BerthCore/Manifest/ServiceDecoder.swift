@@ -179,27 +179,34 @@ struct ServiceDecoder {
         for (i, item) in seq.items.enumerated() {
             let path = "spec.ports[\(i)]"
             guard let f = r.fields(item, path, known: Self.portFields) else { continue }
-            guard let cpNode = f["containerPort"] else {
+            var containerPort: Int?
+            if let cpNode = f["containerPort"] {
+                if let cp = r.port(cpNode, "\(path).containerPort") {
+                    if let first = containerPorts[cp] {
+                        r.error(
+                            at: cpNode.mark, "\(path).containerPort",
+                            "container port \(cp) is listed twice (first at \(first.line):\(first.column))")
+                    } else {
+                        containerPorts[cp] = cpNode.mark
+                        containerPort = cp
+                    }
+                }
+            } else {
                 r.error(at: f.mark, "\(path).containerPort", "required field is missing; add the port the container listens on")
-                continue
             }
-            guard let cp = r.port(cpNode, "\(path).containerPort") else { continue }
-            if let first = containerPorts[cp] {
-                r.error(at: cpNode.mark, "\(path).containerPort", "container port \(cp) is listed twice (first at \(first.line):\(first.column))")
-                continue
-            }
-            containerPorts[cp] = cpNode.mark
-            var port = PortSpec(containerPort: cp)
+            var publish: Int?
             if let pNode = f["publish"], let p = r.port(pNode, "\(path).publish") {
                 if let first = published[p] {
-                    r.error(at: pNode.mark, "\(path).publish", "host port \(p) is published twice (first at \(first.line):\(first.column))")
-                    continue
+                    r.error(
+                        at: pNode.mark, "\(path).publish",
+                        "host port \(p) is published twice (first at \(first.line):\(first.column))")
+                } else {
+                    published[p] = pNode.mark
+                    publish = p
+                    declared?.published.append(.init(port: p, source: r.ref(pNode.mark), path: "\(path).publish"))
                 }
-                published[p] = pNode.mark
-                port.publish = p
-                declared?.published.append(.init(port: p, source: r.ref(pNode.mark), path: "\(path).publish"))
             }
-            ports.append(port)
+            if let containerPort { ports.append(PortSpec(containerPort: containerPort, publish: publish)) }
         }
         // Order does not matter to the runtime; sorting makes reordering no change.
         return ports.sorted { $0.containerPort < $1.containerPort }
@@ -236,7 +243,7 @@ struct ServiceDecoder {
             ok = false
         } else if kinds.count > 1 {
             // Reported at the later probe, so the first one reads as the one meant.
-            let later = kinds.map { (kind: $0, mark: f[$0]!.mark) }.sorted { $0.mark < $1.mark }
+            let later = kinds.map { (kind: $0, mark: f.keys[$0]!) }.sorted { $0.mark < $1.mark }
             for extra in later.dropFirst() {
                 r.error(
                     at: extra.mark, "spec.health.\(extra.kind)",
@@ -306,10 +313,14 @@ struct ServiceDecoder {
     private mutating func decodeUpdate(_ node: Node) -> UpdatePolicy {
         var policy = UpdatePolicy()
         guard let f = r.fields(node, "spec.update", known: Self.updateFields) else { return policy }
-        if let n = f["strategy"], let v = r.oneOf(n, "spec.update.strategy", [UpdatePolicy.Strategy.rolling, .recreate]) {
-            policy.strategy = v
+        var surgeOK = true, unavailableOK = true, strategyOK = true
+        if let n = f["strategy"] {
+            if let v = r.oneOf(n, "spec.update.strategy", [UpdatePolicy.Strategy.rolling, .recreate]) {
+                policy.strategy = v
+            } else {
+                strategyOK = false
+            }
         }
-        var surgeOK = true, unavailableOK = true
         if let n = f["maxSurge"] {
             if let v = r.intOrPercent(n, "spec.update.maxSurge") { policy.maxSurge = v } else { surgeOK = false }
         }
@@ -322,7 +333,7 @@ struct ServiceDecoder {
         if let n = f["onFailure"], let v = r.oneOf(n, "spec.update.onFailure", [UpdatePolicy.OnFailure.rollback, .pause]) {
             policy.onFailure = v
         }
-        if policy.strategy == .rolling, surgeOK, unavailableOK, Self.isZero(policy.maxSurge),
+        if policy.strategy == .rolling, strategyOK, surgeOK, unavailableOK, Self.isZero(policy.maxSurge),
             Self.isZero(policy.maxUnavailable)
         {
             let (field, mark) = f["maxSurge"].map { ("maxSurge", $0.mark) } ?? ("maxUnavailable", f["maxUnavailable"]?.mark ?? f.mark)
