@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine", "BerthDocker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -62,6 +62,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthIntegrationTests",
+            dependencies: ["berth", "BerthCore", "BerthDocker", "BerthGit", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],

@@ -13,6 +13,9 @@ public enum BerthLabel {
     /// The service's stopGracePeriod in milliseconds, so an orphan is stopped as gently as
     /// its manifest asked.
     public static let stopGrace = "berth.stop-grace-ms"
+    /// The whole spec the instance was started from (JSON, sorted keys), so a rollback can
+    /// start the previous revision again.
+    public static let spec = "berth.spec"
 
     /// The labels of one instance of `request`.
     public static func labels(for request: InstanceRequest) -> [String: String] {
@@ -22,12 +25,22 @@ public enum BerthLabel {
         labels[revision] = request.spec.revision.id
         labels[commit] = request.commit ?? ""
         labels[stopGrace] = "\(request.spec.stopGracePeriod.milliseconds)"
+        var recorded = request.spec
+        recorded.source = nil
+        let specEncoder = JSONEncoder()
+        specEncoder.outputFormatting = .sortedKeys
+        labels[spec] = String(decoding: try! specEncoder.encode(recorded), as: UTF8.self)
         if let check = request.spec.health {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             labels[health] = String(decoding: try! encoder.encode(check), as: UTF8.self)
         }
         return labels
+    }
+
+    static func recordedSpec(_ labels: [String: String]) -> ServiceSpec? {
+        guard let text = labels[spec] else { return nil }
+        return try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
     }
 
     static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
