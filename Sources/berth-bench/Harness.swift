@@ -108,18 +108,29 @@ enum Harness {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: exe)
         process.arguments = ["--phase", phase] + args
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"  // a failing phase is reported in one line
+        process.environment = environment
         let pipe = Pipe()
+        let errors = Pipe()
         process.standardOutput = pipe
+        process.standardError = errors
         try process.run()
         let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: out, as: UTF8.self)
+        let errText = String(decoding: err, as: UTF8.self)
+        for line in errText.split(separator: "\n") where !line.isEmpty && process.terminationStatus == 0 {
+            FileHandle.standardError.write(Data("  \(line)\n".utf8))
+        }
+        let firstError = errText.split(separator: "\n").first { $0.contains("rror") }.map { ": " + $0 } ?? ""
         let result = text.split(separator: "\n").lazy.compactMap { PhaseResult(line: String($0)) }.first
         let why: String
         if process.terminationReason == .uncaughtSignal {
-            why = "crashed (signal \(process.terminationStatus))"
+            why = "crashed (signal \(process.terminationStatus))\(firstError)"
         } else {
-            why = "exit status \(process.terminationStatus)"
+            why = "exit status \(process.terminationStatus)\(firstError)"
         }
         return (process.terminationStatus == 0 ? result : nil, why)
     }

@@ -37,7 +37,10 @@ enum YAMLBench {
         let root = FileManager.default.temporaryDirectory
             .appendingPathComponent("berth-bench-yaml-\(getpid())", isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
+        // `--keep` leaves the corpus for profiling a phase by hand:
+        // `perf record berth-bench --phase yaml.tree big DIR/all-services.yaml`.
+        let keep = args.contains("--keep")
+        defer { if !keep { try? FileManager.default.removeItem(at: root) } }
         let filesDir = root.appendingPathComponent("manifests", isDirectory: true)
         try FileManager.default.createDirectory(at: filesDir, withIntermediateDirectories: true)
 
@@ -61,7 +64,7 @@ enum YAMLBench {
         big = []
 
         print("berth-bench yaml — medians of timed passes after one warm-up; each phase in its own process")
-        print("corpus written to \(root.path) (removed afterwards)")
+        print("corpus written to \(root.path)\(keep ? " (kept)" : " (removed afterwards)")")
         report(
             title: "\(serviceCount) files, \(mib(fileBytes)) MiB, \(serviceCount) documents",
             mode: "files", path: filesDir.path, inputBytes: fileBytes)
@@ -118,12 +121,10 @@ enum YAMLBench {
         if args[0] == "files" {
             let names = try FileManager.default.contentsOfDirectory(atPath: args[1]).sorted()
             inputs = try names.map { name in
-                let data = try Data(contentsOf: URL(fileURLWithPath: args[1]).appendingPathComponent(name))
-                return ManifestFile(path: "manifests/\(name)", bytes: [UInt8](data))
+                ManifestFile(path: "manifests/\(name)", bytes: try readFile(args[1] + "/" + name))
             }
         } else {
-            let data = try Data(contentsOf: URL(fileURLWithPath: args[1]))
-            inputs = [ManifestFile(path: "all-services.yaml", bytes: [UInt8](data))]
+            inputs = [ManifestFile(path: "all-services.yaml", bytes: try readFile(args[1]))]
         }
         let bytes = inputs.reduce(0) { $0 + $1.bytes.count }
         let passes = args[0] == "files" ? 5 : 3
@@ -161,6 +162,29 @@ enum YAMLBench {
             FileHandle.standardError.write(Data("berth-bench: note: \(phase.rawValue) reported \(problems) diagnostics per pass on the generated corpus\n".utf8))
         }
         return PhaseResult(bytes: bytes, documents: documents, seconds: seconds, passes: passes)
+    }
+
+    /// A whole file straight into one `[UInt8]` (no intermediate `Data` copy, so the peak
+    /// memory we measure is the parser's, not the reader's).
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        let size = Int(st.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            var done = 0
+            while done < size {
+                let n = read(fd, buf.baseAddress! + done, size - done)
+                if n <= 0 { failed = n < 0; break }
+                done += n
+            }
+            count = done
+        }
+        if failed { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
+        return bytes
     }
 
     /// The baseline: libyaml's events, each deleted at once, nothing built.

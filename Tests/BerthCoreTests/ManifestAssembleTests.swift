@@ -62,6 +62,18 @@ import BerthCore
         #expect(state.hasErrors)
     }
 
+    @Test func anInvalidNameIsNotAlsoAnUnknownService() {
+        let state = loadManifests([
+            ("a.yaml", service("Customer")),
+            ("b.yaml", service("booking", "dependsOn: [Customer]")),
+        ])
+        #expect(state.diagnostics.map(\.rendered) == [
+            #"a.yaml:4:9: error: metadata.name: invalid service name "Customer": use lowercase letters, digits and '-', starting and ending with a letter or digit (RFC 1123)"#,
+            #"b.yaml:7:15: warning: spec.dependsOn[0]: service "booking" is held back: it depends on "Customer", which has errors"#,
+        ])
+        #expect(state.services.isEmpty)
+    }
+
     @Test func aHostPortPublishedTwice() {
         let state = loadManifests([
             ("a.yaml", service("booking", "ports: [{containerPort: 80, publish: 8080}]")),

@@ -143,3 +143,19 @@ import BerthYAML
         #expect(ok.errors.isEmpty)
     }
 }
+
+@Suite struct DuplicateKeyEdgeTests {
+    @Test func aliasUsedAsKeyIsComparedByValue() {
+        let r = parse("a: &k name\nm: {name: 1, *k : 2}\n")
+        #expect(describe(r.errors) == ["duplicateKey 1:4 (2:5) duplicate key \"name\" (first at 2:5); the first value is used, remove one of them"])
+    }
+
+    @Test func differentSpellingsOfOneValueClash() {
+        let r = parse("{1: a, 0x1: b, ~: c, null: d, \"x\": e, x: f, 'y': g}")
+        #expect(describe(r.errors) == [
+            "duplicateKey 1:8 (1:2) duplicate key \"0x1\" (first at 1:2); the first value is used, remove one of them",
+            "duplicateKey 1:22 (1:16) duplicate key \"null\" (first at 1:16); the first value is used, remove one of them",
+            "duplicateKey 1:39 (1:31) duplicate key \"x\" (first at 1:31); the first value is used, remove one of them",
+        ])
+    }
+}

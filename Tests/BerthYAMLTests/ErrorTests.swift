@@ -126,3 +126,24 @@ import BerthYAML
         #expect(elapsed < .seconds(1))
     }
 }
+
+@Suite struct StreamTests {
+    /// libyaml decodes its input in 16 KiB chunks, so a reader error ends the stream at the
+    /// chunk it is in: documents in earlier chunks were delivered.
+    @Test func readerErrorLateInALongStream() {
+        var bytes: [UInt8] = []
+        for i in 0..<3_000 { bytes += Array("k: \(i)\n---\n".utf8) }
+        bytes += [0xFF]
+        var delivered = 0
+        let errors = YAML.parseDocuments(bytes) { _ in delivered += 1 }
+        #expect(describe(errors) == ["reader 6001:1 invalid leading UTF-8 octet (byte 0xFF); the file must be UTF-8 (or UTF-16) text"])
+        #expect(delivered >= 1_000 && delivered < 3_000)
+    }
+
+    @Test func documentsStreamOneAtATime() {
+        var seen: [String] = []
+        let errors = YAML.parseDocuments(Array("a: 1\n---\n- b\n".utf8)) { seen.append(show($0.root)) }
+        #expect(errors.isEmpty)
+        #expect(seen == ["{a@1:1: 1@1:4}@1:1", "[b@3:3]@3:1"])
+    }
+}

@@ -103,13 +103,13 @@ public struct DeclaredService: Sendable, Hashable {
 public enum ManifestLoader {
     public static func parse(_ file: ManifestFile) -> FileManifests {
         var diagnostics: [Diagnostic] = []
-        var declared: [(service: DeclaredService, start: Mark)] = []
+        var declared: [(service: DeclaredService, document: Int)] = []
         var starts: [Mark] = []
         let yamlErrors = YAML.parseDocuments(file.bytes) { document in
             starts.append(document.start)
             guard let root = document.root else { return }
             var decoder = ServiceDecoder(r: FieldReader(file: file.path))
-            if let service = decoder.decode(root) { declared.append((service, document.start)) }
+            if let service = decoder.decode(root) { declared.append((service, starts.count - 1)) }
             diagnostics += decoder.r.diagnostics
         }
         for e in yamlErrors {
@@ -119,8 +119,9 @@ public enum ManifestLoader {
         // A YAML error inside a delivered document (a duplicate key) makes its service invalid.
         let services = declared.map { entry -> DeclaredService in
             var service = entry.service
-            let next = starts.first { $0 > entry.start }
-            let inside = yamlErrors.contains { e in e.mark >= entry.start && (next.map { e.mark < $0 } ?? true) }
+            let start = starts[entry.document]
+            let next = entry.document + 1 < starts.count ? starts[entry.document + 1] : nil
+            let inside = yamlErrors.contains { e in e.mark >= start && (next.map { e.mark < $0 } ?? true) }
             if inside {
                 service.spec = nil
             }
@@ -193,10 +194,11 @@ public enum ManifestLoader {
         }
 
         // Hold back whatever depends on a held-back service, until nothing changes.
+        let inOrder = declared.sorted { $0.source < $1.source }
         var changed = true
         while changed {
             changed = false
-            for d in declared.sorted(by: { $0.source < $1.source }) where !held.contains(d.name) {
+            for d in inOrder where !held.contains(d.name) {
                 if let dep = d.dependsOn.first(where: { held.contains($0.name) }) {
                     held.insert(d.name)
                     changed = true

@@ -71,9 +71,10 @@ struct ServiceDecoder {
                     if let text = r.string(n, "metadata.name", expected: "a service name") {
                         if let problem = Formats.labelNameProblem(text) {
                             r.error(at: n.mark, "metadata.name", "invalid service name \(FieldReader.quoted(text)): \(problem)")
-                        } else {
-                            name = text
                         }
+                        // Declared even when invalid, so a dependsOn naming it is not
+                        // reported a second time as an unknown service.
+                        name = text
                     }
                 } else {
                     r.error(at: m.mark, "metadata.name", "required field is missing; add \"name: SERVICE\" under metadata")

@@ -20,6 +20,15 @@ struct Composer {
         var node: Node
         var count: Int
         var height: Int
+        /// For scalars: FNV-1a of the bytes (used when the scalar is a mapping key).
+        var textHash: UInt64 = 0
+    }
+
+    @inline(__always)
+    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 
     /// How a key is compared with its siblings: scalars by their resolved value (so `1` and
@@ -28,13 +37,38 @@ struct Composer {
         case scalar(ResolvedScalar)
         case node(Node)
 
+        /// A cheap hash, compared before the keys themselves in the linear scan: for string
+        /// keys the FNV-1a of the scalar's bytes (`textHash`, taken from libyaml's buffer),
+        /// for other scalars their value; equal keys always hash equal.
+        func quickHash(textHash: UInt64) -> UInt64 {
+            switch self {
+            case .scalar(.string(let s)):
+                if textHash != 0 { textHash } else {  // an alias used as a key: hash the text
+                    s.utf8.reduce(0xcbf2_9ce4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+                }
+            case .scalar(.int(let i)): UInt64(bitPattern: Int64(i))
+            case .scalar(.bool(let b)): b ? 1 : 2
+            default: 0
+            }
+        }
+
         init(_ node: Node) {
-            if case .scalar(let s) = node { self = .scalar(s.resolved) } else { self = .node(node) }
+            guard case .scalar(let s) = node else {
+                self = .node(node)
+                return
+            }
+            // Fast path for the common untagged key; same answer as `s.resolved`.
+            if s.tag == nil {
+                self = .scalar(s.style == .plain ? CoreSchema.resolvePlain(s.value) : .string(s.value))
+            } else {
+                self = .scalar(s.resolved)
+            }
         }
     }
 
     struct Frame {
-        var isMapping: Bool
+        enum Kind { case document, sequence, mapping }
+        var kind: Kind
         var tag: String?
         var style: CollectionStyle
         var mark: Mark
@@ -55,10 +89,15 @@ struct Composer {
         var keyIndex: [KeyID: Mark]? = nil
     }
 
-    static let linearKeys = 8
+    static let linearKeys = 32
 
-    private var stack: [Frame] = []
-    private var keys: [(id: KeyID, mark: Mark)] = []
+    /// The collection being built (or the document, at the bottom), kept out of `parents`
+    /// so the hot path mutates it in place.
+    private var current = Frame(kind: .document, style: .block, mark: Mark(line: 1, column: 1))
+    private var parents: [Frame] = []
+    /// Collections open right now (`parents.count` minus the document frame, plus current).
+    private var depth = 0
+    private var keys: [(hash: UInt64, id: KeyID, mark: Mark)] = []
     private var anchors: [String: Built] = [:]
     private var aliasNodes = 0
     private var documentStart = Mark(line: 1, column: 1)
@@ -70,7 +109,7 @@ struct Composer {
     init(limits: YAMLLimits, body: @escaping (Document) -> Void) {
         self.limits = limits
         self.body = body
-        stack.reserveCapacity(16)
+        parents.reserveCapacity(16)
         keys.reserveCapacity(64)
     }
 
@@ -85,7 +124,8 @@ struct Composer {
         switch event.type {
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
-            let value = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
+            let text = UnsafeBufferPointer(start: data.value, count: data.length)
+            let value = String(decoding: text, as: UTF8.self)
             let tag = data.tag.map { String(cString: $0) }
             let style: ScalarStyle
             switch data.style {
@@ -95,15 +135,18 @@ struct Composer {
             case YAML_FOLDED_SCALAR_STYLE: style = .folded
             default: style = .plain
             }
-            let built = Built(node: .scalar(Scalar(value: value, tag: tag, style: style, mark: mark)), count: 1, height: 0)
+            let isKey = current.kind == .mapping && current.pendingKey == nil
+            let built = Built(
+                node: .scalar(Scalar(value: value, tag: tag, style: style, mark: mark)), count: 1, height: 0,
+                textHash: isKey ? Composer.fnv1a(text) : 0)
             if let anchor = data.anchor {
                 anchors[String(cString: anchor)] = built
-            } else if stack.isEmpty, tag == nil, style == .plain, value.isEmpty {
+            } else if depth == 0, tag == nil, style == .plain, value.isEmpty {
                 rootIsImplicitEmpty = true  // `---` with nothing after it
             }
             add(built)
         case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
-            guard stack.count < limits.maxDepth else {
+            guard depth < limits.maxDepth else {
                 fail(YAMLError(
                     kind: .tooDeep,
                     message: "collections nested more than \(limits.maxDepth) levels deep; flatten the document",
@@ -125,11 +168,21 @@ struct Composer {
                 anchor = data.anchor.map { String(cString: $0) }
                 style = data.style == YAML_FLOW_SEQUENCE_STYLE ? .flow : .block
             }
-            stack.append(Frame(isMapping: isMapping, tag: tag, style: style, mark: mark, anchor: anchor, keyStart: keys.count))
+            var frame = Frame(kind: isMapping ? .mapping : .sequence, tag: tag, style: style, mark: mark, anchor: anchor, keyStart: keys.count)
+            if isMapping {
+                frame.entries.reserveCapacity(4)
+            } else {
+                frame.items.reserveCapacity(4)
+            }
+            parents.append(current)
+            current = frame
+            depth += 1
         case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
-            var frame = stack.removeLast()
+            var frame = current
+            current = parents.removeLast()
+            depth -= 1
             let node: Node
-            if frame.isMapping {
+            if frame.kind == .mapping {
                 if !frame.merges.isEmpty { applyMerges(&frame) }
                 keys.removeSubrange(frame.keyStart...)
                 node = .mapping(Mapping(entries: frame.entries, tag: frame.tag, style: frame.style, mark: frame.mark))
@@ -158,7 +211,7 @@ struct Composer {
                     mark: mark))
                 return false
             }
-            if stack.count + target.height > limits.maxDepth {
+            if depth + target.height > limits.maxDepth {
                 fail(YAMLError(
                     kind: .tooDeep,
                     message: "alias \"*\(name)\" nests collections more than \(limits.maxDepth) levels deep; flatten the document",
@@ -173,6 +226,9 @@ struct Composer {
             root = nil
             rootIsImplicitEmpty = false
             documentFailed = false
+            current = Frame(kind: .document, style: .block, mark: mark)
+            parents.removeAll(keepingCapacity: true)
+            depth = 0
         case YAML_DOCUMENT_END_EVENT:
             if !documentFailed {
                 let node = rootIsImplicitEmpty ? nil : root?.node
@@ -189,39 +245,44 @@ struct Composer {
 
     /// Attaches a finished node to the collection being built (or makes it the root).
     private mutating func add(_ built: Built) {
-        guard !stack.isEmpty else {
+        switch current.kind {
+        case .document:
             root = built
             return
-        }
-        let top = stack.count - 1
-        stack[top].count += built.count
-        if built.height >= stack[top].height { stack[top].height = built.height + 1 }
-        guard stack[top].isMapping else {
-            stack[top].items.append(built.node)
+        case .sequence:
+            current.count += built.count
+            if built.height >= current.height { current.height = built.height + 1 }
+            current.items.append(built.node)
             return
+        case .mapping:
+            current.count += built.count
+            if built.height >= current.height { current.height = built.height + 1 }
         }
-        if let key = stack[top].pendingKey {
-            if stack[top].skipValue {
-                stack[top].skipValue = false
-            } else if stack[top].pendingIsMerge {
-                stack[top].merges.append((built.node, key.mark))
+        if let key = current.pendingKey.take() {
+            if current.skipValue {
+                current.skipValue = false
+            } else if current.pendingIsMerge {
+                current.merges.append((built.node, key.mark))
             } else {
-                stack[top].entries.append(Mapping.Entry(key: key, value: built.node))
+                current.entries.append(Mapping.Entry(key: key, value: built.node))
             }
-            stack[top].pendingKey = nil
             return
         }
-        // A key: check it against its siblings before its value arrives.
-        let key = built.node
+        addKey(built.node, textHash: built.textHash)
+    }
+
+    /// A key: checked against its siblings before its value arrives.
+    private mutating func addKey(_ key: Node, textHash: UInt64) {
         let id = KeyID(key)
         let keyMark = key.mark
         var first: Mark? = nil
-        let start = stack[top].keyStart
-        if stack[top].keyIndex != nil {
-            first = stack[top].keyIndex![id]
-            if first == nil { stack[top].keyIndex![id] = keyMark }
+        let start = current.keyStart
+        if current.keyIndex != nil {
+            first = current.keyIndex![id]
+            if first == nil { current.keyIndex![id] = keyMark }
         } else {
-            for i in start..<keys.count where keys[i].id == id {
+            let hash = id.quickHash(textHash: textHash)
+            for i in start..<keys.count where keys[i].hash == hash && keys[i].id == id {
                 first = keys[i].mark
                 break
             }
@@ -230,7 +291,7 @@ struct Composer {
                 index.reserveCapacity(2 * Composer.linearKeys)
                 for i in start..<keys.count { index[keys[i].id] = keys[i].mark }
                 index[id] = keyMark
-                stack[top].keyIndex = index
+                current.keyIndex = index
             }
         }
         if let first {
@@ -238,18 +299,18 @@ struct Composer {
                 kind: .duplicateKey,
                 message: "duplicate key \(Composer.describe(key)) (first at \(first.line):\(first.column)); the first value is used, remove one of them",
                 mark: keyMark, related: first))
-            stack[top].skipValue = true
+            current.skipValue = true
         } else {
-            keys.append((id, keyMark))
+            keys.append((id.quickHash(textHash: textHash), id, keyMark))
         }
         if case .scalar(let s) = key, s.value == "<<",
             (s.tag == nil && s.style == .plain) || s.tag == YAMLTag.merge
         {
-            stack[top].pendingIsMerge = true
+            current.pendingIsMerge = true
         } else {
-            stack[top].pendingIsMerge = false
+            current.pendingIsMerge = false
         }
-        stack[top].pendingKey = key
+        current.pendingKey = key
     }
 
     /// Appends the entries of the `<<` mappings that no local key (nor an earlier merged
