@@ -263,12 +263,32 @@ import BerthCore
         #expect(PlanRendering.text(p) == """
             Berth plan for project shop at commit 0123456
 
-            No changes. Desired state matches what runs.
+            No changes for the services that loaded. The desired state has 1 error: the services that did not load are left as they run.
 
             Not changed:
               legacy: not in the desired state, but kept (1 instance): the desired state has 1 error, and berth never prunes then; fix them first
 
             """)
+    }
+
+    @Test func errorsInTheDesiredStateAreSaidAfterTheSummary() throws {
+        let customer = Self.spec("customer")
+        let error = Diagnostic(.error, file: "manifests/legacy.yaml", line: 7, column: 13, path: "spec.replicas",
+                               message: "expected an integer, found \"three\"")
+        let p = try plan([customer], [], errors: [error, error])
+        #expect(p.desiredErrors == 2)
+        #expect(PlanRendering.text(p).hasSuffix("""
+            Plan: 1 to create, 0 to update, 0 to scale, 0 to heal, 0 to delete.
+            The desired state has 2 errors: the services that did not load are left as they run, and nothing is pruned.
+
+            """))
+        #expect(PlanRendering.markdown(p).hasSuffix("""
+            **Plan: 1 to create, 0 to update, 0 to scale, 0 to heal, 0 to delete.**
+
+            The desired state has 2 errors: the services that did not load are left as they run, and nothing is pruned.
+
+            """))
+        #expect(p.jsonText().contains(#""desiredErrors" : 2,"#))
     }
 
     @Test func markdownCellsAreEscaped() {

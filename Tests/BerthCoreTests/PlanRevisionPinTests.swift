@@ -1,5 +1,5 @@
 import Testing
-import BerthCore
+@testable import BerthCore
 
 /// Revisions are stored on running containers: a change in how they are computed would
 /// re-roll every service. These pins catch it (the planner relies on them being stable).
@@ -17,5 +17,28 @@ import BerthCore
     @Test func revisionsArePinned() {
         #expect(ServiceSpec(name: "customer", image: "shop/customer:1.0").revision.id == "9ed504e8af")
         #expect(Self.full.revision.id == "3d59b2e46a")
+    }
+}
+
+@Suite struct PlanRevisionHasherTests {
+    /// The streamed hash equals the hash of `canonicalTemplate` for odd and random specs.
+    @Test func streamedHashMatchesTheCanonicalTemplate() {
+        var specs = [PlanRevisionPinTests.full, ServiceSpec(name: "a", image: "b")]
+        var odd = PlanRevisionPinTests.full
+        odd.command = []
+        odd.health = HealthCheck(probe: .exec(command: ["sh", "-c", "x\\y"]), interval: Millis(-1500),
+                                 timeout: Millis(3_600_000 + 61_001), startPeriod: .zero, failureThreshold: -3)
+        odd.update = UpdatePolicy(strategy: .recreate, maxSurge: .count(-2), maxUnavailable: .percent(0), onFailure: .pause)
+        odd.resources = Resources(milliCPUs: nil, memory: 0)
+        odd.ports = [PortSpec(containerPort: 0, publish: nil)]
+        specs.append(odd)
+        odd.health = HealthCheck(probe: .tcp(port: 5432))
+        odd.resources = Resources(milliCPUs: 1, memory: nil)
+        specs.append(odd)
+        for seed in PropertyTests.seeds { specs += RandomWorld(seed: seed).desired.services.values }
+        for spec in specs {
+            #expect(Revision(of: spec) == Revision(hashingTemplateOf: spec), "\(spec.canonicalTemplate)")
+        }
+        #expect(specs.count > 1000)
     }
 }

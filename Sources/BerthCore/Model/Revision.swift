@@ -8,6 +8,11 @@ public struct Revision: Sendable, Hashable, Codable, Comparable, CustomStringCon
     public static func < (a: Revision, b: Revision) -> Bool { a.id < b.id }
 
     public init(of spec: ServiceSpec) {
+        self.id = RevisionHasher.revision(of: spec)
+    }
+
+    /// The definition `RevisionHasher` must match: FNV-1a of `canonicalTemplate`.
+    init(hashingTemplateOf spec: ServiceSpec) {
         var h = FNV1a()
         h.add(spec.canonicalTemplate)
         self.id = h.hex(digits: 10)

@@ -4,46 +4,85 @@
 /// here (the manifest checks report them).
 public struct DependencyGraph: Sendable, Hashable {
     /// service → the services it depends on, each list sorted and without duplicates.
-    public let dependencies: [String: [String]]
+    /// service → the services it depends on, each list sorted and without duplicates
+    /// (unknown targets dropped). Built on demand from `edges`.
+    public var dependencies: [String: [String]] {
+        var out: [String: [String]] = [:]
+        out.reserveCapacity(nodes.count)
+        for (i, n) in nodes.enumerated() { out[n] = edges[i].map { nodes[$0] } }
+        return out
+    }
+    /// Every service, sorted by name.
     public let nodes: [String]
     /// The same graph over indices into `nodes`: `edges[i]` are the indices `nodes[i]`
     /// depends on, ascending (so in name order). All algorithms run on it.
     let edges: [[Int]]
 
     public init(_ dependencies: [String: [String]]) {
-        let nodes = dependencies.keys.sorted()
+        self.init(pairs: dependencies.map { ($0.key, $0.value) })
+    }
+
+    public init(services: some Swift.Sequence<ServiceSpec>) {
+        self.init(pairs: services.map { ($0.name, $0.dependsOn) })
+    }
+
+    /// From services already sorted by name with unique names (the planner's fast path:
+    /// no dictionary of names, and `nodes[i]` is `services[i].name`).
+    init(sortedUniqueServices services: [ServiceSpec]) {
         var index: [String: Int] = [:]
-        index.reserveCapacity(nodes.count)
-        for (i, n) in nodes.enumerated() { index[n] = i }
-        var edges: [[Int]] = []
-        edges.reserveCapacity(nodes.count)
-        var clean: [String: [String]] = [:]
-        clean.reserveCapacity(nodes.count)
-        for n in nodes {
-            var targets = dependencies[n]!.compactMap { index[$0] }
-            targets.sort()
+        index.reserveCapacity(services.count)
+        var nodes: [String] = []
+        nodes.reserveCapacity(services.count)
+        for (i, s) in services.enumerated() {
+            index[s.name] = i
+            nodes.append(s.name)
+        }
+        var edges = [[Int]](repeating: [], count: services.count)
+        for i in services.indices {
+            let deps = services[i].dependsOn
+            if deps.isEmpty { continue }
+            var targets = deps.compactMap { index[$0] }
             if targets.count > 1 {
+                targets.sort()
                 var unique: [Int] = []
                 unique.reserveCapacity(targets.count)
                 for t in targets where unique.last != t { unique.append(t) }
                 targets = unique
             }
-            edges.append(targets)
-            clean[n] = targets.map { nodes[$0] }
+            edges[i] = targets
         }
-        self.dependencies = clean
         self.nodes = nodes
         self.edges = edges
     }
 
-    public init(services: some Swift.Sequence<ServiceSpec>) {
-        var map: [String: [String]] = [:]
-        for s in services { map[s.name] = s.dependsOn }
-        self.init(map)
+    /// (name, dependsOn) pairs; a repeated name keeps its last list.
+    init(pairs: [(String, [String])]) {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(pairs.count)
+        for (name, _) in pairs { index[name] = 0 }
+        let nodes = index.keys.sorted()
+        for (i, n) in nodes.enumerated() { index[n] = i }
+        var edges = [[Int]](repeating: [], count: nodes.count)
+        for (name, deps) in pairs {
+            var targets = deps.compactMap { index[$0] }
+            if targets.count > 1 {
+                targets.sort()
+                var unique: [Int] = []
+                unique.reserveCapacity(targets.count)
+                for t in targets where unique.last != t { unique.append(t) }
+                targets = unique
+            }
+            edges[index[name]!] = targets
+        }
+        self.nodes = nodes
+        self.edges = edges
     }
 
-    public static func == (a: DependencyGraph, b: DependencyGraph) -> Bool { a.dependencies == b.dependencies }
-    public func hash(into h: inout Hasher) { h.combine(dependencies) }
+    public static func == (a: DependencyGraph, b: DependencyGraph) -> Bool { a.nodes == b.nodes && a.edges == b.edges }
+    public func hash(into h: inout Hasher) {
+        h.combine(nodes)
+        h.combine(edges)
+    }
 
     /// Every cycle, each spelled from its smallest name back to itself
     /// (`["a", "b", "c", "a"]`), sorted. Found with Tarjan's strongly connected components,

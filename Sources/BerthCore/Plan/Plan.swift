@@ -15,12 +15,18 @@ public struct Plan: Sendable, Hashable, Codable {
     /// What the plan deliberately does not do (services that would be pruned, prune held
     /// back because the desired state has errors), sorted by service.
     public var notes: [PlanNote]
+    /// Errors in the desired state: services that did not load are left as they are, and
+    /// nothing is pruned. 0 for a clean desired state.
+    public var desiredErrors: Int
 
-    public init(revision: String?, project: String, steps: [PlanStep], notes: [PlanNote] = []) {
+    public init(
+        revision: String?, project: String, steps: [PlanStep], notes: [PlanNote] = [], desiredErrors: Int = 0
+    ) {
         self.revision = revision
         self.project = project
         self.steps = steps.sorted(by: PlanStep.precedes)
         self.notes = notes.sorted { ($0.service, $0.message) < ($1.service, $1.message) }
+        self.desiredErrors = desiredErrors
     }
 
     public var hasChanges: Bool { !steps.isEmpty }
@@ -28,7 +34,7 @@ public struct Plan: Sendable, Hashable, Codable {
     /// Number of waves (0 for an empty plan).
     public var waveCount: Int { (steps.map(\.wave).max() ?? -1) + 1 }
 
-    enum CodingKeys: String, CodingKey { case formatVersion, revision, project, steps, summary, notes }
+    enum CodingKeys: String, CodingKey { case formatVersion, revision, project, steps, summary, notes, desiredErrors }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -36,7 +42,8 @@ public struct Plan: Sendable, Hashable, Codable {
             revision: try c.decodeIfPresent(String.self, forKey: .revision),
             project: try c.decode(String.self, forKey: .project),
             steps: try c.decode([PlanStep].self, forKey: .steps),
-            notes: try c.decodeIfPresent([PlanNote].self, forKey: .notes) ?? [])
+            notes: try c.decodeIfPresent([PlanNote].self, forKey: .notes) ?? [],
+            desiredErrors: try c.decodeIfPresent(Int.self, forKey: .desiredErrors) ?? 0)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -47,6 +54,7 @@ public struct Plan: Sendable, Hashable, Codable {
         try c.encode(steps, forKey: .steps)
         try c.encode(summary, forKey: .summary)
         try c.encode(notes, forKey: .notes)
+        if desiredErrors > 0 { try c.encode(desiredErrors, forKey: .desiredErrors) }
     }
 
     /// The JSON document: pretty-printed, sorted keys, slashes unescaped, trailing newline.

@@ -33,19 +33,20 @@ public enum Planner {
     public static func plan(
         desired: DesiredState, observed: ObservedState, options: PlanOptions = .init()
     ) throws(PlanError) -> Plan {
-        let graph = DependencyGraph(services: desired.services.values)
+        // One copy of each spec, sorted by name; everything below borrows from it.
+        var specs = Array(desired.services.values)
+        specs.sort { $0.name < $1.name }
+        let graph = DependencyGraph(sortedUniqueServices: specs)
         let cycles = graph.cycles()
         if !cycles.isEmpty { throw .dependencyCycle(cycles) }
         let graphWaves = graph.waveIndices() ?? []
         let running = observed.servicesByName
 
         // 1. Create, update, scale, heal: with the graph wave, renumbered below.
-        //    `graph.nodes` are the desired names, sorted.
         var steps: [PlanStep] = []
-        for (i, name) in graph.nodes.enumerated() {
-            let spec = desired.services[name]!
-            let instances = running[name]?.instances ?? []
-            steps += serviceSteps(spec, instances: instances, wave: graphWaves[i])
+        for i in specs.indices {
+            let instances = running[specs[i].name]?.instances ?? []
+            steps += serviceSteps(specs[i], instances: instances, wave: graphWaves[i])
         }
         let used = Set(steps.map(\.wave)).sorted()
         var dense: [Int: Int] = [:]
@@ -83,7 +84,9 @@ public enum Planner {
                 steps += deleteSteps(orphans, firstWave: firstDeleteWave)
             }
         }
-        return Plan(revision: desired.commit, project: observed.project, steps: steps, notes: notes)
+        return Plan(
+            revision: desired.commit, project: observed.project, steps: steps, notes: notes,
+            desiredErrors: desired.diagnostics.filter { $0.severity == .error }.count)
     }
 
     // MARK: - One desired service

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthCore
+import BerthEngine
 import Foundation
 
 struct PlanCommand: AsyncParsableCommand {
@@ -82,15 +83,13 @@ struct PlanCommand: AsyncParsableCommand {
     }
 }
 
-/// Where `berth plan` gets desired state: the one place to wire the git source into.
+/// Where `berth plan` gets its inputs.
 extension PlanCommand {
+    /// Desired state from the git tree of `--ref` (never the working copy).
     static func loadDesiredState(_ source: SourceOptions) async throws -> DesiredState {
-        // TODO(lead): call the git source (`GitDesiredStateSource`, branch `git`) with
-        // `source.repo`, `source.ref`, `source.path` once it lands.
-        throw Failure("""
-            error: reading desired state from git is not wired into this build yet \
-            (repository \(source.repo ?? "."), ref \(source.ref))
-            """)
+        try await withSourceErrors {
+            try await source.openSource().desiredState(revision: source.ref, path: source.path)
+        }
     }
 
     /// `--observed FILE|none` and `--project`.

@@ -19,6 +19,15 @@ enum PlanRendering {
 
     static let noChanges = "No changes. Desired state matches what runs."
 
+    /// Said instead of `noChanges`, or after the summary, when the desired state has errors.
+    static func incomplete(_ plan: Plan, empty: Bool) -> String {
+        let n = plan.desiredErrors
+        let errors = "The desired state has \(n) error\(n == 1 ? "" : "s")"
+        return empty
+            ? "No changes for the services that loaded. \(errors): the services that did not load are left as they run."
+            : "\(errors): the services that did not load are left as they run, and nothing is pruned."
+    }
+
     static func shortCommit(_ revision: String?) -> String {
         revision.map { String($0.prefix(7)) } ?? "(no commit)"
     }
@@ -64,7 +73,7 @@ enum PlanRendering {
     static func text(_ plan: Plan) -> String {
         var out = "Berth plan for project \(plan.project) at commit \(shortCommit(plan.revision))\n\n"
         if plan.steps.isEmpty {
-            out += noChanges + "\n"
+            out += (plan.desiredErrors > 0 ? incomplete(plan, empty: true) : noChanges) + "\n"
         } else {
             let used = PlanStep.Action.allCases.filter { a in plan.steps.contains { $0.action == a } }
             out += "Symbols: " + used.map { "\(symbol($0)) \($0.rawValue)" }.joined(separator: ", ") + "\n"
@@ -84,6 +93,7 @@ enum PlanRendering {
                 }
             }
             out += "\n" + plan.summary.sentence + "\n"
+            if plan.desiredErrors > 0 { out += incomplete(plan, empty: false) + "\n" }
         }
         if !plan.notes.isEmpty {
             out += "\nNot changed:\n"
@@ -97,7 +107,7 @@ enum PlanRendering {
     static func markdown(_ plan: Plan) -> String {
         var out = "### Berth plan for `\(plan.project)` at `\(shortCommit(plan.revision))`\n\n"
         if plan.steps.isEmpty {
-            out += noChanges + "\n"
+            out += (plan.desiredErrors > 0 ? incomplete(plan, empty: true) : noChanges) + "\n"
         } else {
             out += "| | Action | Service | Change | Why | Wave |\n"
             out += "|:-:|---|---|---|---|--:|\n"
@@ -108,6 +118,7 @@ enum PlanRendering {
                     + "| \(cell(step.reason)) | \(step.wave) |\n"
             }
             out += "\n**\(plan.summary.sentence)**\n"
+            if plan.desiredErrors > 0 { out += "\n" + incomplete(plan, empty: false) + "\n" }
         }
         if !plan.notes.isEmpty {
             out += "\n**Not changed:**\n\n"
