@@ -55,13 +55,19 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
         .testTarget(
+            name: "BerthDockerTests",
+            dependencies: [
+                "BerthDocker", "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
             name: "BerthCoreTests", dependencies: ["BerthCore", "BerthYAML", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
-            swiftSettings: strict),
-        .testTarget(
-            name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore", "BerthTestSupport"],

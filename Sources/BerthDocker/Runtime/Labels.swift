@@ -16,6 +16,9 @@ public enum BerthLabel {
     /// The whole spec the instance was started from (JSON, sorted keys), so a rollback can
     /// start the previous revision again.
     public static let spec = "berth.spec"
+    /// The service's `dependsOn`, sorted and comma-separated (absent when empty), so pruned
+    /// services can be deleted in reverse dependency order without their manifests.
+    public static let dependsOn = "berth.depends-on"
 
     /// The labels of one instance of `request`.
     public static func labels(for request: InstanceRequest) -> [String: String] {
@@ -30,6 +33,7 @@ public enum BerthLabel {
         let specEncoder = JSONEncoder()
         specEncoder.outputFormatting = .sortedKeys
         labels[spec] = String(decoding: try! specEncoder.encode(recorded), as: UTF8.self)
+        if !request.spec.dependsOn.isEmpty { labels[dependsOn] = request.spec.dependsOn.sorted().joined(separator: ",") }
         if let check = request.spec.health {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -43,7 +47,13 @@ public enum BerthLabel {
         return try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
     }
 
-    static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
+    /// The `dependsOn` list read back from `labels`.
+    public static func dependencies(_ labels: [String: String]) -> [String] {
+        (labels[dependsOn] ?? "").split(separator: ",").map(String.init)
+    }
+
+    /// The health check read back from `labels`.
+    public static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
         guard let text = labels[health] else { return nil }
         return try? JSONDecoder().decode(HealthCheck.self, from: Data(text.utf8))
     }
