@@ -21,7 +21,8 @@ final class GitQueueExecutor: SerialExecutor {
 /// One changed step of a path's history: a commit whose tree at the path differs from its
 /// first parent's, and the files that differ (paths relative to the repository root).
 public struct PathHistoryStep: Sendable, Hashable {
-    public var commit: Commit
+    /// The commit (read it with `commits(_:)` when it is to be shown).
+    public var id: ObjectID
     /// The tree at the path in this commit (nil: the path does not exist there).
     public var tree: ObjectID?
     /// The tree at the path in the first parent (nil: no parent, or the path is missing).
@@ -65,6 +66,13 @@ public actor GitRepository {
     public func resolve(_ spec: String) throws(GitError) -> ObjectID { try repository.resolve(spec) }
 
     public func commit(_ id: ObjectID) throws(GitError) -> Commit { try repository.commit(id) }
+
+    /// Several commits in one hop onto the executor.
+    public func commits(_ ids: [ObjectID]) throws(GitError) -> [ObjectID: Commit] {
+        var out: [ObjectID: Commit] = [:]
+        for id in ids where out[id] == nil { out[id] = try repository.commit(id) }
+        return out
+    }
 
     /// Short names of all branches, remote branches and tags, sorted.
     public func referenceNames() -> [String] { repository.referenceNames() }
@@ -111,23 +119,42 @@ public actor GitRepository {
     /// its first parent's, with the changed files. Commits whose committer time is before
     /// `since` (seconds since the epoch) are left out. Tree ids are compared before anything
     /// is read, so commits that touch only other paths cost one tree lookup each.
-    public func pathHistory(from start: ObjectID, path: String, since: Int64? = nil, skipHidden: Bool = true) throws(GitError) -> [PathHistoryStep] {
+    public func pathHistory(from start: ObjectID, path: String, since: Int64? = nil, skipHidden: Bool = true, index: PathHistoryIndex? = nil) throws(GitError) -> [PathHistoryStep] {
         let repo = repository
         let clean = Repository.normalise(path)
+        var records = index?.load() ?? [:]
+        var dirty = false
         var steps: [PathHistoryStep] = []
-        try repo.walk(from: start) { handle throws(GitError) in
-            if let since, git_commit_time(handle.pointer) < since { return true }
-            let tree = try repo.subtree(at: clean, ofCommit: handle)
-            var parentTree: ObjectID? = nil
-            if let parent = try repo.firstParent(of: handle) {
-                parentTree = try repo.subtree(at: clean, ofCommit: parent)
+        try repo.walkIDs(from: start) { id throws(GitError) in
+            var handle: CommitHandle? = nil
+            if let since {
+                let h = try repo.commitHandle(id)
+                if git_commit_time(h.pointer) < since { return true }
+                handle = h
             }
-            guard tree != parentTree else { return true }
-            let changes = try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
-            guard !changes.isEmpty else { return true }
-            steps.append(PathHistoryStep(commit: Repository.snapshot(handle), tree: tree, parentTree: parentTree, changes: changes))
+            let record: PathHistoryIndex.Record
+            if let known = records[id] {
+                record = known
+            } else {
+                let commit: CommitHandle
+                if let handle { commit = handle } else { commit = try repo.commitHandle(id) }
+                let tree = try repo.subtree(at: clean, ofCommit: commit)
+                var parentTree: ObjectID? = nil
+                if let parent = try repo.firstParent(of: commit) {
+                    parentTree = try repo.subtree(at: clean, ofCommit: parent)
+                }
+                let changes = tree == parentTree ? [] : try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
+                record = PathHistoryIndex.Record(tree: tree, parentTree: parentTree, changes: changes)
+                if index != nil {
+                    records[id] = record
+                    dirty = true
+                }
+            }
+            guard !record.changes.isEmpty else { return true }
+            steps.append(PathHistoryStep(id: id, tree: record.tree, parentTree: record.parentTree, changes: record.changes))
             return true
         }
+        if dirty, let index { index.save(records) }
         return steps
     }
 }

@@ -7,6 +7,8 @@ enum Libgit2 {
     private static let initialised: Bool = {
         git_libgit2_init()
         _ = berth_git_set_search_path_none()
+        _ = berth_git_set_cache_object_limit(GIT_OBJECT_TREE, 16 << 20)
+        _ = berth_git_set_cache_object_limit(GIT_OBJECT_COMMIT, 1 << 20)
         return true
     }()
 

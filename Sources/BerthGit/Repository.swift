@@ -129,11 +129,19 @@ final class Repository {
             time: s.when.time, offsetMinutes: Int(s.when.offset))
     }
 
+    /// The few most recently read trees: a history walk reads each commit's tree once as
+    /// the commit's and again as its child's parent tree.
+    private var recentTrees: [(ObjectID, TreeHandle)] = []
+
     func tree(_ id: ObjectID) throws(GitError) -> TreeHandle {
+        if let hit = recentTrees.first(where: { $0.0 == id }) { return hit.1 }
         var oid = id.oid
         var pointer: OpaquePointer?
         try check(git_tree_lookup(&pointer, self.pointer, &oid), "read tree", id.hex)
-        return TreeHandle(pointer!)
+        let handle = TreeHandle(pointer!)
+        if recentTrees.count >= 6 { recentTrees.removeFirst() }
+        recentTrees.append((id, handle))
+        return handle
     }
 
     func blob(_ id: ObjectID) throws(GitError) -> [UInt8] {
@@ -310,6 +318,27 @@ final class Repository {
             var pointer: OpaquePointer?
             try check(git_commit_lookup(&pointer, self.pointer, &next), "read commit", ObjectID(next).hex)
             guard try body(CommitHandle(pointer!)) else { return }
+        }
+    }
+
+    /// Walks commit ids reachable from `start` without reading the commits (libgit2 takes
+    /// parents and dates from the commit-graph when there is one). `body` returns false to stop.
+    func walkIDs(from start: ObjectID, _ body: (ObjectID) throws(GitError) -> Bool) throws(GitError) {
+        var walker: OpaquePointer?
+        try check(git_revwalk_new(&walker, pointer), "walk history of", displayName)
+        let walk = RevwalkHandle(walker!)
+        try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_TIME.rawValue), "walk history of", displayName)
+        var oid = start.oid
+        try check(git_revwalk_push(walk.pointer, &oid), "walk history from", start.hex)
+        var next = git_oid()
+        while true {
+            let rc = git_revwalk_next(&next, walk.pointer)
+            if rc == GIT_ITEROVER.rawValue {
+                git_error_clear()
+                return
+            }
+            try check(rc, "walk history of", displayName)
+            guard try body(ObjectID(next)) else { return }
         }
     }
 

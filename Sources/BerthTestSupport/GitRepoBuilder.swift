@@ -130,3 +130,41 @@ public struct GitRepoBuilderError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
+
+/// A small shop repository with the history the git tests need, and its commits:
+/// - c1 "Add booking and customer" (tagged v1): manifests/booking.yaml, manifests/customer.yaml
+/// - c2 "Docs only": README.md
+/// - c3 "Bump booking to 1.4.2": image and replicas of booking, its API_TOKEN
+/// - c4 "Move booking into shop/": manifests/booking.yaml → manifests/shop/booking.yml
+/// - c5 "Break customer": invalid YAML in manifests/customer.yaml
+/// - c6 "Fix customer": customer valid again, image shop/customer:2.0
+public struct ShopHistory {
+    public let builder: GitRepoBuilder
+    public let c1, c2, c3, c4, c5, c6: String
+
+    public static let bookingV1 = GitRepoBuilder.service("booking", image: "shop/booking:1.4.1", replicas: 2, env: ["API_TOKEN": "old-secret", "MODE": "fast"])
+    public static let bookingV2 = GitRepoBuilder.service("booking", image: "shop/booking:1.4.2", replicas: 3, env: ["API_TOKEN": "new-secret", "MODE": "fast"])
+    public static let customerV1 = GitRepoBuilder.service("customer", image: "shop/customer:1.0")
+    public static let customerV2 = GitRepoBuilder.service("customer", image: "shop/customer:2.0")
+
+    public init() throws {
+        let b = try GitRepoBuilder()
+        builder = b
+        try b.write("manifests/booking.yaml", Self.bookingV1)
+        try b.write("manifests/customer.yaml", Self.customerV1)
+        c1 = try b.commit("Add booking and customer")
+        try b.git("tag", "v1")
+        try b.write("README.md", "# shop\n")
+        c2 = try b.commit("Docs only", author: "Grace Hopper", email: "grace@example.com")
+        try b.write("manifests/booking.yaml", Self.bookingV2)
+        c3 = try b.commit("Bump booking to 1.4.2\n\nCustomers asked for it.\n")
+        try b.move("manifests/booking.yaml", "manifests/shop/booking.yml")
+        c4 = try b.commit("Move booking into shop/")
+        try b.write("manifests/customer.yaml", "apiVersion: berth/v1\nkind: Service\nmetadata: {name: customer\n")
+        c5 = try b.commit("Break customer", author: "Grace Hopper", email: "grace@example.com")
+        try b.write("manifests/customer.yaml", Self.customerV2)
+        c6 = try b.commit("Fix customer")
+    }
+
+    public func cleanup() { builder.cleanup() }
+}

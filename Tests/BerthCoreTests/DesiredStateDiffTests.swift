@@ -55,3 +55,20 @@ import BerthCore
         #expect(flat["spec.stopGracePeriod"] == .string("10s"))
     }
 }
+
+@Suite struct RelocatedTests {
+    @Test func rewritesEveryPlaceOfTheFile() {
+        let file = ManifestLoader.parse(ManifestFile(path: "a.yaml", bytes: Array("""
+            apiVersion: berth/v1
+            kind: Service
+            metadata: {name: web}
+            spec: {image: web:1, dependsOn: [db], replicas: three}
+            """.utf8)))
+        let moved = file.relocated(to: "b/a.yaml")
+        #expect(moved.path == "b/a.yaml")
+        #expect(moved.diagnostics.map(\.file) == file.diagnostics.map { _ in "b/a.yaml" })
+        #expect(!moved.diagnostics.isEmpty)
+        #expect(moved.declared.map(\.source.file) == ["b/a.yaml"])
+        #expect(moved.declared.flatMap(\.dependsOn).map(\.source.file) == ["b/a.yaml"])
+    }
+}

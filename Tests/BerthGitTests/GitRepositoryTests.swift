@@ -132,7 +132,7 @@ import BerthTestSupport
 
         let repo = try GitRepository(path: b.path)
         let steps = try await repo.pathHistory(from: repo.resolve("HEAD"), path: "manifests")
-        #expect(steps.map(\.commit.id.hex) == [merge, c4, c3, c1])
+        #expect(steps.map(\.id.hex) == [merge, c4, c3, c1])
         #expect(steps[0].changes.map(\.path) == ["manifests/b.yaml"])
         #expect(steps[2].changes.map(\.path) == ["manifests/a.yaml", "manifests/sub/a.yaml"])
         #expect(steps[2].changes[0].old == steps[2].changes[1].new)

@@ -177,7 +177,14 @@ extension FileManifests {
         guard newPath != path else { return self }
         var copy = self
         copy.path = newPath
+        func move(_ ref: inout SourceRef) { if ref.file == path { ref.file = newPath } }
         for i in copy.services.indices { copy.services[i].source?.file = newPath }
+        for i in copy.declared.indices {
+            move(&copy.declared[i].source)
+            copy.declared[i].spec?.source?.file = newPath
+            for j in copy.declared[i].dependsOn.indices { move(&copy.declared[i].dependsOn[j].source) }
+            for j in copy.declared[i].published.indices { move(&copy.declared[i].published[j].source) }
+        }
         for i in copy.diagnostics.indices where copy.diagnostics[i].file == path { copy.diagnostics[i].file = newPath }
         return copy
     }

@@ -14,10 +14,13 @@ public struct DesiredStateSourceError: Error, Sendable, Hashable, CustomStringCo
 public struct GitDesiredStateSource: Sendable {
     public let repository: GitRepository
     public let cache: ManifestParseCache
+    /// Where history walks keep their per-commit index (nil: none, every walk reads trees).
+    public let historyIndexRoot: String?
 
-    public init(repository: GitRepository, cache: ManifestParseCache = ManifestParseCache()) {
+    public init(repository: GitRepository, cache: ManifestParseCache = ManifestParseCache(), historyIndexRoot: String? = nil) {
         self.repository = repository
         self.cache = cache
+        self.historyIndexRoot = historyIndexRoot
     }
 
     public static func isManifest(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }

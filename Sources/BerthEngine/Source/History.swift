@@ -5,74 +5,131 @@ public import BerthGit
 public struct HistoryEntry: Sendable, Hashable {
     public var commit: Commit
     public var changes: [ServiceChange]
-    /// Errors (and warnings) in the manifest files this commit wrote: the commit is shown
-    /// with them, and the walk goes on.
+    /// Errors in the manifest files this commit wrote: the commit is shown with them, and
+    /// the walk goes on.
     public var diagnostics: [Diagnostic]
 }
 
 extension GitDesiredStateSource {
     /// Every commit reachable from `start` that changed the desired state (of `service`,
-    /// when given), newest first. The walk compares each commit's manifests tree id with its
-    /// first parent's before anything else, reads only the blobs that changed, and parses
-    /// only those that can matter (for one service: blobs that mention its name). Services
-    /// are identified by name, so one is followed across file moves and renames.
+    /// when given), newest first.
+    ///
+    /// The walk compares each commit's manifests tree id with its first parent's before
+    /// anything else and lists only the files that differ. For one service it then follows
+    /// the files that declare the service, by name: a commit that changes none of them is
+    /// skipped without reading a blob; when a file stops declaring it, the other files of
+    /// that commit are searched, so a service is followed across moves and renames. Only
+    /// the blobs of the remaining commits are parsed (each blob once, cached by id).
+    /// A second service declared with the same name in another, unchanged file of an older
+    /// revision (an invalid state) is not looked for.
     public func history(from start: ObjectID, path: String, service: String? = nil, since: Int64? = nil, limit: Int? = nil) async throws -> [HistoryEntry] {
-        let steps = try await repository.pathHistory(from: start, path: path, since: since)
-        // Relevance filter for one service: a blob that declares it must spell its name
-        // (aliases repeat the anchored text; only escapes could hide it).
-        var relevance: [ObjectID: Bool] = [:]
+        var index: PathHistoryIndex? = nil
+        if let historyIndexRoot {
+            index = PathHistoryIndex.location(root: historyIndexRoot, gitDirectory: await repository.gitDirectory, path: path)
+        }
+        let steps = try await repository.pathHistory(from: start, path: path, since: since, index: index)
+        var relevant: [(step: PathHistoryStep, changes: [TreeChange])] = []
         if let service {
-            let needle = Array(service.utf8)
-            var ids: [ObjectID] = []
-            for step in steps {
-                for change in step.changes where Self.isManifest(change.path) {
-                    if let id = change.old { ids.append(id) }
-                    if let id = change.new { ids.append(id) }
-                }
-            }
-            let unique = Array(Set(ids))
-            // Read in batches to bound memory.
-            var index = 0
-            while index < unique.count {
-                let batch = Array(unique[index..<min(index + 2048, unique.count)])
-                let blobs = try await repository.blobs(batch)
-                for (id, bytes) in blobs { relevance[id] = Self.mentions(bytes, needle) }
-                index += batch.count
+            relevant = try await followService(service, steps: steps, start: start, path: path)
+        } else {
+            relevant = steps.compactMap { step in
+                let changes = step.changes.filter { Self.isManifest($0.path) }
+                return changes.isEmpty ? nil : (step, changes)
             }
         }
-        func relevant(_ id: ObjectID?) -> Bool {
-            guard let id else { return false }
-            return service == nil || relevance[id] == true
+        // Oldest first over a window of the newest steps (all of them without a limit), so a
+        // file broken in one commit is compared, once fixed, with its last good version.
+        var window = limit.map { max(16, $0 * 2) } ?? relevant.count
+        while true {
+            let slice = Array(relevant.prefix(window))
+            var entries = try await entriesOldestFirst(slice, service: service)
+            entries.reverse()
+            if let limit, entries.count >= limit { return Array(entries.prefix(limit)) }
+            if slice.count == relevant.count { return entries }
+            window *= 4
         }
+    }
 
-        // Oldest first, so that a file broken in one commit is compared, once fixed, with
-        // its last good version rather than with its broken one.
+    private func entriesOldestFirst(_ steps: [(step: PathHistoryStep, changes: [TreeChange])], service: String?) async throws -> [HistoryEntry] {
         var lastGood: [String: FileManifests] = [:]
         var entries: [HistoryEntry] = []
-        for step in steps.reversed() {
-            let changes = step.changes.filter { Self.isManifest($0.path) && (relevant($0.old) || relevant($0.new)) }
-            if changes.isEmpty { continue }
-            var oldFiles = try await fileManifests(changes.compactMap { c in relevant(c.old) ? (c.path, c.old!) : nil })
-            let newFiles = try await fileManifests(changes.compactMap { c in relevant(c.new) ? (c.path, c.new!) : nil })
-            oldFiles = oldFiles.map { file in
-                file.diagnostics.hasErrors ? (lastGood[file.path] ?? file) : file
-            }
+        var shown: [(step: PathHistoryStep, changes: [ServiceChange], diagnostics: [Diagnostic])] = []
+        for (step, changes) in steps.reversed() {
+            var oldFiles = try await fileManifests(changes.compactMap { c in c.old.map { (c.path, $0) } })
+            let newFiles = try await fileManifests(changes.compactMap { c in c.new.map { (c.path, $0) } })
+            oldFiles = oldFiles.map { file in file.diagnostics.hasErrors ? (lastGood[file.path] ?? file) : file }
             var diff = DesiredStateDiff(changedFrom: oldFiles, changedTo: newFiles)
             if let service { diff = diff.only(service) }
-            var diagnostics = newFiles.flatMap(\.diagnostics).filter { $0.severity == .error }.sorted()
-            if let service {
-                // Only errors in files that mention the service.
-                diagnostics = diagnostics.filter { d in changes.contains { $0.path == d.file && relevant($0.new) } }
-                _ = service
-            }
+            let diagnostics = newFiles.flatMap(\.diagnostics).filter { $0.severity == .error }.sorted()
             for file in newFiles where !file.diagnostics.hasErrors { lastGood[file.path] = file }
-            if diagnostics.hasErrors { diff = DesiredStateDiff() }
+            if !diagnostics.isEmpty { diff = DesiredStateDiff() }
             guard !diff.isEmpty || !diagnostics.isEmpty else { continue }
-            entries.append(HistoryEntry(commit: step.commit, changes: diff.changes, diagnostics: diagnostics))
+            shown.append((step, diff.changes, diagnostics))
         }
-        entries.reverse()
-        if let limit, entries.count > limit { entries = Array(entries.prefix(limit)) }
+        let commits = try await repository.commits(shown.map(\.step.id))
+        for item in shown {
+            entries.append(HistoryEntry(commit: commits[item.step.id]!, changes: item.changes, diagnostics: item.diagnostics))
+        }
         return entries
+    }
+
+    /// Newest first: the steps that may change `service`, each with the changed files that
+    /// matter (those that declare it on either side, or mention it while broken).
+    private func followService(_ service: String, steps: [PathHistoryStep], start: ObjectID, path: String) async throws -> [(step: PathHistoryStep, changes: [TreeChange])] {
+        let needle = Array(service.utf8)
+        var declares: [ObjectID: Bool] = [:]
+        /// Whether each blob declares the service (or mentions it and fails to parse).
+        func classify(_ files: [(path: String, id: ObjectID)]) async throws {
+            let unknown = files.filter { declares[$0.id] == nil }
+            guard !unknown.isEmpty else { return }
+            let blobs = try await repository.blobs(unknown.map(\.id))
+            var candidates: [(path: String, id: ObjectID)] = []
+            for file in unknown {
+                if Self.mentions(blobs[file.id] ?? [], needle) { candidates.append(file) } else { declares[file.id] = false }
+            }
+            let parsed = try await fileManifests(candidates)
+            for (file, manifests) in zip(candidates, parsed) {
+                declares[file.id] = manifests.declared.contains { $0.name == service }
+                    || manifests.services.contains { $0.name == service }
+                    || (manifests.diagnostics.hasErrors && manifests.declared.isEmpty)
+            }
+        }
+        var trackedByTree: [ObjectID: Set<String>] = [:]
+        func tracked(_ tree: ObjectID?) async throws -> Set<String> {
+            guard let tree else { return [] }
+            if let known = trackedByTree[tree] { return known }
+            let files = try await repository.files(under: tree, prefix: path).filter { Self.isManifest($0.path) }
+            try await classify(files.map { ($0.path, $0.id) })
+            let set = Set(files.filter { declares[$0.id] == true }.map(\.path))
+            trackedByTree[tree] = set
+            return set
+        }
+
+        var out: [(step: PathHistoryStep, changes: [TreeChange])] = []
+        for step in steps {
+            let current = try await tracked(step.tree)
+            let manifests = step.changes.filter { Self.isManifest($0.path) }
+            var relevant = manifests.filter { current.contains($0.path) }
+            var parentSet = current.subtracting(relevant.map(\.path))
+            if !relevant.isEmpty {
+                try await classify(relevant.compactMap { c in c.old.map { (c.path, $0) } })
+                for change in relevant { if let old = change.old, declares[old] == true { parentSet.insert(change.path) } }
+            }
+            if current.isEmpty || parentSet.count < current.count {
+                // The service was not here, or left a file: look in the other changed files.
+                let others = manifests.filter { !current.contains($0.path) }
+                try await classify(others.compactMap { c in c.old.map { (c.path, $0) } })
+                for change in others {
+                    if let old = change.old, declares[old] == true {
+                        parentSet.insert(change.path)
+                        relevant.append(change)
+                    }
+                }
+            }
+            if let parentTree = step.parentTree, trackedByTree[parentTree] == nil { trackedByTree[parentTree] = parentSet }
+            if !relevant.isEmpty { out.append((step, relevant.sorted { $0.path < $1.path })) }
+        }
+        return out
     }
 
     static func mentions(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {

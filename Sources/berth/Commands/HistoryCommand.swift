@@ -71,7 +71,7 @@ struct HistoryCommand: AsyncParsableCommand {
                 "Date:   \(e.commit.author.rfc3339)",
                 "",
             ]
-            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }
+            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    \($0)" }
             lines.append("")
             lines += textLines(e.changes, indent: "  ")
             lines += e.diagnostics.map { "  \($0.rendered)" }

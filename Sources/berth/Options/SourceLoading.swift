@@ -9,12 +9,17 @@ import Foundation
 /// A remote (`https://`, `ssh://`, `file://`, `user@host:path`) is mirrored (bare) into
 /// `$BERTH_STATE_DIR/repos/<hash of the URL without credentials>.git`, by default
 /// `~/.cache/berth/repos/…` (`$XDG_CACHE_HOME/berth/repos` when set), and fetched on each run.
+/// History walks keep a per-commit index beside it, in `…/history/`.
 extension SourceOptions {
-    static func cacheRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let state = environment["BERTH_STATE_DIR"], !state.isEmpty { return state + "/repos" }
-        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/berth/repos" }
+    static func stateRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let state = environment["BERTH_STATE_DIR"], !state.isEmpty { return state }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/berth" }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return home + "/.cache/berth/repos"
+        return home + "/.cache/berth"
+    }
+
+    static func cacheRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        stateRoot(environment: environment) + "/repos"
     }
 
     func openRepository() async throws -> GitRepository {
@@ -32,7 +37,7 @@ extension SourceOptions {
     }
 
     func openSource() async throws -> GitDesiredStateSource {
-        GitDesiredStateSource(repository: try await openRepository())
+        GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.stateRoot() + "/history")
     }
 }
 
