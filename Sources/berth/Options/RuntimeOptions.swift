@@ -87,3 +87,20 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
 
 /// Whether standard input and standard error are terminals (where a question can be asked).
 func canAsk() -> Bool { isatty(0) == 1 && isatty(2) == 1 }
+
+extension PlanCommand {
+    /// With no `--observed`: what runs on the Docker Engine (`DOCKER_HOST`) for the project.
+    static func observeDocker(project: String?, source: SourceOptions) async throws -> ObservedState {
+        var options = RuntimeOptions()
+        options.project = project
+        let name = options.projectName(source)
+        do {
+            let runtime = try await options.connect()
+            return try await runtime.observe(project: name)
+        } catch let failure as CommandFailure {
+            throw Failure(failure.message + "\n(berth plan observes the Docker Engine unless --observed FILE|none is given)")
+        } catch {
+            throw Failure("error: observing project \(name): \(error)")
+        }
+    }
+}
