@@ -51,7 +51,19 @@ import Testing
         // Converged: a second apply has nothing to do.
         let again = try shop.apply()
         #expect(again.status == 0)
-        #expect(again.stdout.hasPrefix("No changes."), "\(again.stdout)")
+        let status = try shop.status()
+        let revisions = ["booking", "customer", "gateway"].map { status.service($0)?.revision ?? "?" }
+        #expect(again.stdout == """
+            Berth plan for project \(shop.project) at commit \(try shop.repo.sha("HEAD").prefix(7))
+
+            No changes. Desired state matches what runs.
+
+            SERVICE   IMAGE              REVISION    READY  SYNC    HEALTH   MESSAGE
+            booking   shop/booking:1.0   \(revisions[0])  2/2    Synced  Healthy  2 of 2 replicas ready
+            customer  shop/customer:1.0  \(revisions[1])  2/2    Synced  Healthy  2 of 2 replicas ready
+            gateway   shop/gateway:1.0   \(revisions[2])  1/1    Synced  Healthy  1 of 1 replica ready
+
+            """)
         #expect(again.stderr == "")
 
         shop.cleanup()
@@ -233,6 +245,10 @@ import Testing
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
+        if phase == "update" {
+            // Killed half-way: old and new revisions side by side.
+            #expect(try shop.status().service("customer")?.sync == "OutOfSync")
+        }
 
         let r = try shop.apply()
         #expect(r.status == 0, "\(r.stderr)")

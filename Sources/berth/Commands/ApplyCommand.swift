@@ -75,7 +75,7 @@ struct ApplyCommand: AsyncParsableCommand {
         case .json:
             print(try encodeJSON(ApplyDocument(report: report, status: status)))
         case .text, .markdown:
-            if plan.hasChanges { print("") }
+            print("")
             print(StatusRendering.text(status), terminator: "")
         }
         let failures = report.failures
