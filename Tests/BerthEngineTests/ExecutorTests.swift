@@ -1,6 +1,7 @@
 import BerthCore
 import BerthEngine
 import BerthTestSupport
+import Foundation
 import Synchronization
 import Testing
 
@@ -299,5 +300,23 @@ func outcomes(_ report: ApplyReport) -> [String] {
         #expect(!StepOutcome.paused("x").isSuccess)
         #expect(!StepOutcome.skipped("x").isSuccess)
         #expect(StepOutcome.succeeded.isSuccess)
+    }
+}
+
+@Suite struct RecordedSpecTests {
+    /// A rollback starts the previous revision from the spec recorded as JSON on its
+    /// containers: the round trip must give the very same revision.
+    @Test func theRecordedSpecKeepsItsRevision() throws {
+        var spec = service("booking", image: "shop/booking:1.0", replicas: 3, dependsOn: ["customer"],
+                           surge: .percent(25), unavailable: .count(1), onFailure: .pause)
+        spec.env = ["CUSTOMER_URL": "http://customer:8080", "MAX_SEATS": "40"]
+        spec.command = ["/entry.sh"]
+        spec.labels = ["team": "shop"]
+        spec.resources = Resources(milliCPUs: 500, memory: 64 << 20)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let back = try JSONDecoder().decode(ServiceSpec.self, from: encoder.encode(spec))
+        #expect(back == spec)
+        #expect(back.revision == spec.revision)
     }
 }

@@ -51,6 +51,10 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         let runtime = try await runtimeOptions.connect()
         let project = runtimeOptions.projectName(source)
+        // What an interrupted apply left half-made (created, never started) goes first.
+        if let swept = try? await runtime.sweep(project: project), !swept.isEmpty {
+            printError("removed \(swept.count) container\(swept.count == 1 ? "" : "s") that an interrupted apply created but never started: \(swept.map(shortID).joined(separator: ", "))")
+        }
         let observed = try await observe(runtime, project)
         let plan: Plan
         do {
