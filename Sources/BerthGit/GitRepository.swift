@@ -1,5 +1,6 @@
 internal import CGit2
 import Dispatch
+import Synchronization
 
 /// A serial executor backed by one dedicated dispatch queue: every libgit2 call made by a
 /// `GitRepository` runs on that queue, so blocking I/O never occupies the cooperative pool
@@ -123,38 +124,46 @@ public actor GitRepository {
         let repo = repository
         let clean = Repository.normalise(path)
         var records = index?.load() ?? [:]
-        var dirty = false
-        var steps: [PathHistoryStep] = []
+        // 1. The commits to consider, newest first; those the index does not know yet.
+        var order: [ObjectID] = []
+        var misses: [ObjectID] = []
         try repo.walkIDs(from: start) { id throws(GitError) in
-            var handle: CommitHandle? = nil
             if let since {
                 let h = try repo.commitHandle(id)
                 if git_commit_time(h.pointer) < since { return true }
-                handle = h
             }
-            let record: PathHistoryIndex.Record
-            if let known = records[id] {
-                record = known
-            } else {
-                let commit: CommitHandle
-                if let handle { commit = handle } else { commit = try repo.commitHandle(id) }
-                let tree = try repo.subtree(at: clean, ofCommit: commit)
-                var parentTree: ObjectID? = nil
-                if let parent = try repo.firstParent(of: commit) {
-                    parentTree = try repo.subtree(at: clean, ofCommit: parent)
-                }
-                let changes = tree == parentTree ? [] : try repo.changes(from: parentTree, to: tree, prefix: clean, skipHidden: skipHidden)
-                record = PathHistoryIndex.Record(tree: tree, parentTree: parentTree, changes: changes)
-                if index != nil {
-                    records[id] = record
-                    dirty = true
-                }
-            }
-            guard !record.changes.isEmpty else { return true }
-            steps.append(PathHistoryStep(id: id, tree: record.tree, parentTree: record.parentTree, changes: record.changes))
+            order.append(id)
+            if records[id] == nil { misses.append(id) }
             return true
         }
-        if dirty, let index { index.save(records) }
-        return steps
+        // 2. Compare trees for the unknown commits: reading trees is the cost (libgit2
+        // resolves each through its whole delta chain), so large walks split the work in
+        // contiguous halves over two threads, each with its own repository handle.
+        if misses.count >= 512 {
+            let gitDirectory = repo.gitDirectory
+            let halves = [Array(misses[..<(misses.count / 2)]), Array(misses[(misses.count / 2)...])]
+            let results = Mutex<[Result<[ObjectID: PathHistoryIndex.Record], GitError>]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                let result: Result<[ObjectID: PathHistoryIndex.Record], GitError>
+                do throws(GitError) {
+                    let own = try Repository.open(path: gitDirectory, discover: false)
+                    result = .success(try own.records(for: halves[i], path: clean, skipHidden: skipHidden))
+                } catch {
+                    result = .failure(error)
+                }
+                results.withLock { $0.append(result) }
+            }
+            for result in results.withLock({ $0 }) {
+                for (id, record) in try result.get() { records[id] = record }
+            }
+        } else if !misses.isEmpty {
+            for (id, record) in try repo.records(for: misses, path: clean, skipHidden: skipHidden) { records[id] = record }
+        }
+        if !misses.isEmpty, let index { index.save(records) }
+        // 3. The steps that change something, newest first.
+        return order.compactMap { id in
+            guard let record = records[id], !record.changes.isEmpty else { return nil }
+            return PathHistoryStep(id: id, tree: record.tree, parentTree: record.parentTree, changes: record.changes)
+        }
     }
 }

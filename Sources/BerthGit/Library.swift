@@ -1,4 +1,5 @@
 internal import CGit2
+import Foundation
 
 /// libgit2 is initialised once per process, on first use, and never shut down (the
 /// process exit releases it). Global configuration from system/XDG/global files is ignored
@@ -13,6 +14,33 @@ enum Libgit2 {
     }()
 
     static func ensureInitialised() { _ = initialised }
+
+    /// An application-level config file that turns on `core.commitGraph` (git's default since
+    /// 2.24, off by default in libgit2 1.5): history walks then take parents and dates from
+    /// the commit-graph instead of inflating every commit. Nil when it cannot be written.
+    private static let appConfig: String? = {
+        let path = NSTemporaryDirectory() + "berth-libgit2-\(getuid()).config"
+        let contents = "[core]\n\tcommitGraph = true\n"
+        if (try? String(contentsOfFile: path, encoding: .utf8)) == contents { return path }
+        let temporary = path + ".\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(contents.utf8)),
+            rename(temporary, path) == 0
+        else { return nil }
+        return path
+    }()
+
+    /// Adds the application config to a freshly opened repository (before its object database
+    /// is first used). Best effort: without it everything works, only slower.
+    static func configure(_ repository: OpaquePointer) {
+        guard let appConfig else { return }
+        var config: OpaquePointer?
+        guard git_repository_config(&config, repository) == 0, let config else {
+            git_error_clear()
+            return
+        }
+        defer { git_config_free(config) }
+        if git_config_add_file_ondisk(config, appConfig, GIT_CONFIG_LEVEL_APP, repository, 0) < 0 { git_error_clear() }
+    }
 }
 
 /// The libgit2 version Berth runs against, as "major.minor.revision".

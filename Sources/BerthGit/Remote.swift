@@ -132,6 +132,7 @@ extension GitRepository {
         } else {
             try check(rc, "open mirror cache", directory, scrub: scrub)
         }
+        Libgit2.configure(repoPointer!)
         let repository = Repository(handle: RepositoryHandle(repoPointer!), displayName: shown)
 
         var remotePointer: OpaquePointer?

@@ -30,6 +30,7 @@ final class Repository {
                     : "not a git repository; pass the path of a repository")
         }
         try check(rc, "open repository", path)
+        Libgit2.configure(pointer!)
         return Repository(handle: RepositoryHandle(pointer!), displayName: path)
     }
 
@@ -319,6 +320,23 @@ final class Repository {
             try check(git_commit_lookup(&pointer, self.pointer, &next), "read commit", ObjectID(next).hex)
             guard try body(CommitHandle(pointer!)) else { return }
         }
+    }
+
+    /// How the tree at `path` in each commit differs from its first parent's.
+    func records(for ids: [ObjectID], path: String, skipHidden: Bool) throws(GitError) -> [ObjectID: PathHistoryIndex.Record] {
+        var out: [ObjectID: PathHistoryIndex.Record] = [:]
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            let commit = try commitHandle(id)
+            let tree = try subtree(at: path, ofCommit: commit)
+            var parentTree: ObjectID? = nil
+            if let parent = try firstParent(of: commit) {
+                parentTree = try subtree(at: path, ofCommit: parent)
+            }
+            let changes = tree == parentTree ? [] : try self.changes(from: parentTree, to: tree, prefix: path, skipHidden: skipHidden)
+            out[id] = PathHistoryIndex.Record(tree: tree, parentTree: parentTree, changes: changes)
+        }
+        return out
     }
 
     /// Walks commit ids reachable from `start` without reading the commits (libgit2 takes

@@ -6,8 +6,8 @@ public import BerthCore
 ///
 /// Step semantics (the ones the executor implements against a real engine):
 /// - `create`: start `to.replicas` instances of `to.revision`;
-/// - `update`: end with `to.replicas` running instances of `to.revision`: keep running
-///   ones already at it, remove the rest, start what is missing;
+/// - `update`: end with `to.replicas` instances of `to.revision`: stop the listed
+///   instances, keep at most `to.replicas` of the others, start what is missing;
 /// - `scale`: up → start `to - from` instances; down → stop the listed instances
 ///   (a scale to 0 from another revision lists them all);
 /// - `heal`: replace each listed instance by a new one of `to.revision`;
@@ -63,7 +63,8 @@ public struct FakeCluster: Sendable, Hashable {
             instances += start(step.to?.replicas ?? 0)
         case .update:
             let to = step.to!
-            let keep = instances.filter { $0.revision.id == to.revision && $0.state == .running }
+            // The listed instances go; of the others, the first `to.replicas` by id stay.
+            let keep = instances.filter { !listed.contains($0.id) }.sorted { $0.id < $1.id }
                 .prefix(to.replicas)
             let fresh = start(to.replicas - keep.count)
             if case .failed = outcome {

@@ -39,6 +39,22 @@ public actor FakeRuntime: ContainerRuntime {
         }
     }
 
+    /// Answers from the instance's current state: running → healthy; unhealthy (as
+    /// `.neverHealthy` starts them) → unhealthy; exited or gone → exited. Never waits.
+    public func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
+        async throws -> HealthOutcome
+    {
+        calls.append("waitHealthy \(instance.id)")
+        let current = cluster.state.service(instance.service)?.instances.first { $0.id == instance.id }
+        switch current?.state {
+        case .running?: return .healthy
+        case .unhealthy?: return .unhealthy(lastFailure: "never becomes healthy (scripted)")
+        case .starting?: return .timedOut(lastFailure: nil)
+        case .exited?: return .exited(code: current?.exitCode)
+        case nil: return .exited(code: nil)
+        }
+    }
+
     /// Applies a whole plan with `FakeCluster`'s step semantics.
     @discardableResult
     public func apply(_ plan: Plan) -> [FakeCluster.Outcome] { cluster.apply(plan) }
@@ -48,5 +64,6 @@ public actor FakeRuntime: ContainerRuntime {
 
 public struct FakeRuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

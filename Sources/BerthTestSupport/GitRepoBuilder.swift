@@ -42,7 +42,7 @@ public final class GitRepoBuilder: @unchecked Sendable {  // used from one test 
         process.environment = environment.merging(extraEnvironment) { $1 }
         let out = Pipe()
         let errURL = URL(fileURLWithPath: root.path + "/git-stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let err = try FileHandle(forWritingTo: errURL)
         defer {
             try? err.close()

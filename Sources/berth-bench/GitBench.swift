@@ -4,6 +4,12 @@ import Foundation
 // (packed, with a commit-graph, no changed-path Bloom filters), and the real binaries
 // timed side by side: `berth history SERVICE` vs `git log --format=%H -- FILE`, and
 // `berth diff HEAD~100 HEAD` vs `git diff --stat HEAD~100 HEAD -- manifests`.
+// `berth history` is measured cold (a fresh state folder each run: no history index, so
+// every manifests tree is read) and warm (the index written by an earlier run). Process
+// start-up (`berth --version` vs `git --version`) is printed as the floor.
+// Build both products the same way; a shipped binary would use --static-swift-stdlib:
+//   swift build -c release --static-swift-stdlib --product berth
+//   swift build -c release --static-swift-stdlib --product berth-bench
 // Options: --commits N, --files N, --runs N, --keep (leave the repository in place).
 
 let gitBenchmark = Benchmark(
@@ -36,21 +42,42 @@ enum GitBench {
         let touching = try shell(["git", "log", "--format=%H", "--", file], in: repo).split(separator: "\n").count
         print("  service \(service) (\(file)) changed in \(touching) commits")
 
-        let env = ["HOME": root.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        let pairs: [(String, [String], String, [String])] = [
-            ("history \(service)", [berth, "history", service, "--format", "json"],
-             "git log --format=%H -- \(file)", ["git", "log", "--format=%H", "--", file]),
-            ("diff HEAD~100 HEAD", [berth, "diff", "HEAD~100", "HEAD", "--format", "json"],
-             "git diff --stat HEAD~100 HEAD -- manifests", ["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"]),
-        ]
+        var env = ["HOME": root.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        env["BERTH_STATE_DIR"] = root.appendingPathComponent("state").path
+        var coldRun = 0
+        let cold: () -> [String: String] = {
+            coldRun += 1
+            var e = env
+            e["BERTH_STATE_DIR"] = root.appendingPathComponent("cold-\(coldRun)").path
+            return e
+        }
         print("  medians of \(runs) runs (min–max), each a fresh process:")
-        for (berthName, berthCommand, gitName, gitCommand) in pairs {
-            let b = try time(berthCommand, in: repo, env: env, runs: runs)
-            let g = try time(gitCommand, in: repo, env: env, runs: runs)
-            print(String(format: "  berth %@: %.1f ms (%.1f–%.1f)", berthName, b.median * 1000, b.min * 1000, b.max * 1000))
-            print(String(format: "  %@: %.1f ms (%.1f–%.1f)", gitName, g.median * 1000, g.min * 1000, g.max * 1000))
+        func report(_ name: String, _ t: Timing) {
+            print(String(format: "  %@: %.1f ms (%.1f–%.1f)", name, t.median * 1000, t.min * 1000, t.max * 1000))
+        }
+        func ratio(_ b: Timing, _ g: Timing) {
             print(String(format: "    ratio berth/git = %.2f %@", b.median / g.median, b.median <= g.median ? "(target met)" : "(SLOWER than git)"))
         }
+        let startB = try time([berth, "--version"], in: repo, env: { env }, runs: runs)
+        let startG = try time(["git", "--version"], in: repo, env: { env }, runs: runs)
+        report("start-up floor: berth --version", startB)
+        report("start-up floor: git --version", startG)
+
+        let gitLog = try time(["git", "log", "--format=%H", "--", file], in: repo, env: { env }, runs: runs)
+        let historyCold = try time([berth, "history", service, "--format", "json"], in: repo, env: cold, runs: runs, warmUp: false)
+        let historyWarm = try time([berth, "history", service, "--format", "json"], in: repo, env: { env }, runs: runs)
+        report("git log --format=%H -- \(file)", gitLog)
+        report("berth history \(service), cold (no index)", historyCold)
+        ratio(historyCold, gitLog)
+        report("berth history \(service), warm (history index)", historyWarm)
+        ratio(historyWarm, gitLog)
+
+        let gitDiff = try time(["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"], in: repo, env: { env }, runs: runs)
+        let berthDiff = try time([berth, "diff", "HEAD~100", "HEAD", "--format", "json"], in: repo, env: { env }, runs: runs)
+        report("git diff --stat HEAD~100 HEAD -- manifests", gitDiff)
+        report("berth diff HEAD~100 HEAD", berthDiff)
+        ratio(berthDiff, gitDiff)
+        print(String(format: "    berth diff minus its start-up floor: %.1f ms", (berthDiff.median - startB.median) * 1000))
     }
 
     /// Writes the repository with `git fast-import`; returns the benchmarked service's name.
@@ -114,12 +141,13 @@ enum GitBench {
 
     struct Timing { var median: Double, min: Double, max: Double }
 
-    static func time(_ command: [String], in directory: String, env: [String: String], runs: Int) throws -> Timing {
-        _ = try shell(command, in: directory, env: env)  // warm-up (page cache)
+    static func time(_ command: [String], in directory: String, env: () -> [String: String], runs: Int, warmUp: Bool = true) throws -> Timing {
+        if warmUp { _ = try shell(command, in: directory, env: env()) }  // page cache, indexes
         var samples: [Double] = []
         for _ in 0..<runs {
+            let environment = env()
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try shell(command, in: directory, env: env)
+            _ = try shell(command, in: directory, env: environment)
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         samples.sort()

@@ -107,6 +107,9 @@ import BerthCore
         #expect(throws: PlanError.dependencyCycle([["a", "c", "b", "a"]])) {
             try Fx.plan(Fx.desired([a, b, c]), .none(project: "shop"))
         }
+        #expect(throws: PlanError.dependencyCycle([["self", "self"]])) {
+            try Fx.plan(Fx.desired([Fx.spec("self", dependsOn: ["self"]), a]), .none(project: "shop"))
+        }
         #expect(PlanError.dependencyCycle([["a", "c", "b", "a"]]).description
             == "dependsOn has a dependency cycle: a → c → b → a; services in a cycle can never start in order: remove one dependsOn entry of each cycle")
     }
@@ -169,6 +172,15 @@ import BerthCore
         #expect(lines(plan) == [
             "0 update customer: spec changed (revision ffffffffff → \(customer.revision.id)) | from shop/customer:1.0 x2 | to shop/customer:1.0 x2 | rolling, maxSurge 1, maxUnavailable 0 | [customer-2]",
         ])
+    }
+
+    @Test func anUpdateNamesEveryInstanceItStops() throws {
+        var current = Fx.instances(of: customer, 3)
+        current[1].state = .unhealthy
+        let old = Fx.instances(of: customer, 1, revision: "0000000000", firstIndex: 4)
+        let plan = try Fx.plan(Fx.desired([Fx.spec("customer", replicas: 1)]), Fx.observed([current + old]))
+        // The old one, the unhealthy one, and one healthy one beyond the replica count.
+        #expect(plan.steps.map(\.instances) == [["customer-2", "customer-3", "customer-4"]])
     }
 
     @Test func spelledOutDefaultsAreNoChange() throws {

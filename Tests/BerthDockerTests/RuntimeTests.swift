@@ -218,6 +218,7 @@ struct RuntimeTests {
     @Test func eventsSeeAKill() async throws {
         try await withProject("events") { runtime, project in
             let events = runtime.events(project: project)
+            // No wait: events between the call and the connection are replayed.
             let instance = try await runtime.startInstance(
                 .init(project: project, spec: spec("customer", image: "shop/customer:1.0"), commit: nil))
             try await runtime.client.killContainer(instance.id)

@@ -145,3 +145,36 @@ import BerthTestSupport
         #expect(ObjectID(hex: "xyz") == nil)
     }
 }
+
+@Suite struct LargeHistoryTests {
+    /// 800 commits (so the walk splits its tree comparisons over two threads), checked
+    /// against `git log -- manifests` as the oracle, with and without the persistent index.
+    @Test func pathHistoryMatchesGitLog() async throws {
+        let b = try GitRepoBuilder()
+        defer { b.cleanup() }
+        var stream = ""
+        for c in 0..<800 {
+            stream += "commit refs/heads/main\ncommitter T <t@example.com> \(1_700_000_000 + c * 60) +0000\n"
+            let message = "c\(c)"
+            stream += "data \(message.utf8.count)\n\(message)\n"
+            let path = c % 7 == 0 ? "docs/n\(c % 3).txt" : "manifests/f\(c % 23).yaml"
+            let content = "v\(c)\n"
+            stream += "M 100644 inline \(path)\ndata \(content.utf8.count)\n\(content)\n"
+        }
+        try b.git(["fast-import", "--quiet"], input: Data(stream.utf8))
+        let expected = try b.git("log", "--format=%H", "main", "--", "manifests").split(separator: "\n").map(String.init)
+        #expect(expected.count == 685)
+        let repo = try GitRepository(path: b.path)
+        let head = try await repo.resolve("main")
+        let plain = try await repo.pathHistory(from: head, path: "manifests")
+        #expect(plain.map(\.id.hex) == expected)
+        #expect(plain.allSatisfy { $0.changes.count == 1 })
+        let index = PathHistoryIndex(file: b.root.path + "/index/h.history")
+        let first = try await repo.pathHistory(from: head, path: "manifests", index: index)
+        let second = try await repo.pathHistory(from: head, path: "manifests", index: index)
+        #expect(first == plain)
+        #expect(second == plain)
+        let since = try await repo.pathHistory(from: head, path: "manifests", since: 1_700_000_000 + 790 * 60, index: index)
+        #expect(since.map(\.id.hex) == Array(expected.prefix(8)))
+    }
+}

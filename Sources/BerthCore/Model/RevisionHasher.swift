@@ -26,7 +26,17 @@ struct RevisionHasher {
     }
 
     private mutating func text(_ s: String) {
-        for b in s.utf8 { byte(b) }
+        // A pointer loop where the bytes are contiguous (native strings): much faster than
+        // the generic UTF8View iterator.
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { buffer in
+            var v = value
+            for b in buffer {
+                v ^= UInt64(b)
+                v = v &* 0x0000_0100_0000_01b3
+            }
+            value = v
+        }
+        if done == nil { for b in s.utf8 { byte(b) } }
     }
 
     private mutating func int<I: BinaryInteger>(_ n: I) {
@@ -66,6 +76,12 @@ struct RevisionHasher {
 
     /// As `ServiceSpec.quote`.
     private mutating func quoted(_ s: String) {
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 == 0x0A }) {
+            byte(UInt8(ascii: "\""))
+            text(s)
+            byte(UInt8(ascii: "\""))
+            return
+        }
         byte(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {

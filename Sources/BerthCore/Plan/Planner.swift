@@ -34,12 +34,10 @@ public enum Planner {
         desired: DesiredState, observed: ObservedState, options: PlanOptions = .init()
     ) throws(PlanError) -> Plan {
         // One copy of each spec, sorted by name; everything below borrows from it.
-        var specs = Array(desired.services.values)
-        specs.sort { $0.name < $1.name }
+        let specs = desired.services.keys.sorted().map { desired.services[$0]! }
         let graph = DependencyGraph(sortedUniqueServices: specs)
-        let cycles = graph.cycles()
-        if !cycles.isEmpty { throw .dependencyCycle(cycles) }
-        let graphWaves = graph.waveIndices() ?? []
+        // Waves exist exactly when there is no cycle; only then are cycles looked for.
+        guard let graphWaves = graph.waveIndices() else { throw .dependencyCycle(graph.cycles()) }
         let running = observed.servicesByName
 
         // 1. Create, update, scale, heal: with the graph wave, renumbered below.
@@ -57,7 +55,8 @@ public enum Planner {
         // 2. Services no longer desired.
         var notes: [PlanNote] = []
         let orphans = running.values
-            .filter { desired.services[$0.name] == nil && !$0.instances.isEmpty }
+            // `index(forKey:)`, not `services[name] == nil`, which would copy the spec.
+            .filter { !$0.instances.isEmpty && desired.services.index(forKey: $0.name) == nil }
             .sorted { $0.name < $1.name }
         if !orphans.isEmpty {
             if !options.prune || desired.hasErrors {
@@ -132,8 +131,13 @@ public enum Planner {
             if instances.count != want { why.append("replicas \(instances.count) → \(want)") }
             let oldRevisions = Set(old.map(\.revision)).count
             if oldRevisions > 1 { why.append("\(oldRevisions) old revisions running") }
-            // Failing instances of the new revision are replaced by the update too.
-            let replaced = old + instances.filter { $0.revision == revision && $0.isFailing }
+            // Failing instances of the new revision are replaced by the update too, and
+            // new-revision ones beyond the replica count are stopped (as a scale-down would).
+            var replaced = old + instances.filter { $0.revision == revision && $0.isFailing }
+            let healthyCurrent = instances.filter { $0.revision == revision && !$0.isFailing }
+            if healthyCurrent.count > want {
+                replaced += healthyCurrent.sorted(by: removalOrder).prefix(healthyCurrent.count - want)
+            }
             return [PlanStep(
                 action: .update, service: spec.name, wave: wave,
                 reason: why.joined(separator: "; "), from: from, to: target,
@@ -145,10 +149,7 @@ public enum Planner {
         let current = PlanStep.Endpoint(image: spec.image, replicas: instances.count, revision: revision.id)
         if instances.count > want {
             // Stop failing instances first, then starting ones, then the newest-named.
-            let victims = instances.sorted { a, b in
-                let (ra, rb) = (removalRank(a), removalRank(b))
-                return ra != rb ? ra < rb : a.id > b.id
-            }.prefix(instances.count - want)
+            let victims = instances.sorted(by: removalOrder).prefix(instances.count - want)
             let gone = Set(victims.map(\.id))
             kept = instances.filter { !gone.contains($0.id) }
             steps.append(PlanStep(
@@ -183,6 +184,13 @@ public enum Planner {
             case .never: return false
             }
         }
+    }
+
+    /// Which instances a scale-down stops first: exited, unhealthy, starting, running;
+    /// the highest id first among equals.
+    static func removalOrder(_ a: Instance, _ b: Instance) -> Bool {
+        let (ra, rb) = (removalRank(a), removalRank(b))
+        return ra != rb ? ra < rb : a.id > b.id
     }
 
     private static func removalRank(_ i: Instance) -> Int {

@@ -346,9 +346,20 @@ public struct DockerClient: Sendable {
     /// Container events for the containers carrying all of `labels`, decoded, as they
     /// happen. The connection closes when the consuming task is cancelled or stops
     /// iterating.
-    public func events(labels: [String: String]) async throws -> AsyncThrowingStream<Engine.Event, any Error> {
+    /// With `since` (seconds since 1970), the engine first replays what happened from then
+    /// on, so nothing is missed between asking and the connection being up.
+    public func events(labels: [String: String], since: Double? = nil) async throws -> AsyncThrowingStream<
+        Engine.Event, any Error
+    > {
         let doing = "following engine events"
-        let target = uri("/events", [("filters", Self.labelFilters(labels, extra: ["type": ["container"]]))])
+        var query = [("filters", Self.labelFilters(labels, extra: ["type": ["container"]]))]
+        if let since {
+            let whole = Int64(since.rounded(.down))
+            let nanos = Int64(((since - Double(whole)) * 1e9).rounded(.down))
+            let padded = String(repeating: "0", count: 9 - String(nanos).count) + String(nanos)
+            query.append(("since", "\(whole).\(padded)"))
+        }
+        let target = uri("/events", query)
         let streaming: HTTPTransport.Streaming
         do {
             streaming = try await transport.stream(.GET, target)

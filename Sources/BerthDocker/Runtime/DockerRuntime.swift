@@ -324,9 +324,11 @@ public struct DockerRuntime: ContainerRuntime {
         let client = self.client
         let verdicts = self.verdicts
         let (stream, continuation) = AsyncThrowingStream<RuntimeEvent, any Error>.makeStream()
+        // Events from the moment of this call on, even those before the connection is up.
+        let since = Date().timeIntervalSince1970
         let task = Task {
             do {
-                for try await event in try await client.events(labels: [BerthLabel.project: project]) {
+                for try await event in try await client.events(labels: [BerthLabel.project: project], since: since) {
                     let attributes = event.Actor.Attributes ?? [:]
                     let kind: RuntimeEvent.Kind
                     switch event.Action {

@@ -18,7 +18,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: "Project name that separates repositories on one host (default: the repository's folder name).")
+    @Option(name: .long, help: "Project name that separates repositories on one host (default: the project of the --observed file, else the repository's folder name).")
     var project: String?
 
     @Option(name: .long, help: ArgumentHelp(
