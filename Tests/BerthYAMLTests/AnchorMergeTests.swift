@@ -103,15 +103,19 @@ import BerthYAML
 
     @Test func duplicateKeysInLargeMappingsAndByValue() {
         var text = ""
-        for i in 0..<20 { text += "k\(i): \(i)\n" }
+        // 40 keys: past the linear scan, into the dictionary.
+        for i in 0..<40 { text += "k\(i): \(i)\n" }
         text += "k15: again\n0x10: hex\n16: dec\n"
         let r = parse(text)
         #expect(describe(r.errors) == [
-            "duplicateKey 21:1 (16:1) duplicate key \"k15\" (first at 16:1); the first value is used, remove one of them",
-            "duplicateKey 23:1 (22:1) duplicate key \"16\" (first at 22:1); the first value is used, remove one of them",
+            "duplicateKey 41:1 (16:1) duplicate key \"k15\" (first at 16:1); the first value is used, remove one of them",
+            "duplicateKey 43:1 (42:1) duplicate key \"16\" (first at 42:1); the first value is used, remove one of them",
         ])
         guard case .mapping(let m) = r.documents[0].root else { Issue.record("shape"); return }
-        #expect(m.entries.count == 21)
+        #expect(m.entries.count == 41)
+        // Below the threshold, the hashed linear scan.
+        let small = parse("a: 1\nb: 2\n'a': 3\n")
+        #expect(describe(small.errors) == ["duplicateKey 3:1 (1:1) duplicate key \"a\" (first at 1:1); the first value is used, remove one of them"])
         // Nested mappings keep their own key sets.
         let nested = parse("a: {x: 1, y: {x: 2, a: 3}}\nb: {x: 4}\n")
         #expect(nested.errors.isEmpty)
