@@ -214,7 +214,7 @@ struct Composer {
             }
             var frame = Frame(kind: isMapping ? .mapping : .sequence, tag: tag, style: style, mark: mark, anchor: anchor, keyStart: keys.count)
             if isMapping {
-                frame.entries.reserveCapacity(4)
+                frame.entries.reserveCapacity(8)
             } else {
                 frame.items.reserveCapacity(4)
             }
