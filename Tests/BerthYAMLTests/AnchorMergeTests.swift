@@ -163,3 +163,27 @@ import BerthYAML
         ])
     }
 }
+
+@Suite struct ComposerEdgeTests {
+    @Test func complexKeysCompareByStructure() {
+        let r = parse("? [a, b]\n: 1\n? [a, b]\n: 2\n")
+        #expect(describe(r.errors) == ["duplicateKey 3:3 (1:3) duplicate key (a list) (first at 1:3); the first value is used, remove one of them"])
+        #expect(show(r.documents[0].root) == "{f[a@1:4, b@1:7]@1:3: 1@2:3}@1:1")
+    }
+
+    @Test func aliasOfAMappingThatMerged() {
+        let r = parse("""
+            base: &base {a: 1}
+            mid: &mid {<<: *base, b: 2}
+            top: {<<: *mid, c: 3}
+            """)
+        #expect(r.errors.isEmpty)
+        #expect(show(r.documents[0].root) == "{base@1:1: f{a@1:14: 1@1:17}@1:7, mid@2:1: f{b@2:23: 2@2:26, a@1:14: 1@1:17}@2:6, top@3:1: f{c@3:17: 3@3:20, b@2:23: 2@2:26, a@1:14: 1@1:17}@3:6}@1:1")
+    }
+
+    @Test func errorsAreValuesWithAReadableDescription() {
+        let e = parse("a: [1,\n").errors
+        #expect(e.map(\.description) == ["2:1: did not find expected node content (while parsing a flow node)"])
+        #expect(e.map(\.kind) == [.parser])
+    }
+}
