@@ -218,12 +218,12 @@ struct Composer {
             } else {
                 frame.items.reserveCapacity(4)
             }
-            parents.append(current)
-            current = frame
+            swap(&current, &frame)
+            parents.append(frame)  // moves the parent down, no copy of its arrays
             depth += 1
         case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
-            var frame = current
-            current = parents.removeLast()
+            var frame = parents.removeLast()
+            swap(&current, &frame)
             depth -= 1
             let node: Node
             if frame.kind == .mapping {
