@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +31,16 @@ let package = Package(
         .target(
             name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
             swiftSettings: strict),
+        .target(
+            name: "BerthDocker",
+            dependencies: [
+                "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "berth",
             dependencies: [
@@ -41,6 +53,15 @@ let package = Package(
             dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML"],
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
+        .testTarget(
+            name: "BerthDockerTests",
+            dependencies: [
+                "BerthDocker", "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "BerthCoreTests", dependencies: ["BerthCore", "BerthYAML", "BerthTestSupport"],
             swiftSettings: strict),

@@ -1,6 +1,11 @@
 /// What Berth needs from a container engine. BerthDocker implements it over the Docker
 /// Engine API; BerthTestSupport has a deterministic in-memory double. Draft: add
 /// requirements as the executor needs them, keep every one value-typed and Sendable.
+///
+/// The executor's unit of work is one instance: `prepare` once per project, then for each
+/// new replica `startInstance` → `waitHealthy` (until a deadline), and for each old one
+/// `removeInstance` with the service's `stopGracePeriod`. `observe` and `events` tell it
+/// what runs without keeping any state of its own.
 public protocol ContainerRuntime: Sendable {
     /// Everything this project runs, rebuilt from labels alone.
     func observe(project: String) async throws -> ObservedState
@@ -11,6 +16,53 @@ public protocol ContainerRuntime: Sendable {
 
     /// Stops (SIGTERM, then SIGKILL after `grace`) and removes an instance.
     func removeInstance(id: String, grace: Millis) async throws
+
+    /// Makes what every instance of the project shares (Docker: the project network).
+    /// Idempotent; `startInstance` may call it itself.
+    func prepare(project: String) async throws
+
+    /// Removes what an interrupted run left half-made (Docker: containers created but never
+    /// started) and returns their ids. Call once at the start of an apply, before starting
+    /// anything: an instance that another process is creating at that moment would be
+    /// swept too.
+    func sweep(project: String) async throws -> [String]
+
+    /// Probes `instance` with `check` (interval, timeout, startPeriod, failureThreshold)
+    /// until it passes, fails `failureThreshold` times in a row after the start period,
+    /// exits, or `deadline` passes. With no check, an instance is healthy once it runs.
+    func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
+        async throws -> HealthOutcome
+
+    /// Where Berth (its probes, its load balancer) reaches the instance: a host name or IP
+    /// address, to be combined with a container port. Nil when it has none (not running).
+    func address(instanceID: String) async throws -> String?
+
+    /// The project's instance lifecycle events, as they happen, until the task that
+    /// iterates is cancelled.
+    func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error>
+}
+
+extension ContainerRuntime {
+    public func prepare(project: String) async throws {}
+
+    public func sweep(project: String) async throws -> [String] { [] }
+
+    public func address(instanceID: String) async throws -> String? { nil }
+
+    /// For runtimes without probes: healthy when the instance, as started, runs.
+    public func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
+        async throws -> HealthOutcome
+    {
+        switch instance.state {
+        case .running: .healthy
+        case .exited: .exited(code: instance.exitCode)
+        case .starting, .unhealthy: .timedOut(lastFailure: nil)
+        }
+    }
+
+    public func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error> {
+        AsyncThrowingStream { $0.finish() }
+    }
 }
 
 public struct InstanceRequest: Sendable, Hashable {
@@ -21,5 +73,52 @@ public struct InstanceRequest: Sendable, Hashable {
         self.project = project
         self.spec = spec
         self.commit = commit
+    }
+}
+
+/// How waiting for an instance to become healthy ended.
+public enum HealthOutcome: Sendable, Hashable, CustomStringConvertible {
+    case healthy
+    /// `failureThreshold` probes in a row failed after the start period.
+    case unhealthy(lastFailure: String)
+    /// The container stopped before it became healthy.
+    case exited(code: Int?)
+    /// The deadline passed before the instance became healthy.
+    case timedOut(lastFailure: String?)
+
+    public var isHealthy: Bool { self == .healthy }
+
+    public var description: String {
+        switch self {
+        case .healthy: "healthy"
+        case .unhealthy(let failure): "unhealthy: \(failure)"
+        case .exited(let code?): "exited with code \(code) before it became healthy"
+        case .exited(nil): "gone before it became healthy"
+        case .timedOut(let failure?): "not healthy before the deadline; last probe: \(failure)"
+        case .timedOut(nil): "not healthy before the deadline"
+        }
+    }
+}
+
+/// One change to an instance, as the runtime reports it.
+public struct RuntimeEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case created, started, died(exitCode: Int?), killed(signal: String?), stopped, destroyed
+        /// Any other engine action, by its engine name.
+        case other(String)
+    }
+    public var kind: Kind
+    public var instanceID: String
+    public var service: String?
+    public var revision: Revision?
+    /// Engine time in nanoseconds since 1970; informative only.
+    public var timeNano: Int64?
+
+    public init(kind: Kind, instanceID: String, service: String?, revision: Revision?, timeNano: Int64? = nil) {
+        self.kind = kind
+        self.instanceID = instanceID
+        self.service = service
+        self.revision = revision
+        self.timeNano = timeNano
     }
 }

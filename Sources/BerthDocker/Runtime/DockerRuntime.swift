@@ -1,0 +1,380 @@
+public import BerthCore
+import Foundation
+public import Logging
+
+/// `ContainerRuntime` over the Docker Engine API.
+///
+/// - One user-defined bridge network per project, `berth-<project>`, labelled
+///   `berth.project`; each container joins it with its service name as alias, so services
+///   find each other by name. No host ports are published.
+/// - Each container is named `<project>-<service>-<revision>-<6 hex>` and carries the labels
+///   in `BerthLabel`; `observe` reads nothing else, so a crashed Berth loses nothing.
+/// - Docker's restart policy is `no`: Berth heals. A container that was created but never
+///   started (Berth killed between create and start) is observed as `exited` with no exit
+///   code, so the next run removes and replaces it like any dead instance.
+/// - Health is Berth's own: `waitHealthy` probes until healthy; `observe` reports the last
+///   verdict this process saw, or probes once (with the check from the `berth.health`
+///   label) for containers it has not seen before.
+public struct DockerRuntime: ContainerRuntime {
+    public let client: DockerClient
+    public var logger: Logger
+    /// When true (the default), `observe` probes running containers this process has no
+    /// verdict for, so a fresh `berth status` shows real health.
+    public var probeOnObserve: Bool = true
+
+    private let verdicts = VerdictCache()
+
+    public init(client: DockerClient, logger: Logger = Logger(label: "berth.docker")) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Connects at `DOCKER_HOST` (or the default socket).
+    public static func connect(
+        environment: [String: String]? = nil, logger: Logger = Logger(label: "berth.docker")
+    ) async throws -> DockerRuntime {
+        DockerRuntime(client: try await DockerClient.connect(environment: environment, logger: logger), logger: logger)
+    }
+
+    // MARK: - Network
+
+    public func prepare(project: String) async throws {
+        try await verdicts.ensureNetwork(project: project) {
+            let name = BerthNaming.network(project: project)
+            do {
+                _ = try await client.inspectNetwork(name)
+                return
+            } catch let error as DockerError where error.code == .notFound {}
+            do {
+                _ = try await client.createNetwork(name: name, labels: [BerthLabel.project: project])
+                logger.debug("created network", metadata: ["docker.network": "\(name)"])
+            } catch let error as DockerError where error.code == .conflict {
+                // Created meanwhile by another Berth: fine.
+            }
+        }
+    }
+
+    public func sweep(project: String) async throws -> [String] {
+        let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        var removed: [String] = []
+        for container in containers where container.State == "created" {
+            do {
+                try await client.removeContainer(container.Id)
+            } catch let error as DockerError where error.code == .notFound {}
+            await verdicts.forget(container.Id)
+            removed.append(container.Id)
+            logger.debug("removed a container an interrupted run never started", metadata: ["docker.container": "\(container.Id)"])
+        }
+        return removed.sorted()
+    }
+
+    /// Removes every container of `project` (forcefully) and its network. For tests and
+    /// teardown; the executor deletes instance by instance with their grace periods.
+    public func destroyProject(_ project: String) async throws {
+        let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for container in containers {
+                group.addTask {
+                    do { try await client.removeContainer(container.Id) } catch let e as DockerError where e.code == .notFound {}
+                }
+            }
+            try await group.waitForAll()
+        }
+        do {
+            try await client.removeNetwork(BerthNaming.network(project: project))
+        } catch let error as DockerError where error.code == .notFound {}
+        await verdicts.forgetNetwork(project: project)
+    }
+
+    // MARK: - Instances
+
+    public func startInstance(_ request: InstanceRequest) async throws -> Instance {
+        try await prepare(project: request.project)
+        let spec = request.spec
+        let network = BerthNaming.network(project: request.project)
+        var name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
+        let graceSeconds = Int((spec.stopGracePeriod.milliseconds + 999) / 1000)
+        let config = Engine.ContainerCreate(
+            Image: spec.image,
+            Cmd: spec.command,
+            Env: spec.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            Labels: BerthLabel.labels(for: request),
+            StopTimeout: graceSeconds,
+            HostConfig: Engine.HostConfig(
+                NetworkMode: network, RestartPolicy: .init(Name: "no"),
+                NanoCpus: spec.resources?.milliCPUs.map { Int64($0) * 1_000_000 },
+                Memory: spec.resources?.memory),
+            NetworkingConfig: .init(EndpointsConfig: [network: .init(Aliases: [spec.name])]))
+        let id: String
+        do {
+            id = try await client.createContainer(name: name, config)
+        } catch let error as DockerError
+            where error.code == .notFound && (error.engineMessage ?? "").contains("network")
+        {
+            // The network went away behind this process's back: make it again, once.
+            await verdicts.forgetNetwork(project: request.project)
+            try await prepare(project: request.project)
+            id = try await client.createContainer(name: name, config)
+        } catch let error as DockerError where error.code == .conflict {
+            // The random suffix collided (1 in 16 million): draw again, once.
+            name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
+            id = try await client.createContainer(name: name, config)
+        }
+        await verdicts.set(id, .starting)
+        do {
+            try await client.startContainer(id)
+        } catch {
+            // Leave nothing half-made behind.
+            try? await client.removeContainer(id)
+            await verdicts.forget(id)
+            throw error
+        }
+        logger.debug(
+            "started instance",
+            metadata: ["service.name": "\(spec.name)", "docker.container": "\(name)", "berth.revision": "\(spec.revision)"])
+        let details = try await client.inspectContainer(id)
+        return instance(from: details, state: details.State.Running ? .starting : .exited)
+    }
+
+    /// Docker's stop timeout is whole seconds: the grace period is rounded up (500ms → 1s).
+    /// Removing an instance that is already gone is not an error.
+    public func removeInstance(id: String, grace: Millis) async throws {
+        let seconds = Int((max(0, grace.milliseconds) + 999) / 1000)
+        do {
+            try await client.stopContainer(id, timeoutSeconds: seconds)
+        } catch let error as DockerError where error.code == .notFound {
+            await verdicts.forget(id)
+            return
+        }
+        do {
+            try await client.removeContainer(id)
+        } catch let error as DockerError where error.code == .notFound {
+        } catch let error as DockerError where error.code == .conflict {
+            // "removal already in progress": another remover won.
+        }
+        await verdicts.forget(id)
+    }
+
+    // MARK: - Observe
+
+    public func observe(project: String) async throws -> ObservedState {
+        let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        let network = BerthNaming.network(project: project)
+        let instances = try await withThrowingTaskGroup(of: Instance?.self) { group in
+            for container in containers {
+                group.addTask { await observed(container, network: network) }
+            }
+            var out: [Instance] = []
+            for try await instance in group { if let instance { out.append(instance) } }
+            return out
+        }
+        var byService: [String: [Instance]] = [:]
+        for instance in instances { byService[instance.service, default: []].append(instance) }
+        let services = byService.keys.sorted().map { name in
+            ObservedService(name: name, instances: byService[name]!.sorted { ($0.created ?? "", $0.id) < ($1.created ?? "", $1.id) })
+        }
+        return ObservedState(project: project, services: services)
+    }
+
+    private func observed(_ container: Engine.ContainerSummary, network: String) async -> Instance? {
+        let labels = container.Labels ?? [:]
+        guard let service = labels[BerthLabel.service], let revision = labels[BerthLabel.revision] else { return nil }
+        let state: Instance.State
+        var exitCode: Int? = nil
+        switch container.State ?? "" {
+        case "running":
+            switch await verdicts.get(container.Id) {
+            case .healthy?: state = .running
+            case .unhealthy?: state = .unhealthy
+            case .starting?: state = .starting
+            case nil:
+                if probeOnObserve, let check = BerthLabel.healthCheck(labels) {
+                    let address = container.NetworkSettings?.Networks?[network]?.IPAddress
+                    let result = await Prober(client: client).probe(
+                        containerID: container.Id, address: address, check: check)
+                    state = result.passed ? .running : .unhealthy
+                } else {
+                    state = .running
+                }
+            }
+        case "restarting": state = .starting
+        case "paused": state = .unhealthy
+        case "exited", "dead":
+            state = .exited
+            exitCode = container.exitCode
+        default:  // "created" (never started: an interrupted create), "removing"
+            state = .exited
+        }
+        let commit = labels[BerthLabel.commit].flatMap { $0.isEmpty ? nil : $0 }
+        return Instance(
+            id: container.Id, service: service, revision: Revision(revision), commit: commit, image: container.Image,
+            state: state, exitCode: exitCode, created: container.Created.map(Self.rfc3339))
+    }
+
+    private func instance(from details: Engine.ContainerDetails, state: Instance.State) -> Instance {
+        let labels = details.Config.Labels ?? [:]
+        let commit = labels[BerthLabel.commit].flatMap { $0.isEmpty ? nil : $0 }
+        return Instance(
+            id: details.Id, service: labels[BerthLabel.service] ?? "", revision: Revision(labels[BerthLabel.revision] ?? ""),
+            commit: commit, image: details.Config.Image, state: state,
+            exitCode: details.State.Running ? nil : details.State.ExitCode, restartCount: details.RestartCount ?? 0,
+            created: details.Created.map(Self.trimmedTimestamp))
+    }
+
+    static func rfc3339(_ seconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    /// Docker's `2024-05-01T10:00:00.123456789Z` → `2024-05-01T10:00:00Z` (as `rfc3339`).
+    static func trimmedTimestamp(_ text: String) -> String {
+        guard let dot = text.firstIndex(of: ".") else { return text }
+        return String(text[..<dot]) + "Z"
+    }
+
+    // MARK: - Health
+
+    /// The instance's IP address on its project network (reachable from the host through
+    /// the bridge); nil when it is not running or not attached.
+    public func address(instanceID: String) async throws -> String? {
+        guard let details = try await inspectIfPresent(instanceID), details.State.Running else { return nil }
+        let project = details.Config.Labels?[BerthLabel.project] ?? ""
+        return details.ipAddress(on: BerthNaming.network(project: project))
+    }
+
+    /// One probe of `instanceID` with `check`, right now.
+    public func probe(instanceID: String, check: HealthCheck) async throws -> ProbeResult {
+        let details = try await client.inspectContainer(instanceID)
+        guard details.State.Running else { return .fail("the container is \(details.State.Status)") }
+        let project = details.Config.Labels?[BerthLabel.project] ?? ""
+        return await Prober(client: client).probe(
+            containerID: instanceID, address: details.ipAddress(on: BerthNaming.network(project: project)),
+            check: check)
+    }
+
+    public func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
+        async throws -> HealthOutcome
+    {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var details = try await inspectIfPresent(instance.id)
+        guard let first = details, first.State.Running else {
+            await verdicts.forget(instance.id)
+            return .exited(code: details?.State.ExitCode)
+        }
+        guard let check else {
+            await verdicts.set(instance.id, .healthy)
+            return .healthy
+        }
+        let project = first.Config.Labels?[BerthLabel.project] ?? ""
+        let address = first.ipAddress(on: BerthNaming.network(project: project))
+        let prober = Prober(client: client)
+        let interval = Duration.milliseconds(max(1, check.interval.milliseconds))
+        // Until the first pass, probe often so a fast starter is seen at once; a failure
+        // counts toward `failureThreshold` only once per `interval`, after `startPeriod`.
+        let fastPoll = min(interval, .milliseconds(100))
+        let startPeriodEnds = started + .milliseconds(check.startPeriod.milliseconds)
+        var failures = 0
+        var lastCounted: ContinuousClock.Instant? = nil
+        var lastFailure: String? = nil
+        while true {
+            let result = await prober.probe(containerID: instance.id, address: address, check: check)
+            let now = clock.now
+            if result.passed {
+                await verdicts.set(instance.id, .healthy)
+                return .healthy
+            }
+            lastFailure = result.description
+            details = try await inspectIfPresent(instance.id)
+            guard let current = details, current.State.Running else {
+                await verdicts.forget(instance.id)
+                return .exited(code: details?.State.ExitCode)
+            }
+            if now >= startPeriodEnds, lastCounted.map({ now - $0 >= interval }) ?? true {
+                failures += 1
+                lastCounted = now
+                if failures >= max(1, check.failureThreshold) {
+                    await verdicts.set(instance.id, .unhealthy)
+                    return .unhealthy(lastFailure: result.description)
+                }
+            }
+            let next = clock.now + fastPoll
+            if next >= deadline {
+                return .timedOut(lastFailure: lastFailure)
+            }
+            try await clock.sleep(until: next)
+        }
+    }
+
+    private func inspectIfPresent(_ id: String) async throws -> Engine.ContainerDetails? {
+        do { return try await client.inspectContainer(id) } catch let error as DockerError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    // MARK: - Events
+
+    public func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error> {
+        let client = self.client
+        let verdicts = self.verdicts
+        let (stream, continuation) = AsyncThrowingStream<RuntimeEvent, any Error>.makeStream()
+        // Events from the moment of this call on, even those before the connection is up.
+        let since = Date().timeIntervalSince1970
+        let task = Task {
+            do {
+                for try await event in try await client.events(labels: [BerthLabel.project: project], since: since) {
+                    let attributes = event.Actor.Attributes ?? [:]
+                    let kind: RuntimeEvent.Kind
+                    switch event.Action {
+                    case "create": kind = .created
+                    case "start": kind = .started
+                    case "die": kind = .died(exitCode: attributes["exitCode"].flatMap { Int($0) })
+                    case "kill": kind = .killed(signal: attributes["signal"])
+                    case "stop": kind = .stopped
+                    case "destroy": kind = .destroyed
+                    default: kind = .other(event.Action)
+                    }
+                    if case .died = kind { await verdicts.forget(event.Actor.ID) }
+                    continuation.yield(
+                        RuntimeEvent(
+                            kind: kind, instanceID: event.Actor.ID, service: attributes[BerthLabel.service],
+                            revision: attributes[BerthLabel.revision].map(Revision.init), timeNano: event.timeNano))
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}
+
+/// What this process has learnt about its instances' health, and which project networks
+/// it has already made sure of (so concurrent starts create one network, not several).
+actor VerdictCache {
+    enum Verdict: Sendable { case starting, healthy, unhealthy }
+    private var verdicts: [String: Verdict] = [:]
+    private var networks: [String: Task<Void, any Error>] = [:]
+
+    func get(_ id: String) -> Verdict? { verdicts[id] }
+    func set(_ id: String, _ verdict: Verdict) { verdicts[id] = verdict }
+    func forget(_ id: String) { verdicts[id] = nil }
+
+    func ensureNetwork(project: String, _ make: @escaping @Sendable () async throws -> Void) async throws {
+        if let pending = networks[project] {
+            return try await pending.value
+        }
+        let task = Task { try await make() }
+        networks[project] = task
+        do {
+            try await task.value
+        } catch {
+            networks[project] = nil
+            throw error
+        }
+    }
+
+    func forgetNetwork(project: String) { networks[project] = nil }
+}

@@ -1,0 +1,38 @@
+import BerthCore
+import BerthDocker
+import Foundation
+import Testing
+
+/// A fresh project name per test, so tests never see each other's containers.
+func uniqueProject(_ hint: String) -> String {
+    "bt-\(hint)-\(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF)"
+}
+
+/// Runs `body` against the real engine with a unique project; removes the project's
+/// containers and network afterwards, also when `body` throws. No Docker is a failure.
+func withProject(
+    _ hint: String, _ body: (DockerRuntime, String) async throws -> Void
+) async throws {
+    let runtime = try await DockerRuntime.connect()
+    let project = uniqueProject(hint)
+    do {
+        try await body(runtime, project)
+    } catch {
+        try? await runtime.destroyProject(project)
+        throw error
+    }
+    try await runtime.destroyProject(project)
+    let left = try await runtime.client.listContainers(labels: [BerthLabel.project: project])
+    #expect(left.isEmpty, "containers left behind: \(left.map(\.Id))")
+}
+
+func spec(
+    _ name: String, image: String, health: HealthCheck? = nil, grace: Millis = .seconds(10)
+) -> ServiceSpec {
+    ServiceSpec(name: name, image: image, health: health, stopGracePeriod: grace)
+}
+
+let fastHTTP = HealthCheck(
+    probe: .http(path: "/healthz", port: 8080), interval: Millis(100), timeout: Millis(500), failureThreshold: 3)
+
+func soon(_ seconds: Int64 = 20) -> ContinuousClock.Instant { .now + .seconds(seconds) }
