@@ -8,6 +8,7 @@ let benchmarks: [Benchmark] = [
     yamlBenchmark,
     gitBenchmark,
     planBenchmark,
+    applyBenchmark,
     healBenchmark,
 ]
 

@@ -118,7 +118,7 @@ public actor Journal {
             ) { row in
                 records[i].steps.append(JournalStep(
                     action: row.text(0), service: row.text(1), wave: Int(row.integer(2)), reason: row.text(3),
-                    outcome: StepOutcome(rawValue: row.text(4)) ?? .failed, message: row.text(5),
+                    outcome: JournalOutcome(rawValue: row.text(4)) ?? .failed, message: row.text(5),
                     durationMs: Int(row.integer(6)), revision: row.optionalText(7)))
             }
         }

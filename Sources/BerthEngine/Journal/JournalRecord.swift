@@ -28,7 +28,7 @@ public enum SyncResult: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// How one plan step ended.
-public enum StepOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+public enum JournalOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case succeeded, failed, rolledBack, skipped
 }
 
@@ -38,14 +38,14 @@ public struct JournalStep: Sendable, Hashable, Codable {
     public var service: String
     public var wave: Int
     public var reason: String
-    public var outcome: StepOutcome
+    public var outcome: JournalOutcome
     /// Why it failed, was rolled back or skipped; empty when it succeeded.
     public var message: String
     public var durationMs: Int
     /// The revision the step moved the service to (when it has one).
     public var revision: String?
 
-    public init(action: String, service: String, wave: Int, reason: String, outcome: StepOutcome, message: String = "", durationMs: Int, revision: String? = nil) {
+    public init(action: String, service: String, wave: Int, reason: String, outcome: JournalOutcome, message: String = "", durationMs: Int, revision: String? = nil) {
         self.revision = revision
         self.action = action
         self.service = service

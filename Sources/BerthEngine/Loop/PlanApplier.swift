@@ -1,9 +1,9 @@
 public import BerthCore
 
 /// How one step of a plan ended, and how long it took.
-public struct StepReport: Sendable, Hashable {
+public struct AppliedStep: Sendable, Hashable {
     public var step: PlanStep
-    public var outcome: StepOutcome
+    public var outcome: JournalOutcome
     /// Why it failed, was rolled back or skipped ("" on success).
     public var message: String
     public var durationMs: Int
@@ -11,7 +11,7 @@ public struct StepReport: Sendable, Hashable {
     /// what the crash-loop backoff counts.
     public var instanceFailures: Int
 
-    public init(step: PlanStep, outcome: StepOutcome, message: String = "", durationMs: Int, instanceFailures: Int = 0) {
+    public init(step: PlanStep, outcome: JournalOutcome, message: String = "", durationMs: Int, instanceFailures: Int = 0) {
         self.step = step
         self.outcome = outcome
         self.message = message
@@ -26,5 +26,5 @@ public protocol PlanApplier: Sendable {
     /// Applies `plan` (built from `desired`) wave by wave; steps of one wave run at once.
     /// Never throws: every step ends with an outcome. `shouldStop` is polled between waves
     /// (SIGTERM finishes the wave in flight, then the rest is `skipped`).
-    func apply(_ plan: Plan, desired: DesiredState, shouldStop: @Sendable () async -> Bool) async -> [StepReport]
+    func apply(_ plan: Plan, desired: DesiredState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep]
 }

@@ -22,20 +22,20 @@ public struct RuntimeApplier: PlanApplier {
         self.project = project
     }
 
-    public func apply(_ plan: Plan, desired: DesiredState, shouldStop: @Sendable () async -> Bool) async -> [StepReport] {
-        var reports: [StepReport] = []
+    public func apply(_ plan: Plan, desired: DesiredState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep] {
+        var reports: [AppliedStep] = []
         let waves = Dictionary(grouping: plan.steps, by: \.wave)
         for wave in waves.keys.sorted() {
             let steps = waves[wave]!
             if await shouldStop() {
-                reports += steps.map { StepReport(step: $0, outcome: .skipped, message: "berth is stopping", durationMs: 0) }
+                reports += steps.map { AppliedStep(step: $0, outcome: .skipped, message: "berth is stopping", durationMs: 0) }
                 continue
             }
-            let results = await withTaskGroup(of: (Int, StepReport).self) { group in
+            let results = await withTaskGroup(of: (Int, AppliedStep).self) { group in
                 for (i, step) in steps.enumerated() {
                     group.addTask { (i, await run(step, spec: desired.services[step.service], commit: plan.revision)) }
                 }
-                var out: [(Int, StepReport)] = []
+                var out: [(Int, AppliedStep)] = []
                 for await r in group { out.append(r) }
                 return out.sorted { $0.0 < $1.0 }.map(\.1)
             }
@@ -52,13 +52,13 @@ public struct RuntimeApplier: PlanApplier {
         var instance: Instance? = nil
     }
 
-    func run(_ step: PlanStep, spec: ServiceSpec?, commit: String?) async -> StepReport {
+    func run(_ step: PlanStep, spec: ServiceSpec?, commit: String?) async -> AppliedStep {
         let clock = ContinuousClock()
         let started = clock.now
-        func report(_ outcome: StepOutcome, _ message: String = "", failures: Int = 0) -> StepReport {
+        func report(_ outcome: JournalOutcome, _ message: String = "", failures: Int = 0) -> AppliedStep {
             let elapsed = clock.now - started
             let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-            return StepReport(step: step, outcome: outcome, message: message, durationMs: ms, instanceFailures: failures)
+            return AppliedStep(step: step, outcome: outcome, message: message, durationMs: ms, instanceFailures: failures)
         }
         do {
             switch step.action {
