@@ -46,6 +46,8 @@ public actor ReconcileLoop {
     private let provider: any DesiredStateProvider
     private let runtime: any ContainerRuntime
     private var applier: any PlanApplier
+    /// For heals that follow runtime events: starts the replacement before removing the dead.
+    private var healApplier: any PlanApplier
     private let journal: Journal?
     private var logger: Logger
     private let options: Options
@@ -88,7 +90,8 @@ public actor ReconcileLoop {
         self.project = project
         self.provider = provider
         self.runtime = runtime
-        self.applier = applier ?? RuntimeApplier(runtime: runtime, project: project)
+        self.applier = applier ?? ExecutorApplier(executor: Executor(runtime: runtime, project: project))
+        self.healApplier = RuntimeApplier(runtime: runtime, project: project)
         self.journal = journal
         self.logger = logger
         self.options = options
@@ -375,7 +378,10 @@ public actor ReconcileLoop {
         logger.info(
             "applying plan", metadata: ["git.commit": "\(desired.commit ?? "")", "sync.trigger": "\(why.rawValue)",
                                         "plan.steps": "\(plan.steps.count)"])
-        let reports = await applier.apply(plan, desired: desired, shouldStop: { [weak self] in await self?.isStopping ?? true })
+        let chosen = scope != nil && plan.steps.allSatisfy { $0.action == .heal || $0.action == .scale || $0.action == .create }
+            ? healApplier : applier
+        let reports = await chosen.apply(
+            plan, desired: desired, observed: observed, shouldStop: { [weak self] in await self?.isStopping ?? true })
         var journalSteps: [JournalStep] = []
         for r in reports {
             let meta: Logger.Metadata = [

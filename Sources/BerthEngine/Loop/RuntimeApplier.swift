@@ -1,7 +1,8 @@
 public import BerthCore
 
-/// The loop's own plan interpreter over any `ContainerRuntime` (until the engine's executor
-/// replaces it): waves in order, the steps of a wave at once, instances of a step at once.
+/// The loop's own plan interpreter over any `ContainerRuntime`, used for the heals that
+/// follow runtime events (the engine's `Executor` applies everything else): waves in order,
+/// the steps of a wave at once, instances of a step at once.
 ///
 /// - `create` / scale up: start the missing instances, wait until each is healthy.
 /// - scale down / `delete`: remove the listed instances with the service's grace period.
@@ -22,7 +23,7 @@ public struct RuntimeApplier: PlanApplier {
         self.project = project
     }
 
-    public func apply(_ plan: Plan, desired: DesiredState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep] {
+    public func apply(_ plan: Plan, desired: DesiredState, observed: ObservedState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep] {
         var reports: [AppliedStep] = []
         let waves = Dictionary(grouping: plan.steps, by: \.wave)
         for wave in waves.keys.sorted() {
