@@ -99,6 +99,23 @@ import Testing
         #expect(triggers == ["heal", "heal"])
     }
 
+    @Test func instanceThatTurnsUnhealthyIsReplaced() throws {
+        let h = try WatchHarness()
+        defer { h.stop() }
+        try h.commit(["manifests/web.yaml": WatchHarness.service("web", replicas: 2)], "web x2")
+        try h.start(interval: "5m")
+        #expect(try eventually(within: 20) { try Docker.running(h.project).count == 2 }, "\(h.log())")
+        let before = try Docker.running(h.project)
+        // Its health endpoint goes away: 3 failed probes at 1 s, then it is replaced.
+        try sh(["docker", "exec", before[0], "rm", "/www/healthz"])
+        #expect(try eventually(within: 15) {
+            let now = try Docker.running(h.project)
+            return now.count == 2 && !now.contains(before[0]) && now.contains(before[1])
+        }, "\(h.log())")
+        #expect(h.log().contains("msg=\"instance unhealthy\""))
+        #expect(h.log().contains("answered HTTP 404"))
+    }
+
     @Test func handStartedContainerWithTheProjectLabelsIsRemoved() throws {
         let h = try WatchHarness()
         defer { h.stop() }

@@ -78,7 +78,9 @@ public actor ReconcileLoop {
     /// Instances the runtime reported dead or gone since the last sync. Docker sends `die`
     /// before its container list says so, so these override what `observe` reports.
     private var dead: [String: DeadInstance] = [:]
-    struct DeadInstance { var service: String?; var exitCode: Int?; var destroyed: Bool }
+    struct DeadInstance { var service: String?; var exitCode: Int?; var destroyed: Bool; var unhealthy = false }
+    /// Instances the health monitor is probing right now.
+    private var monitoring: Set<String> = []
     private var syncCount = 0
     private var timers: [Task<Void, Never>] = []
 
@@ -120,7 +122,10 @@ public actor ReconcileLoop {
                 await self?.request(.drift, fetch: true)
             }
         })
-        if events { timers.append(Task { [weak self] in await self?.watchEvents() }) }
+        if events {
+            timers.append(Task { [weak self] in await self?.watchEvents() })
+            timers.append(Task { [weak self] in await self?.monitorHealth() })
+        }
         guard let stream = doorbellStream else { return }
         doorbellStream = nil
         for await _ in stream {
@@ -202,6 +207,42 @@ public actor ReconcileLoop {
                 request(.heal, fetch: false)
             }
         }
+    }
+
+    /// Probes every running instance that has a health check, once per second; an instance
+    /// that fails `failureThreshold` probes in a row (one per `interval`) is marked unhealthy
+    /// and healed at once, as a dead one is.
+    private func monitorHealth() async {
+        while !Task.isCancelled && !stopping {
+            try? await Task.sleep(for: .seconds(1))
+            guard let desired = lastGood, let observed = lastObserved else { continue }
+            for service in observed.services {
+                guard let spec = desired.services[service.name], var probe = spec.health else { continue }
+                probe.startPeriod = .zero
+                let check = probe
+                let limit = Double(check.interval.milliseconds * Int64(max(1, check.failureThreshold)) + check.timeout.milliseconds) / 1000 + 1
+                for instance in service.instances where instance.state == .running && !monitoring.contains(instance.id) {
+                    monitoring.insert(instance.id)
+                    let runtime = self.runtime
+                    Task { [weak self] in
+                        let outcome = try? await runtime.waitHealthy(
+                            instance, check: check, deadline: ContinuousClock.now + .seconds(limit))
+                        await self?.monitored(instance, outcome: outcome)
+                    }
+                }
+            }
+        }
+    }
+
+    private func monitored(_ instance: Instance, outcome: HealthOutcome?) {
+        monitoring.remove(instance.id)
+        guard case .unhealthy(let why)? = outcome, !stopping else { return }
+        logger.warning(
+            "instance unhealthy", metadata: ["service.name": "\(instance.service)", "docker.container": "\(instance.id.prefix(12))",
+                                             "health.failure": "\(why)"])
+        if lastGood?.services[instance.service] != nil { backoff.recordFailure(instance.service, now: now()) }
+        dead[instance.id, default: DeadInstance(service: instance.service, exitCode: nil, destroyed: false)].unhealthy = true
+        request(.heal, fetch: false)
     }
 
     private struct RuntimeEventsEnded: Error, CustomStringConvertible {
@@ -445,7 +486,9 @@ public actor ReconcileLoop {
             out.services[s].instances.removeAll { dead[$0.id]?.destroyed == true }
             for i in out.services[s].instances.indices {
                 guard let d = dead[out.services[s].instances[i].id] else { continue }
-                if out.services[s].instances[i].state != .exited {
+                if d.unhealthy && d.exitCode == nil {
+                    if out.services[s].instances[i].state != .exited { out.services[s].instances[i].state = .unhealthy }
+                } else if out.services[s].instances[i].state != .exited {
                     out.services[s].instances[i].state = .exited
                     out.services[s].instances[i].exitCode = d.exitCode
                 }
