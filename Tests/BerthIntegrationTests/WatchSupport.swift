@@ -68,7 +68,19 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     static func service(_ name: String, replicas: Int, image: String = "shop/customer:1.0", startPeriod: String = "0s", extra: String = "") -> String {
-        """
+        if startPeriod == "none" {
+            return """
+            apiVersion: berth/v1
+            kind: Service
+            metadata: {name: \(name)}
+            spec:
+              image: \(image)
+              replicas: \(replicas)
+              stopGracePeriod: 1s
+            \(extra)
+            """
+        }
+        return """
         apiVersion: berth/v1
         kind: Service
         metadata: {name: \(name)}

@@ -116,6 +116,33 @@ import Testing
         #expect(h.log().contains("answered HTTP 404"))
     }
 
+    @Test func crashLoopingServiceBacksOffVisiblyInStatus() throws {
+        let h = try WatchHarness()
+        defer { h.stop() }
+        // No health check: healthy once it runs; it exits by itself after 1 s.
+        let crasher = WatchHarness.service(
+            "crasher", replicas: 1, startPeriod: "none", extra: "  command: [\"/bin/sh\", \"-c\", \"sleep 1; exit 3\"]")
+        try h.commit(["manifests/crasher.yaml": crasher], "crasher")
+        try h.start(interval: "5m")
+        // First crash: replaced at once; second: 10 s backoff, shown in status and metrics.
+        var entry: [String: Any]?
+        #expect(try eventually(within: 20) {
+            let watch = try h.json("/api/v1/status")["watch"] as? [String: Any]
+            entry = (watch?["backoff"] as? [[String: Any]])?.first
+            return (entry?["failures"] as? Int ?? 0) >= 2
+        }, "\(h.log())")
+        #expect(entry?["service"] as? String == "crasher")
+        #expect(entry?["delaySeconds"] as? Double == 10)
+        #expect(try h.http("GET", "/metrics").body.contains("berth_backoff_services{project=\"\(h.project)\"} 1"))
+        let created = try Docker.all(h.project).count
+        Thread.sleep(forTimeInterval: 5)
+        // Nothing new was started while it waits (the dead one stays for people to inspect).
+        #expect(try Docker.all(h.project).count == created)
+        #expect(try Docker.running(h.project).isEmpty)
+        // After the 10 s it is tried again.
+        #expect(try eventually(within: 12) { try !Docker.running(h.project).isEmpty }, "\(h.log())")
+    }
+
     @Test func handStartedContainerWithTheProjectLabelsIsRemoved() throws {
         let h = try WatchHarness()
         defer { h.stop() }

@@ -83,6 +83,9 @@ public actor ReconcileLoop {
     private var monitoring: Set<String> = []
     private var syncCount = 0
     private var timers: [Task<Void, Never>] = []
+    /// The one pending retry (git or runtime unreachable) and the one pending backoff wake-up.
+    private var retryTask: Task<Void, Never>?
+    private var wakeTask: Task<Void, Never>?
 
     public init(
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
@@ -132,7 +135,7 @@ public actor ReconcileLoop {
             if stopping { break }
             await syncOnce()
         }
-        for t in timers { t.cancel() }
+        for t in timers + [retryTask, wakeTask].compactMap({ $0 }) { t.cancel() }
         timers = []
         logger.info("watch stopped")
     }
@@ -411,6 +414,7 @@ public actor ReconcileLoop {
                 lastAppliedCommit = desired.commit
                 metrics.lastAppliedCommit = desired.commit
             }
+            if let next = backoff.nextRetry(after: now()) { wake(at: next) }
             return
         }
 
@@ -553,18 +557,20 @@ public actor ReconcileLoop {
         let initial = Double(options.retryInitial.components.seconds) + Double(options.retryInitial.components.attoseconds) / 1e18
         let cap = Double(options.interval.components.seconds)
         let wait = min(max(cap, initial), initial * pow(2, Double(min(failures, 20) - 1)))
-        timers.append(Task { [weak self] in
+        retryTask?.cancel()
+        retryTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(wait))
             if !Task.isCancelled { await self?.request(.drift, fetch: fetch) }
-        })
+        }
     }
 
     private func wake(at date: Date) {
         let wait = max(0.05, date.timeIntervalSince(now()) + 0.05)
-        timers.append(Task { [weak self] in
+        wakeTask?.cancel()
+        wakeTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(wait))
             if !Task.isCancelled { await self?.request(.heal, fetch: false) }
-        })
+        }
     }
 
     private func seconds(_ d: Duration) -> Double {
