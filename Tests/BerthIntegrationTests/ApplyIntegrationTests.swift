@@ -370,6 +370,8 @@ final class RolloutSampler: Sendable {
                 for await a in group { out.append(a) }
                 return out
             }
+            // A sample cut short by the end of the rollout (its requests cancelled) says nothing.
+            if Task.isCancelled { break }
             let healthy = answers.compactMap { $0 }
             collected.withLock { $0.append(Sample(healthy: healthy.count, versions: Set(healthy))) }
             try? await Task.sleep(for: .milliseconds(30))
