@@ -312,6 +312,32 @@ import Testing
         #expect(try await shop.containers().isEmpty)
     }
 
+    /// On a terminal (a pseudo-terminal from util-linux `script`) apply asks; only "yes" applies.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func onATerminalApplyAsksAndOnlyYesApplies() async throws {
+        let shop = try await Shop("tty")
+        defer { shop.cleanup() }
+        try shop.service("customer", image: "shop/customer:1.0", replicas: 1)
+        try shop.commit("one")
+        let berth = try ProcessRunner.berthExecutable()
+        let command = "'\(berth.path)' apply --repo '\(shop.repo.path)' --project \(shop.project)"
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        let declined = try ProcessRunner.run(
+            script, ["-qec", command, "/dev/null"], environment: shop.environment, stdin: "no\n")
+        #expect(declined.status == 1)
+        #expect(declined.stdout.contains("Apply this plan to project \(shop.project)? Only 'yes' is accepted: "))
+        #expect(declined.stdout.contains("Apply cancelled: nothing was changed."))
+        #expect(try await shop.containers().isEmpty)
+
+        let accepted = try ProcessRunner.run(
+            script, ["-qec", command, "/dev/null"], environment: shop.environment, stdin: "yes\n")
+        #expect(accepted.status == 0, "\(accepted.stdout)")
+        #expect(accepted.stdout.contains("customer: create succeeded in "))
+        #expect(try await shop.containers().filter { $0.State == "running" }.count == 1)
+        shop.cleanup()
+        #expect(try shop.leftovers() == "")
+    }
+
     @Test func statusPrintsAnAlignedSortedTable() async throws {
         let shop = try await Shop("status")
         defer { shop.cleanup() }
