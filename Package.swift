@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "BerthYAML", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "BerthCore", dependencies: ["BerthYAML"], swiftSettings: strict),
         .target(name: "BerthGit", dependencies: ["CGit2"], swiftSettings: strict),
+        .target(name: "BerthEngine", dependencies: ["BerthCore", "BerthGit"], swiftSettings: strict),
         .target(
             name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
             swiftSettings: strict),
@@ -44,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -66,10 +67,10 @@ let package = Package(
             name: "BerthCoreTests", dependencies: ["BerthCore", "BerthYAML", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthTestSupport"],
+            name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthCLITests", dependencies: ["BerthTestSupport"],
+            name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

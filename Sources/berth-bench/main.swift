@@ -6,6 +6,8 @@
 
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
+    planBenchmark,
+    gitBenchmark,
 ]
 
 Harness.main(benchmarks)

@@ -12,6 +12,9 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ValidateCommand.self,
+            PlanCommand.self,
+            DiffCommand.self,
+            HistoryCommand.self,
         ]
     )
 }
