@@ -279,6 +279,39 @@ import Testing
         #expect(try shop.leftovers() == "")
     }
 
+    /// What a crash can leave, made by hand: a container created but never started, and a
+    /// surplus running instance. The next apply removes both and converges.
+    @Test func halfMadeAndSurplusContainersAreCleanedUp() async throws {
+        let shop = try await Shop("leftover")
+        defer { shop.cleanup() }
+        try shop.service("customer", image: "shop/customer:1.0", replicas: 2)
+        try shop.commit("two")
+        #expect(try shop.apply().status == 0)
+        let revision = try #require(try shop.status().service("customer")?.revision)
+        let labels = [
+            "--label", "berth.project=\(shop.project)", "--label", "berth.service=customer",
+            "--label", "berth.revision=\(revision)", "--network", BerthNaming.network(project: shop.project),
+        ]
+        let created = try docker(["create"] + labels + ["shop/customer:1.0"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let surplus = try docker(["run", "-d"] + labels + ["shop/customer:1.0"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(created.count == 64 && surplus.count == 64)
+
+        let r = try shop.apply()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix(
+            "removed 1 container that an interrupted apply created but never started: \(created.prefix(12))\n"))
+        #expect(r.stdout.contains("Plan: 0 to create, 0 to update, 1 to scale, 0 to heal, 0 to delete."))
+        let now = try await shop.containers()
+        #expect(now.count == 2)
+        #expect(now.allSatisfy { $0.State == "running" })
+        #expect(!now.map(\.Id).contains(created))
+        #expect(try shop.status().summary == ["customer Synced Healthy 2/2"])
+        shop.cleanup()
+        #expect(try shop.leftovers() == "")
+    }
+
     @Test func aDeadDaemonIsNamedAndExits1() async throws {
         let shop = try await Shop("dead")
         defer { shop.cleanup() }
