@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine", "BerthDocker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -68,6 +68,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthIntegrationTests",
+            dependencies: ["berth", "BerthCore", "BerthDocker", "BerthGit", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],

@@ -8,6 +8,7 @@ let benchmarks: [Benchmark] = [
     yamlBenchmark,
     planBenchmark,
     gitBenchmark,
+    applyBenchmark,
 ]
 
 Harness.main(benchmarks)

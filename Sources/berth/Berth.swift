@@ -15,6 +15,8 @@ struct Berth: AsyncParsableCommand {
             PlanCommand.self,
             DiffCommand.self,
             HistoryCommand.self,
+            ApplyCommand.self,
+            StatusCommand.self,
         ]
     )
 }
