@@ -320,3 +320,32 @@ func outcomes(_ report: ApplyReport) -> [String] {
         #expect(back.revision == spec.revision)
     }
 }
+
+/// A router that writes into the runtime's log, so the order of traffic changes and
+/// container changes is one sequence.
+struct RecordingRouter: TrafficRouter {
+    let runtime: TestRuntime
+    func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
+    func drain(_ instance: Instance, grace: Millis) async { await runtime.note("drain \(instance.id) \(grace)") }
+}
+
+@Suite struct TrafficRouterTests {
+    @Test func newInstancesJoinWhenHealthyAndOldOnesDrainBeforeTheyStop() async throws {
+        let runtime = TestRuntime()
+        let v1 = service("web", image: "x/web:1", replicas: 2)
+        await runtime.seed(v1, count: 2)
+        await runtime.clearLog()
+        var v2 = v1
+        v2.image = "x/web:2"
+        let state = desired(v2)
+        let observed = try await runtime.observe(project: "shop")
+        let plan = try Planner.plan(desired: state, observed: observed)
+        let report = await Executor(runtime: runtime, project: "shop", router: RecordingRouter(runtime: runtime))
+            .apply(plan, desired: state, observed: observed)
+        #expect(report.succeeded)
+        #expect(await runtime.log == [
+            "start web-0003 x/web:2", "healthy web-0003", "ready web-0003", "drain web-0002 500ms", "remove web-0002",
+            "start web-0004 x/web:2", "healthy web-0004", "ready web-0004", "drain web-0001 500ms", "remove web-0001",
+        ])
+    }
+}

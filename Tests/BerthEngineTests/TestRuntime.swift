@@ -52,6 +52,9 @@ actor TestRuntime: ContainerRuntime {
         entries[id]?.instance.exitCode = exitCode
     }
 
+    /// Adds a line to the log (for a router that shares it).
+    func note(_ line: String) { log.append(line) }
+
     func clearLog() {
         log = []
         samples = [:]

@@ -279,6 +279,39 @@ import Testing
         #expect(try shop.leftovers() == "")
     }
 
+    /// What a crash can leave, made by hand: a container created but never started, and a
+    /// surplus running instance. The next apply removes both and converges.
+    @Test func halfMadeAndSurplusContainersAreCleanedUp() async throws {
+        let shop = try await Shop("leftover")
+        defer { shop.cleanup() }
+        try shop.service("customer", image: "shop/customer:1.0", replicas: 2)
+        try shop.commit("two")
+        #expect(try shop.apply().status == 0)
+        let revision = try #require(try shop.status().service("customer")?.revision)
+        let labels = [
+            "--label", "berth.project=\(shop.project)", "--label", "berth.service=customer",
+            "--label", "berth.revision=\(revision)", "--network", BerthNaming.network(project: shop.project),
+        ]
+        let created = try docker(["create"] + labels + ["shop/customer:1.0"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let surplus = try docker(["run", "-d"] + labels + ["shop/customer:1.0"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(created.count == 64 && surplus.count == 64)
+
+        let r = try shop.apply()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix(
+            "removed 1 container that an interrupted apply created but never started: \(created.prefix(12))\n"))
+        #expect(r.stdout.contains("Plan: 0 to create, 0 to update, 1 to scale, 0 to heal, 0 to delete."))
+        let now = try await shop.containers()
+        #expect(now.count == 2)
+        #expect(now.allSatisfy { $0.State == "running" })
+        #expect(!now.map(\.Id).contains(created))
+        #expect(try shop.status().summary == ["customer Synced Healthy 2/2"])
+        shop.cleanup()
+        #expect(try shop.leftovers() == "")
+    }
+
     @Test func aDeadDaemonIsNamedAndExits1() async throws {
         let shop = try await Shop("dead")
         defer { shop.cleanup() }
@@ -310,6 +343,32 @@ import Testing
 
             """)
         #expect(try await shop.containers().isEmpty)
+    }
+
+    /// On a terminal (a pseudo-terminal from util-linux `script`) apply asks; only "yes" applies.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func onATerminalApplyAsksAndOnlyYesApplies() async throws {
+        let shop = try await Shop("tty")
+        defer { shop.cleanup() }
+        try shop.service("customer", image: "shop/customer:1.0", replicas: 1)
+        try shop.commit("one")
+        let berth = try ProcessRunner.berthExecutable()
+        let command = "'\(berth.path)' apply --repo '\(shop.repo.path)' --project \(shop.project)"
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        let declined = try ProcessRunner.run(
+            script, ["-qec", command, "/dev/null"], environment: shop.environment, stdin: "no\n")
+        #expect(declined.status == 1)
+        #expect(declined.stdout.contains("Apply this plan to project \(shop.project)? Only 'yes' is accepted: "))
+        #expect(declined.stdout.contains("Apply cancelled: nothing was changed."))
+        #expect(try await shop.containers().isEmpty)
+
+        let accepted = try ProcessRunner.run(
+            script, ["-qec", command, "/dev/null"], environment: shop.environment, stdin: "yes\n")
+        #expect(accepted.status == 0, "\(accepted.stdout)")
+        #expect(accepted.stdout.contains("customer: create succeeded in "))
+        #expect(try await shop.containers().filter { $0.State == "running" }.count == 1)
+        shop.cleanup()
+        #expect(try shop.leftovers() == "")
     }
 
     @Test func statusPrintsAnAlignedSortedTable() async throws {
@@ -370,6 +429,8 @@ final class RolloutSampler: Sendable {
                 for await a in group { out.append(a) }
                 return out
             }
+            // A sample cut short by the end of the rollout (its requests cancelled) says nothing.
+            if Task.isCancelled { break }
             let healthy = answers.compactMap { $0 }
             collected.withLock { $0.append(Sample(healthy: healthy.count, versions: Set(healthy))) }
             try? await Task.sleep(for: .milliseconds(30))

@@ -42,7 +42,8 @@ public enum BerthLabel {
         return labels
     }
 
-    static func recordedSpec(_ labels: [String: String]) -> ServiceSpec? {
+    /// The spec read back from `labels` (nil when absent or unreadable).
+    public static func recordedSpec(_ labels: [String: String]) -> ServiceSpec? {
         guard let text = labels[spec] else { return nil }
         return try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
     }

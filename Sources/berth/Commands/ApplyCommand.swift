@@ -69,9 +69,10 @@ struct ApplyCommand: AsyncParsableCommand {
         if plan.hasChanges {
             try confirm(plan, project: project)
             fflush(nil)
-            let printer = ProgressPrinter()
+            let printer = ProgressPrinter(plan: plan)
             report = await Executor(runtime: runtime, project: project).apply(
                 plan, desired: desired, observed: observed, onEvent: { printer($0) })
+            printer.finish()
         }
         let after = try await observe(runtime, project)
         let status = StatusReport(desired: desired, observed: after)
