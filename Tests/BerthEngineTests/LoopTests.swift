@@ -210,6 +210,30 @@ import Testing
     }
 }
 
+extension LoopTests {
+    @Test func massDeleteIsRefusedAndJournaledOnce() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let journal = try Journal(path: dir.path + "/journal.sqlite")
+        let source = ScriptedSource()
+        source.set(LoopFx.desired([], commit: "c1"))
+        let state = ObservedState(project: "shop", services: ["a", "b"].map { name in
+            ObservedService(name: name, instances: [
+                Instance(id: "\(name)-1", service: name, revision: Revision("r"), image: "x", state: .running)])
+        })
+        let runtime = FakeRuntime(state: state)
+        let loop = LoopFx.loop(source: source, runtime: runtime, journal: journal)
+        await loop.syncOnce()
+        await loop.request(.drift, fetch: true)
+        await loop.syncOnce()
+        #expect(await runtime.calls.filter { $0.hasPrefix("remove") }.isEmpty)
+        let status = await loop.status()
+        #expect(status.planError?.contains("--allow-mass-delete") == true, "\(status.planError ?? "nil")")
+        let records = try await journal.records()
+        #expect(records.map(\.result) == [.error])
+    }
+}
+
 @Suite struct BackoffTests {
     @Test func scheduleDoublesFromTenSecondsToFiveMinutes() {
         let b = CrashLoopBackoff()

@@ -66,6 +66,7 @@ public actor ReconcileLoop {
     private(set) public var sourceError: String?
     private(set) public var runtimeError: String?
     private var fetchFailures = 0
+    private var lastPlanError: String?
     private var observeFailures = 0
 
     // Wishes, collected between syncs.
@@ -387,12 +388,16 @@ public actor ReconcileLoop {
             plan = try Planner.plan(desired: desired, observed: observed, options: options.plan)
         } catch {
             logger.error("planning failed", metadata: ["git.commit": "\(desired.commit ?? "")", "error": "\(error)"])
+            // Journal it once per distinct error, not on every interval.
+            guard lastPlanError != "\(error)" else { return }
+            lastPlanError = "\(error)"
             await record(JournalRecord(
                 started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                 trigger: trigger(triggers, commitChanged: commitChanged), result: .error,
                 errors: errors + ["plan: \(error)"]), seconds: seconds(clock.now - startedAt))
             return
         }
+        lastPlanError = nil
         var (kept, deferred) = filter(plan, desired: desired)
         if let scope {
             kept = kept.filter { scope.contains($0.service) }
@@ -589,7 +594,7 @@ public actor ReconcileLoop {
             invalid: invalid, lastSync: lastSync,
             backoff: backoff.sorted.filter { $0.retryAt > t || $0.failures > 1 },
             heldBack: heldBack.values.sorted { $0.service < $1.service },
-            sourceError: sourceError, runtimeError: runtimeError)
+            sourceError: sourceError, runtimeError: runtimeError, planError: lastPlanError)
     }
 
     /// The plan the loop would apply now (observing afresh), before backoff and held-back filters.
@@ -623,12 +628,14 @@ public struct WatchStatus: Sendable, Encodable {
     public var heldBack: [ReconcileLoop.HeldBack]
     public var sourceError: String?
     public var runtimeError: String?
+    /// Why the loop cannot plan (a dependency cycle, a mass delete it may not do).
+    public var planError: String?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion, project, services, watch
     }
     enum WatchKeys: String, CodingKey {
-        case desiredCommit, newestCommit, lastAppliedCommit, invalid, lastSync, backoff, heldBack, sourceError, runtimeError
+        case desiredCommit, newestCommit, lastAppliedCommit, invalid, lastSync, backoff, heldBack, sourceError, runtimeError, planError
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -646,6 +653,7 @@ public struct WatchStatus: Sendable, Encodable {
         try w.encode(heldBack, forKey: .heldBack)
         try w.encodeIfPresent(sourceError, forKey: .sourceError)
         try w.encodeIfPresent(runtimeError, forKey: .runtimeError)
+        try w.encodeIfPresent(planError, forKey: .planError)
     }
 
     public func jsonText() -> String {
