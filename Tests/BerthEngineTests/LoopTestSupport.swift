@@ -8,7 +8,15 @@ import Synchronization
 /// Desired state the test sets by hand; `fetch` returns the current one or throws.
 final class ScriptedSource: DesiredStateProvider, Sendable {
     private let state = Mutex<Result<DesiredState, ScriptedError>>(.success(DesiredState()))
-    func set(_ desired: DesiredState) { state.withLock { $0 = .success(desired) } }
+    private let history = Mutex<[String: DesiredState]>([:])
+    func set(_ desired: DesiredState) {
+        state.withLock { $0 = .success(desired) }
+        if let c = desired.commit { history.withLock { $0[c] = desired } }
+    }
+    func desiredState(at commit: String) async throws -> DesiredState {
+        guard let d = history.withLock({ $0[commit] }) else { throw ScriptedError(message: "no commit \(commit)") }
+        return d
+    }
     func fail(_ message: String) { state.withLock { $0 = .failure(ScriptedError(message: message)) } }
     func fetch() async throws -> DesiredState { try state.withLock { try $0.get() } }
 }

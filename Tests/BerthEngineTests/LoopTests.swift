@@ -211,6 +211,32 @@ import Testing
 }
 
 extension LoopTests {
+    @Test func restartedWatchWithAnInvalidNewestCommitKeepsTheLastAppliedOne() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let journal = try Journal(path: dir.path + "/journal.sqlite")
+        let source = ScriptedSource()
+        source.set(LoopFx.desired([LoopFx.spec("web", replicas: 2)], commit: "c1"))
+        let runtime = FakeRuntime(state: .none(project: "shop"))
+        await LoopFx.loop(source: source, runtime: runtime, journal: journal).syncOnce()
+        let error = Diagnostic(.error, file: "manifests/web.yaml", line: 1, column: 1, path: "kind", message: "expected Service")
+        source.set(LoopFx.desired([], commit: "c2", errors: [error]))
+
+        // A new process: resumes from the journal, finds c2 invalid, keeps c1 and heals by it.
+        let restarted = LoopFx.loop(source: source, runtime: runtime, journal: journal)
+        let runner = Task { await restarted.run(events: false) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await restarted.status().desiredCommit == "c1")
+        #expect(await restarted.status().invalid?.commit == "c2")
+        let victim = try #require(await runtime.cluster.state.service("web")?.instances.first?.id)
+        await runtime.crash(victim)
+        await restarted.request(.drift, fetch: false)
+        try await Task.sleep(for: .milliseconds(300))
+        await restarted.stop()
+        await runner.value
+        #expect(LoopFx.summary(await runtime.cluster.state) == ["web: shop/web:1.0=running shop/web:1.0=running"])
+    }
+
     @Test func massDeleteIsRefusedAndJournaledOnce() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

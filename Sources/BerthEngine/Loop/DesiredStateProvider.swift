@@ -7,6 +7,16 @@ public protocol DesiredStateProvider: Sendable {
     /// Throws when git cannot be read (unreachable remote, unknown ref); invalid manifests
     /// are not an error here: they come back as diagnostics.
     func fetch() async throws -> DesiredState
+
+    /// The desired state at `commit` (no fetch): how a restarted watch whose newest commit
+    /// is invalid finds the last good one it applied before.
+    func desiredState(at commit: String) async throws -> DesiredState
+}
+
+extension DesiredStateProvider {
+    public func desiredState(at commit: String) async throws -> DesiredState {
+        throw DesiredStateSourceError("this source cannot read an older commit")
+    }
 }
 
 /// `DesiredStateProvider` over git: `open` gives the repository (for a remote: mirrors it,
@@ -28,5 +38,10 @@ public struct GitDesiredStateProvider: DesiredStateProvider {
     public func fetch() async throws -> DesiredState {
         let source = GitDesiredStateSource(repository: try await open(), cache: cache)
         return try await source.desiredState(revision: ref, path: path)
+    }
+
+    public func desiredState(at commit: String) async throws -> DesiredState {
+        let source = GitDesiredStateSource(repository: try await open(), cache: cache)
+        return try await source.desiredState(revision: commit, path: path)
     }
 }

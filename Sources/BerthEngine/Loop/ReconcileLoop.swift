@@ -313,6 +313,13 @@ public actor ReconcileLoop {
                             started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                             trigger: .commit, result: .invalid, errors: rendered), seconds: seconds(clock.now - startedAt))
                     }
+                    if lastGood == nil, let applied = lastAppliedCommit {
+                        // A restarted watch: keep what it applied last.
+                        if let previous = try? await provider.desiredState(at: applied), !previous.hasErrors {
+                            lastGood = previous
+                            logger.info("keeping the last applied desired state", metadata: ["git.commit": "\(applied)"])
+                        }
+                    }
                 } else {
                     invalid = nil
                     metrics.invalidCommit = nil
