@@ -221,3 +221,39 @@ import Testing
         #expect(h.terminate() == 0)
     }
 }
+
+@Suite struct WatchCommandLineTests {
+    func run(_ arguments: [String]) throws -> (out: String, err: String, status: Int32) {
+        let p = Process()
+        p.executableURL = WatchHarness.binary
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self), p.terminationStatus)
+    }
+
+    @Test func badFlagsAreUsageErrors() throws {
+        let interval = try run(["watch", "--interval", "5"])
+        #expect(interval.status == 64)
+        #expect(interval.err.contains("--interval: expected a duration of at least 100ms like 30s, 5m or 1m30s, got \"5\""))
+        let listen = try run(["watch", "--listen", "7420"])
+        #expect(listen.status == 64)
+        #expect(listen.err.contains("--listen: expected HOST:PORT such as 127.0.0.1:7420 (or `off`), got \"7420\""))
+        let since = try run(["journal", "--project", "x", "--since", "yesterday"])
+        #expect(since.status == 64)
+        #expect(since.err.contains("--since: expected an RFC 3339 time, a date like 2026-01-31 or a duration like 24h, got \"yesterday\""))
+    }
+
+    @Test func journalWithoutAJournalSaysWhereItLooked() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let r = try run(["journal", "--project", "x", "--state-dir", dir.path])
+        #expect(r.status == 1)
+        #expect(r.out == "")
+        #expect(r.err == "error: journal \(dir.path)/journal.sqlite: open failed: no journal here yet; `berth watch` creates it on its first sync (see --state-dir) (SQLite code 14); check that the state directory is writable and not shared with another berth watch of the same project\n")
+    }
+}
