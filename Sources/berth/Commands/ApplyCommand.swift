@@ -21,6 +21,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var runtimeOptions: RuntimeOptions
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Flag(name: .long, help: "Delete services that are no longer in the desired state.")
     var prune = false
@@ -50,7 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
         }
         let runtime = try await runtimeOptions.connect()
-        let project = runtimeOptions.projectName(source)
+        let project = projectOptions.name(source)
         // What an interrupted apply left half-made (created, never started) goes first.
         if let swept = try? await runtime.sweep(project: project), !swept.isEmpty {
             printError("removed \(swept.count) container\(swept.count == 1 ? "" : "s") that an interrupted apply created but never started: \(swept.map(shortID).joined(separator: ", "))")
