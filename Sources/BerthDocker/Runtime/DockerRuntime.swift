@@ -175,8 +175,19 @@ public struct DockerRuntime: ContainerRuntime {
         }
         var byService: [String: [Instance]] = [:]
         for instance in instances { byService[instance.service, default: []].append(instance) }
+        // `dependsOn` from the label, the union over the service's instances, so a pruned
+        // service is deleted before the services it depended on.
+        var dependencies: [String: Set<String>] = [:]
+        for container in containers {
+            let labels = container.Labels ?? [:]
+            guard let service = labels[BerthLabel.service], labels[BerthLabel.revision] != nil, byService[service] != nil
+            else { continue }
+            dependencies[service, default: []].formUnion(BerthLabel.dependencies(labels))
+        }
         let services = byService.keys.sorted().map { name in
-            ObservedService(name: name, instances: byService[name]!.sorted { ($0.created ?? "", $0.id) < ($1.created ?? "", $1.id) })
+            ObservedService(
+                name: name, instances: byService[name]!.sorted { ($0.created ?? "", $0.id) < ($1.created ?? "", $1.id) },
+                dependsOn: (dependencies[name] ?? []).sorted())
         }
         return ObservedState(project: project, services: services)
     }

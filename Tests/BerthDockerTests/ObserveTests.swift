@@ -1,0 +1,35 @@
+import BerthCore
+import BerthDocker
+import Foundation
+import Testing
+
+/// What `observe` rebuilds from labels beyond the instances: dependencies, first-sight
+/// health, strays.
+@Suite(.serialized) struct ObserveTests {
+    /// `berth.depends-on` is read back, so a prune deletes a dependent before what it
+    /// depends on, wave by wave, without the manifests.
+    @Test func observeReadsDependsOnAndPruneDeletesInReverseOrder() async throws {
+        try await withProject("deps") { runtime, project in
+            let customer = spec("customer", image: "shop/customer:1.0")
+            var booking = spec("booking", image: "shop/booking:1.0")
+            booking.dependsOn = ["customer"]
+            var booking2 = booking
+            booking2.dependsOn = ["audit", "customer"]
+            booking2.env = ["X": "1"]  // another revision, another dependency list
+            _ = try await runtime.startInstance(.init(project: project, spec: customer, commit: "c1"))
+            _ = try await runtime.startInstance(.init(project: project, spec: booking, commit: "c1"))
+            _ = try await runtime.startInstance(.init(project: project, spec: booking2, commit: "c2"))
+
+            let observed = try await runtime.observe(project: project)
+            #expect(observed.service("booking")?.dependsOn == ["audit", "customer"])
+            #expect(observed.service("customer")?.dependsOn == [])
+
+            let plan = try Planner.plan(
+                desired: DesiredState(services: [:], commit: "c3"), observed: observed,
+                options: PlanOptions(prune: true, allowMassDelete: true))
+            #expect(plan.steps.map { "\($0.wave) \($0.action.rawValue) \($0.service)" } == [
+                "0 delete booking", "1 delete customer",
+            ])
+        }
+    }
+}
