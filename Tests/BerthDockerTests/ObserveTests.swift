@@ -32,4 +32,29 @@ import Testing
             ])
         }
     }
+
+    /// A container this process has no verdict for is `unhealthy` only after
+    /// `failureThreshold` consecutive failed probes: one failed (slow) answer is not enough.
+    @Test func firstSightHealthNeedsFailureThresholdFailures() async throws {
+        try await withProject("firstsight") { runtime, project in
+            // Counts its probes in /tmp/n; fails the first one only.
+            let flaky = HealthCheck(
+                probe: .exec(command: ["sh", "-c", "n=$(cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; [ $n -ge 1 ]"]),
+                interval: Millis(100), timeout: Millis(5000), failureThreshold: 3)
+            let dead = HealthCheck(
+                probe: .exec(command: ["sh", "-c", "n=$(cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; false"]),
+                interval: Millis(100), timeout: Millis(5000), failureThreshold: 3)
+            let a = try await runtime.startInstance(
+                .init(project: project, spec: spec("customer", image: "shop/customer:1.0", health: flaky), commit: nil))
+            let b = try await runtime.startInstance(
+                .init(project: project, spec: spec("booking", image: "shop/booking:1.0", health: dead), commit: nil))
+
+            // A new runtime (as in `berth plan` or a restarted watch) has no verdicts.
+            let observed = try await DockerRuntime.connect().observe(project: project)
+            #expect(observed.service("customer")?.instances.map(\.state) == [.running])
+            #expect(observed.service("booking")?.instances.map(\.state) == [.unhealthy])
+            #expect(try await runtime.client.exec(a.id, ["cat", "/tmp/n"]).stdout == "2\n")
+            #expect(try await runtime.client.exec(b.id, ["cat", "/tmp/n"]).stdout == "3\n")
+        }
+    }
 }

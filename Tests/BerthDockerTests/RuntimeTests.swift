@@ -155,7 +155,7 @@ struct RuntimeTests {
             let states = Dictionary(
                 uniqueKeysWithValues: (observed.service("booking")?.instances ?? []).map { ($0.id, $0.state) })
             #expect(states == [good.id: .running, broken.id: .unhealthy])
-            // So does a fresh process, by probing once.
+            // So does a fresh process, by probing (failureThreshold times for the broken one).
             let fresh = try await DockerRuntime.connect().observe(project: project)
             let freshStates = Dictionary(
                 uniqueKeysWithValues: (fresh.service("booking")?.instances ?? []).map { ($0.id, $0.state) })

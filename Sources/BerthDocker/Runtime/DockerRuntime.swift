@@ -13,8 +13,9 @@ public import Logging
 ///   started (Berth killed between create and start) is observed as `exited` with no exit
 ///   code, so the next run removes and replaces it like any dead instance.
 /// - Health is Berth's own: `waitHealthy` probes until healthy; `observe` reports the last
-///   verdict this process saw, or probes once (with the check from the `berth.health`
-///   label) for containers it has not seen before.
+///   verdict this process saw, or probes (with the check from the `berth.health` label)
+///   containers it has not seen before: `unhealthy` only after `failureThreshold`
+///   consecutive failures (see `firstSightState`).
 public struct DockerRuntime: ContainerRuntime {
     public let client: DockerClient
     public var logger: Logger
@@ -206,9 +207,7 @@ public struct DockerRuntime: ContainerRuntime {
             case nil:
                 if probeOnObserve, let check = BerthLabel.healthCheck(labels) {
                     let address = container.NetworkSettings?.Networks?[network]?.IPAddress
-                    let result = await Prober(client: client).probe(
-                        containerID: container.Id, address: address, check: check)
-                    state = result.passed ? .running : .unhealthy
+                    state = await firstSightState(container, address: address, check: check)
                 } else {
                     state = .running
                 }
@@ -225,6 +224,34 @@ public struct DockerRuntime: ContainerRuntime {
         return Instance(
             id: container.Id, service: service, revision: Revision(revision), commit: commit, image: container.Image,
             state: state, exitCode: exitCode, created: container.Created.map(Self.rfc3339))
+    }
+
+    /// The state of a running container this process has no verdict for (after a restart:
+    /// every `plan`, `status`, a restarted `watch`). One slow answer must not make a healthy
+    /// container `unhealthy` (the planner would replace it: a phantom change), so it is
+    /// `running` unless `failureThreshold` consecutive probes fail, as a health check
+    /// counts failures; the probes are `interval` apart (at most 1 s, so `status` stays
+    /// quick) and the first pass ends them. A failing container still within its
+    /// `startPeriod` (by its Created time) is `starting`, which is not healed. Nothing is
+    /// cached: the next observe probes afresh.
+    private func firstSightState(
+        _ container: Engine.ContainerSummary, address: String?, check: HealthCheck
+    ) async -> Instance.State {
+        let prober = Prober(client: client)
+        let attempts = max(1, check.failureThreshold)
+        let pause = Duration.milliseconds(min(max(1, check.interval.milliseconds), 1000))
+        for attempt in 1...attempts {
+            if await prober.probe(containerID: container.Id, address: address, check: check).passed {
+                return .running
+            }
+            if attempt < attempts { try? await Task.sleep(for: pause) }
+        }
+        if let created = container.Created,
+            (Date().timeIntervalSince1970 - Double(created)) * 1000 < Double(check.startPeriod.milliseconds)
+        {
+            return .starting
+        }
+        return .unhealthy
     }
 
     private func instance(from details: Engine.ContainerDetails, state: Instance.State) -> Instance {
