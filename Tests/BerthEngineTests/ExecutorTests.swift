@@ -225,6 +225,24 @@ func outcomes(_ report: ApplyReport) -> [String] {
         #expect((await runtime.samples["booking"] ?? []).map(\.serving).min()! >= 3)
     }
 
+    /// Restored instances carry the commit the old revision came from, not the failed one.
+    @Test func aRollbackRestoresOldInstancesUnderTheirOwnCommit() async throws {
+        let runtime = TestRuntime()
+        let v1 = service("booking", image: "shop/booking:1.0", replicas: 3)
+        await runtime.seed(v1, count: 3, commit: "0ld")
+        var broken = v1
+        broken.image = "shop/booking:broken"
+        await runtime.script(failingStarts: ["shop/booking:broken": [2]])
+        let report = try await apply(desired(broken), on: runtime)
+        #expect(outcomes(report) == ["booking update rolledBack"])
+        let now = await runtime.instances(of: "booking")
+        #expect(now.count == 3)
+        #expect(now.allSatisfy { $0.revision == v1.revision })
+        // One old instance was stopped for the first (healthy) new one, then restored.
+        #expect(now.map(\.id).contains("booking-0006"))
+        #expect(now.map(\.commit) == ["0ld", "0ld", "0ld"])
+    }
+
     @Test func aNewInstanceThatFailsAtOnceLeavesTheOldOnesUntouched() async throws {
         let runtime = TestRuntime()
         let v1 = service("booking", image: "shop/booking:1.0", replicas: 3)
