@@ -220,6 +220,9 @@ struct StepContext: Sendable {
             previous = (try? await runtime.recordedSpec(instanceID: sample.id)) ?? nil
             previousCommit = sample.commit
         }
+        // Instances of the new revision that served before this update began (an earlier
+        // paused rollout): a rollback undoes only what this step started.
+        let keptNew = Set(fresh.map(\.id))
         let oldGrace = previous?.stopGracePeriod ?? spec.stopGracePeriod
 
         // Failing instances serve nothing: they go first, and are not restored by a rollback.
@@ -231,7 +234,7 @@ struct StepContext: Sendable {
 
         let rollout = Rollout(
             spec: spec, replicas: n, fromRevision: fromRevision, fromImage: step.from?.image ?? "",
-            previous: previous, previousCommit: previousCommit, liveOldAtStart: liveOldAtStart)
+            previous: previous, previousCommit: previousCommit, liveOldAtStart: liveOldAtStart, keptNew: keptNew)
         let strategy = step.strategy ?? PlanStep.Strategy(type: .rolling, maxSurge: 1, maxUnavailable: 0)
         switch strategy.type {
         case .recreate:
@@ -295,6 +298,8 @@ struct StepContext: Sendable {
         /// The commit the old instances were started from (their `berth.commit`).
         var previousCommit: String?
         var liveOldAtStart: Int
+        /// Ids of new-revision instances that already ran when the step began.
+        var keptNew: Set<String>
     }
 
     /// A new instance failed or missed the deadline: roll back or pause, per onFailure.
@@ -327,11 +332,18 @@ struct StepContext: Sendable {
                     notes.append("the spec of revision \(r.fromRevision) was not recorded, so its stopped replicas could not be started again")
                 }
             }
-            let errors = await stopMany(fresh + failedNew, grace: r.spec.stopGracePeriod)
+            // Only what this step started goes; new-revision replicas that served before it
+            // keep serving.
+            let startedHere = fresh.filter { !r.keptNew.contains($0.id) }
+            let kept = fresh.count - startedHere.count
+            let errors = await stopMany(startedHere + failedNew, grace: r.spec.stopGracePeriod)
             notes += errors
             let serving = old.count + restored
             var text = "rollout of \(newText) failed (\(reason)): rolled back to \(oldText); "
                 + "\(serving) of \(r.liveOldAtStart) replica\(r.liveOldAtStart == 1 ? "" : "s") serve the old revision"
+            if kept > 0 {
+                text += "; \(kept) replica\(kept == 1 ? "" : "s") of revision \(r.spec.revision.id) that served before this update \(kept == 1 ? "keeps" : "keep") serving"
+            }
             if !notes.isEmpty { text += "; " + notes.joined(separator: "; ") }
             return .rolledBack(text)
         }
