@@ -55,10 +55,22 @@ public struct DockerRuntime: ContainerRuntime {
         }
     }
 
+    /// Removes the project's containers that were created but never started at least 10 s
+    /// ago (see `sweep(project:minimumAge:)`).
     public func sweep(project: String) async throws -> [String] {
+        try await sweep(project: project, minimumAge: .seconds(10))
+    }
+
+    /// Removes the project's containers that were created but never started, and whose
+    /// Created time is at least `minimumAge` ago: a younger one may be another run's (a
+    /// `berth watch`) start in flight, between its create and its start.
+    public func sweep(project: String, minimumAge: Duration) async throws -> [String] {
         let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        let now = Date().timeIntervalSince1970
+        let age = Double(minimumAge.components.seconds) + Double(minimumAge.components.attoseconds) / 1e18
         var removed: [String] = []
         for container in containers where container.State == "created" {
+            guard let created = container.Created, now - Double(created) >= age else { continue }
             do {
                 try await client.removeContainer(container.Id)
             } catch let error as DockerError where error.code == .notFound {}
