@@ -57,4 +57,29 @@ import Testing
             #expect(try await runtime.client.exec(b.id, ["cat", "/tmp/n"]).stdout == "3\n")
         }
     }
+
+    /// A container with only the project's label is observed as a stray, which a prune
+    /// deletes (and which is no running service for the mass-delete rule).
+    @Test func aStrayWithOnlyTheProjectLabelIsObservedAndPruned() async throws {
+        try await withProject("stray") { runtime, project in
+            let customer = spec("customer", image: "shop/customer:1.0")
+            let kept = try await runtime.startInstance(.init(project: project, spec: customer, commit: "c1"))
+            let stray = try await runtime.client.createContainer(
+                name: "\(project)-by-hand", .init(Image: "shop/customer:1.0", Labels: [BerthLabel.project: project]))
+            try await runtime.client.startContainer(stray)
+
+            let observed = try await runtime.observe(project: project)
+            #expect(observed.services.map(\.name) == ["(strays)", "customer"])
+            #expect(observed.service("(strays)")?.instances.map(\.id) == [stray])
+            #expect(observed.service("(strays)")?.instances.first?.state == .running)
+
+            let desired = DesiredState(services: ["customer": customer], commit: "c1")
+            let keep = try Planner.plan(desired: desired, observed: observed, options: PlanOptions())
+            #expect(keep.steps.isEmpty)
+            #expect(keep.notes.map(\.message) == ["not in the desired state (1 instance); pass --prune to delete it"])
+            let prune = try Planner.plan(desired: desired, observed: observed, options: PlanOptions(prune: true))
+            #expect(prune.steps.map { "\($0.action.rawValue) \($0.service) \($0.instances ?? [])" } == ["delete (strays) [\"\(stray)\"]"])
+            _ = kept
+        }
+    }
 }

@@ -207,7 +207,11 @@ public struct DockerRuntime: ContainerRuntime {
 
     private func observed(_ container: Engine.ContainerSummary, network: String) async -> Instance? {
         let labels = container.Labels ?? [:]
-        guard let service = labels[BerthLabel.service], let revision = labels[BerthLabel.revision] else { return nil }
+        // A stray (the project's label, but no service or revision) is observed under the
+        // pseudo-service `(strays)`, which a prune deletes.
+        var service = ObservedService.straysName
+        if let name = labels[BerthLabel.service], labels[BerthLabel.revision] != nil { service = name }
+        let revision = labels[BerthLabel.revision] ?? ""
         let state: Instance.State
         var exitCode: Int? = nil
         switch container.State ?? "" {
