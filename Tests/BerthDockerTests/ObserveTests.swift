@@ -82,4 +82,26 @@ import Testing
             _ = kept
         }
     }
+
+    /// No env value travels in a label (labels are in every `docker events` payload); the
+    /// recorded spec a rollback starts again reads the values back from the container.
+    @Test func labelsCarryNoEnvValuesAndTheRecordedSpecKeepsThem() async throws {
+        try await withProject("secrets") { runtime, project in
+            var s = spec("customer", image: "shop/customer:1.0")
+            s.env = ["DB_PASSWORD": "hunter2-s3cr3t", "GREETING": "hello=world", "EMPTY": ""]
+            let instance = try await runtime.startInstance(.init(project: project, spec: s, commit: "c1"))
+            let labels = try await runtime.client.inspectContainer(instance.id).Config.Labels ?? [:]
+            #expect(!labels.values.contains { $0.contains("hunter2-s3cr3t") || $0.contains("hello=world") })
+            let inLabel = try #require(BerthLabel.recordedSpec(labels))
+            #expect(inLabel.env == ["DB_PASSWORD": "", "GREETING": "", "EMPTY": ""])
+
+            let recorded = try await runtime.recordedSpec(instanceID: instance.id)
+            #expect(recorded == s)
+            #expect(recorded?.revision == s.revision)
+            // What a rollback does with it: the restored instance has the very same env.
+            let restored = try await runtime.startInstance(.init(project: project, spec: try #require(recorded), commit: "c1"))
+            let env = try await runtime.client.exec(restored.id, ["sh", "-c", "echo \"$DB_PASSWORD $GREETING\""])
+            #expect(env.stdout == "hunter2-s3cr3t hello=world\n")
+        }
+    }
 }

@@ -170,7 +170,7 @@ public struct DockerRuntime: ContainerRuntime {
 
     public func recordedSpec(instanceID: String) async throws -> ServiceSpec? {
         guard let details = try await inspectIfPresent(instanceID) else { return nil }
-        return BerthLabel.recordedSpec(details.Config.Labels ?? [:])
+        return BerthLabel.recordedSpec(details.Config.Labels ?? [:], environment: details.Config.Env ?? [])
     }
 
     // MARK: - Observe
