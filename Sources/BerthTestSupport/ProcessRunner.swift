@@ -17,20 +17,26 @@ public struct ProcessResult: Sendable, Equatable {
 public enum ProcessRunner {
     public enum Failure: Error, CustomStringConvertible {
         case executableNotFound(searched: [String])
+        /// The process ran longer than the test allowed and was killed (SIGKILL).
+        case timedOut(command: String, seconds: Double, stdout: String, stderr: String)
         public var description: String {
             switch self {
             case .executableNotFound(let searched):
                 "berth executable not found (build it with `swift build`); looked at: \(searched.joined(separator: ", "))"
+            case .timedOut(let command, let seconds, let stdout, let stderr):
+                "\(command) did not finish within \(seconds)s and was killed (SIGKILL); its stdout so far: \(stdout.debugDescription); its stderr so far: \(stderr.debugDescription)"
             }
         }
     }
 
     /// Runs `executable` with `arguments` in `directory` and waits for it. Output goes to
     /// temporary files rather than pipes, so a chatty process can never block on a full pipe.
-    /// `environment` replaces the inherited one when given.
+    /// `environment` replaces the inherited one when given. A process still running after
+    /// `timeout` is killed (SIGKILL, with its process group) and `Failure.timedOut` thrown, so a hung child fails
+    /// its test instead of hanging the whole run.
     public static func run(
         _ executable: URL, _ arguments: [String], in directory: URL? = nil,
-        environment: [String: String]? = nil, stdin: String? = nil
+        environment: [String: String]? = nil, stdin: String? = nil, timeout: Duration = .seconds(120)
     ) throws -> ProcessResult {
         let scratch = try TemporaryDirectory(prefix: "berth-process")
         defer { scratch.remove() }
@@ -54,7 +60,21 @@ public enum ProcessRunner {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        if exited.wait(timeout: .now() + seconds) == .timedOut {
+            // The child leads its own process group (Foundation's doing): kill the group, so
+            // that its children go too and the end of the child is seen at once.
+            kill(-process.processIdentifier, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
+            _ = exited.wait(timeout: .now() + 10)
+            throw Failure.timedOut(
+                command: ([executable.lastPathComponent] + arguments).joined(separator: " "), seconds: seconds,
+                stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
+                stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self))
+        }
         process.waitUntilExit()
         return ProcessResult(
             stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
@@ -64,9 +84,10 @@ public enum ProcessRunner {
 
     /// Runs the built `berth` binary.
     public static func berth(
-        _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil,
+        timeout: Duration = .seconds(120)
     ) throws -> ProcessResult {
-        try run(try berthExecutable(), arguments, in: directory, environment: environment)
+        try run(try berthExecutable(), arguments, in: directory, environment: environment, timeout: timeout)
     }
 
     /// The `berth` binary of this build: `$BERTH_EXECUTABLE`, else next to the running test

@@ -262,6 +262,24 @@ import BerthCore
         #expect(half.steps.map(\.service) == ["b", "c"])
     }
 
+    /// Strays (containers with only the project label) are deleted by a prune, but are no
+    /// running service for the mass-delete rule, either way.
+    @Test func straysArePrunedAndAreNoServiceForTheMassDeleteRule() throws {
+        let strays = [Instance(id: "s1", service: ObservedService.straysName, revision: Revision(""), state: .running)]
+        let b = Fx.spec("b")
+        // Deleting b is 1 of 2 services: allowed; strays do not make it 2 of 3.
+        let observed = Fx.observed([Fx.instances(of: customer, 2), Fx.instances(of: b, 1), strays])
+        let plan = try Fx.plan(Fx.desired([customer]), observed, prune: true)
+        #expect(plan.steps.map { "\($0.action.rawValue) \($0.service)" } == ["delete (strays)", "delete b"])
+        // Strays alone are never a mass deletion.
+        let onlyStrays = try Fx.plan(Fx.desired([]), Fx.observed([strays]), prune: true)
+        #expect(onlyStrays.steps.map(\.service) == ["(strays)"])
+        // Without --prune they are a note, like any service not desired.
+        let kept = try Fx.plan(Fx.desired([customer]), Fx.observed([Fx.instances(of: customer, 2), strays]))
+        #expect(kept.steps.isEmpty)
+        #expect(kept.notes.map(\.message) == ["not in the desired state (1 instance); pass --prune to delete it"])
+    }
+
     @Test func noPruneWhileTheDesiredStateHasErrors() throws {
         let error = Diagnostic(.error, file: "manifests/legacy.yaml", line: 4, column: 13, path: "spec.replicas",
                                message: "expected an integer, found \"three\"")

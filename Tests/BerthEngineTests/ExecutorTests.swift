@@ -225,6 +225,46 @@ func outcomes(_ report: ApplyReport) -> [String] {
         #expect((await runtime.samples["booking"] ?? []).map(\.serving).min()! >= 3)
     }
 
+    /// Restored instances carry the commit the old revision came from, not the failed one.
+    @Test func aRollbackRestoresOldInstancesUnderTheirOwnCommit() async throws {
+        let runtime = TestRuntime()
+        let v1 = service("booking", image: "shop/booking:1.0", replicas: 3)
+        await runtime.seed(v1, count: 3, commit: "0ld")
+        var broken = v1
+        broken.image = "shop/booking:broken"
+        await runtime.script(failingStarts: ["shop/booking:broken": [2]])
+        let report = try await apply(desired(broken), on: runtime)
+        #expect(outcomes(report) == ["booking update rolledBack"])
+        let now = await runtime.instances(of: "booking")
+        #expect(now.count == 3)
+        #expect(now.allSatisfy { $0.revision == v1.revision })
+        // One old instance was stopped for the first (healthy) new one, then restored.
+        #expect(now.map(\.id).contains("booking-0006"))
+        #expect(now.map(\.commit) == ["0ld", "0ld", "0ld"])
+    }
+
+    /// New-revision replicas that served before the update began are not stopped by its
+    /// rollback; only what the step started goes, and the message says what serves.
+    @Test func aRollbackKeepsNewRevisionReplicasThatServedBefore() async throws {
+        let runtime = TestRuntime()
+        let v1 = service("booking", image: "shop/booking:1.0", replicas: 4, surge: .count(2))
+        var v2 = v1
+        v2.image = "shop/booking:2.0"
+        await runtime.seed(v1, count: 2, commit: "c1")
+        await runtime.seed(v2, count: 2, commit: "c2")
+        // The batch of two: the first new one becomes healthy, the second never does.
+        await runtime.script(failingStarts: ["shop/booking:2.0": [2]])
+        await runtime.clearLog()
+        let report = try await apply(desired(v2), on: runtime)
+        #expect(report.steps.map(\.line) == [
+            "booking: rollout of revision \(v2.revision.id) (shop/booking:2.0) failed (booking-0006 not healthy before the deadline; last probe: HTTP 404 from /healthz): rolled back to \(v1.revision.id) (shop/booking:1.0); 2 of 2 replicas serve the old revision; 2 replicas of revision \(v2.revision.id) that served before this update keep serving",
+        ])
+        let now = await runtime.instances(of: "booking")
+        #expect(now.map(\.id) == ["booking-0001", "booking-0002", "booking-0003", "booking-0004"])
+        #expect(now.allSatisfy { $0.state == .running })
+        #expect(Set(await runtime.log.filter { $0.hasPrefix("remove") }) == ["remove booking-0005", "remove booking-0006"])
+    }
+
     @Test func aNewInstanceThatFailsAtOnceLeavesTheOldOnesUntouched() async throws {
         let runtime = TestRuntime()
         let v1 = service("booking", image: "shop/booking:1.0", replicas: 3)

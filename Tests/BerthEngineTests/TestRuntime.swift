@@ -40,9 +40,9 @@ actor TestRuntime: ContainerRuntime {
     }
 
     /// Puts `count` healthy instances of `spec` in place, as a previous apply would have.
-    func seed(_ spec: ServiceSpec, count: Int, state: Instance.State = .running) {
+    func seed(_ spec: ServiceSpec, count: Int, state: Instance.State = .running, commit: String? = nil) {
         for _ in 0..<count {
-            let instance = make(spec, state: state)
+            let instance = make(spec, state: state, commit: commit)
             entries[instance.id] = Entry(instance: instance, spec: spec)
         }
     }
@@ -60,12 +60,12 @@ actor TestRuntime: ContainerRuntime {
         samples = [:]
     }
 
-    private func make(_ spec: ServiceSpec, state: Instance.State) -> Instance {
+    private func make(_ spec: ServiceSpec, state: Instance.State, commit: String? = nil) -> Instance {
         counter += 1
         let digits = String(counter)
         let n = String(repeating: "0", count: max(0, 4 - digits.count)) + digits
         return Instance(
-            id: "\(spec.name)-\(n)", service: spec.name, revision: spec.revision, image: spec.image,
+            id: "\(spec.name)-\(n)", service: spec.name, revision: spec.revision, commit: commit, image: spec.image,
             state: state, created: "2026-01-01T00:00:00.\(n)Z")
     }
 
@@ -96,7 +96,7 @@ actor TestRuntime: ContainerRuntime {
             throw TestRuntimeError(message: "No such image: \(spec.image)")
         }
         startsByImage[spec.image, default: 0] += 1
-        let instance = make(spec, state: .starting)
+        let instance = make(spec, state: .starting, commit: request.commit)
         startNumbers[instance.id] = startsByImage[spec.image]
         entries[instance.id] = Entry(instance: instance, spec: spec)
         log.append("start \(instance.id) \(spec.image)")

@@ -13,9 +13,10 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
     let runtime: DockerRuntime
 
     init(_ hint: String) async throws {
-        repo = try GitRepoBuilder()
-        project = "bi-\(hint)-\(String(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF, radix: 16))"
+        // Connect first: if Docker does not answer, no repository is left behind.
         runtime = try await DockerRuntime.connect()
+        project = "bi-\(hint)-\(String(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF, radix: 16))"
+        repo = try GitRepoBuilder()
     }
 
     /// Synchronous, so it can run in `defer`: `docker rm -f` every container of the project,

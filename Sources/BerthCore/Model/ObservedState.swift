@@ -73,6 +73,14 @@ public struct ObservedService: Sendable, Hashable, Codable {
     /// Used only to delete pruned services in reverse dependency order.
     public var dependsOn: [String]
 
+    /// The pseudo-service of strays: containers that carry the project's label but no
+    /// `berth.service` or `berth.revision` (made by hand, or by something else). Never a
+    /// desired service name (not an RFC 1123 label), so a prune deletes them; they do not
+    /// count as running services for the mass-delete rule.
+    public static let straysName = "(strays)"
+
+    public var isStrays: Bool { name == Self.straysName }
+
     public init(name: String, instances: [Instance] = [], dependsOn: [String] = []) {
         self.name = name
         self.instances = instances

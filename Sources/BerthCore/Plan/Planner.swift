@@ -76,9 +76,11 @@ public enum Planner {
                     }
                 }
             } else {
-                let runningCount = running.values.filter { !$0.instances.isEmpty }.count
-                if orphans.count * 2 > runningCount && !options.allowMassDelete {
-                    throw .massDelete(deleting: orphans.map(\.name), running: runningCount)
+                // Strays are no service: removing them is never a mass deletion.
+                let runningCount = running.values.filter { !$0.instances.isEmpty && !$0.isStrays }.count
+                let deleting = orphans.filter { !$0.isStrays }
+                if deleting.count * 2 > runningCount && !options.allowMassDelete {
+                    throw .massDelete(deleting: deleting.map(\.name), running: runningCount)
                 }
                 steps += deleteSteps(orphans, firstWave: firstDeleteWave)
             }

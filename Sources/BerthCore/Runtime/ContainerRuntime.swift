@@ -22,9 +22,9 @@ public protocol ContainerRuntime: Sendable {
     func prepare(project: String) async throws
 
     /// Removes what an interrupted run left half-made (Docker: containers created but never
-    /// started) and returns their ids. Call once at the start of an apply, before starting
-    /// anything: an instance that another process is creating at that moment would be
-    /// swept too.
+    /// started) and returns their ids. Call once an apply is confirmed, before starting
+    /// anything. Recently created ones (Docker: under 10 s) are left alone, since another
+    /// process (a running watch) may be between their create and their start.
     func sweep(project: String) async throws -> [String]
 
     /// Probes `instance` with `check` (interval, timeout, startPeriod, failureThreshold)

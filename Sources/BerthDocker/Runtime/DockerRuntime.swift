@@ -13,8 +13,9 @@ public import Logging
 ///   started (Berth killed between create and start) is observed as `exited` with no exit
 ///   code, so the next run removes and replaces it like any dead instance.
 /// - Health is Berth's own: `waitHealthy` probes until healthy; `observe` reports the last
-///   verdict this process saw, or probes once (with the check from the `berth.health`
-///   label) for containers it has not seen before.
+///   verdict this process saw, or probes (with the check from the `berth.health` label)
+///   containers it has not seen before: `unhealthy` only after `failureThreshold`
+///   consecutive failures (see `firstSightState`).
 public struct DockerRuntime: ContainerRuntime {
     public let client: DockerClient
     public var logger: Logger
@@ -54,10 +55,22 @@ public struct DockerRuntime: ContainerRuntime {
         }
     }
 
+    /// Removes the project's containers that were created but never started at least 10 s
+    /// ago (see `sweep(project:minimumAge:)`).
     public func sweep(project: String) async throws -> [String] {
+        try await sweep(project: project, minimumAge: .seconds(10))
+    }
+
+    /// Removes the project's containers that were created but never started, and whose
+    /// Created time is at least `minimumAge` ago: a younger one may be another run's (a
+    /// `berth watch`) start in flight, between its create and its start.
+    public func sweep(project: String, minimumAge: Duration) async throws -> [String] {
         let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        let now = Date().timeIntervalSince1970
+        let age = Double(minimumAge.components.seconds) + Double(minimumAge.components.attoseconds) / 1e18
         var removed: [String] = []
         for container in containers where container.State == "created" {
+            guard let created = container.Created, now - Double(created) >= age else { continue }
             do {
                 try await client.removeContainer(container.Id)
             } catch let error as DockerError where error.code == .notFound {}
@@ -157,7 +170,7 @@ public struct DockerRuntime: ContainerRuntime {
 
     public func recordedSpec(instanceID: String) async throws -> ServiceSpec? {
         guard let details = try await inspectIfPresent(instanceID) else { return nil }
-        return BerthLabel.recordedSpec(details.Config.Labels ?? [:])
+        return BerthLabel.recordedSpec(details.Config.Labels ?? [:], environment: details.Config.Env ?? [])
     }
 
     // MARK: - Observe
@@ -175,15 +188,30 @@ public struct DockerRuntime: ContainerRuntime {
         }
         var byService: [String: [Instance]] = [:]
         for instance in instances { byService[instance.service, default: []].append(instance) }
+        // `dependsOn` from the label, the union over the service's instances, so a pruned
+        // service is deleted before the services it depended on.
+        var dependencies: [String: Set<String>] = [:]
+        for container in containers {
+            let labels = container.Labels ?? [:]
+            guard let service = labels[BerthLabel.service], labels[BerthLabel.revision] != nil, byService[service] != nil
+            else { continue }
+            dependencies[service, default: []].formUnion(BerthLabel.dependencies(labels))
+        }
         let services = byService.keys.sorted().map { name in
-            ObservedService(name: name, instances: byService[name]!.sorted { ($0.created ?? "", $0.id) < ($1.created ?? "", $1.id) })
+            ObservedService(
+                name: name, instances: byService[name]!.sorted { ($0.created ?? "", $0.id) < ($1.created ?? "", $1.id) },
+                dependsOn: (dependencies[name] ?? []).sorted())
         }
         return ObservedState(project: project, services: services)
     }
 
     private func observed(_ container: Engine.ContainerSummary, network: String) async -> Instance? {
         let labels = container.Labels ?? [:]
-        guard let service = labels[BerthLabel.service], let revision = labels[BerthLabel.revision] else { return nil }
+        // A stray (the project's label, but no service or revision) is observed under the
+        // pseudo-service `(strays)`, which a prune deletes.
+        var service = ObservedService.straysName
+        if let name = labels[BerthLabel.service], labels[BerthLabel.revision] != nil { service = name }
+        let revision = labels[BerthLabel.revision] ?? ""
         let state: Instance.State
         var exitCode: Int? = nil
         switch container.State ?? "" {
@@ -195,9 +223,7 @@ public struct DockerRuntime: ContainerRuntime {
             case nil:
                 if probeOnObserve, let check = BerthLabel.healthCheck(labels) {
                     let address = container.NetworkSettings?.Networks?[network]?.IPAddress
-                    let result = await Prober(client: client).probe(
-                        containerID: container.Id, address: address, check: check)
-                    state = result.passed ? .running : .unhealthy
+                    state = await firstSightState(container, address: address, check: check)
                 } else {
                     state = .running
                 }
@@ -214,6 +240,34 @@ public struct DockerRuntime: ContainerRuntime {
         return Instance(
             id: container.Id, service: service, revision: Revision(revision), commit: commit, image: container.Image,
             state: state, exitCode: exitCode, created: container.Created.map(Self.rfc3339))
+    }
+
+    /// The state of a running container this process has no verdict for (after a restart:
+    /// every `plan`, `status`, a restarted `watch`). One slow answer must not make a healthy
+    /// container `unhealthy` (the planner would replace it: a phantom change), so it is
+    /// `running` unless `failureThreshold` consecutive probes fail, as a health check
+    /// counts failures; the probes are `interval` apart (at most 1 s, so `status` stays
+    /// quick) and the first pass ends them. A failing container still within its
+    /// `startPeriod` (by its Created time) is `starting`, which is not healed. Nothing is
+    /// cached: the next observe probes afresh.
+    private func firstSightState(
+        _ container: Engine.ContainerSummary, address: String?, check: HealthCheck
+    ) async -> Instance.State {
+        let prober = Prober(client: client)
+        let attempts = max(1, check.failureThreshold)
+        let pause = Duration.milliseconds(min(max(1, check.interval.milliseconds), 1000))
+        for attempt in 1...attempts {
+            if await prober.probe(containerID: container.Id, address: address, check: check).passed {
+                return .running
+            }
+            if attempt < attempts { try? await Task.sleep(for: pause) }
+        }
+        if let created = container.Created,
+            (Date().timeIntervalSince1970 - Double(created)) * 1000 < Double(check.startPeriod.milliseconds)
+        {
+            return .starting
+        }
+        return .unhealthy
     }
 
     private func instance(from details: Engine.ContainerDetails, state: Instance.State) -> Instance {

@@ -14,7 +14,9 @@ public enum BerthLabel {
     /// its manifest asked.
     public static let stopGrace = "berth.stop-grace-ms"
     /// The whole spec the instance was started from (JSON, sorted keys), so a rollback can
-    /// start the previous revision again.
+    /// start the previous revision again; `env` with its values emptied (labels travel in
+    /// every `docker events` payload), which `recordedSpec(_:environment:)` fills back in
+    /// from the container's own environment.
     public static let spec = "berth.spec"
     /// The service's `dependsOn`, sorted and comma-separated (absent when empty), so pruned
     /// services can be deleted in reverse dependency order without their manifests.
@@ -30,6 +32,7 @@ public enum BerthLabel {
         labels[stopGrace] = "\(request.spec.stopGracePeriod.milliseconds)"
         var recorded = request.spec
         recorded.source = nil
+        recorded.env = recorded.env.mapValues { _ in "" }
         let specEncoder = JSONEncoder()
         specEncoder.outputFormatting = .sortedKeys
         labels[spec] = String(decoding: try! specEncoder.encode(recorded), as: UTF8.self)
@@ -42,10 +45,22 @@ public enum BerthLabel {
         return labels
     }
 
-    /// The spec read back from `labels` (nil when absent or unreadable).
-    public static func recordedSpec(_ labels: [String: String]) -> ServiceSpec? {
-        guard let text = labels[spec] else { return nil }
-        return try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
+    /// The spec read back from `labels` (nil when absent or unreadable), its env values
+    /// taken from `environment` (the container's `Config.Env`, `KEY=value` lines; the last
+    /// one of a key wins, as in Docker).
+    public static func recordedSpec(_ labels: [String: String], environment: [String] = []) -> ServiceSpec? {
+        guard let text = labels[spec],
+            var recorded = try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
+        else { return nil }
+        var values: [String: String] = [:]
+        for line in environment {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        for key in recorded.env.keys {
+            if let value = values[key] { recorded.env[key] = value }
+        }
+        return recorded
     }
 
     /// The `dependsOn` list read back from `labels`.

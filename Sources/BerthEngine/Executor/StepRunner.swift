@@ -66,6 +66,12 @@ struct StepContext: Sendable {
 
     /// Starts one instance of `spec`, waits until it is healthy, puts it into rotation.
     func startHealthy(_ spec: ServiceSpec, until deadline: ContinuousClock.Instant) async -> Started {
+        await startHealthy(spec, until: deadline, commit: commit)
+    }
+
+    /// As `startHealthy(_:until:)`, labelled with `commit` (a rollback restores the old
+    /// revision under the commit it came from, not the one that failed).
+    func startHealthy(_ spec: ServiceSpec, until deadline: ContinuousClock.Instant, commit: String?) async -> Started {
         let instance: Instance
         do {
             instance = try await runtime.startInstance(
@@ -95,9 +101,15 @@ struct StepContext: Sendable {
 
     /// Starts `count` instances at once; results in start order is not promised.
     func startMany(_ spec: ServiceSpec, count: Int, until deadline: ContinuousClock.Instant) async -> [Started] {
+        await startMany(spec, count: count, until: deadline, commit: commit)
+    }
+
+    func startMany(
+        _ spec: ServiceSpec, count: Int, until deadline: ContinuousClock.Instant, commit: String?
+    ) async -> [Started] {
         guard count > 0 else { return [] }
         return await withTaskGroup(of: Started.self) { group in
-            for _ in 0..<count { group.addTask { await startHealthy(spec, until: deadline) } }
+            for _ in 0..<count { group.addTask { await startHealthy(spec, until: deadline, commit: commit) } }
             var out: [Started] = []
             for await r in group { out.append(r) }
             return out
@@ -201,11 +213,16 @@ struct StepContext: Sendable {
         // The previous spec, read while its instances still exist, so a rollback can start
         // it again.
         var previous: ServiceSpec? = nil
+        var previousCommit: String? = nil
         if let sample = old.first(where: { $0.revision.id == fromRevision && $0.state != .exited })
             ?? old.first(where: { $0.revision != spec.revision })
         {
             previous = (try? await runtime.recordedSpec(instanceID: sample.id)) ?? nil
+            previousCommit = sample.commit
         }
+        // Instances of the new revision that served before this update began (an earlier
+        // paused rollout): a rollback undoes only what this step started.
+        let keptNew = Set(fresh.map(\.id))
         let oldGrace = previous?.stopGracePeriod ?? spec.stopGracePeriod
 
         // Failing instances serve nothing: they go first, and are not restored by a rollback.
@@ -217,7 +234,7 @@ struct StepContext: Sendable {
 
         let rollout = Rollout(
             spec: spec, replicas: n, fromRevision: fromRevision, fromImage: step.from?.image ?? "",
-            previous: previous, liveOldAtStart: liveOldAtStart)
+            previous: previous, previousCommit: previousCommit, liveOldAtStart: liveOldAtStart, keptNew: keptNew)
         let strategy = step.strategy ?? PlanStep.Strategy(type: .rolling, maxSurge: 1, maxUnavailable: 0)
         switch strategy.type {
         case .recreate:
@@ -278,7 +295,11 @@ struct StepContext: Sendable {
         var fromRevision: String
         var fromImage: String
         var previous: ServiceSpec?
+        /// The commit the old instances were started from (their `berth.commit`).
+        var previousCommit: String?
         var liveOldAtStart: Int
+        /// Ids of new-revision instances that already ran when the step began.
+        var keptNew: Set<String>
     }
 
     /// A new instance failed or missed the deadline: roll back or pause, per onFailure.
@@ -299,7 +320,8 @@ struct StepContext: Sendable {
             var notes: [String] = []
             if missing > 0 {
                 if let previous = r.previous {
-                    let results = await startMany(previous, count: missing, until: deadline(previous))
+                    let results = await startMany(
+                        previous, count: missing, until: deadline(previous), commit: r.previousCommit)
                     restored = results.filter { $0.failure == nil }.count
                     let broken = results.filter { $0.failure != nil }.compactMap(\.instance)
                     _ = await stopMany(broken, grace: previous.stopGracePeriod)
@@ -310,11 +332,18 @@ struct StepContext: Sendable {
                     notes.append("the spec of revision \(r.fromRevision) was not recorded, so its stopped replicas could not be started again")
                 }
             }
-            let errors = await stopMany(fresh + failedNew, grace: r.spec.stopGracePeriod)
+            // Only what this step started goes; new-revision replicas that served before it
+            // keep serving.
+            let startedHere = fresh.filter { !r.keptNew.contains($0.id) }
+            let kept = fresh.count - startedHere.count
+            let errors = await stopMany(startedHere + failedNew, grace: r.spec.stopGracePeriod)
             notes += errors
             let serving = old.count + restored
             var text = "rollout of \(newText) failed (\(reason)): rolled back to \(oldText); "
                 + "\(serving) of \(r.liveOldAtStart) replica\(r.liveOldAtStart == 1 ? "" : "s") serve the old revision"
+            if kept > 0 {
+                text += "; \(kept) replica\(kept == 1 ? "" : "s") of revision \(r.spec.revision.id) that served before this update \(kept == 1 ? "keeps" : "keep") serving"
+            }
             if !notes.isEmpty { text += "; " + notes.joined(separator: "; ") }
             return .rolledBack(text)
         }

@@ -21,6 +21,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var runtimeOptions: RuntimeOptions
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Flag(name: .long, help: "Delete services that are no longer in the desired state.")
     var prune = false
@@ -50,11 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
         }
         let runtime = try await runtimeOptions.connect()
-        let project = runtimeOptions.projectName(source)
-        // What an interrupted apply left half-made (created, never started) goes first.
-        if let swept = try? await runtime.sweep(project: project), !swept.isEmpty {
-            printError("removed \(swept.count) container\(swept.count == 1 ? "" : "s") that an interrupted apply created but never started: \(swept.map(shortID).joined(separator: ", "))")
-        }
+        let project = projectOptions.name(source)
         let observed = try await observe(runtime, project)
         let plan: Plan
         do {
@@ -69,6 +66,12 @@ struct ApplyCommand: AsyncParsableCommand {
         if plan.hasChanges {
             try confirm(plan, project: project)
             fflush(nil)
+            // What an interrupted run left half-made (created, never started) goes first; only
+            // once confirmed (a declined apply changes nothing), and only containers created
+            // at least 10 s ago (a younger one may be a running watch's start in flight).
+            if let swept = try? await runtime.sweep(project: project, minimumAge: .seconds(10)), !swept.isEmpty {
+                printError("removed \(swept.count) container\(swept.count == 1 ? "" : "s") that an interrupted run created but never started: \(swept.map(shortID).joined(separator: ", "))")
+            }
             let printer = ProgressPrinter(plan: plan)
             report = await Executor(runtime: runtime, project: project).apply(
                 plan, desired: desired, observed: observed, onEvent: { printer($0) })

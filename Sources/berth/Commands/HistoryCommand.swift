@@ -31,8 +31,8 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Join with the journal of berth watch: when, and whether, each commit reached the runtime.")
     var applied = false
 
-    @Option(name: .long, help: "With --applied: the watch's project (default: the repository's folder name).")
-    var project: String?
+    /// With --applied: the watch's project.
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Option(name: .customLong("state-dir"), help: "With --applied: the watch's state folder (default as berth watch).")
     var stateDir: String?
@@ -64,7 +64,7 @@ struct HistoryCommand: AsyncParsableCommand {
         }
         var journal: [String: CommitSummary]? = nil
         if applied {
-            let project = project ?? PlanCommand.defaultProject(source)
+            let project = projectOptions.name(source)
             let dir = stateDir ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
             do {
                 journal = try await Journal(path: dir + "/journal.sqlite", create: false).commitSummaries()

@@ -15,8 +15,7 @@ struct JournalCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: "Project name (default: the repository's folder name).")
-    var project: String?
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Option(name: .customLong("state-dir"), help: "The watch's state folder (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
     var stateDir: String?
@@ -42,7 +41,7 @@ struct JournalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let project = project ?? PlanCommand.defaultProject(source)
+        let project = projectOptions.name(source)
         let dir = stateDir ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
         let records: [JournalRecord]
         do {

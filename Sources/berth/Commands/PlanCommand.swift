@@ -18,8 +18,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: "Project name that separates repositories on one host (default: the project of the --observed file, else the repository's folder name).")
-    var project: String?
+    /// Default: the project of the --observed file, else the repository's folder name.
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Option(name: .long, help: ArgumentHelp(
         "Observed state: a file with the JSON of `berth status --format json`, or `none` when nothing runs yet.",
@@ -50,9 +50,9 @@ struct PlanCommand: AsyncParsableCommand {
     private func plan() async throws {
         let observedState: ObservedState
         if let observed {
-            observedState = try Self.loadObservedState(observed, project: project, source: source)
+            observedState = try Self.loadObservedState(observed, project: projectOptions, source: source)
         } else {
-            observedState = try await Self.observeDocker(project: project, source: source)
+            observedState = try await Self.observeDocker(project: projectOptions.name(source))
         }
         let desired = try await Self.loadDesiredState(source)
 
@@ -91,10 +91,11 @@ extension PlanCommand {
     }
 
     /// `--observed FILE|none` and `--project`.
-    static func loadObservedState(_ argument: String, project: String?, source: SourceOptions) throws -> ObservedState {
+    static func loadObservedState(_ argument: String, project options: ProjectOptions, source: SourceOptions) throws -> ObservedState {
         if argument == "none" {
-            return .none(project: project ?? Self.defaultProject(source))
+            return .none(project: options.name(source))
         }
+        let project = options.project
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: argument))

@@ -17,6 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
     @OptionGroup var runtimeOptions: RuntimeOptions
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
@@ -30,7 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
             let desired = try await source.loadDesiredState()
             for d in desired.diagnostics.sorted() { printError(d.rendered) }
             let runtime = try await runtimeOptions.connect()
-            let project = runtimeOptions.projectName(source)
+            let project = projectOptions.name(source)
             let observed: ObservedState
             do {
                 observed = try await runtime.observe(project: project)

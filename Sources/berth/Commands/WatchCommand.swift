@@ -29,8 +29,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var source: SourceOptions
 
-    @Option(name: .long, help: "Project name that separates repositories on one host (default: the repository's folder name).")
-    var project: String?
+    @OptionGroup var projectOptions: ProjectOptions
 
     @Option(name: .long, help: "How often to fetch and check for drift (e.g. 30s, 5m, 500ms).")
     var interval: String = "30s"
@@ -80,7 +79,7 @@ struct WatchCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
-        let project = project ?? PlanCommand.defaultProject(source)
+        let project = projectOptions.name(source)
         var logger = Logger(label: "berth.watch")
         logger[metadataKey: "project"] = "\(project)"
         let stateDir = stateDir ?? Self.defaultStateDir(project: project, environment: environment)

@@ -10,41 +10,11 @@ enum RuntimeKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case docker
 }
 
-/// Where observed state comes from and which project it belongs to: shared by the commands
-/// that talk to a runtime (`apply`, `status`).
+/// Where observed state comes from: shared by the commands that talk to a runtime
+/// (`apply`, `status`); the project is `ProjectOptions`.
 struct RuntimeOptions: ParsableArguments {
     @Option(name: .long, help: "Container runtime: docker (the Docker Engine at DOCKER_HOST, or /var/run/docker.sock).")
     var runtime: RuntimeKind = .docker
-
-    @Option(name: .long, help: "Project name that separates repositories on one host (default: the repository's folder name).")
-    var project: String?
-
-    func validate() throws {
-        if let project, !Self.isValidProject(project) {
-            throw ValidationError(
-                "--project \"\(project)\": use letters, digits, '.', '_' and '-', starting with a letter or digit (it names Docker containers and a network)")
-        }
-    }
-
-    /// Docker's rule for container and network names.
-    static func isValidProject(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, name.count <= 200 else { return false }
-        func ok(_ c: Unicode.Scalar) -> Bool { c.isASCII && (c.properties.isAlphabetic || ("0"..."9").contains(c)) }
-        return ok(first) && name.unicodeScalars.allSatisfy { ok($0) || $0 == "." || $0 == "_" || $0 == "-" }
-    }
-
-    /// `--project`, else the repository's folder name (made a valid Docker name).
-    func projectName(_ source: SourceOptions) -> String {
-        if let project { return project }
-        let name = PlanCommand.defaultProject(source)
-        var cleaned = String(String.UnicodeScalarView(name.unicodeScalars.map {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "-"
-        }))
-        while let first = cleaned.unicodeScalars.first, !(first.properties.isAlphabetic || ("0"..."9").contains(first)) {
-            cleaned.removeFirst()
-        }
-        return cleaned.isEmpty ? "berth" : cleaned
-    }
 
     /// Connects to the runtime; an unreachable engine is a `CommandFailure` naming it.
     func connect() async throws -> DockerRuntime {
@@ -90,12 +60,9 @@ func canAsk() -> Bool { isatty(0) == 1 && isatty(2) == 1 }
 
 extension PlanCommand {
     /// With no `--observed`: what runs on the Docker Engine (`DOCKER_HOST`) for the project.
-    static func observeDocker(project: String?, source: SourceOptions) async throws -> ObservedState {
-        var options = RuntimeOptions()
-        options.project = project
-        let name = options.projectName(source)
+    static func observeDocker(project name: String) async throws -> ObservedState {
         do {
-            let runtime = try await options.connect()
+            let runtime = try await RuntimeOptions().connect()
             return try await runtime.observe(project: name)
         } catch let failure as CommandFailure {
             throw Failure(failure.message + "\n(berth plan observes the Docker Engine unless --observed FILE|none is given)")
