@@ -30,15 +30,15 @@ public protocol PlanApplier: Sendable {
 }
 
 /// The engine's `Executor` as the loop's applier: health-gated `dependsOn`, rolling updates
-/// that restore the old revision on failure, drain before stop. It runs a plan to its end
-/// (a stop request is honoured between syncs, not inside one).
+/// that restore the old revision on failure, drain before stop. A stop request finishes the
+/// wave in flight; the later steps are `skipped("berth is stopping")`.
 public struct ExecutorApplier: PlanApplier {
     public let executor: Executor
 
     public init(executor: Executor) { self.executor = executor }
 
     public func apply(_ plan: Plan, desired: DesiredState, observed: ObservedState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep] {
-        let report = await executor.apply(plan, desired: desired, observed: observed)
+        let report = await executor.apply(plan, desired: desired, observed: observed, shouldStop: shouldStop)
         return report.steps.map { r in
             let ms = Int(r.duration.components.seconds * 1000 + r.duration.components.attoseconds / 1_000_000_000_000_000)
             let outcome: JournalOutcome
