@@ -42,14 +42,12 @@ public struct ExecutorApplier: PlanApplier {
         return report.steps.map { r in
             let ms = Int(r.duration.components.seconds * 1000 + r.duration.components.attoseconds / 1_000_000_000_000_000)
             let outcome: JournalOutcome
-            var message = r.outcome.message ?? ""
+            let message = r.outcome.message ?? ""
             switch r.outcome {
             case .succeeded: outcome = .succeeded
             case .failed: outcome = .failed
             case .rolledBack: outcome = .rolledBack
-            case .paused:
-                outcome = .failed
-                message = "paused: " + message
+            case .paused: outcome = .paused
             case .skipped: outcome = .skipped
             }
             // A step that starts instances and failed on its own (not skipped) counts once
