@@ -40,7 +40,6 @@ public struct ExecutorApplier: PlanApplier {
     public func apply(_ plan: Plan, desired: DesiredState, observed: ObservedState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep] {
         let report = await executor.apply(plan, desired: desired, observed: observed, shouldStop: shouldStop)
         return report.steps.map { r in
-            let ms = Int(r.duration.components.seconds * 1000 + r.duration.components.attoseconds / 1_000_000_000_000_000)
             let outcome: JournalOutcome
             let message = r.outcome.message ?? ""
             switch r.outcome {
@@ -52,10 +51,8 @@ public struct ExecutorApplier: PlanApplier {
             }
             // A step that starts instances and failed on its own (not skipped) counts once
             // toward the service's crash-loop backoff.
-            let starts = r.step.action == .create || r.step.action == .heal
-                || (r.step.action == .scale && (r.step.to?.replicas ?? 0) > (r.step.from?.replicas ?? 0))
-            let failures = starts && (outcome == .failed || outcome == .rolledBack) ? 1 : 0
-            return AppliedStep(step: r.step, outcome: outcome, message: message, durationMs: ms, instanceFailures: failures)
+            let failures = r.step.startsInstances && (outcome == .failed || outcome == .rolledBack) ? 1 : 0
+            return AppliedStep(step: r.step, outcome: outcome, message: message, durationMs: r.duration.wholeMilliseconds, instanceFailures: failures)
         }
     }
 }

@@ -199,7 +199,7 @@ public actor ReconcileLoop {
             do {
                 for try await event in runtime.events(project: project) {
                     failures = 0
-                    await handle(event)
+                    handle(event)
                 }
                 if Task.isCancelled { return }
                 throw RuntimeEventsEnded()
@@ -313,7 +313,7 @@ public actor ReconcileLoop {
                                        "error": "\(rendered.first ?? "")"])
                         await record(JournalRecord(
                             started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
-                            trigger: .commit, result: .invalid, errors: rendered), seconds: seconds(clock.now - startedAt))
+                            trigger: .commit, result: .invalid, errors: rendered), seconds: (clock.now - startedAt).inSeconds)
                     }
                     if lastGood == nil, let applied = lastAppliedCommit {
                         // A restarted watch: keep what it applied last.
@@ -350,7 +350,7 @@ public actor ReconcileLoop {
                 await record(JournalRecord(
                     started: Timestamp.string(started), ended: Timestamp.string(now()), commit: newestCommit,
                     trigger: triggers.contains(.manual) ? .manual : .commit, result: .error, errors: errors),
-                    seconds: seconds(clock.now - startedAt))
+                    seconds: (clock.now - startedAt).inSeconds)
             }
             return
         }
@@ -382,12 +382,12 @@ public actor ReconcileLoop {
                 await record(JournalRecord(
                     started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                     trigger: trigger(triggers, commitChanged: commitChanged), result: .error,
-                    errors: errors + ["runtime: \(error)"]), seconds: seconds(clock.now - startedAt))
+                    errors: errors + ["runtime: \(error)"]), seconds: (clock.now - startedAt).inSeconds)
             }
             return
           }
         }
-        logger.debug("observed", metadata: ["duration.ms": "\(Int(seconds(clock.now - startedAt) * 1000))"])
+        logger.debug("observed", metadata: ["duration.ms": "\((clock.now - startedAt).wholeMilliseconds)"])
         lastObserved = observed
         updateHealthGauges(desired: desired, observed: observed)
         // What to plan by: held-back services at the revision they were rolled back to.
@@ -409,7 +409,7 @@ public actor ReconcileLoop {
             await record(JournalRecord(
                 started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                 trigger: trigger(triggers, commitChanged: commitChanged), result: .error,
-                errors: errors + ["plan: \(error)"]), seconds: seconds(clock.now - startedAt))
+                errors: errors + ["plan: \(error)"]), seconds: (clock.now - startedAt).inSeconds)
             return
         }
         lastPlanError = nil
@@ -431,7 +431,7 @@ public actor ReconcileLoop {
                     started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                     trigger: .commit, result: deferred.isEmpty ? .succeeded : .partial,
                     errors: errors + deferred.map { "\($0.service): \($0.reason)" }),
-                    seconds: seconds(clock.now - startedAt))
+                    seconds: (clock.now - startedAt).inSeconds)
             }
             if deferred.isEmpty && desired.commit != lastAppliedCommit {
                 lastAppliedCommit = desired.commit
@@ -500,10 +500,10 @@ public actor ReconcileLoop {
             started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit, trigger: why,
             result: result, steps: journalSteps, errors: errors + reports.filter { $0.outcome != .succeeded }.map {
                 "\($0.step.service): \($0.message)"
-            } + deferred.map { "\($0.service): \($0.reason)" }), seconds: seconds(clock.now - startedAt))
+            } + deferred.map { "\($0.service): \($0.reason)" }), seconds: (clock.now - startedAt).inSeconds)
         logger.info(
             "sync \(result.rawValue)", metadata: ["git.commit": "\(desired.commit ?? "")", "sync.trigger": "\(why.rawValue)",
-                                                   "duration.ms": "\(Int(seconds(clock.now - startedAt) * 1000))"])
+                                                   "duration.ms": "\((clock.now - startedAt).wholeMilliseconds)"])
         if let after = try? await runtime.observe(project: project) {
             lastObserved = after
             updateHealthGauges(desired: desired, observed: after)
@@ -576,9 +576,7 @@ public actor ReconcileLoop {
                 deferred.append((step.service, "rollout of revision \(held.revision) failed and was rolled back; waiting for a newer commit"))
                 continue
             }
-            let startsInstances = step.action == .heal || step.action == .create
-                || (step.action == .scale && (step.to?.replicas ?? 0) > (step.from?.replicas ?? 0))
-            if startsInstances, let until = backoff.blocked(step.service, now: t) {
+            if step.startsInstances, let until = backoff.blocked(step.service, now: t) {
                 deferred.append((step.service, "crash-loop backoff until \(Timestamp.string(until))"))
                 continue
             }
@@ -619,7 +617,7 @@ public actor ReconcileLoop {
     }
 
     private func scheduleRetry(failures: Int, fetch: Bool) {
-        let initial = Double(options.retryInitial.components.seconds) + Double(options.retryInitial.components.attoseconds) / 1e18
+        let initial = options.retryInitial.inSeconds
         let cap = Double(options.interval.components.seconds)
         let wait = min(max(cap, initial), initial * pow(2, Double(min(failures, 20) - 1)))
         retryTask?.cancel()
@@ -636,10 +634,6 @@ public actor ReconcileLoop {
             try? await Task.sleep(for: .seconds(wait))
             if !Task.isCancelled { await self?.request(.heal, fetch: false) }
         }
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     // MARK: - Views for the API

@@ -58,9 +58,9 @@ public struct RuntimeApplier: PlanApplier {
         let clock = ContinuousClock()
         let started = clock.now
         func report(_ outcome: JournalOutcome, _ message: String = "", failures: Int = 0) -> AppliedStep {
-            let elapsed = clock.now - started
-            let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-            return AppliedStep(step: step, outcome: outcome, message: message, durationMs: ms, instanceFailures: failures)
+            AppliedStep(
+                step: step, outcome: outcome, message: message, durationMs: (clock.now - started).wholeMilliseconds,
+                instanceFailures: failures)
         }
         do {
             switch step.action {
