@@ -197,9 +197,11 @@ import Testing
         // A restarted watch remembers it from the journal.
         let loop3 = LoopFx.loop(source: source, runtime: running, journal: journal)
         let runner = Task { await loop3.run(events: false) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Its first sync journals c2 (not applied: api is held back).
+        #expect(await waitUntil { await loop3.lastSync?.commit == "c2" })
         await loop3.stop()
         await runner.value
+        #expect(await loop3.lastSync?.result == .partial)
         #expect(await running.calls.filter { $0 == "start api" }.count == 1)
 
         // A newer commit that changes api is tried.
@@ -225,15 +227,19 @@ extension LoopTests {
         // A new process: resumes from the journal, finds c2 invalid, keeps c1 and heals by it.
         let restarted = LoopFx.loop(source: source, runtime: runtime, journal: journal)
         let runner = Task { await restarted.run(events: false) }
-        try await Task.sleep(for: .milliseconds(300))
+        // The first sync has run when it has observed the runtime.
+        #expect(await waitUntil { await restarted.lastObserved != nil })
         #expect(await restarted.status().desiredCommit == "c1")
         #expect(await restarted.status().invalid?.commit == "c2")
         let victim = try #require(await runtime.cluster.state.service("web")?.instances.first?.id)
         await runtime.crash(victim)
         await restarted.request(.drift, fetch: false)
-        try await Task.sleep(for: .milliseconds(300))
+        let healed = await waitUntil {
+            LoopFx.summary(await runtime.cluster.state) == ["web: shop/web:1.0=running shop/web:1.0=running"]
+        }
         await restarted.stop()
         await runner.value
+        #expect(healed)
         #expect(LoopFx.summary(await runtime.cluster.state) == ["web: shop/web:1.0=running shop/web:1.0=running"])
     }
 

@@ -248,6 +248,41 @@ import Testing
         #expect(since.err.contains("--since: expected an RFC 3339 time, a date like 2026-01-31 or a duration like 24h, got \"yesterday\""))
     }
 
+    /// The remote's credentials never reach the logs: not in the start-up line, not in the
+    /// git errors that follow (nothing listens on 127.0.0.1:9).
+    @Test func credentialsInTheRepoURLAreNeverLogged() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let p = Process()
+        p.executableURL = WatchHarness.binary
+        p.arguments = [
+            "watch", "--repo", "https://user:s3cretTok@127.0.0.1:9/x.git", "--project", "leak",
+            "--state-dir", dir.path + "/state", "--listen", "off", "--interval", "1s",
+        ]
+        var env = ProcessInfo.processInfo.environment
+        env["BERTH_STATE_DIR"] = dir.path + "/cache"
+        p.environment = env
+        let outPath = dir.path + "/out.log", errPath = dir.path + "/err.log"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        func err() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+        // Wait for the start-up line and a failed fetch.
+        let logged = eventually(within: 20) {
+            err().contains("msg=watching") && err().contains("could not read desired state from git")
+        }
+        #expect(logged, "\(err())")
+        kill(p.processIdentifier, SIGTERM)
+        #expect(eventually(within: 15) { !p.isRunning })
+        let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        #expect(!err().contains("s3cretTok"), "\(err())")
+        #expect(!out.contains("s3cretTok"), "\(out)")
+        #expect(err().contains("git.repo=https://***@127.0.0.1:9/x.git"), "\(err())")
+    }
+
     @Test func journalWithoutAJournalSaysWhereItLooked() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -68,6 +68,12 @@ public struct Plan: Sendable, Hashable, Codable {
 }
 
 public struct PlanStep: Sendable, Hashable, Codable {
+    /// Whether the step starts instances: create, heal, or a scale-up (what crash-loop
+    /// backoff holds back and counts).
+    public var startsInstances: Bool {
+        action == .create || action == .heal || (action == .scale && (to?.replicas ?? 0) > (from?.replicas ?? 0))
+    }
+
     /// Also the action order inside a wave: create, update, scale, heal, delete.
     public enum Action: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
         case create, update, scale, heal, delete

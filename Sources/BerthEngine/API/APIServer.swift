@@ -21,8 +21,10 @@ public final class APIServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(HTTPHandler(router: router))
+                // On the channel's event loop: the handler never leaves it.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router))
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -35,15 +37,29 @@ public final class APIServer: Sendable {
     }
 }
 
-/// Collects one request (head, body, end), runs the router, writes the answer.
-private final class HTTPHandler: ChannelInboundHandler, @unchecked Sendable {
-    // Touched only on the channel's event loop.
+/// Collects each request (head, body, end), runs the router, writes the answer. Bound to
+/// its channel's event loop (not Sendable): every property is touched only there, and the
+/// router's answers come back to the loop through `NIOLoopBound`. The requests of one
+/// connection are answered one at a time, in the order they arrived, also when a client
+/// pipelines them.
+private final class HTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
+
+    private struct Pending {
+        var request: APIRequest
+        var version: HTTPVersion
+        var keepAlive: Bool
+        var isHead: Bool
+    }
 
     let router: APIRouter
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
+    /// Complete requests not answered yet, oldest first; the first is being handled when `busy`.
+    private var queue: [Pending] = []
+    private var busy = false
+    private var closed = false
 
     init(router: APIRouter) { self.router = router }
 
@@ -59,17 +75,43 @@ private final class HTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             self.head = nil
             let request = APIRequest(
                 method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body)
-            let keepAlive = head.isKeepAlive
-            let version = head.version
-            let isHead = head.method == .HEAD
-            let router = self.router
-            let loop = context.eventLoop
-            let promise = loop.makePromise(of: APIResponse.self)
-            promise.completeWithTask { await router.handle(request) }
-            let ctx = NIOLoopBound(context, eventLoop: loop)
-            promise.futureResult.whenSuccess { [self] response in
-                self.write(response, context: ctx.value, version: version, keepAlive: keepAlive, isHead: isHead)
-            }
+            body = []
+            queue.append(Pending(request: request, version: head.version, keepAlive: head.isKeepAlive, isHead: head.method == .HEAD))
+            next(context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        queue = []
+        context.fireChannelInactive()
+    }
+
+    /// Starts the oldest unanswered request unless one is in flight.
+    private func next(context: ChannelHandlerContext) {
+        guard !busy, !closed, let pending = queue.first else { return }
+        busy = true
+        let router = self.router
+        let request = pending.request
+        let loop = context.eventLoop
+        let promise = loop.makePromise(of: APIResponse.self)
+        promise.completeWithTask { await router.handle(request) }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        promise.futureResult.whenSuccess { response in
+            let (handler, context) = bound.value
+            handler.finish(response, context: context)
+        }
+    }
+
+    private func finish(_ response: APIResponse, context: ChannelHandlerContext) {
+        busy = false
+        guard !closed, !queue.isEmpty else { return }
+        let pending = queue.removeFirst()
+        write(response, context: context, version: pending.version, keepAlive: pending.keepAlive, isHead: pending.isHead)
+        if pending.keepAlive {
+            next(context: context)
+        } else {
+            queue = []
         }
     }
 

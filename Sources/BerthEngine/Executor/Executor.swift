@@ -34,10 +34,13 @@ public struct Executor: Sendable {
     }
 
     /// Runs `plan` (made from `desired` and `observed`) and reports every step's outcome.
-    /// Never throws: runtime errors become failed steps.
+    /// Never throws: runtime errors become failed steps. `shouldStop` is asked before each
+    /// wave: once it says yes, the wave in flight has finished and every later step is
+    /// `skipped("berth is stopping")`.
     public func apply(
         _ plan: Plan, desired: DesiredState, observed: ObservedState,
-        onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
+        onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in },
+        shouldStop: @Sendable () async -> Bool = { false }
     ) async -> ApplyReport {
         let clock = ContinuousClock()
         let begin = clock.now
@@ -67,6 +70,14 @@ public struct Executor: Sendable {
         let touched = Set(plan.steps.map(\.service))
         let waves = Dictionary(grouping: plan.steps, by: \.wave).sorted { $0.key < $1.key }
         for (_, steps) in waves {
+            if await shouldStop() {
+                for step in steps {
+                    let report = StepReport(step: step, outcome: .skipped("berth is stopping"), duration: .zero)
+                    onEvent(ApplyEvent(service: step.service, kind: .stepFinished(report)))
+                    reports.append(report)
+                }
+                continue
+            }
             // One task per service; its steps in plan order.
             var byService: [String: [PlanStep]] = [:]
             for step in steps { byService[step.service, default: []].append(step) }

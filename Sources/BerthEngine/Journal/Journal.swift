@@ -125,6 +125,28 @@ public actor Journal {
         return records
     }
 
+    /// Per service, its newest `update` step that ended `succeeded`, `rolledBack` or
+    /// `paused` (what decides whether a rollout is held back), with its sync's commit; sorted
+    /// by service. One query over the whole journal, however long ago the update was.
+    public func latestUpdates() throws -> [UpdateOutcome] {
+        var out: [UpdateOutcome] = []
+        try connection.query(
+            """
+            SELECT service, outcome, revision, message, commit_sha FROM (
+              SELECT st.service, st.outcome, st.revision, st.message, sy.commit_sha,
+                     ROW_NUMBER() OVER (PARTITION BY st.service ORDER BY st.sync_id DESC, st.position DESC) AS n
+              FROM steps st JOIN syncs sy ON sy.id = st.sync_id
+              WHERE st.action = 'update' AND st.outcome IN ('succeeded', 'rolledBack', 'paused'))
+            WHERE n = 1 ORDER BY service
+            """, []
+        ) { row in
+            out.append(UpdateOutcome(
+                service: row.text(0), outcome: JournalOutcome(rawValue: row.text(1)) ?? .failed,
+                revision: row.optionalText(2), message: row.text(3), commit: row.optionalText(4)))
+        }
+        return out
+    }
+
     /// The newest record whose result is `succeeded` and that has a commit.
     public func lastAppliedCommit() throws -> String? {
         var commit: String?
@@ -151,12 +173,29 @@ public actor Journal {
     }
 }
 
+/// The newest decisive `update` step of one service (`Journal.latestUpdates`).
+public struct UpdateOutcome: Sendable, Hashable {
+    public var service: String
+    public var outcome: JournalOutcome
+    public var revision: String?
+    public var message: String
+    public var commit: String?
+
+    public init(service: String, outcome: JournalOutcome, revision: String?, message: String, commit: String?) {
+        self.service = service
+        self.outcome = outcome
+        self.revision = revision
+        self.message = message
+        self.commit = commit
+    }
+}
+
 /// What the journal knows about one commit.
 public struct CommitSummary: Sendable, Hashable, Codable {
     public var commit: String
     /// When the first successful sync from this commit ended (else the first sync).
     public var firstSync: String
-    /// Whether a sync from it succeeded.
+    /// Whether a sync from it succeeded (a `partial` one, with services held back, does not count).
     public var applied: Bool
     /// Every result its syncs had, sorted.
     public var results: [SyncResult]

@@ -20,6 +20,10 @@ public enum SyncResult: String, Sendable, Hashable, Codable, CaseIterable {
     case failed
     /// A rollout failed and was rolled back (and no step failed otherwise).
     case rolledBack
+    /// Every step that ran succeeded, but some services were left out (held back after a
+    /// rollout of this revision was rolled back or paused, or waiting out a crash-loop
+    /// backoff): the commit has not fully reached the runtime.
+    case partial
     /// The commit's manifests are invalid: nothing was applied, the last good desired state
     /// keeps running.
     case invalid
@@ -29,7 +33,8 @@ public enum SyncResult: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// How one plan step ended.
 public enum JournalOutcome: String, Sendable, Hashable, Codable, CaseIterable {
-    case succeeded, failed, rolledBack, skipped
+    /// `paused`: a rollout with `onFailure: pause` failed and was left as it was.
+    case succeeded, failed, rolledBack, paused, skipped
 }
 
 /// One plan step as carried out.

@@ -30,34 +30,29 @@ public protocol PlanApplier: Sendable {
 }
 
 /// The engine's `Executor` as the loop's applier: health-gated `dependsOn`, rolling updates
-/// that restore the old revision on failure, drain before stop. It runs a plan to its end
-/// (a stop request is honoured between syncs, not inside one).
+/// that restore the old revision on failure, drain before stop. A stop request finishes the
+/// wave in flight; the later steps are `skipped("berth is stopping")`.
 public struct ExecutorApplier: PlanApplier {
     public let executor: Executor
 
     public init(executor: Executor) { self.executor = executor }
 
     public func apply(_ plan: Plan, desired: DesiredState, observed: ObservedState, shouldStop: @Sendable () async -> Bool) async -> [AppliedStep] {
-        let report = await executor.apply(plan, desired: desired, observed: observed)
+        let report = await executor.apply(plan, desired: desired, observed: observed, shouldStop: shouldStop)
         return report.steps.map { r in
-            let ms = Int(r.duration.components.seconds * 1000 + r.duration.components.attoseconds / 1_000_000_000_000_000)
             let outcome: JournalOutcome
-            var message = r.outcome.message ?? ""
+            let message = r.outcome.message ?? ""
             switch r.outcome {
             case .succeeded: outcome = .succeeded
             case .failed: outcome = .failed
             case .rolledBack: outcome = .rolledBack
-            case .paused:
-                outcome = .failed
-                message = "paused: " + message
+            case .paused: outcome = .paused
             case .skipped: outcome = .skipped
             }
             // A step that starts instances and failed on its own (not skipped) counts once
             // toward the service's crash-loop backoff.
-            let starts = r.step.action == .create || r.step.action == .heal
-                || (r.step.action == .scale && (r.step.to?.replicas ?? 0) > (r.step.from?.replicas ?? 0))
-            let failures = starts && (outcome == .failed || outcome == .rolledBack) ? 1 : 0
-            return AppliedStep(step: r.step, outcome: outcome, message: message, durationMs: ms, instanceFailures: failures)
+            let failures = r.step.startsInstances && (outcome == .failed || outcome == .rolledBack) ? 1 : 0
+            return AppliedStep(step: r.step, outcome: outcome, message: message, durationMs: r.duration.wholeMilliseconds, instanceFailures: failures)
         }
     }
 }

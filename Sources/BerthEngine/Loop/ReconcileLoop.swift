@@ -19,12 +19,16 @@ public actor ReconcileLoop {
         public init() {}
     }
 
-    /// A rolled-back rollout: not retried for this service until the revision changes.
+    /// A rollout that was rolled back (or paused): not retried for this service until the
+    /// revision changes. A rolled-back service is meanwhile healed and scaled at the revision
+    /// it was rolled back to; a paused one is left as it is.
     public struct HeldBack: Sendable, Hashable, Codable {
         public var service: String
         public var revision: String
         public var commit: String?
         public var message: String
+        /// `rolledBack` or `paused`.
+        public var outcome: JournalOutcome
     }
 
     public struct InvalidCommit: Sendable, Hashable, Codable {
@@ -61,6 +65,8 @@ public actor ReconcileLoop {
     private(set) public var lastObserved: ObservedState?
     private(set) public var lastSync: SyncSummary?
     private(set) public var heldBack: [String: HeldBack] = [:]
+    /// The spec a held-back service was rolled back to (as its old instances recorded it).
+    private var heldSpecs: [String: ServiceSpec] = [:]
     private(set) public var backoff: CrashLoopBackoff
     private(set) public var metrics = WatchMetrics()
     private(set) public var sourceError: String?
@@ -171,15 +177,11 @@ public actor ReconcileLoop {
         do {
             lastAppliedCommit = try await journal.lastAppliedCommit()
             metrics.lastAppliedCommit = lastAppliedCommit
-            for record in try await journal.records(limit: 200).reversed() {
-                for step in record.steps {
-                    if step.outcome == .rolledBack, let revision = step.revision {
-                        heldBack[step.service] = HeldBack(
-                            service: step.service, revision: revision, commit: record.commit, message: step.message)
-                    } else if step.outcome == .succeeded, step.action == "update" {
-                        heldBack[step.service] = nil
-                    }
-                }
+            for update in try await journal.latestUpdates() where update.outcome != .succeeded {
+                guard let revision = update.revision else { continue }
+                heldBack[update.service] = HeldBack(
+                    service: update.service, revision: revision, commit: update.commit, message: update.message,
+                    outcome: update.outcome)
             }
             if let commit = lastAppliedCommit {
                 logger.info("resuming", metadata: ["git.commit": "\(commit)"])
@@ -197,7 +199,7 @@ public actor ReconcileLoop {
             do {
                 for try await event in runtime.events(project: project) {
                     failures = 0
-                    await handle(event)
+                    handle(event)
                 }
                 if Task.isCancelled { return }
                 throw RuntimeEventsEnded()
@@ -311,7 +313,7 @@ public actor ReconcileLoop {
                                        "error": "\(rendered.first ?? "")"])
                         await record(JournalRecord(
                             started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
-                            trigger: .commit, result: .invalid, errors: rendered), seconds: seconds(clock.now - startedAt))
+                            trigger: .commit, result: .invalid, errors: rendered), seconds: (clock.now - startedAt).inSeconds)
                     }
                     if lastGood == nil, let applied = lastAppliedCommit {
                         // A restarted watch: keep what it applied last.
@@ -348,7 +350,7 @@ public actor ReconcileLoop {
                 await record(JournalRecord(
                     started: Timestamp.string(started), ended: Timestamp.string(now()), commit: newestCommit,
                     trigger: triggers.contains(.manual) ? .manual : .commit, result: .error, errors: errors),
-                    seconds: seconds(clock.now - startedAt))
+                    seconds: (clock.now - startedAt).inSeconds)
             }
             return
         }
@@ -380,19 +382,25 @@ public actor ReconcileLoop {
                 await record(JournalRecord(
                     started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                     trigger: trigger(triggers, commitChanged: commitChanged), result: .error,
-                    errors: errors + ["runtime: \(error)"]), seconds: seconds(clock.now - startedAt))
+                    errors: errors + ["runtime: \(error)"]), seconds: (clock.now - startedAt).inSeconds)
             }
             return
           }
         }
-        logger.debug("observed", metadata: ["duration.ms": "\(Int(seconds(clock.now - startedAt) * 1000))"])
+        logger.debug("observed", metadata: ["duration.ms": "\((clock.now - startedAt).wholeMilliseconds)"])
         lastObserved = observed
         updateHealthGauges(desired: desired, observed: observed)
+        // What to plan by: held-back services at the revision they were rolled back to.
+        let (planned, held) = await plannable(desired, observed: observed)
+        if scope == nil {
+            // Every full observe: a service healthy for the reset period starts again from zero.
+            backoff.reset(healthy: healthyServices(desired: planned, observed: observed), now: now())
+        }
 
         // 3. Plan, minus what must wait.
         var plan: Plan
         do {
-            plan = try Planner.plan(desired: desired, observed: observed, options: options.plan)
+            plan = try Planner.plan(desired: planned, observed: observed, options: options.plan)
         } catch {
             logger.error("planning failed", metadata: ["git.commit": "\(desired.commit ?? "")", "error": "\(error)"])
             // Journal it once per distinct error, not on every interval.
@@ -401,14 +409,15 @@ public actor ReconcileLoop {
             await record(JournalRecord(
                 started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
                 trigger: trigger(triggers, commitChanged: commitChanged), result: .error,
-                errors: errors + ["plan: \(error)"]), seconds: seconds(clock.now - startedAt))
+                errors: errors + ["plan: \(error)"]), seconds: (clock.now - startedAt).inSeconds)
             return
         }
         lastPlanError = nil
-        var (kept, deferred) = filter(plan, desired: desired)
+        var (kept, deferred) = filter(plan, desired: planned)
+        for h in held where !deferred.contains(where: { $0.service == h.service }) { deferred.append(h) }
         if let scope {
             kept = kept.filter { scope.contains($0.service) }
-            deferred = []
+            deferred = deferred.filter { scope.contains($0.service) }
         }
         plan.steps = kept
         for d in deferred {
@@ -417,10 +426,12 @@ public actor ReconcileLoop {
 
         guard plan.hasChanges else {
             if commitChanged {
+                // A commit whose rollout is held back has not reached the runtime: `partial`.
                 await record(JournalRecord(
                     started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit,
-                    trigger: .commit, result: .succeeded, errors: errors),
-                    seconds: seconds(clock.now - startedAt))
+                    trigger: .commit, result: deferred.isEmpty ? .succeeded : .partial,
+                    errors: errors + deferred.map { "\($0.service): \($0.reason)" }),
+                    seconds: (clock.now - startedAt).inSeconds)
             }
             if deferred.isEmpty && desired.commit != lastAppliedCommit {
                 lastAppliedCommit = desired.commit
@@ -438,7 +449,7 @@ public actor ReconcileLoop {
         let chosen = scope != nil && plan.steps.allSatisfy { $0.action == .heal || $0.action == .scale || $0.action == .create }
             ? healApplier : applier
         let reports = await chosen.apply(
-            plan, desired: desired, observed: observed, shouldStop: { [weak self] in await self?.isStopping ?? true })
+            plan, desired: planned, observed: observed, shouldStop: { [weak self] in await self?.isStopping ?? true })
         var journalSteps: [JournalStep] = []
         for r in reports {
             let meta: Logger.Metadata = [
@@ -452,11 +463,18 @@ public actor ReconcileLoop {
                 logger.error("step \(r.outcome.rawValue): \(r.message)", metadata: meta)
             }
             if r.instanceFailures > 0 { backoff.recordFailure(r.step.service, count: r.instanceFailures, now: now()) }
-            if r.outcome == .rolledBack, let spec = desired.services[r.step.service] {
+            if r.outcome == .rolledBack || r.outcome == .paused, r.step.action == .update,
+               let spec = desired.services[r.step.service]
+            {
                 heldBack[r.step.service] = HeldBack(
-                    service: r.step.service, revision: spec.revision.id, commit: desired.commit, message: r.message)
+                    service: r.step.service, revision: spec.revision.id, commit: desired.commit, message: r.message,
+                    outcome: r.outcome)
+                heldSpecs[r.step.service] = nil
             }
-            if r.outcome == .succeeded && r.step.action == .update { heldBack[r.step.service] = nil }
+            if r.outcome == .succeeded && r.step.action == .update && r.step.to?.revision == desired.services[r.step.service]?.revision.id {
+                heldBack[r.step.service] = nil
+                heldSpecs[r.step.service] = nil
+            }
             if r.outcome == .succeeded && r.step.action == .heal { metrics.heals += r.step.instances?.count ?? 0 }
             if r.outcome == .succeeded && r.step.action == .scale && why == .heal && (r.step.to?.replicas ?? 0) > (r.step.from?.replicas ?? 0) {
                 // An instance that disappeared (`docker rm -f`) comes back as a scale-up.
@@ -469,9 +487,10 @@ public actor ReconcileLoop {
             journalSteps.append(step)
         }
         let result: SyncResult =
-            reports.contains { $0.outcome == .failed } ? .failed
+            reports.contains { $0.outcome == .failed || $0.outcome == .paused } ? .failed
             : reports.contains { $0.outcome == .rolledBack } ? .rolledBack
-            : reports.contains { $0.outcome == .skipped } ? .failed : .succeeded
+            : reports.contains { $0.outcome == .skipped } ? .failed
+            : deferred.isEmpty ? .succeeded : .partial
         if result == .succeeded && deferred.isEmpty {
             lastAppliedCommit = desired.commit
             metrics.lastAppliedCommit = desired.commit
@@ -481,14 +500,14 @@ public actor ReconcileLoop {
             started: Timestamp.string(started), ended: Timestamp.string(now()), commit: desired.commit, trigger: why,
             result: result, steps: journalSteps, errors: errors + reports.filter { $0.outcome != .succeeded }.map {
                 "\($0.step.service): \($0.message)"
-            }), seconds: seconds(clock.now - startedAt))
+            } + deferred.map { "\($0.service): \($0.reason)" }), seconds: (clock.now - startedAt).inSeconds)
         logger.info(
             "sync \(result.rawValue)", metadata: ["git.commit": "\(desired.commit ?? "")", "sync.trigger": "\(why.rawValue)",
-                                                   "duration.ms": "\(Int(seconds(clock.now - startedAt) * 1000))"])
+                                                   "duration.ms": "\((clock.now - startedAt).wholeMilliseconds)"])
         if let after = try? await runtime.observe(project: project) {
             lastObserved = after
             updateHealthGauges(desired: desired, observed: after)
-            backoff.reset(healthy: healthyServices(desired: desired, observed: after), now: now())
+            backoff.reset(healthy: healthyServices(desired: planned, observed: after), now: now())
         }
         if let next = backoff.nextRetry(after: now()) { wake(at: next) }
     }
@@ -513,6 +532,40 @@ public actor ReconcileLoop {
         return out
     }
 
+    /// `desired` with every service held back after a rolled-back rollout of its current
+    /// revision replaced by the spec its old instances were started from (the runtime's
+    /// recorded spec), so a crashed old replica is healed and the service scaled at the
+    /// revision it was rolled back to. Also every held-back service with why (not applied).
+    /// A paused rollout, or one whose old spec is unknown, gets no steps at all.
+    private func plannable(_ desired: DesiredState, observed: ObservedState) async
+        -> (DesiredState, [(service: String, reason: String)])
+    {
+        guard !heldBack.isEmpty else { return (desired, []) }
+        var out = desired
+        var held: [(service: String, reason: String)] = []
+        for (name, h) in heldBack.sorted(by: { $0.key < $1.key }) {
+            guard desired.services[name]?.revision.id == h.revision else { continue }
+            held.append((service: name, reason: "rollout of revision \(h.revision) \(h.outcome == .paused ? "failed and is paused" : "failed and was rolled back"); waiting for a newer commit"))
+            guard h.outcome == .rolledBack else { continue }
+            if heldSpecs[name] == nil {
+                let old = (observed.service(name)?.instances ?? []).filter { $0.revision.id != h.revision }
+                // The most common old revision; its instances, running ones first.
+                let counts = Dictionary(grouping: old, by: \.revision.id).mapValues(\.count)
+                if let revision = counts.max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key {
+                    let candidates = old.filter { $0.revision.id == revision }
+                        .sorted { ($0.state == .running ? 0 : 1, $0.id) < ($1.state == .running ? 0 : 1, $1.id) }
+                    for instance in candidates {
+                        guard let spec = try? await runtime.recordedSpec(instanceID: instance.id) else { continue }
+                        if spec.revision.id == revision { heldSpecs[name] = spec }
+                        break
+                    }
+                }
+            }
+            if let spec = heldSpecs[name] { out.services[name] = spec }
+        }
+        return (out, held)
+    }
+
     /// Steps to run now, and the ones left for later with the reason.
     private func filter(_ plan: Plan, desired: DesiredState) -> (kept: [PlanStep], deferred: [(service: String, reason: String)]) {
         var kept: [PlanStep] = []
@@ -523,9 +576,7 @@ public actor ReconcileLoop {
                 deferred.append((step.service, "rollout of revision \(held.revision) failed and was rolled back; waiting for a newer commit"))
                 continue
             }
-            let startsInstances = step.action == .heal || step.action == .create
-                || (step.action == .scale && (step.to?.replicas ?? 0) > (step.from?.replicas ?? 0))
-            if startsInstances, let until = backoff.blocked(step.service, now: t) {
+            if step.startsInstances, let until = backoff.blocked(step.service, now: t) {
                 deferred.append((step.service, "crash-loop backoff until \(Timestamp.string(until))"))
                 continue
             }
@@ -566,7 +617,7 @@ public actor ReconcileLoop {
     }
 
     private func scheduleRetry(failures: Int, fetch: Bool) {
-        let initial = Double(options.retryInitial.components.seconds) + Double(options.retryInitial.components.attoseconds) / 1e18
+        let initial = options.retryInitial.inSeconds
         let cap = Double(options.interval.components.seconds)
         let wait = min(max(cap, initial), initial * pow(2, Double(min(failures, 20) - 1)))
         retryTask?.cancel()
@@ -583,10 +634,6 @@ public actor ReconcileLoop {
             try? await Task.sleep(for: .seconds(wait))
             if !Task.isCancelled { await self?.request(.heal, fetch: false) }
         }
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     // MARK: - Views for the API

@@ -12,7 +12,7 @@ public import BerthCore
 /// - `update`: rolling in batches of `maxSurge` (start new → healthy → remove old); with
 ///   `maxSurge` 0, remove `maxUnavailable` old first. A new instance that is not healthy
 ///   before `progressDeadline` rolls the step back (new instances removed, old ones kept)
-///   when `onFailure` is `rollback`; with `pause` the step fails and is left as it is.
+///   when `onFailure` is `rollback`; with `pause` the step ends `paused` and is left as it is.
 ///   `recreate`: remove all old, then start all new.
 public struct RuntimeApplier: PlanApplier {
     public let runtime: any ContainerRuntime
@@ -48,6 +48,7 @@ public struct RuntimeApplier: PlanApplier {
     private struct StepFailure: Error {
         var message: String
         var rolledBack = false
+        var paused = false
         var instanceFailures = 0
         /// The instance that was started but did not become healthy, if any.
         var instance: Instance? = nil
@@ -57,9 +58,9 @@ public struct RuntimeApplier: PlanApplier {
         let clock = ContinuousClock()
         let started = clock.now
         func report(_ outcome: JournalOutcome, _ message: String = "", failures: Int = 0) -> AppliedStep {
-            let elapsed = clock.now - started
-            let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-            return AppliedStep(step: step, outcome: outcome, message: message, durationMs: ms, instanceFailures: failures)
+            AppliedStep(
+                step: step, outcome: outcome, message: message, durationMs: (clock.now - started).wholeMilliseconds,
+                instanceFailures: failures)
         }
         do {
             switch step.action {
@@ -87,7 +88,9 @@ public struct RuntimeApplier: PlanApplier {
         } catch let failure as StartFailure {
             return report(.failed, failure.failure.message, failures: failure.failure.instanceFailures)
         } catch let failure as StepFailure {
-            return report(failure.rolledBack ? .rolledBack : .failed, failure.message, failures: failure.instanceFailures)
+            return report(
+                failure.rolledBack ? .rolledBack : failure.paused ? .paused : .failed, failure.message,
+                failures: failure.instanceFailures)
         } catch {
             return report(.failed, "\(error)")
         }
@@ -246,6 +249,7 @@ public struct RuntimeApplier: PlanApplier {
                     failure.rolledBack = true
                 } else {
                     failure.message = "rollout of revision \(spec.revision.id) paused: \(failure.message)"
+                    failure.paused = true
                 }
                 throw failure
             }

@@ -123,7 +123,7 @@ struct WatchCommand: AsyncParsableCommand {
                 metadata: ["http.address": "\(host):\(server!.port)", "api.writes": "\(token?.isEmpty == false ? "enabled" : "disabled")"])
         }
         logger.info(
-            "watching", metadata: ["git.repo": "\(repo ?? ".")", "git.ref": "\(source.ref)", "watch.interval": "\(interval)",
+            "watching", metadata: ["git.repo": "\(repo.map(Scrubber.scrubURLUserInfo) ?? ".")", "git.ref": "\(source.ref)", "watch.interval": "\(interval)",
                                    "state.dir": "\(stateDir)"])
         stop.onStop { Task { await loop.stop() } }
         await loop.run()
