@@ -42,13 +42,18 @@ struct FieldReader {
         }
         var slots = [Int](repeating: -1, count: known.names.count)
         let entries = mapping.entries
-        for (e, entry) in entries.enumerated() {
-            guard case .scalar(let s) = entry.key else {
+        for e in entries.indices {
+            let key: String
+            switch entries[e].key {
+            case .scalar(let s):
+                key = s.value
+            default:
+                let entry = entries[e]
                 error(at: entry.key.mark, path(), "expected a field name, found \(Self.found(entry.key)) as a key")
                 continue
             }
-            let key = s.value
             guard let i = known.index(of: key) else {
+                let entry = entries[e]
                 let path = path()
                 var message = "unknown field \(Self.quoted(key))"
                 if let s = Suggestion.closest(to: key, among: known.names) {
@@ -88,9 +93,14 @@ struct FieldReader {
         // A linear scan for the usual few keys, a set beyond.
         var seen: Set<String>? = nil
         var ok = true
-        for entry in mapping.entries {
-            guard let key = keyText(entry.key, path) else { ok = false; continue }
-            guard case .scalar(let s) = entry.value else {
+        for e in mapping.entries.indices {
+            guard let key = keyText(mapping.entries[e].key, path) else { ok = false; continue }
+            let value: String
+            switch mapping.entries[e].value {
+            case .scalar(let s):
+                value = s.value
+            default:
+                let entry = mapping.entries[e]
                 error(
                     at: entry.value.mark, Self.join(path, key),
                     "expected a string, found \(Self.found(entry.value)); quote it to keep it as text")
@@ -99,9 +109,9 @@ struct FieldReader {
             }
             if seen == nil, out.count >= 16 { seen = Set(out.map(\.key)) }
             if seen != nil {
-                if seen!.insert(key).inserted { out.append((key, s.value, entry.key.mark)) }
+                if seen!.insert(key).inserted { out.append((key, value, mapping.entries[e].key.mark)) }
             } else if !out.contains(where: { $0.key == key }) {
-                out.append((key, s.value, entry.key.mark))
+                out.append((key, value, mapping.entries[e].key.mark))
             }
         }
         return ok ? out : nil
