@@ -27,6 +27,11 @@ enum Formats {
     /// distribution reference grammar defines it. Nil when valid.
     static func imageProblem(_ ref: String) -> String? {
         if isSimpleValidImage(ref) { return nil }
+        return generalImageProblem(ref)
+    }
+
+    /// `imageProblem` without the byte-level fast path (the one that writes the messages).
+    static func generalImageProblem(_ ref: String) -> String? {
         if ref.isEmpty { return "an image reference cannot be empty" }
         var rest = Substring(ref)
         if let at = rest.firstIndex(of: "@") {
@@ -228,6 +233,11 @@ enum Formats {
     /// malformed or too large.
     static func memoryBytes(_ text: String) -> Int64? {
         if let bytes = simpleMemoryBytes(text) { return bytes }
+        return generalMemoryBytes(text)
+    }
+
+    /// `memoryBytes` without the byte-level fast path.
+    static func generalMemoryBytes(_ text: String) -> Int64? {
         let digits = text.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, digits.count <= 18, let n = Int64(digits) else { return nil }
         let scale: Int64
@@ -247,15 +257,15 @@ enum Formats {
 
     /// `memoryBytes` for ASCII digits and a suffix, from the bytes; nil means "ask the
     /// general path" (which may still say nil).
-    private static func simpleMemoryBytes(_ text: String) -> Int64? {
+    static func simpleMemoryBytes(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { b -> Int64? in
             var n: Int64 = 0
             var i = 0
             while i < b.count, isDigit(b[i]) {
+                if i == 18 { return nil }  // more than 18 digits
                 n = n * 10 + Int64(b[i] - 0x30)
                 i += 1
-                if i > 18 { return nil }
             }
             guard i > 0 else { return nil }
             let scale: Int64

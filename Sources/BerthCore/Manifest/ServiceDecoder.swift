@@ -180,12 +180,16 @@ struct ServiceDecoder {
     /// are checked on their bytes.
     static func isInvalidVariableName(_ key: String) -> Bool {
         if key.isEmpty { return true }
-        var ascii = true
-        for b in key.utf8 {
-            if b >= 0x80 { ascii = false; break }
-            if b == UInt8(ascii: "=") || b == 0 { return true }
+        var text = key
+        let verdict = text.withUTF8 { b -> Bool? in
+            var found = false
+            for c in b {
+                if c >= 0x80 { return nil }  // not ASCII ('=' may start a longer Character): ask String
+                if c == UInt8(ascii: "=") || c == 0 { found = true }
+            }
+            return found
         }
-        return ascii ? false : key.contains("=") || key.contains("\0")
+        return verdict ?? (key.contains("=") || key.contains("\0"))
     }
 
     private mutating func decodePorts(_ node: Node, declared: inout DeclaredService?) -> [PortSpec] {
@@ -257,7 +261,8 @@ struct ServiceDecoder {
         guard let f = r.fields(node, "spec.health", known: Self.healthFields) else { return nil }
         var check = HealthCheck(probe: .tcp(port: 0))
         var ok = true
-        let kinds = ["http", "tcp", "exec"].filter { f[$0] != nil }
+        var kinds: [String] = []
+        for kind in ["http", "tcp", "exec"] where f[kind] != nil { kinds.append(kind) }
         if kinds.isEmpty {
             r.error(at: f.mark, "spec.health", "expected one probe: http, tcp or exec, found none; add e.g. \"http: {path: /healthz, port: 8080}\"")
             ok = false

@@ -40,6 +40,9 @@ struct Composer {
     }
 
     @inline(__always)
+    static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") }
+
+    @inline(__always)
     static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
@@ -181,7 +184,11 @@ struct Composer {
             if current.kind == .mapping, !current.hasKey {
                 // Most keys are untagged strings whose first byte can start no other type
                 // (the resolver's own fast path): hash their bytes without resolving.
-                if tag == nil, style != .plain || (text.count > 0 && Composer.startsOnlyStrings(text[0])) {
+                // Longer than `false`, a plain key starting with a letter is a string too.
+                if tag == nil,
+                    style != .plain
+                        || (text.count > 0 && (Composer.startsOnlyStrings(text[0]) || (text.count > 5 && Composer.isLetter(text[0]))))
+                {
                     keyHash = Composer.fnv1a(text)
                 } else {
                     keyHash = KeyID(node).quickHash(textHash: Composer.fnv1a(text))
