@@ -32,32 +32,42 @@ struct FieldReader {
     /// The fields of a mapping by name, each key claimed once. Keys not in `known` are
     /// reported at the key, with a "did you mean" when one is close. Nil (and an error)
     /// when `node` is not a mapping.
-    mutating func fields(_ node: Node, _ path: String, known: [String]) -> Fields? {
+    ///
+    /// No dictionary: each key is matched against the few known names (lengths first), and
+    /// the result keeps, per known name, the index of its entry.
+    mutating func fields(_ node: Node, _ path: @autoclosure () -> String, known: FieldNames) -> Fields? {
         guard case .mapping(let mapping) = node else {
-            error(at: node.mark, path, "expected a mapping, found \(Self.found(node))")
+            error(at: node.mark, path(), "expected a mapping, found \(Self.found(node))")
             return nil
         }
-        var values: [String: Node] = [:]
-        var keys: [String: Mark] = [:]
-        for entry in mapping.entries {
-            guard let key = keyText(entry.key, path) else { continue }
-            guard known.contains(key) else {
+        var slots = [Int](repeating: -1, count: known.names.count)
+        let entries = mapping.entries
+        for e in entries.indices {
+            let key: String
+            switch entries[e].key {
+            case .scalar(let s):
+                key = s.value
+            default:
+                let entry = entries[e]
+                error(at: entry.key.mark, path(), "expected a field name, found \(Self.found(entry.key)) as a key")
+                continue
+            }
+            guard let i = known.index(of: key) else {
+                let entry = entries[e]
+                let path = path()
                 var message = "unknown field \(Self.quoted(key))"
-                if let s = Suggestion.closest(to: key, among: known) {
+                if let s = Suggestion.closest(to: key, among: known.names) {
                     message += "; did you mean \(Self.quoted(s))?"
                 } else {
-                    message += " (\(path.isEmpty ? "a berth/v1 object" : path) takes \(known.joined(separator: ", ")))"
+                    message += " (\(path.isEmpty ? "a berth/v1 object" : path) takes \(known.names.joined(separator: ", ")))"
                 }
                 error(at: entry.key.mark, Self.join(path, key), message)
                 continue
             }
             // Duplicate keys are reported by the YAML parser; the first value wins.
-            if values[key] == nil {
-                values[key] = entry.value
-                keys[key] = entry.key.mark
-            }
+            if slots[i] < 0 { slots[i] = e }
         }
-        return Fields(mark: mapping.mark, values: values, keys: keys)
+        return Fields(mark: mapping.mark, known: known, slots: slots, entries: entries)
     }
 
     /// A mapping's key as text; a list or mapping used as a key is an error.
@@ -78,134 +88,195 @@ struct FieldReader {
             return nil
         }
         var out: [(key: String, value: String, mark: Mark)] = []
-        var seen: Set<String> = []
+        out.reserveCapacity(mapping.entries.count)
+        // Keys equal as text (`1` and "1" are different YAML keys): the first one wins.
+        // A linear scan for the usual few keys, a set beyond.
+        var seen: Set<String>? = nil
         var ok = true
-        for entry in mapping.entries {
-            guard let key = keyText(entry.key, path) else { ok = false; continue }
-            guard case .scalar(let s) = entry.value else {
+        for e in mapping.entries.indices {
+            guard let key = keyText(mapping.entries[e].key, path) else { ok = false; continue }
+            let value: String
+            switch mapping.entries[e].value {
+            case .scalar(let s):
+                value = s.value
+            default:
+                let entry = mapping.entries[e]
                 error(
                     at: entry.value.mark, Self.join(path, key),
                     "expected a string, found \(Self.found(entry.value)); quote it to keep it as text")
                 ok = false
                 continue
             }
-            if seen.insert(key).inserted { out.append((key, s.value, entry.key.mark)) }
+            if seen == nil, out.count >= 16 { seen = Set(out.map(\.key)) }
+            if seen != nil {
+                if seen!.insert(key).inserted { out.append((key, value, mapping.entries[e].key.mark)) }
+            } else if !out.contains(where: { $0.key == key }) {
+                out.append((key, value, mapping.entries[e].key.mark))
+            }
         }
         return ok ? out : nil
     }
 
     // MARK: Scalars
+    //
+    // Paths are autoclosures: they are spelled out only when there is something to report.
 
     /// A string field: the scalar text verbatim (`on`, `0755` and `22:22` stay as written).
-    mutating func string(_ node: Node, _ path: String, expected: String = "a string") -> String? {
-        guard case .scalar(let s) = node, s.resolved != .null else {
-            error(at: node.mark, path, "expected \(expected), found \(Self.found(node))")
+    mutating func string(_ node: Node, _ path: @autoclosure () -> String, expected: String = "a string") -> String? {
+        guard case .scalar(let s) = node, !s.resolvesToNull else {
+            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
             return nil
         }
         return s.value
     }
 
     /// A list of strings (a command): at least one item, each a scalar taken verbatim.
-    mutating func stringList(_ node: Node, _ path: String, example: String) -> [String]? {
+    mutating func stringList(_ node: Node, _ path: @autoclosure () -> String, example: String) -> [String]? {
         guard case .sequence(let seq) = node else {
-            error(at: node.mark, path, "expected a list of strings such as \(example), found \(Self.found(node))")
+            error(at: node.mark, path(), "expected a list of strings such as \(example), found \(Self.found(node))")
             return nil
         }
         guard !seq.items.isEmpty else {
-            error(at: node.mark, path, "expected a list of at least one string such as \(example), found an empty list")
+            error(at: node.mark, path(), "expected a list of at least one string such as \(example), found an empty list")
             return nil
         }
         var out: [String] = []
+        out.reserveCapacity(seq.items.count)
         var ok = true
         for (i, item) in seq.items.enumerated() {
-            if let s = string(item, "\(path)[\(i)]") { out.append(s) } else { ok = false }
+            if let s = string(item, "\(path())[\(i)]") { out.append(s) } else { ok = false }
         }
         return ok ? out : nil
     }
 
-    mutating func int(_ node: Node, _ path: String, expected: String = "an integer") -> Int? {
-        if case .scalar(let s) = node, case .int(let n) = s.resolved { return n }
-        error(at: node.mark, path, "expected \(expected), found \(Self.found(node))\(Self.quoteHint(node))")
+    mutating func int(_ node: Node, _ path: @autoclosure () -> String, expected: String = "an integer") -> Int? {
+        if case .scalar(let s) = node, let n = s.resolvedInt { return n }
+        error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))\(Self.quoteHint(node))")
         return nil
     }
 
-    /// An integer in `range`; the message names the range.
     /// An integer in `range`: a value that is no integer is named as such (`expected an
     /// integer, found "three"`), one out of range with the range (`expected`).
     mutating func int(
-        _ node: Node, _ path: String, in range: ClosedRange<Int>, expected: String, type: String = "an integer"
+        _ node: Node, _ path: @autoclosure () -> String, in range: ClosedRange<Int>, expected: String,
+        type: String = "an integer"
     ) -> Int? {
-        guard let n = int(node, path, expected: type) else { return nil }
+        guard let n = int(node, path(), expected: type) else { return nil }
         guard range.contains(n) else {
-            error(at: node.mark, path, "expected \(expected), found \(n)")
+            error(at: node.mark, path(), "expected \(expected), found \(n)")
             return nil
         }
         return n
     }
 
-    mutating func port(_ node: Node, _ path: String) -> Int? {
-        int(node, path, in: 1...65535, expected: "a port number from 1 to 65535", type: "a port number from 1 to 65535")
+    mutating func port(_ node: Node, _ path: @autoclosure () -> String) -> Int? {
+        int(node, path(), in: 1...65535, expected: "a port number from 1 to 65535", type: "a port number from 1 to 65535")
     }
 
     /// A boolean field. `true`/`false` (core schema); YAML 1.1's `yes/no/on/off` are read as
     /// booleans too, with a warning naming the line, because YAML 1.2 reads them as strings.
-    mutating func bool(_ node: Node, _ path: String) -> Bool? {
+    mutating func bool(_ node: Node, _ path: @autoclosure () -> String) -> Bool? {
         if case .scalar(let s) = node {
             if case .bool(let b) = s.resolved { return b }
             if s.isYAML11Boolean {
                 let value = ["yes", "y", "on"].contains(s.value.lowercased())
                 warning(
-                    at: s.mark, path,
+                    at: s.mark, path(),
                     "\(Self.quoted(s.value)) is a string in YAML 1.2, read here as \(value); write \(value) instead")
                 return value
             }
         }
-        error(at: node.mark, path, "expected true or false, found \(Self.found(node))")
+        error(at: node.mark, path(), "expected true or false, found \(Self.found(node))")
         return nil
     }
 
-    mutating func duration(_ node: Node, _ path: String, positive: Bool = false) -> Millis? {
+    mutating func duration(_ node: Node, _ path: @autoclosure () -> String, positive: Bool = false) -> Millis? {
+        if case .scalar(let s) = node, s.tag == nil, let d = Self.simpleDuration(s.value), !positive || d.milliseconds > 0 {
+            return d
+        }
         let expected = positive
             ? "a duration greater than 0 such as 250ms, 2s or 1m30s"
             : "a duration such as 250ms, 2s or 1m30s"
-        guard case .scalar(let s) = node, s.resolved != .null, let d = Millis(parsing: s.value) else {
-            error(at: node.mark, path, "expected \(expected), found \(Self.found(node))")
+        guard case .scalar(let s) = node, !s.resolvesToNull, let d = Millis(parsing: s.value) else {
+            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
             return nil
         }
         if positive, d.milliseconds <= 0 {
-            error(at: node.mark, path, "expected \(expected), found \(Self.found(node))")
+            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
             return nil
         }
         return d
     }
 
+    /// The common durations (`500ms`, `2s`, `1m30s`: ASCII digits and units, no fraction)
+    /// read straight from the bytes, with `Millis(parsing:)`'s arithmetic; nil for anything
+    /// else, which then takes the general path.
+    static func simpleDuration(_ text: String) -> Millis? {
+        var text = text
+        let parsed = text.withUTF8 { b -> Int64? in
+            guard !b.isEmpty else { return nil }
+            var total: Int64 = 0
+            var i = 0
+            while i < b.count {
+                var whole: Int64 = 0
+                let start = i
+                while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                    whole = whole * 10 + Int64(b[i] - 0x30)
+                    i += 1
+                }
+                guard i > start, i - start <= 12, i < b.count else { return nil }
+                let scale: Int64
+                switch b[i] {
+                case UInt8(ascii: "h"): scale = 3_600_000
+                case UInt8(ascii: "s"): scale = 1000
+                case UInt8(ascii: "m"):
+                    if i + 1 < b.count, b[i + 1] == UInt8(ascii: "s") {
+                        scale = 1
+                        i += 1
+                    } else {
+                        scale = 60_000
+                    }
+                default: return nil
+                }
+                i += 1
+                // A unit runs on while letters follow (`2sec` is no duration): leave that,
+                // and every other oddity, to the general parser.
+                if i < b.count, (b[i] | 0x20) >= UInt8(ascii: "a"), (b[i] | 0x20) <= UInt8(ascii: "z") { return nil }
+                total += whole * scale
+            }
+            return total
+        }
+        return parsed.map { Millis($0) }
+    }
+
     /// One of an enum's raw values; the message names them all (and the closest).
-    mutating func oneOf<E: RawRepresentable>(_ node: Node, _ path: String, _ cases: [E]) -> E?
+    mutating func oneOf<E: RawRepresentable>(_ node: Node, _ path: @autoclosure () -> String, _ cases: [E]) -> E?
     where E.RawValue == String {
-        let allowed = cases.map(\.rawValue)
         if case .scalar(let s) = node, let e = E(rawValue: s.value) { return e }
+        let allowed = cases.map(\.rawValue)
         var message = "expected \(Self.alternatives(allowed)), found \(Self.found(node))"
         if case .scalar(let s) = node, let close = Suggestion.closest(to: s.value, among: allowed) {
             message += "; did you mean \(Self.quoted(close))?"
         }
-        error(at: node.mark, path, message)
+        error(at: node.mark, path(), message)
         return nil
     }
 
     /// A count (`1`) or a percentage (`"25%"`) from 0 to 100%.
-    mutating func intOrPercent(_ node: Node, _ path: String) -> IntOrPercent? {
+    mutating func intOrPercent(_ node: Node, _ path: @autoclosure () -> String) -> IntOrPercent? {
         let expected = "a count or a percentage from 0% to 100% such as 1 or 25%"
         guard case .scalar(let s) = node else {
-            error(at: node.mark, path, "expected \(expected), found \(Self.found(node))")
+            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
             return nil
         }
-        if case .int(let n) = s.resolved {
+        if let n = s.resolvedInt {
             guard n >= 0 else {
-                error(at: node.mark, path, "expected \(expected), found \(n)")
+                error(at: node.mark, path(), "expected \(expected), found \(n)")
                 return nil
             }
             return .count(n)
         }
+        if let p = Self.simplePercent(s.value) { return .percent(p) }
         if s.value.hasSuffix("%") {
             let digits = s.value.dropLast()
             if !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
@@ -214,8 +285,22 @@ struct FieldReader {
                 return .percent(p)
             }
         }
-        error(at: node.mark, path, "expected \(expected), found \(Self.found(node))")
+        error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
         return nil
+    }
+
+    /// `0%` … `100%` in ASCII digits (at most 3), straight from the bytes; nil otherwise.
+    static func simplePercent(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { b -> Int? in
+            guard b.count >= 2, b.count <= 4, b[b.count - 1] == UInt8(ascii: "%") else { return nil }
+            var n = 0
+            for i in 0..<(b.count - 1) {
+                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+                n = n * 10 + Int(b[i] - 0x30)
+            }
+            return n <= 100 ? n : nil
+        }
     }
 
     // MARK: Text helpers
@@ -279,13 +364,46 @@ struct FieldReader {
     }
 }
 
+/// The names a mapping may hold, with their UTF-8 lengths (compared before the text).
+struct FieldNames: ExpressibleByArrayLiteral {
+    let names: [String]
+    let lengths: [Int]
+
+    init(_ names: [String]) {
+        self.names = names
+        lengths = names.map(\.utf8.count)
+    }
+    init(arrayLiteral names: String...) { self.init(names) }
+
+    /// The index of `key` among the names (`String` equality, as `[String].firstIndex`).
+    func index(of key: String) -> Int? {
+        let n = key.utf8.count
+        for i in lengths.indices where lengths[i] == n && names[i] == key { return i }
+        // Text equal to an ASCII name in Unicode's canonical sense but spelled with other
+        // bytes (U+212A KELVIN SIGN is "K"): compare the slow way.
+        if !key.utf8.allSatisfy({ $0 < 0x80 }) { return names.firstIndex(of: key) }
+        return nil
+    }
+}
+
 /// A mapping's known fields by name, and the mapping's mark (for missing required fields).
 struct Fields {
     let mark: Mark
-    let values: [String: Node]
-    /// The place of each key.
-    let keys: [String: Mark]
-    subscript(name: String) -> Node? { values[name] }
+    let known: FieldNames
+    /// Per known name, the index of its (first) entry in `entries`, or -1.
+    let slots: [Int]
+    let entries: [Mapping.Entry]
+
+    subscript(name: String) -> Node? {
+        guard let i = known.index(of: name), slots[i] >= 0 else { return nil }
+        return entries[slots[i]].value
+    }
+
+    /// The place of a present field's key.
+    func keyMark(_ name: String) -> Mark? {
+        guard let i = known.index(of: name), slots[i] >= 0 else { return nil }
+        return entries[slots[i]].key.mark
+    }
 }
 
 /// "Did you mean" for unknown field names and enum values.

@@ -103,33 +103,46 @@ public struct DeclaredService: Sendable, Hashable {
 public enum ManifestLoader {
     public static func parse(_ file: ManifestFile) -> FileManifests {
         var diagnostics: [Diagnostic] = []
-        var declared: [(service: DeclaredService, document: Int)] = []
+        var declared: [DeclaredService] = []
+        var documentOf: [Int] = []  // per declared service, its document's index in `starts`
         var starts: [Mark] = []
         let yamlErrors = YAML.parseDocuments(file.bytes) { document in
             starts.append(document.start)
             guard let root = document.root else { return }
             var decoder = ServiceDecoder(r: FieldReader(file: file.path))
-            if let service = decoder.decode(root) { declared.append((service, starts.count - 1)) }
-            diagnostics += decoder.r.diagnostics
-        }
-        for e in yamlErrors {
-            diagnostics.append(
-                Diagnostic(.error, file: file.path, line: e.mark.line, column: e.mark.column, path: "", message: e.message))
-        }
-        // A YAML error inside a delivered document (a duplicate key) makes its service invalid.
-        let services = declared.map { entry -> DeclaredService in
-            var service = entry.service
-            let start = starts[entry.document]
-            let next = entry.document + 1 < starts.count ? starts[entry.document + 1] : nil
-            let inside = yamlErrors.contains { e in e.mark >= start && (next.map { e.mark < $0 } ?? true) }
-            if inside {
-                service.spec = nil
+            if let service = decoder.decode(root) {
+                declared.append(service)
+                documentOf.append(starts.count - 1)
             }
-            return service
+            if !decoder.r.diagnostics.isEmpty { diagnostics += decoder.r.diagnostics }
         }
+        if !yamlErrors.isEmpty {
+            for e in yamlErrors {
+                diagnostics.append(
+                    Diagnostic(.error, file: file.path, line: e.mark.line, column: e.mark.column, path: "", message: e.message))
+            }
+            // A YAML error inside a delivered document (a duplicate key) makes its service
+            // invalid. Error marks sorted once, each document's range found by binary search.
+            let marks = yamlErrors.map(\.mark).sorted()
+            for i in declared.indices {
+                let document = documentOf[i]
+                let start = starts[document]
+                let next = document + 1 < starts.count ? starts[document + 1] : nil
+                var low = 0, high = marks.count  // first mark >= start
+                while low < high {
+                    let mid = (low + high) / 2
+                    if marks[mid] < start { low = mid + 1 } else { high = mid }
+                }
+                if low < marks.count, next.map({ marks[low] < $0 }) ?? true {
+                    declared[i].spec = nil
+                }
+            }
+        }
+        var services: [ServiceSpec] = []
+        services.reserveCapacity(declared.count)
+        for d in declared { if let spec = d.spec { services.append(spec) } }
         return FileManifests(
-            path: file.path, services: services.compactMap(\.spec), diagnostics: diagnostics.sorted(),
-            declared: services)
+            path: file.path, services: services, diagnostics: diagnostics.sorted(), declared: declared)
     }
 
     public static func assemble(_ files: [FileManifests], commit: String? = nil) -> DesiredState {

@@ -7,17 +7,20 @@ struct ServiceDecoder {
     static let apiVersion = "berth/v1"
     static let kind = "Service"
 
-    static let topFields = ["apiVersion", "kind", "metadata", "spec"]
-    static let metadataFields = ["name", "labels"]
-    static let specFields = [
+    static let topFields: FieldNames = ["apiVersion", "kind", "metadata", "spec"]
+    static let metadataFields: FieldNames = ["name", "labels"]
+    static let specFields: FieldNames = [
         "image", "replicas", "command", "env", "ports", "dependsOn", "health", "update",
         "stopGracePeriod", "restart", "resources", "autoscale",
     ]
-    static let portFields = ["containerPort", "publish"]
-    static let healthFields = ["http", "tcp", "exec", "interval", "timeout", "startPeriod", "failureThreshold"]
-    static let updateFields = ["strategy", "maxSurge", "maxUnavailable", "progressDeadline", "onFailure"]
-    static let resourceFields = ["cpus", "memory"]
-    static let autoscaleFields = ["min", "max", "targetRequestsPerSecond", "scaleDownDelay"]
+    static let portFields: FieldNames = ["containerPort", "publish"]
+    static let healthFields: FieldNames = ["http", "tcp", "exec", "interval", "timeout", "startPeriod", "failureThreshold"]
+    static let updateFields: FieldNames = ["strategy", "maxSurge", "maxUnavailable", "progressDeadline", "onFailure"]
+    static let resourceFields: FieldNames = ["cpus", "memory"]
+    static let autoscaleFields: FieldNames = ["min", "max", "targetRequestsPerSecond", "scaleDownDelay"]
+    static let httpFields: FieldNames = ["path", "port"]
+    static let tcpFields: FieldNames = ["port"]
+    static let execFields: FieldNames = ["command"]
 
     /// Docker refuses memory limits below 6 MiB.
     static let minimumMemory: Int64 = 6 << 20
@@ -102,7 +105,9 @@ struct ServiceDecoder {
 
     private mutating func decodeLabels(_ node: Node) -> [String: String] {
         var labels: [String: String] = [:]
-        for (key, value, mark) in r.stringMap(node, "metadata.labels") ?? [] {
+        let entries = r.stringMap(node, "metadata.labels") ?? []
+        labels.reserveCapacity(entries.count)
+        for (key, value, mark) in entries {
             if key.isEmpty {
                 r.error(at: mark, "metadata.labels", "a label name cannot be empty")
             } else if key.hasPrefix("berth.") {
@@ -157,8 +162,10 @@ struct ServiceDecoder {
 
     private mutating func decodeEnv(_ node: Node) -> [String: String] {
         var env: [String: String] = [:]
-        for (key, value, mark) in r.stringMap(node, "spec.env") ?? [] {
-            if key.isEmpty || key.contains("=") || key.contains("\0") {
+        let entries = r.stringMap(node, "spec.env") ?? []
+        env.reserveCapacity(entries.count)
+        for (key, value, mark) in entries {
+            if Self.isInvalidVariableName(key) {
                 r.error(
                     at: mark, "spec.env",
                     "invalid variable name \(FieldReader.quoted(key)): names cannot be empty or hold '='")
@@ -167,6 +174,22 @@ struct ServiceDecoder {
             }
         }
         return env
+    }
+
+    /// Empty, or holding '=' or NUL (as `Character`s, like `String.contains`): ASCII names
+    /// are checked on their bytes.
+    static func isInvalidVariableName(_ key: String) -> Bool {
+        if key.isEmpty { return true }
+        var text = key
+        let verdict = text.withUTF8 { b -> Bool? in
+            var found = false
+            for c in b {
+                if c >= 0x80 { return nil }  // not ASCII ('=' may start a longer Character): ask String
+                if c == UInt8(ascii: "=") || c == 0 { found = true }
+            }
+            return found
+        }
+        return verdict ?? (key.contains("=") || key.contains("\0"))
     }
 
     private mutating func decodePorts(_ node: Node, declared: inout DeclaredService?) -> [PortSpec] {
@@ -178,14 +201,14 @@ struct ServiceDecoder {
         var containerPorts: [Int: Mark] = [:]
         var published: [Int: Mark] = [:]
         for (i, item) in seq.items.enumerated() {
-            let path = "spec.ports[\(i)]"
-            guard let f = r.fields(item, path, known: Self.portFields) else { continue }
+            let path = { "spec.ports[\(i)]" }  // spelled out only when needed
+            guard let f = r.fields(item, path(), known: Self.portFields) else { continue }
             var containerPort: Int?
             if let cpNode = f["containerPort"] {
-                if let cp = r.port(cpNode, "\(path).containerPort") {
+                if let cp = r.port(cpNode, "\(path()).containerPort") {
                     if let first = containerPorts[cp] {
                         r.error(
-                            at: cpNode.mark, "\(path).containerPort",
+                            at: cpNode.mark, "\(path()).containerPort",
                             "container port \(cp) is listed twice (first at \(first.line):\(first.column))")
                     } else {
                         containerPorts[cp] = cpNode.mark
@@ -193,18 +216,18 @@ struct ServiceDecoder {
                     }
                 }
             } else {
-                r.error(at: f.mark, "\(path).containerPort", "required field is missing; add the port the container listens on")
+                r.error(at: f.mark, "\(path()).containerPort", "required field is missing; add the port the container listens on")
             }
             var publish: Int?
-            if let pNode = f["publish"], let p = r.port(pNode, "\(path).publish") {
+            if let pNode = f["publish"], let p = r.port(pNode, "\(path()).publish") {
                 if let first = published[p] {
                     r.error(
-                        at: pNode.mark, "\(path).publish",
+                        at: pNode.mark, "\(path()).publish",
                         "host port \(p) is published twice (first at \(first.line):\(first.column))")
                 } else {
                     published[p] = pNode.mark
                     publish = p
-                    declared?.published.append(.init(port: p, source: r.ref(pNode.mark), path: "\(path).publish"))
+                    declared?.published.append(.init(port: p, source: r.ref(pNode.mark), path: "\(path()).publish"))
                 }
             }
             if let containerPort { ports.append(PortSpec(containerPort: containerPort, publish: publish)) }
@@ -238,13 +261,14 @@ struct ServiceDecoder {
         guard let f = r.fields(node, "spec.health", known: Self.healthFields) else { return nil }
         var check = HealthCheck(probe: .tcp(port: 0))
         var ok = true
-        let kinds = ["http", "tcp", "exec"].filter { f[$0] != nil }
+        var kinds: [String] = []
+        for kind in ["http", "tcp", "exec"] where f[kind] != nil { kinds.append(kind) }
         if kinds.isEmpty {
             r.error(at: f.mark, "spec.health", "expected one probe: http, tcp or exec, found none; add e.g. \"http: {path: /healthz, port: 8080}\"")
             ok = false
         } else if kinds.count > 1 {
             // Reported at the later probe, so the first one reads as the one meant.
-            let later = kinds.map { (kind: $0, mark: f.keys[$0]!) }.sorted { $0.mark < $1.mark }
+            let later = kinds.map { (kind: $0, mark: f.keyMark($0)!) }.sorted { $0.mark < $1.mark }
             for extra in later.dropFirst() {
                 r.error(
                     at: extra.mark, "spec.health.\(extra.kind)",
@@ -276,10 +300,15 @@ struct ServiceDecoder {
     }
 
     private mutating func decodeProbe(_ kind: String, _ node: Node) -> HealthCheck.Probe? {
-        let path = "spec.health.\(kind)"
+        let path: String
+        switch kind {
+        case "http": path = "spec.health.http"
+        case "tcp": path = "spec.health.tcp"
+        default: path = "spec.health.\(kind)"
+        }
         switch kind {
         case "http":
-            guard let f = r.fields(node, path, known: ["path", "port"]) else { return nil }
+            guard let f = r.fields(node, path, known: Self.httpFields) else { return nil }
             var urlPath: String? = "/"
             if let n = f["path"] {
                 urlPath = r.string(n, "\(path).path", expected: "a URL path such as /healthz")
@@ -295,14 +324,14 @@ struct ServiceDecoder {
             guard let port = r.port(portNode, "\(path).port"), let urlPath else { return nil }
             return .http(path: urlPath, port: port)
         case "tcp":
-            guard let f = r.fields(node, path, known: ["port"]) else { return nil }
+            guard let f = r.fields(node, path, known: Self.tcpFields) else { return nil }
             guard let portNode = f["port"] else {
                 r.error(at: f.mark, "\(path).port", "required field is missing; add the container port to probe")
                 return nil
             }
             return r.port(portNode, "\(path).port").map { .tcp(port: $0) }
         default:
-            guard let f = r.fields(node, path, known: ["command"]) else { return nil }
+            guard let f = r.fields(node, path, known: Self.execFields) else { return nil }
             guard let c = f["command"] else {
                 r.error(at: f.mark, "\(path).command", "required field is missing; add the command to run, e.g. [\"/bin/true\"]")
                 return nil
@@ -357,7 +386,7 @@ struct ServiceDecoder {
         if let n = f["cpus"] { resources.milliCPUs = decodeCPUs(n) }
         if let n = f["memory"] {
             let expected = "a memory size such as 256Mi, 1Gi or 512M (suffixes k, Ki, M, Mi, G, Gi)"
-            if case .scalar(let s) = n, s.resolved != .null, let bytes = Formats.memoryBytes(s.value) {
+            if case .scalar(let s) = n, !s.resolvesToNull, let bytes = Formats.memoryBytes(s.value) {
                 if bytes < Self.minimumMemory {
                     r.error(at: n.mark, "spec.resources.memory", "expected at least 6Mi (Docker's smallest memory limit), found \(FieldReader.found(n))")
                 } else {
@@ -378,6 +407,7 @@ struct ServiceDecoder {
             r.error(at: node.mark, path, "expected \(expected), found \(FieldReader.found(node))")
             return nil
         }
+        if s.tag == nil, s.style == .plain, let milli = Self.simpleMilliCPUs(s.value) { return milli }
         switch s.resolved {
         case .int, .float:
             break
@@ -405,6 +435,33 @@ struct ServiceDecoder {
             return nil
         }
         return milli
+    }
+
+    /// `1`, `0.5`, `2.250`: up to 6 whole and 3 fraction ASCII digits, greater than 0, read
+    /// from the bytes (`decodeCPUs`' answer for these); nil for anything else.
+    static func simpleMilliCPUs(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { b -> Int? in
+            var i = 0
+            var whole = 0
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                whole = whole * 10 + Int(b[i] - 0x30)
+                i += 1
+            }
+            guard i >= 1, i <= 6 else { return nil }
+            var fraction = 0
+            if i < b.count {
+                guard b[i] == UInt8(ascii: "."), b.count - i - 1 >= 1, b.count - i - 1 <= 3 else { return nil }
+                var scale = 100
+                for k in (i + 1)..<b.count {
+                    guard b[k] >= 0x30, b[k] <= 0x39 else { return nil }
+                    fraction += Int(b[k] - 0x30) * scale
+                    scale /= 10
+                }
+            }
+            let milli = whole * 1000 + fraction
+            return milli > 0 ? milli : nil
+        }
     }
 
     private mutating func decodeAutoscale(_ node: Node) -> Autoscale? {

@@ -140,8 +140,8 @@ public struct Mapping: Sendable {
 
     /// The value of the first entry whose key is the plain string `key`.
     public subscript(key: String) -> Node? {
-        for e in entries {
-            if case .scalar(let s) = e.key, s.value == key { return e.value }
+        for i in entries.indices {
+            if case .scalar(let s) = entries[i].key, s.value == key { return entries[i].value }
         }
         return nil
     }

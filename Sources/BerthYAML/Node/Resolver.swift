@@ -28,6 +28,28 @@ extension Scalar {
         return CoreSchema.resolvePlain(value)
     }
 
+    /// `resolved == .null`, without building the resolved value.
+    public var resolvesToNull: Bool {
+        if tag == nil { return style == .plain && CoreSchema.isNull(value) }
+        if case .null = resolved { return true }
+        return false
+    }
+
+    /// The integer `resolved` holds, or nil; without building the resolved value.
+    public var resolvedInt: Int? {
+        if tag == nil {
+            guard style == .plain, let first = value.utf8.first else { return nil }
+            switch first {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."):
+                return CoreSchema.int(value)
+            default:
+                return nil
+            }
+        }
+        if case .int(let n) = resolved { return n }
+        return nil
+    }
+
     /// True for `yes/no/on/off` (any case as YAML 1.1 spelled them): strings in YAML 1.2,
     /// booleans in YAML 1.1. Used to warn where a boolean is expected.
     public var isYAML11Boolean: Bool {
@@ -82,7 +104,11 @@ enum CoreSchema {
 
     /// `[-+]?[0-9]+`, `0o[0-7]+`, `0x[0-9a-fA-F]+`; nil on overflow or anything else.
     static func int(_ s: String) -> Int? {
-        let u = Array(s.utf8)
+        var text = s
+        return text.withUTF8 { int(utf8: $0, s) }
+    }
+
+    private static func int(utf8 u: UnsafeBufferPointer<UInt8>, _ s: String) -> Int? {
         guard !u.isEmpty else { return nil }
         if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "o") {
             return digits(u[2...], radix: 8)
@@ -103,7 +129,7 @@ enum CoreSchema {
         return negative ? -magnitude : magnitude
     }
 
-    private static func digits(_ u: ArraySlice<UInt8>, radix: Int) -> Int? {
+    private static func digits(_ u: Slice<UnsafeBufferPointer<UInt8>>, radix: Int) -> Int? {
         guard !u.isEmpty else { return nil }
         var n = 0
         for c in u {
@@ -131,7 +157,11 @@ enum CoreSchema {
         case ".nan", ".NaN", ".NAN": return .nan
         default: break
         }
-        let u = Array(s.utf8)
+        var text = s
+        return text.withUTF8 { float(utf8: $0, s) }
+    }
+
+    private static func float(utf8 u: UnsafeBufferPointer<UInt8>, _ s: String) -> Double? {
         var i = 0
         if i < u.count, u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: "+") { i += 1 }
         var intDigits = 0

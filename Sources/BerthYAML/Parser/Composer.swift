@@ -40,6 +40,9 @@ struct Composer {
     }
 
     @inline(__always)
+    static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") }
+
+    @inline(__always)
     static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
@@ -135,7 +138,9 @@ struct Composer {
     private var depth = 0
     /// Each open mapping's keys as (hash, mark): plain values, no reference counting. On a
     /// hash match the earlier key node is found by its mark and compared for real.
-    private var keys: [(hash: UInt64, mark: Mark)] = []
+    /// (Two parallel arrays: the scan reads only the hashes.)
+    private var keyHashes: [UInt64] = []
+    private var keyMarks: [Mark] = []
     private var anchors: [String: Built] = [:]
     private var aliasNodes = 0
     private var documentStart = Mark(line: 1, column: 1)
@@ -148,7 +153,8 @@ struct Composer {
         self.limits = limits
         self.body = body
         parents.reserveCapacity(16)
-        keys.reserveCapacity(64)
+        keyHashes.reserveCapacity(64)
+        keyMarks.reserveCapacity(64)
     }
 
     mutating func fail(_ error: YAMLError) {
@@ -173,22 +179,27 @@ struct Composer {
             case YAML_FOLDED_SCALAR_STYLE: style = .folded
             default: style = .plain
             }
-            var built = Built(node: .scalar(Scalar(value: value, tag: tag, style: style, mark: mark)), count: 1, height: 0)
+            let node = Node.scalar(Scalar(value: value, tag: tag, style: style, mark: mark))
+            var keyHash: UInt64 = 0
             if current.kind == .mapping, !current.hasKey {
                 // Most keys are untagged strings whose first byte can start no other type
                 // (the resolver's own fast path): hash their bytes without resolving.
-                if tag == nil, style != .plain || (text.count > 0 && Composer.startsOnlyStrings(text[0])) {
-                    built.keyHash = Composer.fnv1a(text)
+                // Longer than `false`, a plain key starting with a letter is a string too.
+                if tag == nil,
+                    style != .plain
+                        || (text.count > 0 && (Composer.startsOnlyStrings(text[0]) || (text.count > 5 && Composer.isLetter(text[0]))))
+                {
+                    keyHash = Composer.fnv1a(text)
                 } else {
-                    built.keyHash = KeyID(built.node).quickHash(textHash: Composer.fnv1a(text))
+                    keyHash = KeyID(node).quickHash(textHash: Composer.fnv1a(text))
                 }
             }
             if let anchor = data.anchor {
-                anchors[String(cString: anchor)] = built
+                anchors[String(cString: anchor)] = Built(node: node, count: 1, height: 0, keyHash: keyHash)
             } else if depth == 0, tag == nil, style == .plain, value.isEmpty {
                 rootIsImplicitEmpty = true  // `---` with nothing after it
             }
-            add(built)
+            addScalar(node, keyHash: keyHash)
         case YAML_MAPPING_START_EVENT, YAML_SEQUENCE_START_EVENT:
             guard depth < limits.maxDepth else {
                 fail(YAMLError(
@@ -212,7 +223,7 @@ struct Composer {
                 anchor = data.anchor.map { String(cString: $0) }
                 style = data.style == YAML_FLOW_SEQUENCE_STYLE ? .flow : .block
             }
-            var frame = Frame(kind: isMapping ? .mapping : .sequence, tag: tag, style: style, mark: mark, anchor: anchor, keyStart: keys.count)
+            var frame = Frame(kind: isMapping ? .mapping : .sequence, tag: tag, style: style, mark: mark, anchor: anchor, keyStart: keyHashes.count)
             if isMapping {
                 frame.entries.reserveCapacity(8)
             } else {
@@ -228,7 +239,8 @@ struct Composer {
             let node: Node
             if frame.kind == .mapping {
                 if !frame.merges.isEmpty { applyMerges(&frame) }
-                keys.removeSubrange(frame.keyStart...)
+                keyHashes.removeSubrange(frame.keyStart...)
+                keyMarks.removeSubrange(frame.keyStart...)
                 node = .mapping(Mapping(entries: frame.entries, tag: frame.tag, style: frame.style, mark: frame.mark))
             } else {
                 node = .sequence(Sequence(items: frame.items, tag: frame.tag, style: frame.style, mark: frame.mark))
@@ -287,8 +299,36 @@ struct Composer {
         return !stopped
     }
 
+    /// `add` for a scalar (count 1, height 0), which moves the node instead of copying a
+    /// `Built` around it.
+    private mutating func addScalar(_ node: __owned Node, keyHash: UInt64) {
+        switch current.kind {
+        case .document:
+            root = Built(node: node, count: 1, height: 0, keyHash: keyHash)
+            return
+        case .sequence:
+            current.count += 1
+            current.items.append(node)
+            return
+        case .mapping:
+            current.count += 1
+        }
+        if current.hasKey, let key = current.pendingKey.take() {
+            current.hasKey = false
+            if current.skipValue {
+                current.skipValue = false
+            } else if current.pendingIsMerge {
+                current.merges.append((node, key.mark))
+            } else {
+                current.entries.append(Mapping.Entry(key: key, value: node))
+            }
+            return
+        }
+        addKey(node, keyHash: keyHash)
+    }
+
     /// Attaches a finished node to the collection being built (or makes it the root).
-    private mutating func add(_ built: Built) {
+    private mutating func add(_ built: __owned Built) {
         switch current.kind {
         case .document:
             root = built
@@ -317,50 +357,80 @@ struct Composer {
     }
 
     /// A key: checked against its siblings before its value arrives.
-    private mutating func addKey(_ key: Node, keyHash: UInt64) {
-        let keyMark = key.mark
+    private mutating func addKey(_ key: __owned Node, keyHash: UInt64) {
         var first: Mark? = nil
-        let start = current.keyStart
         if current.keyIndex != nil {
-            let id = KeyID(key)
-            first = current.keyIndex![id]
-            if first == nil { current.keyIndex![id] = keyMark }
+            first = indexedKey(key)
         } else {
             let hash = keyHash != 0 ? keyHash : KeyID(key).quickHash(textHash: 0)
-            var id: KeyID? = nil
-            for i in start..<keys.count where keys[i].hash == hash {
-                if id == nil { id = KeyID(key) }
-                if let earlier = current.key(at: keys[i].mark), KeyID(earlier) == id {
-                    first = keys[i].mark
-                    break
+            let start = current.keyStart
+            let found = keyHashes.withUnsafeBufferPointer { hashes -> Int in
+                var i = start
+                while i < hashes.count {
+                    if hashes[i] == hash { return i }
+                    i += 1
                 }
+                return -1
+            }
+            if found >= 0 {
+                first = earlierKey(key, hash: hash, from: found)
             }
             if first == nil {
-                if keys.count - start >= Composer.linearKeys {
-                    var index = current.keyIDs()
-                    index[id ?? KeyID(key)] = keyMark
-                    current.keyIndex = index
+                if keyHashes.count - start >= Composer.linearKeys {
+                    startKeyIndex(key)
                 } else {
-                    keys.append((hash, keyMark))
+                    keyHashes.append(hash)
+                    keyMarks.append(key.mark)
                 }
             }
         }
-        if let first {
-            errors.append(YAMLError(
-                kind: .duplicateKey,
-                message: "duplicate key \(Composer.describe(key)) (first at \(first.line):\(first.column)); the first value is used, remove one of them",
-                mark: keyMark, related: first))
-            current.skipValue = true
-        }
-        if case .scalar(let s) = key, s.value == "<<",
-            (s.tag == nil && s.style == .plain) || s.tag == YAMLTag.merge
-        {
-            current.pendingIsMerge = true
-        } else {
-            current.pendingIsMerge = false
-        }
+        if let first { duplicate(key, first: first) }
+        current.pendingIsMerge = Composer.isMergeKey(key)
         current.pendingKey = key
         current.hasKey = true
+    }
+
+    /// The first earlier key equal to `key`, looking from `keyHashes[from]` on (the first
+    /// index with an equal hash).
+    @inline(never)
+    private func earlierKey(_ key: Node, hash: UInt64, from: Int) -> Mark? {
+        let id = KeyID(key)
+        for i in from..<keyHashes.count where keyHashes[i] == hash {
+            if let earlier = current.key(at: keyMarks[i]), KeyID(earlier) == id { return keyMarks[i] }
+        }
+        return nil
+    }
+
+    /// A big mapping's key, looked up in (and added to) its dictionary.
+    @inline(never)
+    private mutating func indexedKey(_ key: Node) -> Mark? {
+        let id = KeyID(key)
+        let first = current.keyIndex![id]
+        if first == nil { current.keyIndex![id] = key.mark }
+        return first
+    }
+
+    @inline(never)
+    private mutating func startKeyIndex(_ key: Node) {
+        var index = current.keyIDs()
+        index[KeyID(key)] = key.mark
+        current.keyIndex = index
+    }
+
+    @inline(never)
+    private mutating func duplicate(_ key: Node, first: Mark) {
+        let keyMark = key.mark
+        errors.append(YAMLError(
+            kind: .duplicateKey,
+            message: "duplicate key \(Composer.describe(key)) (first at \(first.line):\(first.column)); the first value is used, remove one of them",
+            mark: keyMark, related: first))
+        current.skipValue = true
+    }
+
+    @inline(__always)
+    static func isMergeKey(_ key: Node) -> Bool {
+        guard case .scalar(let s) = key, s.value.utf8.count == 2, s.value == "<<" else { return false }
+        return (s.tag == nil && s.style == .plain) || s.tag == YAMLTag.merge
     }
 
     /// Appends the entries of the `<<` mappings that no local key (nor an earlier merged
