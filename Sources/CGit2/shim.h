@@ -20,4 +20,14 @@ static inline int berth_git_enable_strict_object_creation(int enabled) {
 static inline int berth_git_set_cache_object_limit(git_object_t type, size_t size) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
 }
+/* libgit2 re-hashes every object it reads to check its id (SHA-1 with collision detection):
+ * most of the cost of a history walk. git itself does not, for objects from packs. */
+static inline int berth_git_enable_strict_hash_verification(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
+}
+
+/* Where TLS certificates come from (file or folder; either may be NULL). */
+static inline int berth_git_set_ssl_cert_locations(const char *file, const char *path) {
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, path);
+}
 #endif
