@@ -3,6 +3,8 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Loading TLS certificates is most of what `git_libgit2_init` costs (with the mbedTLS

@@ -47,6 +47,12 @@ final class RevwalkHandle {
     deinit { git_revwalk_free(pointer) }
 }
 
+final class ObjectDatabaseHandle {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { git_odb_free(pointer) }
+}
+
 final class RemoteHandle {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

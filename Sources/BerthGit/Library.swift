@@ -9,7 +9,6 @@ enum Libgit2 {
         DeferredCertificates.deferring { git_libgit2_init() }
         _ = berth_git_set_search_path_none()
         _ = berth_git_enable_strict_hash_verification(0)
-        _ = berth_git_set_cache_object_limit(GIT_OBJECT_TREE, 16 << 20)
         _ = berth_git_set_cache_object_limit(GIT_OBJECT_COMMIT, 1 << 20)
         return true
     }()
