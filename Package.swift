@@ -28,7 +28,19 @@ let package = Package(
         .target(name: "BerthYAML", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "BerthCore", dependencies: ["BerthYAML"], swiftSettings: strict),
         .target(name: "BerthGit", dependencies: ["CGit2"], swiftSettings: strict),
-        .target(name: "BerthEngine", dependencies: ["BerthCore", "BerthGit"], swiftSettings: strict),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "BerthEngine",
+            dependencies: [
+                "BerthCore", "BerthGit", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
             swiftSettings: strict),
@@ -45,8 +57,9 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine", "BerthDocker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .executableTarget(
@@ -68,6 +81,15 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthEngineTests",
+            dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthTestSupport",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthIntegrationTests",
+            dependencies: ["berth", "BerthCore", "BerthDocker", "BerthGit", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],

@@ -6,8 +6,10 @@
 
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
-    planBenchmark,
     gitBenchmark,
+    planBenchmark,
+    applyBenchmark,
+    healBenchmark,
 ]
 
 Harness.main(benchmarks)

@@ -15,6 +15,10 @@ struct Berth: AsyncParsableCommand {
             PlanCommand.self,
             DiffCommand.self,
             HistoryCommand.self,
+            ApplyCommand.self,
+            StatusCommand.self,
+            WatchCommand.self,
+            JournalCommand.self,
         ]
     )
 }

@@ -3,12 +3,15 @@ import Testing
 import BerthTestSupport
 
 @Suite struct PlanCommandTests {
-    @Test func withoutObservedStateItSaysWhatToPass() throws {
-        let r = try ProcessRunner.berth(["plan"])
+    @Test func withoutObservedStateItObservesDockerAndNamesADeadDaemon() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DOCKER_HOST"] = "unix:///nonexistent.sock"
+        let r = try ProcessRunner.berth(["plan"], environment: environment)
         #expect(r == ProcessResult(stdout: "", stderr: """
-            error: the Docker runtime is not available in this build yet, so berth plan cannot \
-            observe what runs: pass --observed FILE (the JSON of `berth status --format json`) \
-            or --observed none (nothing runs yet)
+            error: cannot connect to the Docker daemon at unix:///nonexistent.sock: no such socket file. \
+            Is dockerd running? Start it with `sudo systemctl start docker` (or `sudo dockerd &`), or set \
+            DOCKER_HOST to the engine's address; Berth looked for the socket /nonexistent.sock.
+            (berth plan observes the Docker Engine unless --observed FILE|none is given)
 
             """, status: 1))
     }

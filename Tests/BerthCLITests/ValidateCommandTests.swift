@@ -17,7 +17,7 @@ import BerthTestSupport
     }
 
     static let usage = """
-        Usage: berth validate [<paths> ...] [--format <format>]
+        Usage: berth validate [<paths> ...] [--format <format>] [--rev <rev>] [--repo <repo>] [--path <path>]
           See 'berth validate --help' for more information.
 
         """

@@ -69,6 +69,9 @@ struct RuntimeTests {
             // The labels carry everything a later run needs.
             var labels = try await runtime.client.inspectContainer(b1.id).Config.Labels ?? [:]
             labels["berth.sample.hash"] = nil  // the image's own label, inherited
+            // The whole spec, for rollbacks: it reads back as the same revision.
+            let recorded = labels.removeValue(forKey: BerthLabel.spec).flatMap { BerthLabel.recordedSpec([BerthLabel.spec: $0]) }
+            #expect(recorded == bookingSpec && recorded?.revision == bookingSpec.revision)
             #expect(
                 labels == [
                     "berth.project": project, "berth.service": "booking",

@@ -103,15 +103,19 @@ import BerthYAML
 
     @Test func duplicateKeysInLargeMappingsAndByValue() {
         var text = ""
-        for i in 0..<20 { text += "k\(i): \(i)\n" }
+        // 40 keys: past the linear scan, into the dictionary.
+        for i in 0..<40 { text += "k\(i): \(i)\n" }
         text += "k15: again\n0x10: hex\n16: dec\n"
         let r = parse(text)
         #expect(describe(r.errors) == [
-            "duplicateKey 21:1 (16:1) duplicate key \"k15\" (first at 16:1); the first value is used, remove one of them",
-            "duplicateKey 23:1 (22:1) duplicate key \"16\" (first at 22:1); the first value is used, remove one of them",
+            "duplicateKey 41:1 (16:1) duplicate key \"k15\" (first at 16:1); the first value is used, remove one of them",
+            "duplicateKey 43:1 (42:1) duplicate key \"16\" (first at 42:1); the first value is used, remove one of them",
         ])
         guard case .mapping(let m) = r.documents[0].root else { Issue.record("shape"); return }
-        #expect(m.entries.count == 21)
+        #expect(m.entries.count == 41)
+        // Below the threshold, the hashed linear scan.
+        let small = parse("a: 1\nb: 2\n'a': 3\n")
+        #expect(describe(small.errors) == ["duplicateKey 3:1 (1:1) duplicate key \"a\" (first at 1:1); the first value is used, remove one of them"])
         // Nested mappings keep their own key sets.
         let nested = parse("a: {x: 1, y: {x: 2, a: 3}}\nb: {x: 4}\n")
         #expect(nested.errors.isEmpty)
@@ -157,5 +161,29 @@ import BerthYAML
             "duplicateKey 1:22 (1:16) duplicate key \"null\" (first at 1:16); the first value is used, remove one of them",
             "duplicateKey 1:39 (1:31) duplicate key \"x\" (first at 1:31); the first value is used, remove one of them",
         ])
+    }
+}
+
+@Suite struct ComposerEdgeTests {
+    @Test func complexKeysCompareByStructure() {
+        let r = parse("? [a, b]\n: 1\n? [a, b]\n: 2\n")
+        #expect(describe(r.errors) == ["duplicateKey 3:3 (1:3) duplicate key (a list) (first at 1:3); the first value is used, remove one of them"])
+        #expect(show(r.documents[0].root) == "{f[a@1:4, b@1:7]@1:3: 1@2:3}@1:1")
+    }
+
+    @Test func aliasOfAMappingThatMerged() {
+        let r = parse("""
+            base: &base {a: 1}
+            mid: &mid {<<: *base, b: 2}
+            top: {<<: *mid, c: 3}
+            """)
+        #expect(r.errors.isEmpty)
+        #expect(show(r.documents[0].root) == "{base@1:1: f{a@1:14: 1@1:17}@1:7, mid@2:1: f{b@2:23: 2@2:26, a@1:14: 1@1:17}@2:6, top@3:1: f{c@3:17: 3@3:20, b@2:23: 2@2:26, a@1:14: 1@1:17}@3:6}@1:1")
+    }
+
+    @Test func errorsAreValuesWithAReadableDescription() {
+        let e = parse("a: [1,\n").errors
+        #expect(e.map(\.description) == ["2:1: did not find expected node content (while parsing a flow node)"])
+        #expect(e.map(\.kind) == [.parser])
     }
 }

@@ -40,6 +40,11 @@ public protocol ContainerRuntime: Sendable {
     /// The project's instance lifecycle events, as they happen, until the task that
     /// iterates is cancelled.
     func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error>
+
+    /// The spec an instance was started from, when the runtime recorded it (Docker: the
+    /// `berth.spec` label), so a rollback can start the previous revision again after its
+    /// manifest is gone from git. Nil when unknown or when the instance is gone.
+    func recordedSpec(instanceID: String) async throws -> ServiceSpec?
 }
 
 extension ContainerRuntime {
@@ -63,6 +68,8 @@ extension ContainerRuntime {
     public func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error> {
         AsyncThrowingStream { $0.finish() }
     }
+
+    public func recordedSpec(instanceID: String) async throws -> ServiceSpec? { nil }
 }
 
 public struct InstanceRequest: Sendable, Hashable {

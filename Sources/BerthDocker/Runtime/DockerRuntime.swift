@@ -155,6 +155,11 @@ public struct DockerRuntime: ContainerRuntime {
         await verdicts.forget(id)
     }
 
+    public func recordedSpec(instanceID: String) async throws -> ServiceSpec? {
+        guard let details = try await inspectIfPresent(instanceID) else { return nil }
+        return BerthLabel.recordedSpec(details.Config.Labels ?? [:])
+    }
+
     // MARK: - Observe
 
     public func observe(project: String) async throws -> ObservedState {

@@ -13,6 +13,9 @@ public enum BerthLabel {
     /// The service's stopGracePeriod in milliseconds, so an orphan is stopped as gently as
     /// its manifest asked.
     public static let stopGrace = "berth.stop-grace-ms"
+    /// The whole spec the instance was started from (JSON, sorted keys), so a rollback can
+    /// start the previous revision again.
+    public static let spec = "berth.spec"
     /// The service's `dependsOn`, sorted and comma-separated (absent when empty), so pruned
     /// services can be deleted in reverse dependency order without their manifests.
     public static let dependsOn = "berth.depends-on"
@@ -25,6 +28,11 @@ public enum BerthLabel {
         labels[revision] = request.spec.revision.id
         labels[commit] = request.commit ?? ""
         labels[stopGrace] = "\(request.spec.stopGracePeriod.milliseconds)"
+        var recorded = request.spec
+        recorded.source = nil
+        let specEncoder = JSONEncoder()
+        specEncoder.outputFormatting = .sortedKeys
+        labels[spec] = String(decoding: try! specEncoder.encode(recorded), as: UTF8.self)
         if !request.spec.dependsOn.isEmpty { labels[dependsOn] = request.spec.dependsOn.sorted().joined(separator: ",") }
         if let check = request.spec.health {
             let encoder = JSONEncoder()
@@ -32,6 +40,12 @@ public enum BerthLabel {
             labels[health] = String(decoding: try! encoder.encode(check), as: UTF8.self)
         }
         return labels
+    }
+
+    /// The spec read back from `labels` (nil when absent or unreadable).
+    public static func recordedSpec(_ labels: [String: String]) -> ServiceSpec? {
+        guard let text = labels[spec] else { return nil }
+        return try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
     }
 
     /// The `dependsOn` list read back from `labels`.

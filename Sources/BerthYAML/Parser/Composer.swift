@@ -20,8 +20,23 @@ struct Composer {
         var node: Node
         var count: Int
         var height: Int
-        /// For scalars: FNV-1a of the bytes (used when the scalar is a mapping key).
-        var textHash: UInt64 = 0
+        /// For a scalar in key position: `KeyID.quickHash`, computed from libyaml's bytes;
+        /// 0 when unknown (aliases), and then computed from the node.
+        var keyHash: UInt64 = 0
+    }
+
+    /// True when a plain scalar starting with `b` resolves to a string (see
+    /// `CoreSchema.resolvePlain`).
+    @inline(__always)
+    static func startsOnlyStrings(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "~"), UInt8(ascii: "t"), UInt8(ascii: "T"),
+            UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"),
+            UInt8(ascii: "+"), UInt8(ascii: "."):
+            false
+        default:
+            true
+        }
     }
 
     @inline(__always)
@@ -78,6 +93,8 @@ struct Composer {
         var items: [Node] = []
         var entries: [Mapping.Entry] = []
         var pendingKey: Node? = nil
+        /// `pendingKey != nil`, readable without copying the key.
+        var hasKey = false
         var pendingIsMerge = false
         var skipValue = false
         /// Values of `<<` keys and the `<<` key's mark, applied when the mapping ends.
@@ -87,7 +104,26 @@ struct Composer {
         var keyStart = 0
         /// Beyond `linearKeys` keys, a dictionary from key to its first mark.
         var keyIndex: [KeyID: Mark]? = nil
+
+        /// The key (already given its value) written at `mark`.
+        func key(at mark: Mark) -> Node? {
+            for e in entries where e.key.mark == mark { return e.key }
+            for m in merges where m.at == mark { return Composer.mergeKey }
+            return nil
+        }
+
+        /// Every key so far (the `<<` ones included) with its first mark.
+        func keyIDs() -> [KeyID: Mark] {
+            if let keyIndex { return keyIndex }
+            var index: [KeyID: Mark] = [:]
+            index.reserveCapacity(2 * entries.count + 2)
+            for e in entries where index[KeyID(e.key)] == nil { index[KeyID(e.key)] = e.key.mark }
+            for m in merges where index[KeyID(Composer.mergeKey)] == nil { index[KeyID(Composer.mergeKey)] = m.at }
+            return index
+        }
     }
+
+    static let mergeKey = Node.scalar(Scalar(value: "<<", mark: Mark(line: 0, column: 0)))
 
     static let linearKeys = 32
 
@@ -97,7 +133,9 @@ struct Composer {
     private var parents: [Frame] = []
     /// Collections open right now (`parents.count` minus the document frame, plus current).
     private var depth = 0
-    private var keys: [(hash: UInt64, id: KeyID, mark: Mark)] = []
+    /// Each open mapping's keys as (hash, mark): plain values, no reference counting. On a
+    /// hash match the earlier key node is found by its mark and compared for real.
+    private var keys: [(hash: UInt64, mark: Mark)] = []
     private var anchors: [String: Built] = [:]
     private var aliasNodes = 0
     private var documentStart = Mark(line: 1, column: 1)
@@ -135,10 +173,16 @@ struct Composer {
             case YAML_FOLDED_SCALAR_STYLE: style = .folded
             default: style = .plain
             }
-            let isKey = current.kind == .mapping && current.pendingKey == nil
-            let built = Built(
-                node: .scalar(Scalar(value: value, tag: tag, style: style, mark: mark)), count: 1, height: 0,
-                textHash: isKey ? Composer.fnv1a(text) : 0)
+            var built = Built(node: .scalar(Scalar(value: value, tag: tag, style: style, mark: mark)), count: 1, height: 0)
+            if current.kind == .mapping, !current.hasKey {
+                // Most keys are untagged strings whose first byte can start no other type
+                // (the resolver's own fast path): hash their bytes without resolving.
+                if tag == nil, style != .plain || (text.count > 0 && Composer.startsOnlyStrings(text[0])) {
+                    built.keyHash = Composer.fnv1a(text)
+                } else {
+                    built.keyHash = KeyID(built.node).quickHash(textHash: Composer.fnv1a(text))
+                }
+            }
             if let anchor = data.anchor {
                 anchors[String(cString: anchor)] = built
             } else if depth == 0, tag == nil, style == .plain, value.isEmpty {
@@ -170,16 +214,16 @@ struct Composer {
             }
             var frame = Frame(kind: isMapping ? .mapping : .sequence, tag: tag, style: style, mark: mark, anchor: anchor, keyStart: keys.count)
             if isMapping {
-                frame.entries.reserveCapacity(4)
+                frame.entries.reserveCapacity(8)
             } else {
                 frame.items.reserveCapacity(4)
             }
-            parents.append(current)
-            current = frame
+            swap(&current, &frame)
+            parents.append(frame)  // moves the parent down, no copy of its arrays
             depth += 1
         case YAML_MAPPING_END_EVENT, YAML_SEQUENCE_END_EVENT:
-            var frame = current
-            current = parents.removeLast()
+            var frame = parents.removeLast()
+            swap(&current, &frame)
             depth -= 1
             let node: Node
             if frame.kind == .mapping {
@@ -258,7 +302,8 @@ struct Composer {
             current.count += built.count
             if built.height >= current.height { current.height = built.height + 1 }
         }
-        if let key = current.pendingKey.take() {
+        if current.hasKey, let key = current.pendingKey.take() {
+            current.hasKey = false
             if current.skipValue {
                 current.skipValue = false
             } else if current.pendingIsMerge {
@@ -268,30 +313,36 @@ struct Composer {
             }
             return
         }
-        addKey(built.node, textHash: built.textHash)
+        addKey(built.node, keyHash: built.keyHash)
     }
 
     /// A key: checked against its siblings before its value arrives.
-    private mutating func addKey(_ key: Node, textHash: UInt64) {
-        let id = KeyID(key)
+    private mutating func addKey(_ key: Node, keyHash: UInt64) {
         let keyMark = key.mark
         var first: Mark? = nil
         let start = current.keyStart
         if current.keyIndex != nil {
+            let id = KeyID(key)
             first = current.keyIndex![id]
             if first == nil { current.keyIndex![id] = keyMark }
         } else {
-            let hash = id.quickHash(textHash: textHash)
-            for i in start..<keys.count where keys[i].hash == hash && keys[i].id == id {
-                first = keys[i].mark
-                break
+            let hash = keyHash != 0 ? keyHash : KeyID(key).quickHash(textHash: 0)
+            var id: KeyID? = nil
+            for i in start..<keys.count where keys[i].hash == hash {
+                if id == nil { id = KeyID(key) }
+                if let earlier = current.key(at: keys[i].mark), KeyID(earlier) == id {
+                    first = keys[i].mark
+                    break
+                }
             }
-            if first == nil, keys.count - start >= Composer.linearKeys {
-                var index: [KeyID: Mark] = [:]
-                index.reserveCapacity(2 * Composer.linearKeys)
-                for i in start..<keys.count { index[keys[i].id] = keys[i].mark }
-                index[id] = keyMark
-                current.keyIndex = index
+            if first == nil {
+                if keys.count - start >= Composer.linearKeys {
+                    var index = current.keyIDs()
+                    index[id ?? KeyID(key)] = keyMark
+                    current.keyIndex = index
+                } else {
+                    keys.append((hash, keyMark))
+                }
             }
         }
         if let first {
@@ -300,8 +351,6 @@ struct Composer {
                 message: "duplicate key \(Composer.describe(key)) (first at \(first.line):\(first.column)); the first value is used, remove one of them",
                 mark: keyMark, related: first))
             current.skipValue = true
-        } else {
-            keys.append((id.quickHash(textHash: textHash), id, keyMark))
         }
         if case .scalar(let s) = key, s.value == "<<",
             (s.tag == nil && s.style == .plain) || s.tag == YAMLTag.merge
@@ -311,13 +360,13 @@ struct Composer {
             current.pendingIsMerge = false
         }
         current.pendingKey = key
+        current.hasKey = true
     }
 
     /// Appends the entries of the `<<` mappings that no local key (nor an earlier merged
     /// mapping) already has.
     private mutating func applyMerges(_ frame: inout Frame) {
-        var seen = Set<KeyID>()
-        for i in frame.keyStart..<keys.count { seen.insert(keys[i].id) }
+        var seen = Set(frame.keyIDs().keys)
         for merge in frame.merges {
             var sources: [Mapping] = []
             switch merge.value {

@@ -48,14 +48,12 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     private func plan() async throws {
-        guard let observed else {
-            throw Failure("""
-                error: the Docker runtime is not available in this build yet, so berth plan cannot \
-                observe what runs: pass --observed FILE (the JSON of `berth status --format json`) \
-                or --observed none (nothing runs yet)
-                """)
+        let observedState: ObservedState
+        if let observed {
+            observedState = try Self.loadObservedState(observed, project: project, source: source)
+        } else {
+            observedState = try await Self.observeDocker(project: project, source: source)
         }
-        let observedState = try Self.loadObservedState(observed, project: project, source: source)
         let desired = try await Self.loadDesiredState(source)
 
         for d in desired.diagnostics.sorted() { Self.stderr(d.rendered + "\n") }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import BerthCore
+import BerthEngine
+import BerthGit
 import Foundation
 
 /// `berth validate [FILE|DIR ...]`: parse and check manifests on disk.
@@ -11,18 +13,21 @@ import Foundation
 /// - Paths are printed as given, relative to the current directory.
 /// - Exit status: 0 valid (warnings allowed), 1 invalid or no manifest found, 64 bad usage
 ///   (an unknown flag, a path that does not exist, no argument outside a git repository).
+/// - With `--rev REV`: the manifests committed at REV (read from git, never the working copy),
+///   with repository-relative paths; `--repo` and `--path` as for every git command.
 /// - Output: the diagnostics are validate's result, so they go to stdout, in text or JSON;
 ///   stderr carries only usage errors and failures to run at all.
-struct ValidateCommand: ParsableCommand {
+struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Parse and check manifests on disk.",
+        abstract: "Parse and check manifests on disk, or as committed at a revision.",
         discussion: """
             Checks every *.yaml and *.yml file in the folders given (recursively, hidden \
             folders skipped) and every file given, as one desired state: each object on its \
             own, then names, dependencies and published ports across files. Every problem is \
             reported, as FILE:LINE:COL: error: FIELD: MESSAGE with the source line, or as \
-            JSON with --format json. Exits 0 when valid (warnings allowed), 1 when not.
+            JSON with --format json. Exits 0 when valid (warnings allowed), 1 when not. \
+            With --rev, checks what is committed at that revision instead of the files on disk.
             """)
 
     @Argument(help: "Files or folders to check (default: the manifests folder of the current git repository).")
@@ -31,8 +36,26 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Option(name: .long, help: "Check the manifests committed at this branch, tag or commit instead of files on disk.")
+    var rev: String?
+
+    @Option(name: .long, help: "With --rev: the repository, a local path or a URL (default: the repository of the current directory).")
+    var repo: String?
+
+    @Option(name: .long, help: "With --rev: the manifests folder inside the repository (default: manifests if it exists, else the root).")
+    var path: String?
+
     func validate() throws {
         if format == .markdown { throw ValidationError("berth validate prints text or json, not markdown") }
+        if rev != nil {
+            guard paths.isEmpty else {
+                throw ValidationError("give either files and folders to check on disk, or --rev to check a commit, not both")
+            }
+            return
+        }
+        if repo != nil || path != nil {
+            throw ValidationError("--repo and --path go with --rev; to check files on disk, name them as arguments")
+        }
         // Checked here, so ArgumentParser prints validate's own usage with the message.
         _ = try ManifestSearch.roots(paths, cwd: Self.currentDirectory)
     }
@@ -41,7 +64,11 @@ struct ValidateCommand: ParsableCommand {
         URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
     }
 
-    func run() throws {
+    func run() async throws {
+        if let rev {
+            try await runCommitted(rev)
+            return
+        }
         let roots = try ManifestSearch.roots(paths, cwd: Self.currentDirectory)
         let found = ManifestSearch.files(in: roots)
         guard !found.isEmpty else {
@@ -65,7 +92,33 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         let state = ManifestLoader.assemble(parsed)
+        try report(state, sources: sources, scope: roots.map(\.display).joined(separator: ", "))
+    }
 
+    /// `--rev`: the desired state of a commit, with repository-relative paths.
+    private func runCommitted(_ revision: String) async throws {
+        var source = SourceOptions()
+        source.repo = repo
+        source.ref = revision
+        source.path = path
+        let (state, sources, scope) = try await withSourceErrors {
+            let git = try await source.openSource()
+            let commit = try await git.repository.resolve(revision)
+            let folder = try await git.manifestsPath(at: commit, requested: path, revision: revision)
+            let state = try await git.desiredState(at: commit, path: folder)
+            // The source lines under each caret come from the committed blobs.
+            let wanted = Set(state.diagnostics.map(\.file))
+            var sources: [String: [UInt8]] = [:]
+            for entry in try await git.manifestEntries(at: commit, path: folder) where wanted.contains(entry.path) {
+                sources[entry.path] = try await git.repository.blob(entry.id)
+            }
+            let scope = "\(folder.isEmpty ? "/" : folder) at \(revision) (\(commit.short))"
+            return (state, sources, scope)
+        }
+        try report(state, sources: sources, scope: scope)
+    }
+
+    private func report(_ state: DesiredState, sources: [String: [UInt8]], scope: String) throws {
         switch format {
         case .json:
             print(try ValidateReport(state).json(), terminator: "")
@@ -74,7 +127,7 @@ struct ValidateCommand: ParsableCommand {
                 fileDescriptor: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment)
             let renderer = DiagnosticsRenderer(colour: colour, sources: sources)
             var out = renderer.render(state.diagnostics)
-            out += summary(state, roots: roots, renderer: renderer) + "\n"
+            out += summary(state, scope: scope, renderer: renderer) + "\n"
             print(out, terminator: "")
         }
         if state.hasErrors { throw ExitCode(ExitStatus.failure) }
@@ -82,7 +135,7 @@ struct ValidateCommand: ParsableCommand {
 
     /// `manifests: 3 services valid` / `2 errors, 1 warning in 3 files` (the files that
     /// have problems).
-    private func summary(_ state: DesiredState, roots: [ManifestSearch.Root], renderer: DiagnosticsRenderer) -> String {
+    private func summary(_ state: DesiredState, scope: String, renderer: DiagnosticsRenderer) -> String {
         let errors = state.diagnostics.filter { $0.severity == .error }.count
         let warnings = state.diagnostics.count - errors
         if errors > 0 {
@@ -90,7 +143,7 @@ struct ValidateCommand: ParsableCommand {
             let text = "\(DiagnosticsRenderer.counts(errors: errors, warnings: warnings)) in \(DiagnosticsRenderer.plural(files, "file"))"
             return renderer.paint(text, "31;1")
         }
-        var text = "\(roots.map(\.display).joined(separator: ", ")): \(DiagnosticsRenderer.plural(state.services.count, "service")) valid"
+        var text = "\(scope): \(DiagnosticsRenderer.plural(state.services.count, "service")) valid"
         if warnings > 0 { text += ", \(DiagnosticsRenderer.plural(warnings, "warning"))" }
         return renderer.paint(text, "32;1")
     }
