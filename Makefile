@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 
-.PHONY: setup demo test build bench docker-up images clean
+.PHONY: setup demo test build bench bench-git docker-up images clean
 
 setup:
 	@scripts/setup.sh
@@ -19,8 +19,18 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --no-parallel
 
+# Benchmarks run the binaries as shipped: release, Swift runtime linked statically.
+RELEASE := -c release --static-swift-stdlib
+
 bench: setup
-	$(SWIFT) run -c release berth-bench all
+	$(SWIFT) build $(RELEASE) --product berth
+	$(SWIFT) build $(RELEASE) --product berth-bench
+	.build/release/berth-bench all
+
+bench-git:
+	$(SWIFT) build $(RELEASE) --product berth
+	$(SWIFT) build $(RELEASE) --product berth-bench
+	.build/release/berth-bench git --runs 7
 
 clean:
 	rm -rf .build

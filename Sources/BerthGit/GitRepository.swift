@@ -127,13 +127,18 @@ public actor GitRepository {
         // 1. The commits to consider, newest first; those the index does not know yet.
         var order: [ObjectID] = []
         var misses: [ObjectID] = []
+        var known: [ObjectID: Repository.CommitLinks] = [:]
         try repo.walkIDs(from: start) { id throws(GitError) in
-            if let since {
+            let isMiss = records[id] == nil
+            if since != nil || isMiss {
+                // The walk has just read the commit: its lookup is a cache hit here, and
+                // would be a second read from the pack on another thread's handle.
                 let h = try repo.commitHandle(id)
-                if git_commit_time(h.pointer) < since { return true }
+                if let since, git_commit_time(h.pointer) < since { return true }
+                if isMiss { known[id] = repo.links(h) }
             }
             order.append(id)
-            if records[id] == nil { misses.append(id) }
+            if isMiss { misses.append(id) }
             return true
         }
         // 2. Compare trees for the unknown commits: reading trees is the cost (libgit2
@@ -143,11 +148,12 @@ public actor GitRepository {
             let gitDirectory = repo.gitDirectory
             let halves = [Array(misses[..<(misses.count / 2)]), Array(misses[(misses.count / 2)...])]
             let results = Mutex<[Result<[ObjectID: PathHistoryIndex.Record], GitError>]>([])
+            let known = known
             DispatchQueue.concurrentPerform(iterations: 2) { i in
                 let result: Result<[ObjectID: PathHistoryIndex.Record], GitError>
                 do throws(GitError) {
                     let own = try Repository.open(path: gitDirectory, discover: false)
-                    result = .success(try own.records(for: halves[i], path: clean, skipHidden: skipHidden))
+                    result = .success(try own.records(for: halves[i], known: known, path: clean, skipHidden: skipHidden))
                 } catch {
                     result = .failure(error)
                 }
@@ -157,7 +163,7 @@ public actor GitRepository {
                 for (id, record) in try result.get() { records[id] = record }
             }
         } else if !misses.isEmpty {
-            for (id, record) in try repo.records(for: misses, path: clean, skipHidden: skipHidden) { records[id] = record }
+            for (id, record) in try repo.records(for: misses, known: known, path: clean, skipHidden: skipHidden) { records[id] = record }
         }
         if !misses.isEmpty, let index { index.save(records) }
         // 3. The steps that change something, newest first.

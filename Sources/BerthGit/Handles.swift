@@ -47,6 +47,12 @@ final class RevwalkHandle {
     deinit { git_revwalk_free(pointer) }
 }
 
+final class ObjectDatabaseHandle {
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { git_odb_free(pointer) }
+}
+
 final class RemoteHandle {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
@@ -55,15 +61,16 @@ final class RemoteHandle {
 
 extension ObjectID {
     init(_ oid: git_oid) {
-        self = withUnsafeBytes(of: oid.id) { ObjectID(bytes: $0) }
+        self = withUnsafeBytes(of: oid.id) { ObjectID(raw: $0.baseAddress!) }
     }
     init(_ pointer: UnsafePointer<git_oid>) { self.init(pointer.pointee) }
 
     var oid: git_oid {
         var oid = git_oid()
-        let raw = bytes
         withUnsafeMutableBytes(of: &oid.id) { buffer in
-            for i in 0..<20 { buffer[i] = raw[i] }
+            buffer.storeBytes(of: a.bigEndian, toByteOffset: 0, as: UInt64.self)
+            buffer.storeBytes(of: b.bigEndian, toByteOffset: 8, as: UInt64.self)
+            buffer.storeBytes(of: c.bigEndian, toByteOffset: 16, as: UInt32.self)
         }
         return oid
     }

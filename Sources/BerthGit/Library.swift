@@ -6,14 +6,20 @@ import Foundation
 /// so that Berth's behaviour does not depend on the operator's ~/.gitconfig.
 enum Libgit2 {
     private static let initialised: Bool = {
-        git_libgit2_init()
+        DeferredCertificates.deferring { git_libgit2_init() }
         _ = berth_git_set_search_path_none()
-        _ = berth_git_set_cache_object_limit(GIT_OBJECT_TREE, 16 << 20)
+        _ = berth_git_enable_strict_hash_verification(0)
         _ = berth_git_set_cache_object_limit(GIT_OBJECT_COMMIT, 1 << 20)
         return true
     }()
 
     static func ensureInitialised() { _ = initialised }
+
+    /// Before anything that may talk TLS: loads the certificates initialisation deferred.
+    static func ensureCertificates() {
+        ensureInitialised()
+        DeferredCertificates.load()
+    }
 
     /// An application-level config file that turns on `core.commitGraph` (git's default since
     /// 2.24, off by default in libgit2 1.5): history walks then take parents and dates from

@@ -120,7 +120,7 @@ extension GitRepository {
     }
 
     private static func fetchMirror(url: String, directory: String, credentials: GitCredentials) throws(GitError) -> Repository {
-        Libgit2.ensureInitialised()
+        Libgit2.ensureCertificates()
         let scrub = Scrubber(secrets: credentials.secrets + urlSecrets(url))
         let shown = scrub.apply(url)
         var repoPointer: OpaquePointer?

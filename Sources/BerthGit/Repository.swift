@@ -8,6 +8,10 @@ final class Repository {
     let displayName: String
     /// Commit id → the id of the tree at a path in it (nil: the path does not exist), per path.
     private var subtreeCache: [String: [ObjectID: ObjectID?]] = [:]
+    /// The object database, opened on first raw read.
+    var odbHandle: ObjectDatabaseHandle?
+    /// The few most recently read raw trees (see `rawTree(_:)`).
+    var recentRawTrees: [(ObjectID, RawTree)] = []
 
     init(handle: RepositoryHandle, displayName: String) {
         self.handle = handle
@@ -322,19 +326,43 @@ final class Repository {
         }
     }
 
-    /// How the tree at `path` in each commit differs from its first parent's.
-    func records(for ids: [ObjectID], path: String, skipHidden: Bool) throws(GitError) -> [ObjectID: PathHistoryIndex.Record] {
+    /// A commit's root tree and first parent: all a history walk needs of it.
+    struct CommitLinks: Sendable {
+        var root: ObjectID
+        var parent: ObjectID?
+    }
+
+    func links(_ commit: CommitHandle) -> CommitLinks {
+        let c = commit.pointer
+        return CommitLinks(
+            root: ObjectID(git_commit_tree_id(c)),
+            parent: git_commit_parentcount(c) > 0 ? ObjectID(git_commit_parent_id(c, 0)) : nil)
+    }
+
+    /// How the tree at `path` in each commit differs from its first parent's. `known` holds
+    /// the links of (most of) the commits, read during the walk; others are read here. Trees
+    /// are read raw (see `RawTree`): in walk order a commit's parent is the next commit, so
+    /// each manifests tree is read once and compared twice.
+    func records(for ids: [ObjectID], known: [ObjectID: CommitLinks], path: String, skipHidden: Bool) throws(GitError) -> [ObjectID: PathHistoryIndex.Record] {
         var out: [ObjectID: PathHistoryIndex.Record] = [:]
         out.reserveCapacity(ids.count)
+        let components = Repository.normalise(path).split(separator: "/").map { Array($0.utf8) }
+        var subtrees: [ObjectID: ObjectID?] = [:]
+        func subtree(_ commit: ObjectID) throws(GitError) -> (tree: ObjectID?, parent: ObjectID?) {
+            let links: CommitLinks
+            if let hit = known[commit] { links = hit } else { links = self.links(try commitHandle(commit)) }
+            if let cached = subtrees[commit] { return (cached, links.parent) }
+            let tree = try rawSubtree(at: components, root: links.root)
+            subtrees[commit] = .some(tree)
+            return (tree, links.parent)
+        }
         for id in ids {
-            let commit = try commitHandle(id)
-            let tree = try subtree(at: path, ofCommit: commit)
+            let (tree, parent) = try subtree(id)
             var parentTree: ObjectID? = nil
-            if let parent = try firstParent(of: commit) {
-                parentTree = try subtree(at: path, ofCommit: parent)
-            }
-            let changes = tree == parentTree ? [] : try self.changes(from: parentTree, to: tree, prefix: path, skipHidden: skipHidden)
+            if let parent { parentTree = try subtree(parent).tree }
+            let changes = tree == parentTree ? [] : try rawChanges(from: parentTree, to: tree, prefix: path, skipHidden: skipHidden)
             out[id] = PathHistoryIndex.Record(tree: tree, parentTree: parentTree, changes: changes)
+            subtrees[id] = nil
         }
         return out
     }

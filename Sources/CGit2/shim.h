@@ -14,10 +14,20 @@ static inline int berth_git_set_search_path_none(void) {
 static inline int berth_git_enable_strict_object_creation(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, enabled);
 }
-/* Cache parsed trees of any size (libgit2 caches only objects under 4 KiB by default), so a
- * history walk parses each manifests tree once, not once as a commit's and again as its
- * parent's. */
+/* The largest object of `type` libgit2's object cache keeps (4 KiB for trees by default:
+ * raising it makes a history walk keep every manifests tree it reads, hundreds of MiB; the
+ * walk keeps the few it needs itself). */
 static inline int berth_git_set_cache_object_limit(git_object_t type, size_t size) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
+/* libgit2 re-hashes every object it reads to check its id (SHA-1 with collision detection):
+ * most of the cost of a history walk. git itself does not, for objects from packs. */
+static inline int berth_git_enable_strict_hash_verification(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
+}
+
+/* Where TLS certificates come from (file or folder; either may be NULL). */
+static inline int berth_git_set_ssl_cert_locations(const char *file, const char *path) {
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, path);
 }
 #endif

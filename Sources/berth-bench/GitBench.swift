@@ -7,9 +7,11 @@ import Foundation
 // `berth history` is measured cold (a fresh state folder each run: no history index, so
 // every manifests tree is read) and warm (the index written by an earlier run). Process
 // start-up (`berth --version` vs `git --version`) is printed as the floor.
-// Build both products the same way; a shipped binary would use --static-swift-stdlib:
+// Build both products the same way, as a shipped binary is built (static Swift runtime):
 //   swift build -c release --static-swift-stdlib --product berth
 //   swift build -c release --static-swift-stdlib --product berth-bench
+//   .build/release/berth-bench git --runs 7
+// (`make bench-git` does all three.) Each run is timed with posix_spawn + waitpid.
 // Options: --commits N, --files N, --runs N, --keep (leave the repository in place).
 
 let gitBenchmark = Benchmark(
@@ -145,13 +147,38 @@ enum GitBench {
         if warmUp { _ = try shell(command, in: directory, env: env()) }  // page cache, indexes
         var samples: [Double] = []
         for _ in 0..<runs {
-            let environment = env()
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try shell(command, in: directory, env: environment)
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            samples.append(spawnTimed(command, in: directory, env: env()))
         }
         samples.sort()
         return Timing(median: samples[samples.count / 2], min: samples.first!, max: samples.last!)
+    }
+
+    /// Wall time of one run, output to /dev/null: posix_spawn and waitpid, nothing else
+    /// (Foundation's `Process.waitUntilExit` polls a run loop every 50 ms on Linux, which
+    /// rounds short runs up to ~50 ms).
+    static func spawnTimed(_ command: [String], in directory: String, env: [String: String]) -> Double {
+        let path = command[0].hasPrefix("/") ? command[0] : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + command[0] }
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? command[0])
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(directory)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard rc == 0 else { Harness.fail("cannot start \(path): error \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard status == 0 else { Harness.fail("\(command.joined(separator: " ")) exited with status \(status)") }
+        return elapsed
     }
 
     @discardableResult

@@ -26,8 +26,11 @@ extension GitDesiredStateSource {
         }
         let changes = try await repository.changes(from: oldTree, to: newTree, prefix: path)
             .filter { Self.isManifest($0.path) }
-        let oldFiles = try await fileManifests(changes.compactMap { c in c.old.map { (c.path, $0) } })
-        let newFiles = try await fileManifests(changes.compactMap { c in c.new.map { (c.path, $0) } })
+        // Both sides in one batch: one hop for the blobs, one parallel parse.
+        let oldRefs = changes.compactMap { c in c.old.map { (path: c.path, id: $0) } }
+        let newRefs = changes.compactMap { c in c.new.map { (path: c.path, id: $0) } }
+        let both = try await fileManifests(oldRefs + newRefs)
+        let oldFiles = Array(both.prefix(oldRefs.count)), newFiles = Array(both.dropFirst(oldRefs.count))
         let diff = DesiredStateDiff(changedFrom: oldFiles, changedTo: newFiles)
         let diagnostics = Array(Set(oldFiles.flatMap(\.diagnostics) + newFiles.flatMap(\.diagnostics))).sorted()
         return RevisionDiff(from: from, to: to, path: path, diff: diff, diagnostics: diagnostics, changedFiles: changes.count)
