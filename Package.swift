@@ -41,16 +41,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "BerthProxy",
+            dependencies: [
+                "BerthCore", "BerthDocker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "berth-bench",
-            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML"],
+            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker"],
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
         .testTarget(
@@ -61,6 +72,15 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthProxyTests",
+            dependencies: [
+                "BerthProxy", "BerthDocker", "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport"],

@@ -13,6 +13,9 @@ public enum BerthLabel {
     /// The service's stopGracePeriod in milliseconds, so an orphan is stopped as gently as
     /// its manifest asked.
     public static let stopGrace = "berth.stop-grace-ms"
+    /// The service's ports as JSON (`[{"containerPort":8080,"publish":8081}]`), so
+    /// `berth proxy` knows which host ports to serve and where to forward them.
+    public static let ports = "berth.ports"
 
     /// The labels of one instance of `request`.
     public static func labels(for request: InstanceRequest) -> [String: String] {
@@ -22,6 +25,12 @@ public enum BerthLabel {
         labels[revision] = request.spec.revision.id
         labels[commit] = request.commit ?? ""
         labels[stopGrace] = "\(request.spec.stopGracePeriod.milliseconds)"
+        if !request.spec.ports.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let sorted = request.spec.ports.sorted { ($0.containerPort, $0.publish ?? 0) < ($1.containerPort, $1.publish ?? 0) }
+            labels[ports] = String(decoding: try! encoder.encode(sorted), as: UTF8.self)
+        }
         if let check = request.spec.health {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -30,7 +39,13 @@ public enum BerthLabel {
         return labels
     }
 
-    static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
+    /// The ports recorded on a container (empty when none or unreadable).
+    public static func portSpecs(_ labels: [String: String]) -> [PortSpec] {
+        guard let text = labels[ports] else { return [] }
+        return (try? JSONDecoder().decode([PortSpec].self, from: Data(text.utf8))) ?? []
+    }
+
+    public static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
         guard let text = labels[health] else { return nil }
         return try? JSONDecoder().decode(HealthCheck.self, from: Data(text.utf8))
     }
