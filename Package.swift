@@ -55,8 +55,9 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit", "BerthProxy",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthProxy", "BerthDocker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .executableTarget(

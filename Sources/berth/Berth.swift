@@ -12,6 +12,7 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ValidateCommand.self,
+            ProxyCommand.self,
         ]
     )
 }

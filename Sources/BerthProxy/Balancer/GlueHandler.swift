@@ -9,7 +9,8 @@ import NIOCore
 /// - Flushes once per read burst (`channelReadComplete`), not once per write.
 /// - Half-close: end of input on one side shuts the other side's output (TCP FIN passes
 ///   through); NIO closes a socket fully once both of its directions are shut.
-/// - Close or error on one side closes the other.
+/// - Close on one side finishes the other (queued bytes are still delivered, then FIN,
+///   then close); an error on one side closes both at once.
 /// - Accounting: the client side counts bytes and HTTP/1.x request lines, the replica side
 ///   bytes, reported to the `EndpointTable` once per read burst.
 final class GlueHandler {
@@ -61,6 +62,23 @@ final class GlueHandler {
         context?.close(promise: nil)
     }
 
+    /// The other side is gone: deliver what is already queued for this side (flush, then
+    /// FIN), then close fully. A peer that never reads is cut off after `lingerLimit`.
+    private func partnerFinish() {
+        guard let context else { return }
+        context.flush()
+        let channel = context.channel
+        let closedOutput = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: closedOutput)
+        closedOutput.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        if channel.isActive {
+            let timer = context.eventLoop.scheduleTask(in: Self.lingerLimit) { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { _ in timer.cancel() }
+        }
+    }
+
+    static let lingerLimit: TimeAmount = .seconds(30)
+
     private func partnerBecameWritable() {
         if pendingRead {
             pendingRead = false
@@ -110,7 +128,7 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         report()
-        partner?.partnerCloseFull()
+        partner?.partnerFinish()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
