@@ -164,6 +164,7 @@ public final class Balancer: Sendable {
                         replica.close(promise: nil)
                     }
                     client.closeFuture.and(replica.closeFuture).whenComplete { _ in table.release(lease) }
+                    try? client.pipeline.syncOperations.handler(type: AcceptHandler.self).joined()
                     client.setOption(.autoRead, value: true).whenComplete { _ in }
                     replica.setOption(.autoRead, value: true).whenComplete { _ in }
                 }
@@ -171,24 +172,57 @@ public final class Balancer: Sendable {
     }
 }
 
-/// Starts the connect to a replica as soon as a client connection is active.
+/// Starts the connect to a replica as soon as a client connection is active, and holds
+/// whatever arrives before the replica is joined (the kernel may report data and the
+/// client's FIN while autoRead is still off), to replay it into the glue.
 private final class AcceptHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     let balancer: Balancer
     let publish: Int
+    private var context: ChannelHandlerContext?
+    private var held: [ByteBuffer] = []
+    private var heldInputClosed = false
 
     init(balancer: Balancer, publish: Int) {
         self.balancer = balancer
         self.publish = publish
     }
 
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
     func channelActive(context: ChannelHandlerContext) {
         balancer.connect(client: context.channel, publish: publish, excluded: [])
         context.fireChannelActive()
     }
 
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        held.append(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, case .inputClosed = event {
+            heldInputClosed = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// The glue follows this handler now: replay what was held, then step aside.
+    func joined() {
+        guard let context else { return }
+        let held = self.held
+        let inputClosed = heldInputClosed
+        self.held = []
+        for buffer in held { context.fireChannelRead(NIOAny(buffer)) }
+        if !held.isEmpty { context.fireChannelReadComplete() }
+        if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 }
 
