@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "BerthYAML", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "BerthCore", dependencies: ["BerthYAML"], swiftSettings: strict),
         .target(name: "BerthGit", dependencies: ["CGit2"], swiftSettings: strict),
+        .target(name: "BerthEngine", dependencies: ["BerthCore", "BerthGit"], swiftSettings: strict),
         .target(
             name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
             swiftSettings: strict),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "BerthProxy",
             dependencies: [
-                "BerthCore", "BerthDocker",
+                "BerthCore", "BerthDocker", "BerthEngine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -55,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit", "BerthProxy", "BerthDocker",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine", "BerthDocker", "BerthProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -66,13 +67,22 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
         .testTarget(
+            name: "BerthDockerTests",
+            dependencies: [
+                "BerthDocker", "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
             name: "BerthCoreTests", dependencies: ["BerthCore", "BerthYAML", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthTestSupport"],
+            name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthDockerTests", dependencies: ["BerthDocker", "BerthCore"],
+            name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "BerthProxyTests",
@@ -84,7 +94,11 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthCLITests", dependencies: ["BerthTestSupport"],
+            name: "BerthIntegrationTests",
+            dependencies: ["berth", "BerthCore", "BerthDocker", "BerthGit", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

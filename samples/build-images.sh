@@ -56,12 +56,16 @@ build() {
     echo "build-images: $ref is up to date"
     return
   fi
+  local previous
+  previous="$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true)"
   docker import \
     -c 'CMD ["/entry.sh"]' \
     -c 'ENV PATH=/bin' \
     -c 'EXPOSE 8080' \
     -c "LABEL berth.sample.hash=$hash" \
     "$tarball" "$ref" >/dev/null
+  # The image this one replaced is now untagged: remove it unless a container still uses it.
+  if [ -n "$previous" ]; then docker image rm "$previous" >/dev/null 2>&1 || true; fi
   echo "build-images: built $ref ($version)"
 }
 

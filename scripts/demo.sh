@@ -1,8 +1,47 @@
 #!/usr/bin/env bash
-# Berth's main job on the sample application: check the manifests, then plan them.
+# Berth's main job on the sample application, from a fresh machine (after scripts/setup.sh):
+# build the sample images offline, turn manifests/ into a git repository, apply it to the
+# Docker Engine, and print the status.
+#
+#   BERTH_DEMO_DIR   where the demo's git repository lives (default: .build/demo/shop);
+#                    its folder name is the project name (containers shop-*, network berth-shop)
+#
+# Run it again after editing manifests/: the change is committed to the demo repository and
+# applied (a rolling update, a scale, ...). Remove everything with:
+#   docker rm -f $(docker ps -aq --filter label=berth.project=shop); docker network rm berth-shop
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
+
+echo "== building berth (release)" >&2
 swift build -c release --product berth >&2
 bin="$(swift build -c release --show-bin-path)/berth"
+
+echo "== building the sample images (offline, from busybox-static)" >&2
+samples/build-images.sh >&2
+
 echo "== berth validate manifests/"
 "$bin" validate manifests
+
+demo="${BERTH_DEMO_DIR:-$root/.build/demo/shop}"
+mkdir -p "$demo"
+git_() { git -C "$demo" -c user.name="Berth demo" -c user.email=demo@berth.invalid -c commit.gpgsign=false "$@"; }
+if [ ! -d "$demo/.git" ]; then
+  git_ init -q
+fi
+rm -rf "$demo/manifests"
+cp -R manifests "$demo/manifests"
+git_ add -A manifests
+if git_ diff --cached --quiet 2>/dev/null && git_ rev-parse -q --verify HEAD >/dev/null; then
+  echo "== $demo: manifests unchanged since the last demo" >&2
+else
+  git_ commit -q -m "Sample shop from $(basename "$root")/manifests"
+  echo "== $demo: committed $(git_ rev-parse --short HEAD)" >&2
+fi
+
+echo "== berth apply --auto-approve (repository $demo)"
+"$bin" apply --auto-approve --repo "$demo"
+
+echo
+echo "== berth status"
+"$bin" status --repo "$demo"

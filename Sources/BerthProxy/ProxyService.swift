@@ -1,4 +1,5 @@
 public import BerthCore
+public import BerthEngine
 public import BerthDocker
 import Foundation
 public import Logging
@@ -175,14 +176,17 @@ private final class HandlerBox: Sendable {
     }
 }
 
+/// In-process use (the balancer inside the same process as the executor).
 extension ProxyService: TrafficRouter {
-    public func instanceReady(_ instance: Instance) async throws {
-        guard await ready(instance: instance.id) != nil else {
-            throw ProxyError("instance \(instance.id) of \(instance.service) is unknown to the balancer")
+    public func instanceReady(_ instance: Instance) async {
+        if await ready(instance: instance.id) == nil {
+            logger.error(
+                "instance \(instance.id) of \(instance.service) is unknown to the balancer and not running",
+                metadata: ["service.name": "\(instance.service)"])
         }
     }
 
-    public func drain(_ instance: Instance, grace: Millis) async throws -> DrainResult {
-        await drain(instance: instance.id, grace: .milliseconds(grace.milliseconds))
+    public func drain(_ instance: Instance, grace: Millis) async {
+        _ = await drain(instance: instance.id, grace: .milliseconds(grace.milliseconds))
     }
 }

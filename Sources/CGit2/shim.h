@@ -14,4 +14,10 @@ static inline int berth_git_set_search_path_none(void) {
 static inline int berth_git_enable_strict_object_creation(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, enabled);
 }
+/* Cache parsed trees of any size (libgit2 caches only objects under 4 KiB by default), so a
+ * history walk parses each manifests tree once, not once as a commit's and again as its
+ * parent's. */
+static inline int berth_git_set_cache_object_limit(git_object_t type, size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
 #endif

@@ -12,6 +12,11 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             ValidateCommand.self,
+            PlanCommand.self,
+            DiffCommand.self,
+            HistoryCommand.self,
+            ApplyCommand.self,
+            StatusCommand.self,
             ProxyCommand.self,
         ]
     )

@@ -87,10 +87,10 @@ struct ClientTests {
             #expect(listed.first?.State == "running")
             #expect(try await client.listContainers(labels: [BerthLabel.project: project + "-other"]).isEmpty)
 
-            // entry.sh traps TERM: the stop is quick and clean, not a SIGKILL after 5s.
+            // entry.sh traps TERM: the stop is quick and clean, not a SIGKILL after 10s.
             let clock = ContinuousClock()
-            let took = try await clock.measure { try await client.stopContainer(id, timeoutSeconds: 5) }
-            #expect(took < .seconds(3))
+            let took = try await clock.measure { try await client.stopContainer(id, timeoutSeconds: 10) }
+            #expect(took < .seconds(6))
             details = try await client.inspectContainer(id)
             #expect(!details.State.Running)
             #expect(details.State.ExitCode == 0)

@@ -92,8 +92,8 @@ struct DockerDrainTests {
             for instance in old {
                 let new = try await runtime.startInstance(.init(project: project, spec: spec("shop/customer:1.1"), commit: "c2"))
                 #expect(try await runtime.waitHealthy(new, check: health, deadline: .now + .seconds(20)) == .healthy)
-                try await control.instanceReady(new)
-                retired.append(try await control.drain(instance, grace: .seconds(5)))
+                await control.instanceReady(new)
+                retired.append(try await control.drain(instance: instance.id, grace: .seconds(5)))
                 try await runtime.removeInstance(id: instance.id, grace: .seconds(2))
                 try await Task.sleep(for: .milliseconds(200))
             }

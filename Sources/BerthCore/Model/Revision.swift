@@ -8,6 +8,11 @@ public struct Revision: Sendable, Hashable, Codable, Comparable, CustomStringCon
     public static func < (a: Revision, b: Revision) -> Bool { a.id < b.id }
 
     public init(of spec: ServiceSpec) {
+        self.id = RevisionHasher.revision(of: spec)
+    }
+
+    /// The definition `RevisionHasher` must match: FNV-1a of `canonicalTemplate`.
+    init(hashingTemplateOf spec: ServiceSpec) {
         var h = FNV1a()
         h.add(spec.canonicalTemplate)
         self.id = h.hex(digits: 10)
@@ -20,7 +25,9 @@ extension ServiceSpec {
     /// A line-per-field canonical text of the container template; stable across releases
     /// (a change here re-rolls every service, so add fields only with their default omitted).
     public var canonicalTemplate: String {
-        var out = "name=\(name)\nimage=\(image)\n"
+        var out = ""
+        out.reserveCapacity(512)
+        out += "name=\(name)\nimage=\(image)\n"
         for (k, v) in labels.sorted(by: { $0.key < $1.key }) { out += "label.\(k)=\(v)\n" }
         if let command { out += "command=\(command.map(Self.quote).joined(separator: " "))\n" }
         for (k, v) in env.sorted(by: { $0.key < $1.key }) { out += "env.\(k)=\(Self.quote(v))\n" }
@@ -43,6 +50,8 @@ extension ServiceSpec {
     }
 
     static func quote(_ s: String) -> String {
+        // Fast path (the common case): nothing to escape.
+        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 == 0x0A }) { return "\"" + s + "\"" }
         var out = "\""
         for c in s.unicodeScalars {
             switch c {
@@ -60,6 +69,8 @@ extension ServiceSpec {
 struct FNV1a {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
     mutating func add(_ s: String) {
+        var s = s
+        s.makeContiguousUTF8()
         for b in s.utf8 {
             value ^= UInt64(b)
             value = value &* 0x0000_0100_0000_01b3

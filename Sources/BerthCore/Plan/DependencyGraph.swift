@@ -4,22 +4,84 @@
 /// here (the manifest checks report them).
 public struct DependencyGraph: Sendable, Hashable {
     /// service → the services it depends on, each list sorted and without duplicates.
-    public let dependencies: [String: [String]]
+    /// service → the services it depends on, each list sorted and without duplicates
+    /// (unknown targets dropped). Built on demand from `edges`.
+    public var dependencies: [String: [String]] {
+        var out: [String: [String]] = [:]
+        out.reserveCapacity(nodes.count)
+        for (i, n) in nodes.enumerated() { out[n] = edges[i].map { nodes[$0] } }
+        return out
+    }
+    /// Every service, sorted by name.
     public let nodes: [String]
+    /// The same graph over indices into `nodes`: `edges[i]` are the indices `nodes[i]`
+    /// depends on, ascending (so in name order). All algorithms run on it.
+    let edges: [[Int]]
 
     public init(_ dependencies: [String: [String]]) {
-        var clean: [String: [String]] = [:]
-        for (name, deps) in dependencies {
-            clean[name] = Array(Set(deps.filter { dependencies[$0] != nil })).sorted()
-        }
-        self.dependencies = clean
-        self.nodes = clean.keys.sorted()
+        self.init(pairs: dependencies.map { ($0.key, $0.value) })
     }
 
     public init(services: some Swift.Sequence<ServiceSpec>) {
-        var map: [String: [String]] = [:]
-        for s in services { map[s.name] = s.dependsOn }
-        self.init(map)
+        self.init(pairs: services.map { ($0.name, $0.dependsOn) })
+    }
+
+    /// From services already sorted by name with unique names (the planner's fast path:
+    /// no dictionary of names, and `nodes[i]` is `services[i].name`).
+    init(sortedUniqueServices services: [ServiceSpec]) {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(services.count)
+        var nodes: [String] = []
+        nodes.reserveCapacity(services.count)
+        for (i, s) in services.enumerated() {
+            index[s.name] = i
+            nodes.append(s.name)
+        }
+        var edges = [[Int]](repeating: [], count: services.count)
+        for i in services.indices {
+            let deps = services[i].dependsOn
+            if deps.isEmpty { continue }
+            var targets = deps.compactMap { index[$0] }
+            if targets.count > 1 {
+                targets.sort()
+                var unique: [Int] = []
+                unique.reserveCapacity(targets.count)
+                for t in targets where unique.last != t { unique.append(t) }
+                targets = unique
+            }
+            edges[i] = targets
+        }
+        self.nodes = nodes
+        self.edges = edges
+    }
+
+    /// (name, dependsOn) pairs; a repeated name keeps its last list.
+    init(pairs: [(String, [String])]) {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(pairs.count)
+        for (name, _) in pairs { index[name] = 0 }
+        let nodes = index.keys.sorted()
+        for (i, n) in nodes.enumerated() { index[n] = i }
+        var edges = [[Int]](repeating: [], count: nodes.count)
+        for (name, deps) in pairs {
+            var targets = deps.compactMap { index[$0] }
+            if targets.count > 1 {
+                targets.sort()
+                var unique: [Int] = []
+                unique.reserveCapacity(targets.count)
+                for t in targets where unique.last != t { unique.append(t) }
+                targets = unique
+            }
+            edges[index[name]!] = targets
+        }
+        self.nodes = nodes
+        self.edges = edges
+    }
+
+    public static func == (a: DependencyGraph, b: DependencyGraph) -> Bool { a.nodes == b.nodes && a.edges == b.edges }
+    public func hash(into h: inout Hasher) {
+        h.combine(nodes)
+        h.combine(edges)
     }
 
     /// Every cycle, each spelled from its smallest name back to itself
@@ -30,25 +92,26 @@ public struct DependencyGraph: Sendable, Hashable {
         for component in stronglyConnectedComponents() {
             if component.count == 1 {
                 let n = component[0]
-                if dependencies[n]?.contains(n) == true { result.append([n, n]) }
+                if edges[n].contains(n) { result.append([nodes[n], nodes[n]]) }
                 continue
             }
-            result.append(cyclePath(within: Set(component)))
+            result.append(cyclePath(within: Set(component)).map { nodes[$0] })
         }
         return result.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
-    /// A simple cycle inside one component, starting from its smallest member.
-    private func cyclePath(within members: Set<String>) -> [String] {
+    /// A simple cycle inside one component, starting from its smallest member (indices
+    /// follow name order, so the smallest index is the smallest name).
+    private func cyclePath(within members: Set<Int>) -> [Int] {
         let start = members.min()!
         // Breadth-first search back to `start`, preferring smaller names for a stable answer.
-        var previous: [String: String] = [:]
+        var previous: [Int: Int] = [:]
         var queue = [start]
         var head = 0
-        var seen: Set<String> = [start]
+        var seen: Set<Int> = [start]
         while head < queue.count {
             let node = queue[head]; head += 1
-            for next in dependencies[node] ?? [] where members.contains(next) {
+            for next in edges[node] where members.contains(next) {
                 if next == start {
                     var path = [node]
                     var cur = node
@@ -64,40 +127,42 @@ public struct DependencyGraph: Sendable, Hashable {
         return [start, start]
     }
 
-    func stronglyConnectedComponents() -> [[String]] {
-        var index: [String: Int] = [:]
-        var low: [String: Int] = [:]
-        var onStack: Set<String> = []
-        var stack: [String] = []
-        var components: [[String]] = []
+    /// Components as sorted index lists.
+    func stronglyConnectedComponents() -> [[Int]] {
+        let count = nodes.count
+        var index = [Int](repeating: -1, count: count)
+        var low = [Int](repeating: 0, count: count)
+        var onStack = [Bool](repeating: false, count: count)
+        var stack: [Int] = []
+        var components: [[Int]] = []
         var counter = 0
 
-        for root in nodes where index[root] == nil {
+        for root in 0..<count where index[root] < 0 {
             // Each frame: the node and the position of the next edge to visit.
-            var work: [(node: String, edge: Int)] = [(root, 0)]
+            var work: [(node: Int, edge: Int)] = [(root, 0)]
             index[root] = counter; low[root] = counter; counter += 1
-            stack.append(root); onStack.insert(root)
+            stack.append(root); onStack[root] = true
             while !work.isEmpty {
                 let (node, edge) = work[work.count - 1]
-                let deps = dependencies[node] ?? []
+                let deps = edges[node]
                 if edge < deps.count {
                     work[work.count - 1].edge += 1
                     let next = deps[edge]
-                    if index[next] == nil {
+                    if index[next] < 0 {
                         index[next] = counter; low[next] = counter; counter += 1
-                        stack.append(next); onStack.insert(next)
+                        stack.append(next); onStack[next] = true
                         work.append((next, 0))
-                    } else if onStack.contains(next) {
-                        low[node] = min(low[node]!, index[next]!)
+                    } else if onStack[next] {
+                        low[node] = min(low[node], index[next])
                     }
                     continue
                 }
                 work.removeLast()
-                if let parent = work.last?.node { low[parent] = min(low[parent]!, low[node]!) }
+                if let parent = work.last?.node { low[parent] = min(low[parent], low[node]) }
                 if low[node] == index[node] {
-                    var component: [String] = []
+                    var component: [Int] = []
                     while let top = stack.popLast() {
-                        onStack.remove(top)
+                        onStack[top] = false
                         component.append(top)
                         if top == node { break }
                     }
@@ -111,25 +176,30 @@ public struct DependencyGraph: Sendable, Hashable {
     /// The wave of every service: 0 for those that depend on nothing, else one more than
     /// the highest wave among its dependencies. Nil when the graph has a cycle.
     public func waves() -> [String: Int]? {
+        guard let byIndex = waveIndices() else { return nil }
         var wave: [String: Int] = [:]
-        var remaining: [String: Int] = [:]  // unresolved dependency count
-        var dependents: [String: [String]] = [:]
-        for n in nodes {
-            let deps = dependencies[n] ?? []
-            remaining[n] = deps.count
-            for d in deps { dependents[d, default: []].append(n) }
-        }
-        var ready = nodes.filter { remaining[$0] == 0 }
-        for n in ready { wave[n] = 0 }
+        wave.reserveCapacity(nodes.count)
+        for (i, w) in byIndex.enumerated() { wave[nodes[i]] = w }
+        return wave
+    }
+
+    /// `waves()` by index into `nodes`. Nil when the graph has a cycle.
+    public func waveIndices() -> [Int]? {
+        let count = nodes.count
+        var wave = [Int](repeating: 0, count: count)
+        var remaining = edges.map(\.count)  // unresolved dependency count
+        var dependents = [[Int]](repeating: [], count: count)
+        for n in 0..<count { for d in edges[n] { dependents[d].append(n) } }
+        var ready = (0..<count).filter { remaining[$0] == 0 }
         var head = 0
         while head < ready.count {
             let n = ready[head]; head += 1
-            for dependent in dependents[n] ?? [] {
-                wave[dependent] = max(wave[dependent] ?? 0, wave[n]! + 1)
-                remaining[dependent]! -= 1
+            for dependent in dependents[n] {
+                wave[dependent] = max(wave[dependent], wave[n] + 1)
+                remaining[dependent] -= 1
                 if remaining[dependent] == 0 { ready.append(dependent) }
             }
         }
-        return ready.count == nodes.count ? wave : nil
+        return ready.count == count ? wave : nil
     }
 }

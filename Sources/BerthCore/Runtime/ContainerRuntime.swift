@@ -21,19 +21,38 @@ public protocol ContainerRuntime: Sendable {
     /// Idempotent; `startInstance` may call it itself.
     func prepare(project: String) async throws
 
+    /// Removes what an interrupted run left half-made (Docker: containers created but never
+    /// started) and returns their ids. Call once at the start of an apply, before starting
+    /// anything: an instance that another process is creating at that moment would be
+    /// swept too.
+    func sweep(project: String) async throws -> [String]
+
     /// Probes `instance` with `check` (interval, timeout, startPeriod, failureThreshold)
     /// until it passes, fails `failureThreshold` times in a row after the start period,
     /// exits, or `deadline` passes. With no check, an instance is healthy once it runs.
     func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
         async throws -> HealthOutcome
 
+    /// Where Berth (its probes, its load balancer) reaches the instance: a host name or IP
+    /// address, to be combined with a container port. Nil when it has none (not running).
+    func address(instanceID: String) async throws -> String?
+
     /// The project's instance lifecycle events, as they happen, until the task that
     /// iterates is cancelled.
     func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error>
+
+    /// The spec an instance was started from, when the runtime recorded it (Docker: the
+    /// `berth.spec` label), so a rollback can start the previous revision again after its
+    /// manifest is gone from git. Nil when unknown or when the instance is gone.
+    func recordedSpec(instanceID: String) async throws -> ServiceSpec?
 }
 
 extension ContainerRuntime {
     public func prepare(project: String) async throws {}
+
+    public func sweep(project: String) async throws -> [String] { [] }
+
+    public func address(instanceID: String) async throws -> String? { nil }
 
     /// For runtimes without probes: healthy when the instance, as started, runs.
     public func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
@@ -49,6 +68,8 @@ extension ContainerRuntime {
     public func events(project: String) -> AsyncThrowingStream<RuntimeEvent, any Error> {
         AsyncThrowingStream { $0.finish() }
     }
+
+    public func recordedSpec(instanceID: String) async throws -> ServiceSpec? { nil }
 }
 
 public struct InstanceRequest: Sendable, Hashable {

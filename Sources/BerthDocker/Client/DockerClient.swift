@@ -15,6 +15,9 @@ public struct DockerClient: Sendable {
     /// What the engine reported at `connect`.
     public let engineVersion: Engine.Version
     public var logger: Logger
+    /// How long one engine call may take before Berth gives up (a stop adds its grace
+    /// period; event streams have no limit).
+    public var requestTimeout: Duration = .seconds(60)
 
     private let transport: HTTPTransport
 
@@ -92,15 +95,20 @@ public struct DockerClient: Sendable {
     @discardableResult
     func call(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
-        doing: @autoclosure () -> String, accept: Set<Int> = []
+        doing: @autoclosure () -> String, accept: Set<Int> = [], timeout: Duration? = nil
     ) async throws -> HTTPTransport.Response {
         let target = uri(path, query)
         logger.trace("docker request", metadata: ["docker.method": "\(method)", "docker.uri": "\(target)"])
         let response: HTTPTransport.Response
+        let transport = self.transport
         do {
-            response = try await transport.send(method, target, body: body)
+            response = try await withTimeout(timeout ?? requestTimeout, doing()) {
+                try await transport.send(method, target, body: body)
+            }
         } catch let failure as HTTPTransport.ConnectFailure {
             throw Self.unreachable(endpoint, failure.description)
+        } catch let error as DockerError {
+            throw error
         } catch {
             throw DockerError(.protocolError, "\(doing()): \(error)")
         }
@@ -186,7 +194,7 @@ public struct DockerClient: Sendable {
     public func stopContainer(_ id: String, timeoutSeconds: Int) async throws {
         try await call(
             .POST, "/containers/\(id)/stop", query: [("t", "\(timeoutSeconds)")], doing: "stopping container \(id)",
-            accept: [304])
+            accept: [304], timeout: requestTimeout + .seconds(timeoutSeconds))
     }
 
     public func killContainer(_ id: String, signal: String = "SIGKILL") async throws {
@@ -301,7 +309,9 @@ public struct DockerClient: Sendable {
         let response: HTTPTransport.Response
         do {
             response = try await withTimeout(timeout, doing) { [self] in
-                try await call(.POST, "/images/create", query: [("fromImage", name), ("tag", tag)], doing: doing)
+                try await call(
+                    .POST, "/images/create", query: [("fromImage", name), ("tag", tag)], doing: doing,
+                    timeout: timeout + .seconds(1))
             }
         } catch let error as DockerError where error.code == .timedOut || error.code == .engine {
             throw DockerError(
@@ -336,9 +346,20 @@ public struct DockerClient: Sendable {
     /// Container events for the containers carrying all of `labels`, decoded, as they
     /// happen. The connection closes when the consuming task is cancelled or stops
     /// iterating.
-    public func events(labels: [String: String]) async throws -> AsyncThrowingStream<Engine.Event, any Error> {
+    /// With `since` (seconds since 1970), the engine first replays what happened from then
+    /// on, so nothing is missed between asking and the connection being up.
+    public func events(labels: [String: String], since: Double? = nil) async throws -> AsyncThrowingStream<
+        Engine.Event, any Error
+    > {
         let doing = "following engine events"
-        let target = uri("/events", [("filters", Self.labelFilters(labels, extra: ["type": ["container"]]))])
+        var query = [("filters", Self.labelFilters(labels, extra: ["type": ["container"]]))]
+        if let since {
+            let whole = Int64(since.rounded(.down))
+            let nanos = Int64(((since - Double(whole)) * 1e9).rounded(.down))
+            let padded = String(repeating: "0", count: 9 - String(nanos).count) + String(nanos)
+            query.append(("since", "\(whole).\(padded)"))
+        }
+        let target = uri("/events", query)
         let streaming: HTTPTransport.Streaming
         do {
             streaming = try await transport.stream(.GET, target)

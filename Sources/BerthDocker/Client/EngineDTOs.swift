@@ -65,6 +65,7 @@ public enum Engine {
         public var State: ContainerState
         public var Config: ContainerConfig
         public var NetworkSettings: NetworkSettings?
+        public var HostConfig: HostConfig?
         public var RestartCount: Int?
 
         /// The container's address on `network`, if it is attached there.

@@ -54,6 +54,20 @@ public struct DockerRuntime: ContainerRuntime {
         }
     }
 
+    public func sweep(project: String) async throws -> [String] {
+        let containers = try await client.listContainers(labels: [BerthLabel.project: project])
+        var removed: [String] = []
+        for container in containers where container.State == "created" {
+            do {
+                try await client.removeContainer(container.Id)
+            } catch let error as DockerError where error.code == .notFound {}
+            await verdicts.forget(container.Id)
+            removed.append(container.Id)
+            logger.debug("removed a container an interrupted run never started", metadata: ["docker.container": "\(container.Id)"])
+        }
+        return removed.sorted()
+    }
+
     /// Removes every container of `project` (forcefully) and its network. For tests and
     /// teardown; the executor deletes instance by instance with their grace periods.
     public func destroyProject(_ project: String) async throws {
@@ -122,6 +136,8 @@ public struct DockerRuntime: ContainerRuntime {
         return instance(from: details, state: details.State.Running ? .starting : .exited)
     }
 
+    /// Docker's stop timeout is whole seconds: the grace period is rounded up (500ms → 1s).
+    /// Removing an instance that is already gone is not an error.
     public func removeInstance(id: String, grace: Millis) async throws {
         let seconds = Int((max(0, grace.milliseconds) + 999) / 1000)
         do {
@@ -137,6 +153,11 @@ public struct DockerRuntime: ContainerRuntime {
             // "removal already in progress": another remover won.
         }
         await verdicts.forget(id)
+    }
+
+    public func recordedSpec(instanceID: String) async throws -> ServiceSpec? {
+        guard let details = try await inspectIfPresent(instanceID) else { return nil }
+        return BerthLabel.recordedSpec(details.Config.Labels ?? [:])
     }
 
     // MARK: - Observe
@@ -219,6 +240,14 @@ public struct DockerRuntime: ContainerRuntime {
 
     // MARK: - Health
 
+    /// The instance's IP address on its project network (reachable from the host through
+    /// the bridge); nil when it is not running or not attached.
+    public func address(instanceID: String) async throws -> String? {
+        guard let details = try await inspectIfPresent(instanceID), details.State.Running else { return nil }
+        let project = details.Config.Labels?[BerthLabel.project] ?? ""
+        return details.ipAddress(on: BerthNaming.network(project: project))
+    }
+
     /// One probe of `instanceID` with `check`, right now.
     public func probe(instanceID: String, check: HealthCheck) async throws -> ProbeResult {
         let details = try await client.inspectContainer(instanceID)
@@ -295,9 +324,11 @@ public struct DockerRuntime: ContainerRuntime {
         let client = self.client
         let verdicts = self.verdicts
         let (stream, continuation) = AsyncThrowingStream<RuntimeEvent, any Error>.makeStream()
+        // Events from the moment of this call on, even those before the connection is up.
+        let since = Date().timeIntervalSince1970
         let task = Task {
             do {
-                for try await event in try await client.events(labels: [BerthLabel.project: project]) {
+                for try await event in try await client.events(labels: [BerthLabel.project: project], since: since) {
                     let attributes = event.Actor.Attributes ?? [:]
                     let kind: RuntimeEvent.Kind
                     switch event.Action {

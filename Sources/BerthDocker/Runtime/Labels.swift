@@ -13,9 +13,12 @@ public enum BerthLabel {
     /// The service's stopGracePeriod in milliseconds, so an orphan is stopped as gently as
     /// its manifest asked.
     public static let stopGrace = "berth.stop-grace-ms"
-    /// The service's ports as JSON (`[{"containerPort":8080,"publish":8081}]`), so
-    /// `berth proxy` knows which host ports to serve and where to forward them.
-    public static let ports = "berth.ports"
+    /// The whole spec the instance was started from (JSON, sorted keys), so a rollback can
+    /// start the previous revision again.
+    public static let spec = "berth.spec"
+    /// The service's `dependsOn`, sorted and comma-separated (absent when empty), so pruned
+    /// services can be deleted in reverse dependency order without their manifests.
+    public static let dependsOn = "berth.depends-on"
 
     /// The labels of one instance of `request`.
     public static func labels(for request: InstanceRequest) -> [String: String] {
@@ -25,12 +28,12 @@ public enum BerthLabel {
         labels[revision] = request.spec.revision.id
         labels[commit] = request.commit ?? ""
         labels[stopGrace] = "\(request.spec.stopGracePeriod.milliseconds)"
-        if !request.spec.ports.isEmpty {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            let sorted = request.spec.ports.sorted { ($0.containerPort, $0.publish ?? 0) < ($1.containerPort, $1.publish ?? 0) }
-            labels[ports] = String(decoding: try! encoder.encode(sorted), as: UTF8.self)
-        }
+        var recorded = request.spec
+        recorded.source = nil
+        let specEncoder = JSONEncoder()
+        specEncoder.outputFormatting = .sortedKeys
+        labels[spec] = String(decoding: try! specEncoder.encode(recorded), as: UTF8.self)
+        if !request.spec.dependsOn.isEmpty { labels[dependsOn] = request.spec.dependsOn.sorted().joined(separator: ",") }
         if let check = request.spec.health {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -39,12 +42,18 @@ public enum BerthLabel {
         return labels
     }
 
-    /// The ports recorded on a container (empty when none or unreadable).
-    public static func portSpecs(_ labels: [String: String]) -> [PortSpec] {
-        guard let text = labels[ports] else { return [] }
-        return (try? JSONDecoder().decode([PortSpec].self, from: Data(text.utf8))) ?? []
+    /// The spec read back from `labels` (nil when absent or unreadable).
+    public static func recordedSpec(_ labels: [String: String]) -> ServiceSpec? {
+        guard let text = labels[spec] else { return nil }
+        return try? JSONDecoder().decode(ServiceSpec.self, from: Data(text.utf8))
     }
 
+    /// The `dependsOn` list read back from `labels`.
+    public static func dependencies(_ labels: [String: String]) -> [String] {
+        (labels[dependsOn] ?? "").split(separator: ",").map(String.init)
+    }
+
+    /// The health check read back from `labels`.
     public static func healthCheck(_ labels: [String: String]) -> HealthCheck? {
         guard let text = labels[health] else { return nil }
         return try? JSONDecoder().decode(HealthCheck.self, from: Data(text.utf8))

@@ -1,31 +1,23 @@
 public import BerthCore
+public import BerthEngine
+public import Logging
 import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// What the executor needs from the load balancer during a rolling update or scale-down,
-/// in DESIGN.md's order: a new replica is healthy → `instanceReady` → an old one is
-/// `drain`ed (no new connections; open ones finish, up to the grace period) → it is stopped.
-///
-/// Defined here until the executor (branch `engine`) lands its own hook; it should then
-/// conform `ProxyControlClient` and `ProxyService` to that protocol (same two calls).
-public protocol TrafficRouter: Sendable {
-    /// `instance` takes new connections from now on.
-    func instanceReady(_ instance: Instance) async throws
-    /// `instance` takes no new connections from now on; returns when its open connections
-    /// have closed or `grace` has passed.
-    @discardableResult
-    func drain(_ instance: Instance, grace: Millis) async throws -> DrainResult
-}
-
 /// The control API of a running `berth proxy`, over HTTP on loopback. The executor uses it
 /// as its `TrafficRouter`; `berth watch` finds the proxy of a project through the state
 /// file it writes (`ProxyStateFile`).
+///
+/// As the executor's `TrafficRouter` (whose calls cannot fail), an unreachable proxy is
+/// logged and the call returns: the executor goes on (a drain then ends at once, so the old
+/// replica is stopped without draining — the same as running without a balancer).
 public struct ProxyControlClient: TrafficRouter, Sendable {
     public var host: String
     public var port: Int
     /// Added to a drain's grace period for the answer to arrive.
     public var slack: Duration = .seconds(5)
+    public var logger = Logger(label: "berth.proxy.client")
 
     public init(host: String = "127.0.0.1", port: Int) {
         self.host = host
@@ -38,13 +30,25 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         self.init(host: state.controlHost, port: state.controlPort)
     }
 
-    public func instanceReady(_ instance: Instance) async throws {
-        try await ready(instance: instance.id)
+    public func instanceReady(_ instance: Instance) async {
+        do {
+            try await ready(instance: instance.id)
+        } catch {
+            logger.error("\(error)", metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+        }
     }
 
-    @discardableResult
-    public func drain(_ instance: Instance, grace: Millis) async throws -> DrainResult {
-        try await drain(instance: instance.id, grace: grace)
+    public func drain(_ instance: Instance, grace: Millis) async {
+        do {
+            let result = try await drain(instance: instance.id, grace: grace)
+            if !result.drained {
+                logger.warning(
+                    "grace period over with \(result.remaining) connection(s) still open",
+                    metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+            }
+        } catch {
+            logger.error("\(error)", metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+        }
     }
 
     @discardableResult

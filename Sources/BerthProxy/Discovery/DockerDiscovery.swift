@@ -7,7 +7,8 @@ import NIOHTTP1
 import NIOPosix
 
 /// Keeps the endpoint table in step with Docker, for one project, from the containers'
-/// labels alone (`berth.service`, `berth.ports`, `berth.health`) and Berth's own probes:
+/// labels alone (`berth.service`, the ports of the spec recorded in `berth.spec`,
+/// `berth.health`) and Berth's own probes:
 ///
 /// - at start and every `resyncInterval`: lists the project's containers; running ones
 ///   are added (`.starting`, or `.ready` when they have no health check), gone ones removed;
@@ -141,7 +142,7 @@ public actor DockerDiscovery {
 
     private func add(id: String, labels: [String: String], address: String?) {
         guard let service = labels[BerthLabel.service] else { return }
-        let ports = BerthLabel.portSpecs(labels)
+        let ports = BerthLabel.recordedSpec(labels)?.ports ?? []
         var mapping: [Int: Int] = [:]
         for port in ports { if let publish = port.publish { mapping[publish] = port.containerPort } }
         guard let address, !address.isEmpty else {

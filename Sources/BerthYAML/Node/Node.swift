@@ -103,15 +103,26 @@ extension Sequence: Hashable {
     }
 }
 
-/// A mapping in document order. Merge keys (`<<`) are already applied: merged entries
-/// follow the local ones, local keys win, and `mergedFrom` is non-nil on merged entries.
+/// A mapping in document order. Merge keys (`<<`) are already applied: the `<<` entry is
+/// gone, merged entries follow the local ones, local keys win over merged ones, among several
+/// merged mappings the earlier one wins (YAML 1.1's merge rule), and `mergedFrom` is
+/// non-nil on merged entries.
 public struct Mapping: Sendable {
     public struct Entry: Sendable, Hashable {
         public var key: Node
         public var value: Node
-        public init(key: Node, value: Node) {
+        /// For an entry brought in by a merge key: the place of that `<<` key. The entry's
+        /// own key and value keep the marks of where they were written (the anchor's place).
+        public var mergedFrom: Mark?
+        public init(key: Node, value: Node, mergedFrom: Mark? = nil) {
             self.key = key
             self.value = value
+            self.mergedFrom = mergedFrom
+        }
+        public static func == (a: Entry, b: Entry) -> Bool { a.key == b.key && a.value == b.value }
+        public func hash(into h: inout Hasher) {
+            h.combine(key)
+            h.combine(value)
         }
     }
 

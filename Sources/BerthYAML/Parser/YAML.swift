@@ -10,10 +10,25 @@ public enum YAML {
     }
 
     /// Streams documents one at a time, so a large file never holds more than one tree.
+    ///
+    /// - Stream-fatal errors end the stream (documents before them were delivered): libyaml's
+    ///   `.reader`, `.scanner` and `.parser` errors, `.tooDeep` (deeper than
+    ///   `limits.maxDepth`, default 256) and `.aliasBudget` (aliases adding more than
+    ///   `limits.maxAliasNodes` nodes, default 100,000, to one document).
+    /// - `.unknownAlias` and `.badMerge` drop their document (it is not delivered) and parsing
+    ///   goes on with the next one.
+    /// - `.duplicateKey` is reported and the document delivered with the first value.
+    ///
+    /// An empty stream, a file of only comments, or a document with no content (`---`
+    /// alone) delivers no document or a document whose `root` is nil, and no error.
     public static func parseDocuments(
         _ bytes: [UInt8], limits: YAMLLimits = .default, _ body: (Document) -> Void
     ) -> [YAMLError] {
-        fatalError("BerthYAML parser not implemented yet")
+        withoutActuallyEscaping(body) { body in
+            var composer = Composer(limits: limits, body: body)
+            EventLoop.run(bytes, composer: &composer)
+            return composer.errors
+        }
     }
 }
 

@@ -1,17 +1,284 @@
 import ArgumentParser
+import BerthCore
+import BerthEngine
+import BerthGit
+import Foundation
 
-struct ValidateCommand: ParsableCommand {
+/// `berth validate [FILE|DIR ...]`: parse and check manifests on disk.
+///
+/// - Folders are searched recursively for `*.yaml` and `*.yml` (hidden files and folders
+///   skipped), in sorted order; a file named on the command line is read whatever its name.
+/// - With no argument: the manifests path of the current git repository (`manifests/` at
+///   the folder holding `.git` if it exists, else that folder).
+/// - Paths are printed as given, relative to the current directory.
+/// - Exit status: 0 valid (warnings allowed), 1 invalid or no manifest found, 64 bad usage
+///   (an unknown flag, a path that does not exist, no argument outside a git repository).
+/// - With `--rev REV`: the manifests committed at REV (read from git, never the working copy),
+///   with repository-relative paths; `--repo` and `--path` as for every git command.
+/// - Output: the diagnostics are validate's result, so they go to stdout, in text or JSON;
+///   stderr carries only usage errors and failures to run at all.
+struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Parse and check manifests (files on disk, or a committed revision).")
+        abstract: "Parse and check manifests on disk, or as committed at a revision.",
+        discussion: """
+            Checks every *.yaml and *.yml file in the folders given (recursively, hidden \
+            folders skipped) and every file given, as one desired state: each object on its \
+            own, then names, dependencies and published ports across files. Every problem is \
+            reported, as FILE:LINE:COL: error: FIELD: MESSAGE with the source line, or as \
+            JSON with --format json. Exits 0 when valid (warnings allowed), 1 when not. \
+            With --rev, checks what is committed at that revision instead of the files on disk.
+            """)
 
-    @Argument(help: "Files or folders to check (default: the manifests folder of the current repository).")
+    @Argument(help: "Files or folders to check (default: the manifests folder of the current git repository).")
     var paths: [String] = []
 
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    func run() throws {
-        throw ValidationError("berth validate is not implemented yet")
+    @Option(name: .long, help: "Check the manifests committed at this branch, tag or commit instead of files on disk.")
+    var rev: String?
+
+    @Option(name: .long, help: "With --rev: the repository, a local path or a URL (default: the repository of the current directory).")
+    var repo: String?
+
+    @Option(name: .long, help: "With --rev: the manifests folder inside the repository (default: manifests if it exists, else the root).")
+    var path: String?
+
+    func validate() throws {
+        if format == .markdown { throw ValidationError("berth validate prints text or json, not markdown") }
+        if rev != nil {
+            guard paths.isEmpty else {
+                throw ValidationError("give either files and folders to check on disk, or --rev to check a commit, not both")
+            }
+            return
+        }
+        if repo != nil || path != nil {
+            throw ValidationError("--repo and --path go with --rev; to check files on disk, name them as arguments")
+        }
+        // Checked here, so ArgumentParser prints validate's own usage with the message.
+        _ = try ManifestSearch.roots(paths, cwd: Self.currentDirectory)
+    }
+
+    static var currentDirectory: URL {
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+    }
+
+    func run() async throws {
+        if let rev {
+            try await runCommitted(rev)
+            return
+        }
+        let roots = try ManifestSearch.roots(paths, cwd: Self.currentDirectory)
+        let found = ManifestSearch.files(in: roots)
+        guard !found.isEmpty else {
+            let names = roots.map(\.display).joined(separator: ", ")
+            FileHandle.standardError.write(Data("berth validate: no *.yaml or *.yml files in \(names)\n".utf8))
+            throw ExitCode(ExitStatus.failure)
+        }
+
+        var sources: [String: [UInt8]] = [:]
+        var parsed: [FileManifests] = []
+        for file in found {
+            do {
+                let bytes = Array(try Data(contentsOf: file.url))
+                sources[file.display] = bytes
+                parsed.append(ManifestLoader.parse(ManifestFile(path: file.display, bytes: bytes)))
+            } catch {
+                let reason = (error as NSError).localizedDescription
+                parsed.append(FileManifests(path: file.display, diagnostics: [
+                    Diagnostic(.error, file: file.display, line: 1, column: 1, path: "", message: "cannot read the file: \(reason)")
+                ]))
+            }
+        }
+        let state = ManifestLoader.assemble(parsed)
+        try report(state, sources: sources, scope: roots.map(\.display).joined(separator: ", "))
+    }
+
+    /// `--rev`: the desired state of a commit, with repository-relative paths.
+    private func runCommitted(_ revision: String) async throws {
+        var source = SourceOptions()
+        source.repo = repo
+        source.ref = revision
+        source.path = path
+        let (state, sources, scope) = try await withSourceErrors {
+            let git = try await source.openSource()
+            let commit = try await git.repository.resolve(revision)
+            let folder = try await git.manifestsPath(at: commit, requested: path, revision: revision)
+            let state = try await git.desiredState(at: commit, path: folder)
+            // The source lines under each caret come from the committed blobs.
+            let wanted = Set(state.diagnostics.map(\.file))
+            var sources: [String: [UInt8]] = [:]
+            for entry in try await git.manifestEntries(at: commit, path: folder) where wanted.contains(entry.path) {
+                sources[entry.path] = try await git.repository.blob(entry.id)
+            }
+            let scope = "\(folder.isEmpty ? "/" : folder) at \(revision) (\(commit.short))"
+            return (state, sources, scope)
+        }
+        try report(state, sources: sources, scope: scope)
+    }
+
+    private func report(_ state: DesiredState, sources: [String: [UInt8]], scope: String) throws {
+        switch format {
+        case .json:
+            print(try ValidateReport(state).json(), terminator: "")
+        case .text, .markdown:
+            let colour = DiagnosticsRenderer.wantsColour(
+                fileDescriptor: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment)
+            let renderer = DiagnosticsRenderer(colour: colour, sources: sources)
+            var out = renderer.render(state.diagnostics)
+            out += summary(state, scope: scope, renderer: renderer) + "\n"
+            print(out, terminator: "")
+        }
+        if state.hasErrors { throw ExitCode(ExitStatus.failure) }
+    }
+
+    /// `manifests: 3 services valid` / `2 errors, 1 warning in 3 files` (the files that
+    /// have problems).
+    private func summary(_ state: DesiredState, scope: String, renderer: DiagnosticsRenderer) -> String {
+        let errors = state.diagnostics.filter { $0.severity == .error }.count
+        let warnings = state.diagnostics.count - errors
+        if errors > 0 {
+            let files = Set(state.diagnostics.map(\.file)).count
+            let text = "\(DiagnosticsRenderer.counts(errors: errors, warnings: warnings)) in \(DiagnosticsRenderer.plural(files, "file"))"
+            return renderer.paint(text, "31;1")
+        }
+        var text = "\(scope): \(DiagnosticsRenderer.plural(state.services.count, "service")) valid"
+        if warnings > 0 { text += ", \(DiagnosticsRenderer.plural(warnings, "warning"))" }
+        return renderer.paint(text, "32;1")
+    }
+}
+
+/// validate's JSON: `{"errors":[…],"formatVersion":1,"valid":false,"warnings":[…]}`.
+struct ValidateReport: Encodable {
+    struct Item: Encodable {
+        var file: String
+        var line: Int
+        var column: Int
+        var path: String
+        var message: String
+    }
+    var formatVersion = 1
+    var valid: Bool
+    var errors: [Item]
+    var warnings: [Item]
+
+    init(_ state: DesiredState) {
+        func items(_ severity: Diagnostic.Severity) -> [Item] {
+            state.diagnostics.filter { $0.severity == severity }.map {
+                Item(file: $0.file, line: $0.line, column: $0.column, path: $0.path, message: $0.message)
+            }
+        }
+        valid = !state.hasErrors
+        errors = items(.error)
+        warnings = items(.warning)
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
+    }
+}
+
+/// Finding manifest files on disk.
+enum ManifestSearch {
+    struct Root {
+        var display: String
+        var url: URL
+        var isDirectory: Bool
+    }
+    struct File {
+        var display: String
+        var url: URL
+    }
+
+    /// The command-line paths, checked to exist; or the repository's manifests folder.
+    static func roots(_ paths: [String], cwd: URL) throws -> [Root] {
+        let fm = FileManager.default
+        if paths.isEmpty {
+            guard let repo = repositoryRoot(from: cwd) else {
+                throw ValidationError(
+                    "not inside a git repository; name the files or folders to check, e.g. berth validate manifests/")
+            }
+            var target = repo
+            var isDir: ObjCBool = false
+            let manifests = repo.appendingPathComponent("manifests", isDirectory: true)
+            if fm.fileExists(atPath: manifests.path, isDirectory: &isDir), isDir.boolValue { target = manifests }
+            return [Root(display: relativePath(of: target, from: cwd), url: target, isDirectory: true)]
+        }
+        return try paths.map { given in
+            var isDir: ObjCBool = false
+            let url = URL(fileURLWithPath: given, relativeTo: cwd).standardizedFileURL
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else {
+                throw ValidationError("no such file or folder: \(given)")
+            }
+            var display = given
+            while display.count > 1, display.hasSuffix("/") { display.removeLast() }
+            return Root(display: display, url: url, isDirectory: isDir.boolValue)
+        }
+    }
+
+    /// Every file to check, in order: each root's files sorted, duplicates dropped.
+    static func files(in roots: [Root]) -> [File] {
+        var out: [File] = []
+        var seen: Set<String> = []
+        for root in roots {
+            var found: [File] = []
+            if !root.isDirectory {
+                found = [File(display: root.display, url: root.url)]
+            } else {
+                let prefix = root.display == "." ? "" : root.display.hasSuffix("/") ? root.display : root.display + "/"
+                found = relativeManifestPaths(in: root.url).map {
+                    File(display: prefix + $0, url: root.url.appendingPathComponent($0))
+                }
+            }
+            for f in found where seen.insert(f.url.standardizedFileURL.path).inserted { out.append(f) }
+        }
+        return out
+    }
+
+    /// `*.yaml` / `*.yml` under `folder`, recursively, hidden entries skipped, sorted.
+    static func relativeManifestPaths(in folder: URL) -> [String] {
+        let fm = FileManager.default
+        var out: [String] = []
+        var stack = [""]
+        while let rel = stack.popLast() {
+            let dir = rel.isEmpty ? folder : folder.appendingPathComponent(rel, isDirectory: true)
+            guard let names = try? fm.contentsOfDirectory(atPath: dir.path) else { continue }
+            for name in names where !name.hasPrefix(".") {
+                let child = rel.isEmpty ? name : rel + "/" + name
+                var isDir: ObjCBool = false
+                guard fm.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &isDir) else { continue }
+                if isDir.boolValue {
+                    stack.append(child)
+                } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                    out.append(child)
+                }
+            }
+        }
+        return out.sorted()
+    }
+
+    /// The nearest folder at or above `start` that holds `.git` (a folder, or a file in a
+    /// worktree).
+    static func repositoryRoot(from start: URL) -> URL? {
+        var dir = start.standardizedFileURL
+        while true {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent(".git").path) { return dir }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { return nil }
+            dir = parent
+        }
+    }
+
+    /// `target` relative to `base` (`manifests`, `../manifests`, `.`).
+    static func relativePath(of target: URL, from base: URL) -> String {
+        let t = target.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        let b = base.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        var common = 0
+        while common < t.count, common < b.count, t[common] == b[common] { common += 1 }
+        let parts = Array(repeating: "..", count: b.count - common) + t[common...]
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 }

@@ -1,0 +1,251 @@
+/// Choices that change what a plan may do.
+public struct PlanOptions: Sendable, Hashable {
+    /// Delete services that are no longer in the desired state.
+    public var prune: Bool
+    /// Allow a plan that deletes more than half of the running services.
+    public var allowMassDelete: Bool
+
+    public init(prune: Bool = false, allowMassDelete: Bool = false) {
+        self.prune = prune
+        self.allowMassDelete = allowMassDelete
+    }
+}
+
+/// Desired state + observed state → `Plan`. Pure: no I/O, no clock; the same input (in any
+/// order) gives the same plan.
+///
+/// Per desired service, from its observed instances:
+/// - none and replicas > 0 → `create`;
+/// - any instance of another revision (strays with unknown revisions included) → one
+///   `update` to the new revision at the new replica count (a `scale` when that count is 0);
+/// - all at the desired revision, count differs → `scale` (a scale-down stops failing
+///   instances first);
+/// - exited or unhealthy instances left over → `heal` (unhealthy always; exited as the
+///   restart policy says: `always`, `on-failure` with a non-zero code, never for `never`).
+/// Services no longer desired → `delete` with `prune` (never while the desired state has
+/// errors; more than half of the running services only with `allowMassDelete`), else a note.
+///
+/// Waves: a service's wave in the `dependsOn` graph, renumbered densely over the services
+/// that have steps (so relative order is kept and no wave is empty). Deletes come after
+/// every other step, in reverse dependency order when the observed services carry their
+/// `dependsOn`, else all in one wave.
+public enum Planner {
+    public static func plan(
+        desired: DesiredState, observed: ObservedState, options: PlanOptions = .init()
+    ) throws(PlanError) -> Plan {
+        // One copy of each spec, sorted by name; everything below borrows from it.
+        let specs = desired.services.keys.sorted().map { desired.services[$0]! }
+        let graph = DependencyGraph(sortedUniqueServices: specs)
+        // Waves exist exactly when there is no cycle; only then are cycles looked for.
+        guard let graphWaves = graph.waveIndices() else { throw .dependencyCycle(graph.cycles()) }
+        let running = observed.servicesByName
+
+        // 1. Create, update, scale, heal: with the graph wave, renumbered below.
+        var steps: [PlanStep] = []
+        for i in specs.indices {
+            let instances = running[specs[i].name]?.instances ?? []
+            steps += serviceSteps(specs[i], instances: instances, wave: graphWaves[i])
+        }
+        let used = Set(steps.map(\.wave)).sorted()
+        var dense: [Int: Int] = [:]
+        for (i, w) in used.enumerated() { dense[w] = i }
+        for i in steps.indices { steps[i].wave = dense[steps[i].wave]! }
+        let firstDeleteWave = used.count
+
+        // 2. Services no longer desired.
+        var notes: [PlanNote] = []
+        let orphans = running.values
+            // `index(forKey:)`, not `services[name] == nil`, which would copy the spec.
+            .filter { !$0.instances.isEmpty && desired.services.index(forKey: $0.name) == nil }
+            .sorted { $0.name < $1.name }
+        if !orphans.isEmpty {
+            if !options.prune || desired.hasErrors {
+                let errors = desired.diagnostics.filter { $0.severity == .error }.count
+                for o in orphans {
+                    let ids = o.instances.map(\.id)
+                    let count = "\(ids.count) instance\(ids.count == 1 ? "" : "s")"
+                    if options.prune {
+                        notes.append(PlanNote(
+                            kind: .pruneBlocked, service: o.name, instances: ids,
+                            message: "not in the desired state, but kept (\(count)): the desired state has "
+                                + "\(errors) error\(errors == 1 ? "" : "s"), and berth never prunes then; fix them first"))
+                    } else {
+                        notes.append(PlanNote(
+                            kind: .wouldPrune, service: o.name, instances: ids,
+                            message: "not in the desired state (\(count)); pass --prune to delete it"))
+                    }
+                }
+            } else {
+                let runningCount = running.values.filter { !$0.instances.isEmpty }.count
+                if orphans.count * 2 > runningCount && !options.allowMassDelete {
+                    throw .massDelete(deleting: orphans.map(\.name), running: runningCount)
+                }
+                steps += deleteSteps(orphans, firstWave: firstDeleteWave)
+            }
+        }
+        return Plan(
+            revision: desired.commit, project: observed.project, steps: steps, notes: notes,
+            desiredErrors: desired.diagnostics.filter { $0.severity == .error }.count)
+    }
+
+    // MARK: - One desired service
+
+    static func serviceSteps(_ spec: ServiceSpec, instances unsorted: [Instance], wave: Int) -> [PlanStep] {
+        let revision = spec.revision
+        let want = spec.replicas
+        // Fast path, the common case: converged.
+        if unsorted.count == want
+            && unsorted.allSatisfy({ $0.revision == revision && !needsReplacement($0, restart: spec.restart) })
+        {
+            return []
+        }
+        let instances = unsorted.sorted { $0.id < $1.id }
+        let target = PlanStep.Endpoint(image: spec.image, replicas: want, revision: revision.id)
+
+        if instances.isEmpty {
+            guard want > 0 else { return [] }
+            var to = target
+            to.env = maskedEnv(spec.env)
+            return [PlanStep(
+                action: .create, service: spec.name, wave: wave,
+                reason: "new service: nothing runs yet", to: to)]
+        }
+
+        let old = instances.filter { $0.revision != revision }
+        if !old.isEmpty {
+            let from = PlanStep.Endpoint(
+                image: mostCommon(old.map { $0.image ?? "" }), replicas: instances.count,
+                revision: mostCommon(old.map(\.revision.id)))
+            if want == 0 {
+                return [PlanStep(
+                    action: .scale, service: spec.name, wave: wave,
+                    reason: "replicas \(instances.count) → 0", from: from, to: target,
+                    instances: instances.map(\.id))]
+            }
+            var why: [String] = []
+            if from.image != spec.image && !from.image.isEmpty {
+                why.append("image \(from.image) → \(spec.image)")
+            } else {
+                why.append("spec changed (revision \(from.revision) → \(revision.id))")
+            }
+            if instances.count != want { why.append("replicas \(instances.count) → \(want)") }
+            let oldRevisions = Set(old.map(\.revision)).count
+            if oldRevisions > 1 { why.append("\(oldRevisions) old revisions running") }
+            // Failing instances of the new revision are replaced by the update too, and
+            // new-revision ones beyond the replica count are stopped (as a scale-down would).
+            var replaced = old + instances.filter { $0.revision == revision && $0.isFailing }
+            let healthyCurrent = instances.filter { $0.revision == revision && !$0.isFailing }
+            if healthyCurrent.count > want {
+                replaced += healthyCurrent.sorted(by: removalOrder).prefix(healthyCurrent.count - want)
+            }
+            return [PlanStep(
+                action: .update, service: spec.name, wave: wave,
+                reason: why.joined(separator: "; "), from: from, to: target,
+                strategy: strategy(spec.update, replicas: want), instances: replaced.map(\.id))]
+        }
+
+        var steps: [PlanStep] = []
+        var kept = instances
+        let current = PlanStep.Endpoint(image: spec.image, replicas: instances.count, revision: revision.id)
+        if instances.count > want {
+            // Stop failing instances first, then starting ones, then the newest-named.
+            let victims = instances.sorted(by: removalOrder).prefix(instances.count - want)
+            let gone = Set(victims.map(\.id))
+            kept = instances.filter { !gone.contains($0.id) }
+            steps.append(PlanStep(
+                action: .scale, service: spec.name, wave: wave,
+                reason: "replicas \(instances.count) → \(want)", from: current, to: target,
+                instances: Array(gone)))
+        } else if instances.count < want {
+            steps.append(PlanStep(
+                action: .scale, service: spec.name, wave: wave,
+                reason: "replicas \(instances.count) → \(want)", from: current, to: target))
+        }
+        let heal = kept.filter { needsReplacement($0, restart: spec.restart) }
+        if !heal.isEmpty {
+            let healEndpoint = PlanStep.Endpoint(image: spec.image, replicas: kept.count, revision: revision.id)
+            steps.append(PlanStep(
+                action: .heal, service: spec.name, wave: wave,
+                reason: heal.compactMap(\.failureDescription).joined(separator: "; "),
+                from: healEndpoint, to: healEndpoint, instances: heal.map(\.id)))
+        }
+        return steps
+    }
+
+    /// Whether a failing instance is replaced: unhealthy always; exited per restart policy.
+    static func needsReplacement(_ i: Instance, restart: RestartPolicy) -> Bool {
+        switch i.state {
+        case .running, .starting: return false
+        case .unhealthy: return true
+        case .exited:
+            switch restart {
+            case .always: return true
+            case .onFailure: return i.exitCode != 0
+            case .never: return false
+            }
+        }
+    }
+
+    /// Which instances a scale-down stops first: exited, unhealthy, starting, running;
+    /// the highest id first among equals.
+    static func removalOrder(_ a: Instance, _ b: Instance) -> Bool {
+        let (ra, rb) = (removalRank(a), removalRank(b))
+        return ra != rb ? ra < rb : a.id > b.id
+    }
+
+    private static func removalRank(_ i: Instance) -> Int {
+        switch i.state {
+        case .exited: 0
+        case .unhealthy: 1
+        case .starting: 2
+        case .running: 3
+        }
+    }
+
+    static func strategy(_ policy: UpdatePolicy, replicas: Int) -> PlanStep.Strategy {
+        switch policy.strategy {
+        case .recreate:
+            return PlanStep.Strategy(type: .recreate)
+        case .rolling:
+            var surge = policy.maxSurge.resolve(replicas: replicas, roundUp: true)
+            let unavailable = policy.maxUnavailable.resolve(replicas: replicas, roundUp: false)
+            // Both zero would never make progress; Kubernetes rejects it, Berth surges by one.
+            if surge == 0 && unavailable == 0 { surge = 1 }
+            return PlanStep.Strategy(type: .rolling, maxSurge: surge, maxUnavailable: unavailable)
+        }
+    }
+
+    /// The most frequent value; ties go to the smallest.
+    static func mostCommon(_ values: [String]) -> String {
+        var counts: [String: Int] = [:]
+        for v in values { counts[v, default: 0] += 1 }
+        return counts.min { a, b in a.value != b.value ? a.value > b.value : a.key < b.key }?.key ?? ""
+    }
+
+    static func maskedEnv(_ env: [String: String]) -> [String: String]? {
+        guard !env.isEmpty else { return nil }
+        var out: [String: String] = [:]
+        for (k, v) in env { out[k] = Secrets.display(envKey: k, value: v) }
+        return out
+    }
+
+    // MARK: - Deletes
+
+    /// Reverse dependency order among the deleted services: a service is deleted before
+    /// the services it depended on.
+    static func deleteSteps(_ orphans: [ObservedService], firstWave: Int) -> [PlanStep] {
+        let graph = DependencyGraph(Dictionary(uniqueKeysWithValues: orphans.map { ($0.name, $0.dependsOn) }))
+        let waves = graph.waves() ?? [:]  // a cycle among deleted services: one wave
+        let top = waves.values.max() ?? 0
+        return orphans.map { o in
+            let ids = o.instances.map(\.id).sorted()
+            let image = mostCommon(o.instances.map { $0.image ?? "" })
+            return PlanStep(
+                action: .delete, service: o.name, wave: firstWave + top - (waves[o.name] ?? top),
+                reason: "not in the desired state",
+                from: PlanStep.Endpoint(
+                    image: image, replicas: ids.count, revision: mostCommon(o.instances.map(\.revision.id))),
+                instances: ids)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+public import BerthCore
+
+/// Carries out a `Plan` through any `ContainerRuntime`: the plan is data, this is its
+/// interpreter (STYLE #9).
+///
+/// - Waves run in order; the steps of one wave run concurrently (one task per service, a
+///   service's own steps in plan order).
+/// - `dependsOn` is health-gated: a step starts only when every service it depends on is
+///   healthy (its steps in this apply succeeded, or, with no steps, an instance of it runs).
+///   Otherwise it is skipped, and says why: "depends on booking, whose update failed".
+/// - create / scale up: start instances, wait until healthy (deadline: progressDeadline).
+///   scale down and delete: drain, then stop with stopGracePeriod.
+/// - heal: an exited instance is removed, then replaced; an unhealthy one is replaced first
+///   and removed once the replacement is healthy.
+/// - update, rolling: never more than replicas + maxSurge instances, never fewer than
+///   replicas − maxUnavailable serving; per replica start new → healthy → router add →
+///   router drain old → stop old. A new instance that fails, or misses progressDeadline,
+///   rolls the service back (new revision removed, the old count restored at the old
+///   revision from the spec the runtime recorded) or pauses it, per onFailure.
+///   Recreate: stop every old instance, then start the new ones.
+///
+/// Crash safety lives in the runtime's naming and labels: whatever an interrupted step
+/// leaves (created-never-started, never-healthy, surplus) is observed and planned away by
+/// the next apply.
+public struct Executor: Sendable {
+    public var runtime: any ContainerRuntime
+    public var router: any TrafficRouter
+    public var project: String
+
+    public init(runtime: any ContainerRuntime, project: String, router: any TrafficRouter = NoTrafficRouter()) {
+        self.runtime = runtime
+        self.project = project
+        self.router = router
+    }
+
+    /// Runs `plan` (made from `desired` and `observed`) and reports every step's outcome.
+    /// Never throws: runtime errors become failed steps.
+    public func apply(
+        _ plan: Plan, desired: DesiredState, observed: ObservedState,
+        onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }
+    ) async -> ApplyReport {
+        let clock = ContinuousClock()
+        let begin = clock.now
+        let running = observed.servicesByName
+        var reports: [StepReport] = []
+        /// Services whose steps in this apply did not succeed, with the word for why.
+        var unhealthy: [String: String] = [:]
+        let prepared: Bool
+        if plan.steps.contains(where: { $0.action != .delete }) {
+            do {
+                try await runtime.prepare(project: project)
+                prepared = true
+            } catch {
+                prepared = false
+                for step in plan.steps {
+                    let report = StepReport(
+                        step: step, outcome: .failed("the runtime could not be prepared: \(error)"), duration: .zero)
+                    onEvent(ApplyEvent(service: step.service, kind: .stepFinished(report)))
+                    reports.append(report)
+                }
+            }
+        } else {
+            prepared = true
+        }
+        guard prepared else { return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin) }
+
+        let touched = Set(plan.steps.map(\.service))
+        let waves = Dictionary(grouping: plan.steps, by: \.wave).sorted { $0.key < $1.key }
+        for (_, steps) in waves {
+            // One task per service; its steps in plan order.
+            var byService: [String: [PlanStep]] = [:]
+            for step in steps { byService[step.service, default: []].append(step) }
+            let names = byService.keys.sorted()
+            let results = await withTaskGroup(of: [StepReport].self) { group in
+                for name in names {
+                    let serviceSteps = byService[name]!
+                    let spec = desired.services[name]
+                    let blocker = spec.flatMap { gate($0, unhealthy: unhealthy, touched: touched, running: running) }
+                    let context = StepContext(
+                        executor: self, spec: spec, instances: running[name]?.instances ?? [],
+                        commit: plan.revision, onEvent: onEvent)
+                    group.addTask {
+                        var out: [StepReport] = []
+                        for step in serviceSteps {
+                            let started = ContinuousClock.now
+                            let outcome: StepOutcome
+                            if let blocker {
+                                outcome = .skipped(blocker)
+                            } else if let failed = out.first(where: { !$0.outcome.isSuccess }) {
+                                outcome = .skipped("the \(failed.step.action.rawValue) before it did not succeed")
+                            } else {
+                                outcome = await context.run(step)
+                            }
+                            let report = StepReport(step: step, outcome: outcome, duration: ContinuousClock.now - started)
+                            onEvent(ApplyEvent(service: step.service, kind: .stepFinished(report)))
+                            out.append(report)
+                        }
+                        return out
+                    }
+                }
+                var all: [StepReport] = []
+                for await r in group { all += r }
+                return all
+            }
+            for r in results where !r.outcome.isSuccess && unhealthy[r.step.service] == nil {
+                switch r.outcome {
+                case .skipped: unhealthy[r.step.service] = "which was skipped"
+                case .rolledBack: unhealthy[r.step.service] = "whose \(r.step.action.rawValue) failed and was rolled back"
+                case .paused: unhealthy[r.step.service] = "whose \(r.step.action.rawValue) failed and is paused"
+                default: unhealthy[r.step.service] = "whose \(r.step.action.rawValue) failed"
+                }
+            }
+            reports += results
+        }
+        let order = Dictionary(plan.steps.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        reports.sort { (order[$0.step] ?? 0) < (order[$1.step] ?? 0) }
+        return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin)
+    }
+
+    /// Why `spec` may not start yet (nil when every dependency is healthy).
+    func gate(
+        _ spec: ServiceSpec, unhealthy: [String: String], touched: Set<String>, running: [String: ObservedService]
+    ) -> String? {
+        for dependency in spec.dependsOn.sorted() {
+            if let why = unhealthy[dependency] { return "depends on \(dependency), \(why)" }
+            // A dependency with steps that all succeeded is healthy; one without steps must
+            // already have a running instance.
+            if touched.contains(dependency) { continue }
+            let serving = running[dependency]?.instances.contains { $0.state == .running } ?? false
+            if !serving { return "depends on \(dependency), which has no healthy instance" }
+        }
+        return nil
+    }
+}

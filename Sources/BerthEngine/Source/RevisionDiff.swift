@@ -1,0 +1,35 @@
+public import BerthCore
+public import BerthGit
+
+/// The desired-state difference between two commits, computed from the files that differ.
+public struct RevisionDiff: Sendable {
+    public var from: ObjectID
+    public var to: ObjectID
+    public var path: String
+    public var diff: DesiredStateDiff
+    /// Problems in the changed files (both sides), sorted; the diff is unreliable when any
+    /// is an error.
+    public var diagnostics: [Diagnostic]
+    /// How many manifest files differ (0 when the manifests trees are identical).
+    public var changedFiles: Int
+}
+
+extension GitDesiredStateSource {
+    /// Compares the desired state at two commits. Fast path: identical manifests tree ids
+    /// mean no change, without reading anything else. Otherwise only the blobs that differ
+    /// are read and parsed (services in unchanged files are equal on both sides).
+    public func diff(from: ObjectID, to: ObjectID, path: String) async throws -> RevisionDiff {
+        let oldTree = try await tree(at: path, in: from)
+        let newTree = try await tree(at: path, in: to)
+        guard oldTree != newTree else {
+            return RevisionDiff(from: from, to: to, path: path, diff: DesiredStateDiff(), diagnostics: [], changedFiles: 0)
+        }
+        let changes = try await repository.changes(from: oldTree, to: newTree, prefix: path)
+            .filter { Self.isManifest($0.path) }
+        let oldFiles = try await fileManifests(changes.compactMap { c in c.old.map { (c.path, $0) } })
+        let newFiles = try await fileManifests(changes.compactMap { c in c.new.map { (c.path, $0) } })
+        let diff = DesiredStateDiff(changedFrom: oldFiles, changedTo: newFiles)
+        let diagnostics = Array(Set(oldFiles.flatMap(\.diagnostics) + newFiles.flatMap(\.diagnostics))).sorted()
+        return RevisionDiff(from: from, to: to, path: path, diff: diff, diagnostics: diagnostics, changedFiles: changes.count)
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import BerthCore
+import BerthEngine
+import Foundation
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Compare the desired state in git with what runs, and print the ordered plan.",
+        discussion: """
+            Symbols: + create, ~ update, > scale, ! heal, - delete. Steps of one wave do not \
+            depend on each other; deletes come last, in reverse dependency order.
+
+            Exit codes: 0 success; with --detailed-exitcode 0 no changes, 2 changes present; \
+            1 error (including a desired state with errors, a dependency cycle, or a refused \
+            mass deletion).
+            """)
+
+    @OptionGroup var source: SourceOptions
+
+    @Option(name: .long, help: "Project name that separates repositories on one host (default: the project of the --observed file, else the repository's folder name).")
+    var project: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Observed state: a file with the JSON of `berth status --format json`, or `none` when nothing runs yet.",
+        valueName: "FILE|none"))
+    var observed: String?
+
+    @Flag(name: .long, help: "Delete services that are no longer in the desired state.")
+    var prune = false
+
+    @Flag(name: .long, help: "Allow a plan that deletes more than half of the running services.")
+    var allowMassDelete = false
+
+    @Option(name: .long, help: "Output format: text, json or markdown.")
+    var format: OutputFormat = .text
+
+    @Flag(name: .long, help: "Exit 0 when there are no changes, 2 when there are, 1 on error.")
+    var detailedExitcode = false
+
+    func run() async throws {
+        do {
+            try await plan()
+        } catch let failure as Failure {
+            Self.stderr(failure.message + "\n")
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+
+    private func plan() async throws {
+        let observedState: ObservedState
+        if let observed {
+            observedState = try Self.loadObservedState(observed, project: project, source: source)
+        } else {
+            observedState = try await Self.observeDocker(project: project, source: source)
+        }
+        let desired = try await Self.loadDesiredState(source)
+
+        for d in desired.diagnostics.sorted() { Self.stderr(d.rendered + "\n") }
+
+        let plan: Plan
+        do {
+            plan = try Planner.plan(
+                desired: desired, observed: observedState,
+                options: PlanOptions(prune: prune, allowMassDelete: allowMassDelete))
+        } catch {
+            throw Failure("error: \(error)")
+        }
+
+        switch format {
+        case .text: print(PlanRendering.text(plan), terminator: "")
+        case .json: print(plan.jsonText(), terminator: "")
+        case .markdown: print(PlanRendering.markdown(plan), terminator: "")
+        }
+
+        if desired.hasErrors {
+            let n = desired.diagnostics.filter { $0.severity == .error }.count
+            throw Failure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); the plan covers only the services that loaded, and prunes nothing")
+        }
+        if detailedExitcode && plan.hasChanges { throw ExitCode(ExitStatus.changes) }
+    }
+}
+
+/// Where `berth plan` gets its inputs.
+extension PlanCommand {
+    /// Desired state from the git tree of `--ref` (never the working copy).
+    static func loadDesiredState(_ source: SourceOptions) async throws -> DesiredState {
+        try await withSourceErrors {
+            try await source.openSource().desiredState(revision: source.ref, path: source.path)
+        }
+    }
+
+    /// `--observed FILE|none` and `--project`.
+    static func loadObservedState(_ argument: String, project: String?, source: SourceOptions) throws -> ObservedState {
+        if argument == "none" {
+            return .none(project: project ?? Self.defaultProject(source))
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: argument))
+        } catch {
+            throw Failure("error: \(argument): cannot read the observed state: \(error.localizedDescription)")
+        }
+        let state: ObservedState
+        do {
+            state = try JSONDecoder().decode(ObservedState.self, from: data)
+        } catch {
+            throw Failure("""
+                error: \(argument): not an observed state (expected the JSON of \
+                `berth status --format json`): \(Self.describe(error))
+                """)
+        }
+        if let project, project != state.project {
+            throw Failure("""
+                error: \(argument) describes project \(state.project), not \(project): \
+                pass --project \(state.project), or the status file of project \(project)
+                """)
+        }
+        return state
+    }
+
+    /// The repository's folder name: the last component of `--repo` (without `.git`), or of
+    /// the working tree that holds the current directory.
+    static func defaultProject(_ source: SourceOptions) -> String {
+        var path: String
+        if let repo = source.repo {
+            path = repo
+        } else {
+            var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent(".git").path) {
+                dir.deleteLastPathComponent()
+            }
+            path = dir.path == "/" ? FileManager.default.currentDirectoryPath : dir.path
+        }
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        var name = String(path.split(whereSeparator: { $0 == "/" || $0 == ":" }).last ?? "berth")
+        if name.hasSuffix(".git") && name.count > 4 { name.removeLast(4) }
+        return name
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?:
+            return "missing field \(path(context.codingPath + [key]))"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        case .dataCorrupted(let context)?:
+            let at = context.codingPath.isEmpty ? "" : "\(path(context.codingPath)): "
+            return at + context.debugDescription
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ keys: [any CodingKey]) -> String {
+        var out = ""
+        for k in keys {
+            if let i = k.intValue { out += "[\(i)]" } else { out += out.isEmpty ? k.stringValue : ".\(k.stringValue)" }
+        }
+        return out
+    }
+
+    /// A failure already worded for the operator: printed to stderr as is, exit 1.
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        init(_ message: String) { self.message = message }
+        var description: String { message }
+    }
+
+    static func stderr(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

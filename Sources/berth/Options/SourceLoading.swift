@@ -1,0 +1,94 @@
+import ArgumentParser
+import BerthCore
+import BerthEngine
+import BerthGit
+import Foundation
+
+/// Turning `--repo/--ref/--path` into a repository, a commit and a manifests path.
+///
+/// A remote (`https://`, `ssh://`, `file://`, `user@host:path`) is mirrored (bare) into
+/// `$BERTH_STATE_DIR/repos/<hash of the URL without credentials>.git`, by default
+/// `~/.cache/berth/repos/…` (`$XDG_CACHE_HOME/berth/repos` when set), and fetched on each run.
+/// History walks keep a per-commit index beside it, in `…/history/`.
+extension SourceOptions {
+    static func stateRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let state = environment["BERTH_STATE_DIR"], !state.isEmpty { return state }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/berth" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.cache/berth"
+    }
+
+    static func cacheRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        stateRoot(environment: environment) + "/repos"
+    }
+
+    func openRepository() async throws -> GitRepository {
+        let environment = ProcessInfo.processInfo.environment
+        guard let repo else {
+            return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true)
+        }
+        if GitRepository.isRemote(repo) {
+            let root = Self.cacheRoot(environment: environment)
+            try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let directory = GitRepository.mirrorDirectory(for: repo, cacheRoot: root)
+            return try await GitRepository.mirror(url: repo, into: directory, credentials: GitCredentials(environment: environment))
+        }
+        return try GitRepository(path: repo, discover: true)
+    }
+
+    func openSource() async throws -> GitDesiredStateSource {
+        GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.stateRoot() + "/history")
+    }
+}
+
+/// Prints to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Runs `body`; a git or source error is printed as `error: …` and exits 1.
+func withSourceErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as GitError {
+        printError("error: \(error)")
+        throw ExitCode(ExitStatus.failure)
+    } catch let error as DesiredStateSourceError {
+        printError("error: \(error)")
+        throw ExitCode(ExitStatus.failure)
+    }
+}
+
+/// JSON with sorted keys and `formatVersion: 1`, as every Berth document.
+func encodeJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// A field value for people: strings bare, absent as `(none)`.
+func display(_ value: JSONValue) -> String {
+    value == .null ? "(none)" : value.description
+}
+
+/// The text lines of a list of service changes, `~ booking  spec.image: a → b`, indented.
+func textLines(_ changes: [ServiceChange], indent: String = "") -> [String] {
+    var lines: [String] = []
+    let width = changes.map(\.service.count).max() ?? 0
+    for change in changes {
+        let padded = change.service.padding(toLength: width, withPad: " ", startingAt: 0)
+        switch change.kind {
+        case .added:
+            let image = change.fields.first { $0.path == "spec.image" }.map { "  spec.image: \(display($0.to))" } ?? ""
+            lines.append("\(indent)+ \(padded)\(image)")
+        case .removed:
+            lines.append("\(indent)- \(change.service)")
+        case .changed:
+            for (i, field) in change.fields.enumerated() {
+                let head = i == 0 ? "~ \(padded)" : String(repeating: " ", count: width + 2)
+                lines.append("\(indent)\(head)  \(field.path): \(display(field.from)) → \(display(field.to))")
+            }
+        }
+    }
+    return lines
+}

@@ -1,0 +1,98 @@
+import BerthCore
+import Foundation
+
+/// Renders diagnostics the way swift, clang and rustc do: the located message, then the
+/// source line and a caret under the column.
+///
+/// ```
+/// manifests/booking.yaml:7:13: error: spec.replicas: expected an integer, found "three"
+///   replicas: three
+///             ^
+/// ```
+///
+/// Shared by every command that reports manifest problems (validate, plan, diff).
+struct DiagnosticsRenderer {
+    /// ANSI colour (bold place, red errors, yellow warnings, green caret).
+    var colour: Bool
+    /// File contents by the path the diagnostics name, for the source snippets. A file
+    /// missing here (or a line beyond its end) is rendered without a snippet.
+    var sources: [String: [UInt8]]
+
+    init(colour: Bool, sources: [String: [UInt8]] = [:]) {
+        self.colour = colour
+        self.sources = sources
+    }
+
+    /// Each diagnostic with its snippet, in the order given, one line per row, each row
+    /// ending in a newline.
+    func render(_ diagnostics: [Diagnostic]) -> String {
+        var out = ""
+        var lineCache: [String: [Substring]] = [:]
+        for d in diagnostics {
+            out += headline(d) + "\n"
+            if lineCache[d.file] == nil, let bytes = sources[d.file] {
+                lineCache[d.file] = Self.lines(bytes)
+            }
+            if let lines = lineCache[d.file], d.line >= 1, d.line <= lines.count {
+                let text = lines[d.line - 1]
+                if !text.isEmpty {
+                    out += "\(text)\n\(Self.caretPadding(text, column: d.column))\(paint("^", "32;1"))\n"
+                }
+            }
+        }
+        return out
+    }
+
+    /// `FILE:LINE:COL: error: PATH: MESSAGE`, coloured when asked.
+    func headline(_ d: Diagnostic) -> String {
+        guard colour else { return d.rendered }
+        let place = paint("\(d.file):\(d.line):\(d.column):", "1")
+        let severity = d.severity == .error ? paint("error:", "31;1") : paint("warning:", "33;1")
+        let field = d.path.isEmpty ? "" : "\(d.path): "
+        return "\(place) \(severity) \(paint(field + d.message, "1"))"
+    }
+
+    /// `2 errors, 1 warning` (parts with a zero count left out; empty when both are zero).
+    static func counts(errors: Int, warnings: Int) -> String {
+        var parts: [String] = []
+        if errors > 0 { parts.append(plural(errors, "error")) }
+        if warnings > 0 { parts.append(plural(warnings, "warning")) }
+        return parts.joined(separator: ", ")
+    }
+
+    static func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
+    func paint(_ text: String, _ code: String) -> String {
+        colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// Colour only on a terminal, and never when `NO_COLOR` is set to anything non-empty
+    /// (https://no-color.org).
+    static func wantsColour(fileDescriptor: Int32, environment: [String: String]) -> Bool {
+        if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return false }
+        return isatty(fileDescriptor) == 1
+    }
+
+    /// The file's lines without their line breaks (LF or CRLF) and without a leading BOM.
+    static func lines(_ bytes: [UInt8]) -> [Substring] {
+        var text = String(decoding: bytes, as: UTF8.self)[...]
+        if text.unicodeScalars.first == "\u{FEFF}" { text = text.dropFirst() }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.last == "\r" ? line.dropLast() : line
+        }
+    }
+
+    /// Spaces (tabs where the line has tabs) up to `column`, counted in Unicode scalars as
+    /// libyaml counts.
+    static func caretPadding(_ line: Substring, column: Int) -> String {
+        var pad = ""
+        var count = 0
+        for scalar in line.unicodeScalars {
+            guard count < column - 1 else { break }
+            pad += scalar == "\t" ? "\t" : " "
+            count += 1
+        }
+        if count < column - 1 { pad += String(repeating: " ", count: column - 1 - count) }
+        return pad
+    }
+}

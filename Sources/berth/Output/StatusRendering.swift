@@ -1,0 +1,43 @@
+import BerthCore
+import BerthEngine
+import Foundation
+
+/// `berth status` and the end of `berth apply`, for people: one aligned row per service,
+/// sorted by name.
+///
+/// ```
+/// SERVICE   IMAGE             REVISION    READY  SYNC    HEALTH   MESSAGE
+/// booking   shop/booking:1.0  3e45ceb74b  2/2    Synced  Healthy  2 of 2 replicas ready
+/// ```
+enum StatusRendering {
+    static func text(_ report: StatusReport) -> String {
+        if report.services.isEmpty {
+            return "Project \(report.project): no services desired and nothing runs.\n"
+        }
+        var rows: [[String]] = [["SERVICE", "IMAGE", "REVISION", "READY", "SYNC", "HEALTH", "MESSAGE"]]
+        for s in report.services.sorted(by: { $0.name < $1.name }) {
+            rows.append([
+                s.name, s.image.isEmpty ? "-" : s.image, s.revision.isEmpty ? "-" : s.revision,
+                "\(s.readyReplicas)/\(s.desiredReplicas)", s.sync.rawValue, s.health.rawValue, s.message,
+            ])
+        }
+        return table(rows)
+    }
+
+    /// Columns padded to their widest cell, two spaces apart; the last column unpadded.
+    static func table(_ rows: [[String]]) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = Array(repeating: 0, count: columns)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        var out = ""
+        for row in rows {
+            var line = ""
+            for (i, cell) in row.enumerated() {
+                line += i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+}
