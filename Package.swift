@@ -63,7 +63,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "berth-bench",
-            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker"],
+            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
         .testTarget(

@@ -9,6 +9,7 @@ let benchmarks: [Benchmark] = [
     planBenchmark,
     gitBenchmark,
     applyBenchmark,
+    proxyBenchmark,
 ]
 
 Harness.main(benchmarks)
