@@ -17,8 +17,12 @@ let proxyBenchmark = Benchmark(
 /// - **direct**: one replica's address on the bridge;
 /// - **berth**: Berth's balancer (in this process, learnt from Docker labels like
 ///   `berth proxy`), published on a loopback port, forwarding to the three replicas;
-/// - **nginx**: Debian's nginx as its own process (temp prefix, loopback port), the three
-///   replicas as one `upstream` (round robin), `worker_processes auto`.
+/// - **nginx http**: Debian's nginx as its own process (temp prefix, loopback port), the
+///   three replicas as one `upstream` (round robin), `worker_processes auto`. An HTTP (L7)
+///   proxy: it keeps wrk's connections alive although the replicas close theirs, so it
+///   saves a client connection per request that any TCP balancer must make;
+/// - **nginx stream**: the same nginx process's `stream` module (libnginx-mod-stream, when
+///   installed), a TCP (L4) balancer like Berth's: the like-for-like comparison.
 /// Targets are run in turn for each round; the table shows the median round. Everything is
 /// removed afterwards (containers by the `berth.project` label, nginx by pid).
 enum ProxyBench {
@@ -49,18 +53,28 @@ enum ProxyBench {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let nginxPort = try blocking { try await freePort() }
-        let nginxProcess = try startNginx(nginx, prefix: scratch, port: nginxPort, upstreams: setup.addresses)
+        let streamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
+        let nginxStreamPort: Int? =
+            FileManager.default.fileExists(atPath: streamModule) ? try blocking { try await freePort() } : nil
+        let nginxProcess = try startNginx(
+            nginx, prefix: scratch, port: nginxPort, streamPort: nginxStreamPort.map { ($0, streamModule) },
+            upstreams: setup.addresses)
         defer {
             nginxProcess.terminate()
             nginxProcess.waitUntilExit()
         }
         try waitListening(port: nginxPort)
 
-        let targets: [(String, String)] = [
+        var targets: [(String, String)] = [
             ("direct (one replica)", "http://\(setup.addresses[0])/version"),
             ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version"),
-            ("nginx (3 replicas)", "http://127.0.0.1:\(nginxPort)/version"),
+            ("nginx http (3 replicas)", "http://127.0.0.1:\(nginxPort)/version"),
         ]
+        if let nginxStreamPort {
+            targets.append(("nginx stream/L4 (3 repl.)", "http://127.0.0.1:\(nginxStreamPort)/version"))
+        } else {
+            print("(nginx's stream module is not installed: apt-get install libnginx-mod-stream for the L4 comparison)")
+        }
         print("== proxy: wrk -t2 -c\(connections) -d\(seconds)s --latency GET /version, \(rounds) round(s), 3 × shop/customer:1.0")
         // Warm-up: one second each.
         for (_, url) in targets { _ = try runWrk(wrk, url: url, seconds: 1, connections: connections) }
@@ -89,9 +103,15 @@ enum ProxyBench {
         let berth = table[targets[1].0]!, viaNginx = table[targets[2].0]!
         print(
             String(
-                format: "targets: berth ≥ 80%% of direct: %@ (%.1f %%); berth ≥ nginx: %@ (%.2f×)",
+                format: "targets: berth ≥ 80%% of direct: %@ (%.1f %%); berth ≥ nginx http: %@ (%.2f×)",
                 berth >= 0.8 * direct ? "met" : "NOT met", 100 * berth / direct, berth >= viaNginx ? "met" : "NOT met",
                 berth / viaNginx))
+        if targets.count > 3, let stream = table[targets[3].0] {
+            print(
+                String(
+                    format: "         berth ≥ nginx stream (L4, like for like): %@ (%.2f×)",
+                    berth >= stream ? "met" : "NOT met", berth / stream))
+        }
         let counters = setup.service.table.counters()["customer"] ?? ServiceCounters()
         print(
             "berth proxy accounting: \(counters.connectionsTotal) connections, \(counters.httpRequests) HTTP requests, "
@@ -119,11 +139,24 @@ enum ProxyBench {
         return result
     }
 
-    static func startNginx(_ nginx: String, prefix: URL, port: Int, upstreams: [String]) throws -> Process {
+    static func startNginx(
+        _ nginx: String, prefix: URL, port: Int, streamPort: (port: Int, module: String)?, upstreams: [String]
+    ) throws -> Process {
         for folder in ["logs", "tmp"] {
             try FileManager.default.createDirectory(at: prefix.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
+        let servers = upstreams.map { "        server \($0);" }.joined(separator: "\n")
+        let stream =
+            streamPort.map { stream in
+                """
+                stream {
+                    upstream replicas { \(upstreams.map { "server \($0);" }.joined(separator: " ")) }
+                    server { listen 127.0.0.1:\(stream.port); proxy_pass replicas; }
+                }
+                """
+            } ?? ""
         let config = """
+            \(streamPort.map { "load_module \($0.module);" } ?? "")
             worker_processes auto;
             pid \(prefix.path)/nginx.pid;
             error_log \(prefix.path)/logs/error.log warn;
@@ -136,13 +169,14 @@ enum ProxyBench {
                 uwsgi_temp_path \(prefix.path)/tmp/uwsgi;
                 scgi_temp_path \(prefix.path)/tmp/scgi;
                 upstream replicas {
-            \(upstreams.map { "        server \($0);" }.joined(separator: "\n"))
+            \(servers)
                 }
                 server {
                     listen 127.0.0.1:\(port);
                     location / { proxy_pass http://replicas; }
                 }
             }
+            \(stream)
 
             """
         let file = prefix.appendingPathComponent("nginx.conf")

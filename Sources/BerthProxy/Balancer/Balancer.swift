@@ -135,12 +135,15 @@ public final class Balancer: Sendable {
             return
         }
         let table = self.table
-        ClientBootstrap(group: client.eventLoop)
+        let bootstrap = ClientBootstrap(group: client.eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
-            .connect(host: lease.host, port: lease.port)
+        // An IP literal connects straight to its address: no resolver (and no thread hop) on
+        // the path of every connection.
+        let connected = lease.address.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: lease.host, port: lease.port)
+        connected
             .whenComplete { [self] result in
                 switch result {
                 case .failure(let error):

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+public import NIOCore
 
 /// Where a replica takes connections: its address on the project network and, for each
 /// published host port of its service, the container port that serves it.
@@ -69,11 +70,14 @@ public struct ServiceCounters: Sendable, Hashable {
 }
 
 /// A reservation of one connection slot on an endpoint, from `pick` until `release`.
-public struct Lease: Sendable, Hashable {
+public struct Lease: Sendable {
     public var instance: String
     public var service: String
     public var host: String
     public var port: Int
+    /// The replica's socket address when `host` is an IP literal (no resolver on the
+    /// connection path), else nil.
+    public var address: SocketAddress?
 }
 
 /// How a drain ended.
@@ -110,12 +114,31 @@ public struct DrainResult: Sendable, Hashable, Codable {
 /// until both of its sockets are closed, so a drain also waits for connects in flight.
 public final class EndpointTable: Sendable {
     struct Entry {
-        var endpoint: Endpoint
+        var endpoint: Endpoint {
+            didSet { addresses = Self.addresses(of: endpoint) }
+        }
         var state: EndpointState
         var order: Int
         var active = 0
         var total = 0
         var lastProbe: String?
+        /// Container port → socket address, parsed once.
+        var addresses: [Int: SocketAddress]
+
+        init(endpoint: Endpoint, state: EndpointState, order: Int) {
+            self.endpoint = endpoint
+            self.state = state
+            self.order = order
+            self.addresses = Self.addresses(of: endpoint)
+        }
+
+        static func addresses(of endpoint: Endpoint) -> [Int: SocketAddress] {
+            var out: [Int: SocketAddress] = [:]
+            for port in endpoint.ports.values {
+                out[port] = try? SocketAddress(ipAddress: endpoint.host, port: port)
+            }
+            return out
+        }
     }
 
     struct Waiter {
@@ -294,9 +317,10 @@ public final class EndpointTable: Sendable {
             s.entries[best.id]!.active += 1
             s.entries[best.id]!.total += 1
             let host = s.entries[best.id]!.endpoint.host
+            let address = s.entries[best.id]!.addresses[best.target]
             s.services[service, default: ServiceCounters()].connectionsTotal += 1
             s.services[service, default: ServiceCounters()].connectionsActive += 1
-            return Lease(instance: best.id, service: service, host: host, port: best.target)
+            return Lease(instance: best.id, service: service, host: host, port: best.target, address: address)
         }
     }
 
