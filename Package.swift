@@ -28,7 +28,19 @@ let package = Package(
         .target(name: "BerthYAML", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "BerthCore", dependencies: ["BerthYAML"], swiftSettings: strict),
         .target(name: "BerthGit", dependencies: ["CGit2"], swiftSettings: strict),
-        .target(name: "BerthEngine", dependencies: ["BerthCore", "BerthGit"], swiftSettings: strict),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "BerthEngine",
+            dependencies: [
+                "BerthCore", "BerthGit", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "BerthTestSupport", dependencies: ["BerthCore", "BerthGit"],
             swiftSettings: strict),
@@ -84,7 +96,9 @@ let package = Package(
             name: "BerthGitTests", dependencies: ["BerthGit", "BerthCore", "BerthEngine", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthCore", "BerthTestSupport"],
+            name: "BerthEngineTests",
+            dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthTestSupport",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "BerthProxyTests",

@@ -6,9 +6,10 @@
 
 let benchmarks: [Benchmark] = [
     yamlBenchmark,
-    planBenchmark,
     gitBenchmark,
+    planBenchmark,
     applyBenchmark,
+    healBenchmark,
     proxyBenchmark,
 ]
 

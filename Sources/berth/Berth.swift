@@ -17,6 +17,8 @@ struct Berth: AsyncParsableCommand {
             HistoryCommand.self,
             ApplyCommand.self,
             StatusCommand.self,
+            WatchCommand.self,
+            JournalCommand.self,
             ProxyCommand.self,
         ]
     )

@@ -28,6 +28,15 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Flag(name: .long, help: "Join with the journal of berth watch: when, and whether, each commit reached the runtime.")
+    var applied = false
+
+    @Option(name: .long, help: "With --applied: the watch's project (default: the repository's folder name).")
+    var project: String?
+
+    @Option(name: .customLong("state-dir"), help: "With --applied: the watch's state folder (default as berth watch).")
+    var stateDir: String?
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if let since, Self.parseDate(since) == nil {
@@ -53,13 +62,31 @@ struct HistoryCommand: AsyncParsableCommand {
             return try await src.history(
                 from: start, path: path, service: service, since: since.flatMap(Self.parseDate), limit: limit)
         }
+        var journal: [String: CommitSummary]? = nil
+        if applied {
+            let project = project ?? PlanCommand.defaultProject(source)
+            let dir = stateDir ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+            do {
+                journal = try await Journal(path: dir + "/journal.sqlite", create: false).commitSummaries()
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(ExitStatus.failure)
+            }
+        }
         switch format {
-        case .json: print(try encodeJSON(HistoryDocument(entries)))
-        default: print(text(entries), terminator: "")
+        case .json: print(try encodeJSON(HistoryDocument(entries, journal: journal)))
+        default: print(text(entries, journal: journal), terminator: "")
         }
     }
 
-    func text(_ entries: [HistoryEntry]) -> String {
+    /// `Applied: 2026-…Z` (first sync from the commit that succeeded), or why not.
+    static func appliedLine(_ summary: CommitSummary?) -> String {
+        guard let summary else { return "Applied: never (no sync from this commit in the journal)" }
+        if summary.applied { return "Applied: \(summary.firstSync)" }
+        return "Applied: no (\(summary.results.map(\.rawValue).joined(separator: ", ")) at \(summary.firstSync))"
+    }
+
+    func text(_ entries: [HistoryEntry], journal: [String: CommitSummary]? = nil) -> String {
         if entries.isEmpty {
             return service.map { "No commit changed service \($0).\n" } ?? "No commit changed the desired state.\n"
         }
@@ -69,8 +96,9 @@ struct HistoryCommand: AsyncParsableCommand {
                 "commit \(e.commit.id.hex)",
                 "Author: \(e.commit.author.name) <\(e.commit.author.email)>",
                 "Date:   \(e.commit.author.rfc3339)",
-                "",
             ]
+            if let journal { lines.append(Self.appliedLine(journal[e.commit.id.hex])) }
+            lines.append("")
             lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    \($0)" }
             lines.append("")
             lines += textLines(e.changes, indent: "  ")
@@ -91,16 +119,26 @@ struct HistoryDocument: Encodable {
         var message: String
         var changes: [ServiceChange]
         var errors: [Diagnostic]
+        /// With `--applied`: what the journal knows (null: never synced).
+        var applied: AppliedInfo??
+    }
+    struct AppliedInfo: Encodable {
+        var applied: Bool
+        var firstSync: String
+        var results: [String]
     }
     var formatVersion = 1
     var entries: [Entry]
 
-    init(_ entries: [HistoryEntry]) {
+    init(_ entries: [HistoryEntry], journal: [String: CommitSummary]? = nil) {
         self.entries = entries.map { e in
             Entry(
                 commit: e.commit.id.hex, author: e.commit.author.name, email: e.commit.author.email,
                 date: e.commit.author.rfc3339, message: e.commit.message, changes: e.changes,
-                errors: e.diagnostics)
+                errors: e.diagnostics,
+                applied: journal.map { j in
+                    j[e.commit.id.hex].map { AppliedInfo(applied: $0.applied, firstSync: $0.firstSync, results: $0.results.map(\.rawValue)) }
+                })
         }
     }
 }

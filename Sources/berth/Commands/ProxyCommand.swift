@@ -22,8 +22,10 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Project whose containers to serve (default: the current directory's name).")
     var project: String?
 
-    @Option(name: .long, help: "Folder for the state file proxy-<project>.json (default: .berth).")
-    var stateDir: String = ".berth"
+    @Option(
+        name: .long,
+        help: "Folder for the state file proxy-<project>.json, shared with berth watch (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    var stateDir: String?
 
     @Option(name: .long, help: "Address the published ports listen on.")
     var bind: String = "0.0.0.0"
@@ -54,13 +56,12 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "berth.proxy")
+        LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
         let project = self.project ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).lastPathComponent
+        var logger = Logger(label: "berth.proxy")
+        logger[metadataKey: "project"] = "\(project)"
+        let stateDir = self.stateDir
+            ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
         let (controlHost, controlPort) = Self.split(control)!
 
         let docker = try await DockerClient.connect(logger: Logger(label: "berth.docker"))

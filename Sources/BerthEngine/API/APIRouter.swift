@@ -1,0 +1,182 @@
+import BerthCore
+public import Foundation
+
+/// One HTTP request as the router sees it.
+public struct APIRequest: Sendable {
+    public var method: String
+    /// Path and query, as sent: `/api/v1/journal?limit=5`.
+    public var uri: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(method: String, uri: String, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self.body = body
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    public var path: String { String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
+
+    public var query: [String: String] {
+        guard let q = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
+        var out: [String: String] = [:]
+        for pair in q.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
+            out[key] = value
+        }
+        return out
+    }
+}
+
+public struct APIResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String
+    public var body: String
+    public var headers: [String: String]
+
+    public init(status: Int, contentType: String = "application/json", body: String, headers: [String: String] = [:]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.headers = headers
+    }
+
+    /// `{"error": message, "formatVersion": 1}`.
+    public static func error(_ status: Int, _ message: String, headers: [String: String] = [:]) -> APIResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = String(decoding: try! encoder.encode(ErrorBody(error: message)), as: UTF8.self) + "\n"
+        return APIResponse(status: status, body: body, headers: headers)
+    }
+
+    struct ErrorBody: Encodable {
+        var formatVersion = 1
+        var error: String
+    }
+}
+
+/// The routes of `berth watch`'s HTTP API over a `ReconcileLoop`. Reads are open (the server
+/// binds to loopback by default); writes need `Authorization: Bearer <token>` and are
+/// disabled when no token is configured.
+///
+/// | route | answer |
+/// |---|---|
+/// | `GET /healthz` | `ok` while the loop runs |
+/// | `GET /metrics` | Prometheus text |
+/// | `GET /api/v1/status` | the status document plus `watch` (commits, errors, backoff) |
+/// | `GET /api/v1/plan` | the plan the loop would apply now |
+/// | `GET /api/v1/journal?service=&since=&limit=` | journal records, newest first |
+/// | `POST /api/v1/sync` | fetch and sync now (202) |
+public struct APIRouter: Sendable {
+    public let loop: ReconcileLoop
+    public let journal: Journal?
+    public let token: String?
+
+    public init(loop: ReconcileLoop, journal: Journal?, token: String?) {
+        self.loop = loop
+        self.journal = journal
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static let writeDisabled =
+        "write endpoints are disabled: no API token is configured; start berth watch with BERTH_API_TOKEN set, then send `Authorization: Bearer <token>`"
+
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        let routes: [String: Set<String>] = [
+            "/healthz": ["GET"], "/metrics": ["GET"], "/api/v1/status": ["GET"], "/api/v1/plan": ["GET"],
+            "/api/v1/journal": ["GET"], "/api/v1/sync": ["POST"],
+        ]
+        let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        guard let methods = routes[path] else {
+            return .error(404, "no such endpoint: \(path); see GET /healthz, /metrics, /api/v1/status, /api/v1/plan, /api/v1/journal, POST /api/v1/sync")
+        }
+        let method = request.method == "HEAD" ? "GET" : request.method
+        guard methods.contains(method) else {
+            return .error(405, "\(request.method) is not allowed on \(path); use \(methods.sorted().joined(separator: ", "))",
+                          headers: ["Allow": methods.sorted().joined(separator: ", ")])
+        }
+        if method != "GET", let refusal = authorize(request) { return refusal }
+        switch path {
+        case "/healthz":
+            return APIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n")
+        case "/metrics":
+            return APIResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: await loop.metricsText())
+        case "/api/v1/status":
+            return APIResponse(status: 200, body: await loop.status().jsonText())
+        case "/api/v1/plan":
+            do {
+                return APIResponse(status: 200, body: try await loop.currentPlan().jsonText())
+            } catch {
+                return .error(503, "cannot plan now: \(error)")
+            }
+        case "/api/v1/journal":
+            return await journalResponse(request.query)
+        case "/api/v1/sync":
+            await loop.request(.manual, fetch: true)
+            return APIResponse(status: 202, body: "{\"accepted\":true,\"formatVersion\":1,\"trigger\":\"manual\"}\n")
+        default:
+            return .error(404, "no such endpoint: \(path)")
+        }
+    }
+
+    /// Nil when the request may write.
+    func authorize(_ request: APIRequest) -> APIResponse? {
+        guard let token else { return .error(403, Self.writeDisabled) }
+        let challenge = ["WWW-Authenticate": "Bearer realm=\"berth\""]
+        guard let header = request.header("Authorization") else {
+            return .error(401, "this endpoint needs `Authorization: Bearer <token>` (the value of BERTH_API_TOKEN)", headers: challenge)
+        }
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix), constantTimeEqual(Array(header.dropFirst(prefix.count).utf8), Array(token.utf8)) else {
+            return .error(401, "the bearer token does not match BERTH_API_TOKEN", headers: challenge)
+        }
+        return nil
+    }
+
+    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in a.indices { diff |= a[i] ^ b[i] }
+        return diff == 0
+    }
+
+    private func journalResponse(_ query: [String: String]) async -> APIResponse {
+        guard let journal else { return .error(503, "this berth watch runs without a journal") }
+        var limit = 50
+        if let text = query["limit"] {
+            guard let n = Int(text), n >= 0 else { return .error(400, "limit: expected a non-negative integer, found \"\(text)\"") }
+            limit = n
+        }
+        var since: String?
+        if let text = query["since"] {
+            guard let date = JournalQuery.since(text, now: Date()) else {
+                return .error(400, "since: expected an RFC 3339 time (2026-01-31T10:00:00Z), a date (2026-01-31) or a duration (90m, 24h, 7d), found \"\(text)\"")
+            }
+            since = Timestamp.string(date)
+        }
+        do {
+            let records = try await journal.records(service: query["service"], since: since, limit: limit)
+            return APIResponse(status: 200, body: JournalDocument(project: loop.project, records: records).jsonText())
+        } catch {
+            return .error(500, "\(error)")
+        }
+    }
+}
+
+/// Parsing `--since` / `?since=`.
+public enum JournalQuery {
+    /// An RFC 3339 time, a date, or a duration back from `now` (`90s`, `30m`, `24h`, `7d`).
+    public static func since(_ text: String, now: Date) -> Date? {
+        if let date = Timestamp.date(text) { return date }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
+        guard let unit = text.last, let factor = units[unit], let n = Double(text.dropLast()), n >= 0 else { return nil }
+        return now.addingTimeInterval(-n * factor)
+    }
+}

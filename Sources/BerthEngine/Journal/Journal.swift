@@ -1,0 +1,267 @@
+internal import CSQLite
+import Dispatch
+public import Foundation
+
+/// A failed SQLite call, with what Berth was doing and SQLite's own message.
+public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var code: Int32
+    public var message: String
+    public var description: String {
+        "journal \(path): \(operation) failed: \(message) (SQLite code \(code)); check that the state directory is writable and not shared with another berth watch of the same project"
+    }
+}
+
+/// The sync journal: an SQLite database in WAL mode, one row per sync in `syncs` and one per
+/// plan step in `steps`. Writers are the reconcile loop; readers (`berth journal`, the API,
+/// `berth history --applied`) may open the same file at the same time.
+///
+/// All SQLite calls run on the journal's own serial executor (a dedicated dispatch queue),
+/// so blocking disk I/O never occupies the cooperative pool.
+public actor Journal {
+    private let executor: QueueExecutor
+    private let connection: Connection
+    public nonisolated let path: String
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Opens (creating, with its folder, when missing and `create` is true) the journal.
+    public init(path: String, create: Bool = true) throws {
+        if create {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            }
+        } else if !FileManager.default.fileExists(atPath: path) {
+            throw JournalError(
+                operation: "open", path: path, code: SQLITE_CANTOPEN,
+                message: "no journal here yet; `berth watch` creates it on its first sync (see --state-dir)")
+        }
+        self.path = path
+        executor = QueueExecutor(label: "berth.journal")
+        connection = try Connection(path: path, create: create)
+        try connection.execute("PRAGMA journal_mode=WAL")
+        try connection.execute("PRAGMA synchronous=NORMAL")
+        try connection.execute("PRAGMA busy_timeout=5000")
+        if create {
+            try connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS syncs (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  started TEXT NOT NULL, ended TEXT NOT NULL, commit_sha TEXT,
+                  trigger TEXT NOT NULL, result TEXT NOT NULL, errors TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS steps (
+                  sync_id INTEGER NOT NULL REFERENCES syncs(id), position INTEGER NOT NULL,
+                  action TEXT NOT NULL, service TEXT NOT NULL, wave INTEGER NOT NULL, reason TEXT NOT NULL,
+                  outcome TEXT NOT NULL, message TEXT NOT NULL, duration_ms INTEGER NOT NULL, revision TEXT,
+                  PRIMARY KEY (sync_id, position));
+                CREATE INDEX IF NOT EXISTS steps_service ON steps(service, sync_id);
+                CREATE INDEX IF NOT EXISTS syncs_started ON syncs(started);
+                """)
+        }
+    }
+
+    /// Writes `record` (its `id` is ignored) in one transaction and returns its id.
+    @discardableResult
+    public func append(_ record: JournalRecord) throws -> Int64 {
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            let errors = String(decoding: try JSONEncoder().encode(record.errors), as: UTF8.self)
+            try connection.run(
+                "INSERT INTO syncs (started, ended, commit_sha, trigger, result, errors) VALUES (?, ?, ?, ?, ?, ?)",
+                [.text(record.started), .text(record.ended), record.commit.map(Value.text) ?? .null,
+                 .text(record.trigger.rawValue), .text(record.result.rawValue), .text(errors)])
+            let id = connection.lastInsertRowID
+            for (position, step) in record.steps.enumerated() {
+                try connection.run(
+                    "INSERT INTO steps (sync_id, position, action, service, wave, reason, outcome, message, duration_ms, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [.integer(id), .integer(Int64(position)), .text(step.action), .text(step.service),
+                     .integer(Int64(step.wave)), .text(step.reason), .text(step.outcome.rawValue),
+                     .text(step.message), .integer(Int64(step.durationMs)), step.revision.map(Value.text) ?? .null])
+            }
+            try connection.execute("COMMIT")
+            return id
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Records newest first: those with a step for `service` (when given), started at or
+    /// after `since` (an RFC 3339 timestamp), at most `limit`.
+    public func records(service: String? = nil, since: String? = nil, limit: Int = 50) throws -> [JournalRecord] {
+        var sql = "SELECT id, started, ended, commit_sha, trigger, result, errors FROM syncs WHERE 1=1"
+        var values: [Value] = []
+        if let service {
+            sql += " AND id IN (SELECT sync_id FROM steps WHERE service = ?)"
+            values.append(.text(service))
+        }
+        if let since {
+            sql += " AND started >= ?"
+            values.append(.text(since))
+        }
+        sql += " ORDER BY id DESC LIMIT ?"
+        values.append(.integer(Int64(max(0, limit))))
+        var records: [JournalRecord] = []
+        try connection.query(sql, values) { row in
+            let errors = (try? JSONDecoder().decode([String].self, from: Data(row.text(6).utf8))) ?? []
+            records.append(JournalRecord(
+                id: row.integer(0), started: row.text(1), ended: row.text(2), commit: row.optionalText(3),
+                trigger: SyncTrigger(rawValue: row.text(4)) ?? .commit,
+                result: SyncResult(rawValue: row.text(5)) ?? .error, errors: errors))
+        }
+        for i in records.indices {
+            try connection.query(
+                "SELECT action, service, wave, reason, outcome, message, duration_ms, revision FROM steps WHERE sync_id = ? ORDER BY position",
+                [.integer(records[i].id)]
+            ) { row in
+                records[i].steps.append(JournalStep(
+                    action: row.text(0), service: row.text(1), wave: Int(row.integer(2)), reason: row.text(3),
+                    outcome: JournalOutcome(rawValue: row.text(4)) ?? .failed, message: row.text(5),
+                    durationMs: Int(row.integer(6)), revision: row.optionalText(7)))
+            }
+        }
+        return records
+    }
+
+    /// The newest record whose result is `succeeded` and that has a commit.
+    public func lastAppliedCommit() throws -> String? {
+        var commit: String?
+        try connection.query(
+            "SELECT commit_sha FROM syncs WHERE result = 'succeeded' AND commit_sha IS NOT NULL ORDER BY id DESC LIMIT 1", []
+        ) { row in commit = row.optionalText(0) }
+        return commit
+    }
+
+    /// Per commit: the first time a sync from it ended, and its results, for `history --applied`.
+    public func commitSummaries() throws -> [String: CommitSummary] {
+        var out: [String: CommitSummary] = [:]
+        try connection.query(
+            "SELECT commit_sha, COALESCE(MIN(CASE WHEN result = 'succeeded' THEN ended END), MIN(ended)), MAX(CASE WHEN result = 'succeeded' THEN 1 ELSE 0 END), GROUP_CONCAT(DISTINCT result) FROM syncs WHERE commit_sha IS NOT NULL GROUP BY commit_sha",
+            []
+        ) { row in
+            guard let commit = row.optionalText(0) else { return }
+            let results = row.text(3).split(separator: ",").compactMap { SyncResult(rawValue: String($0)) }
+            out[commit] = CommitSummary(
+                commit: commit, firstSync: row.text(1), applied: row.integer(2) == 1,
+                results: Set(results).sorted { $0.rawValue < $1.rawValue })
+        }
+        return out
+    }
+}
+
+/// What the journal knows about one commit.
+public struct CommitSummary: Sendable, Hashable, Codable {
+    public var commit: String
+    /// When the first successful sync from this commit ended (else the first sync).
+    public var firstSync: String
+    /// Whether a sync from it succeeded.
+    public var applied: Bool
+    /// Every result its syncs had, sorted.
+    public var results: [SyncResult]
+}
+
+// MARK: - SQLite
+
+/// A serial executor over one dispatch queue (as BerthGit's): SQLite calls never block the
+/// cooperative pool.
+final class QueueExecutor: SerialExecutor {
+    let queue: DispatchQueue
+    init(label: String) { queue = DispatchQueue(label: label) }
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let executor = asUnownedSerialExecutor()
+        queue.async { unowned.runSynchronously(on: executor) }
+    }
+}
+
+enum Value {
+    case null, integer(Int64), text(String)
+}
+
+struct Row {
+    let statement: OpaquePointer
+    func text(_ i: Int32) -> String { optionalText(i) ?? "" }
+    func optionalText(_ i: Int32) -> String? {
+        guard sqlite3_column_type(statement, i) != SQLITE_NULL, let p = sqlite3_column_text(statement, i) else { return nil }
+        return String(cString: p)
+    }
+    func integer(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
+}
+
+/// The one owner of an `sqlite3*` handle; closed in `deinit`. Used only on the journal's queue.
+final class Connection {
+    let handle: OpaquePointer
+    let path: String
+
+    init(path: String, create: Bool) throws {
+        var db: OpaquePointer?
+        let flags = (create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw JournalError(operation: "open", path: path, code: rc, message: message)
+        }
+        handle = db
+        self.path = path
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    private func check(_ rc: Int32, _ operation: String) throws {
+        guard rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW else {
+            throw JournalError(operation: operation, path: path, code: rc, message: String(cString: sqlite3_errmsg(handle)))
+        }
+    }
+
+    func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(error)
+            throw JournalError(operation: sql.split(separator: " ").prefix(2).joined(separator: " "), path: path, code: rc, message: message)
+        }
+    }
+
+    private func prepare(_ sql: String, _ values: [Value]) throws -> OpaquePointer {
+        var statement: OpaquePointer?
+        try check(sqlite3_prepare_v2(handle, sql, -1, &statement, nil), "prepare")
+        guard let statement else { throw JournalError(operation: "prepare", path: path, code: SQLITE_ERROR, message: "empty statement") }
+        for (i, value) in values.enumerated() {
+            let index = Int32(i + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(statement, index)
+            case .integer(let v): rc = sqlite3_bind_int64(statement, index, v)
+            case .text(let v): rc = sqlite3_bind_text(statement, index, v, -1, berth_sqlite_transient())
+            }
+            if rc != SQLITE_OK {
+                sqlite3_finalize(statement)
+                try check(rc, "bind")
+            }
+        }
+        return statement
+    }
+
+    func run(_ sql: String, _ values: [Value]) throws {
+        let statement = try prepare(sql, values)
+        defer { sqlite3_finalize(statement) }
+        try check(sqlite3_step(statement), "write")
+    }
+
+    func query(_ sql: String, _ values: [Value], _ row: (Row) throws -> Void) throws {
+        let statement = try prepare(sql, values)
+        defer { sqlite3_finalize(statement) }
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            try check(rc, "read")
+            try row(Row(statement: statement))
+        }
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+
+/// `berth-bench heal [KILLS]`: self-healing latency of `berth watch` against the real
+/// dockerd, next to Docker Swarm's for the same image in the same run.
+///
+/// - Berth: a 3-replica service (shop/customer:1.0, HTTP health check every 1 s); KILLS
+///   times (default 20) one instance is `docker kill`ed. Measured from the engine's own
+///   event times: `kill` → `start` of the replacement (running), and → the end of the heal
+///   sync in Berth's journal (the replacement passed its health check: healthy).
+///   Then commit-to-converged for a scale 3 → 10: commit, `POST /api/v1/sync`, until 10
+///   run, and until the sync's journal record ends (all 10 healthy).
+/// - Swarm: `docker swarm init --advertise-addr 127.0.0.1` (only when no swarm is active;
+///   left again afterwards), `docker service create --no-resolve-image --restart-delay 0s
+///   --endpoint-mode dnsrr` (no routing mesh: the kernel has no IPVS) with a 1 s wget health
+///   check, the same kills, `kill` → `start` and → `health_status: healthy`; then
+///   `docker service scale` 3 → 10.
+let healBenchmark = Benchmark(
+    name: "heal",
+    summary: "berth watch: kill → replacement running/healthy (≥ 20 kills), scale 3 → 10; vs Docker Swarm",
+    run: HealBench.run)
+
+enum HealBench {
+    static let image = "shop/customer:1.0"
+
+    static func run(_ args: [String]) throws {
+        let kills = args.first.flatMap(Int.init) ?? 20
+        let berth = try berthBinary()
+        print("heal: \(kills) kills per system, image \(image), 3 replicas, health check every 1 s")
+        let b = try measureBerth(berth: berth, kills: kills)
+        let s: Figures?
+        do { s = try measureSwarm(kills: kills) } catch {
+            print("swarm: not measured: \(error)")
+            s = nil
+        }
+        print("")
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        print(pad("", 24) + "     median        p95    n")
+        func row(_ label: String, _ values: [Double]) {
+            guard !values.isEmpty else { return print("\(label): no samples") }
+            print(pad(label, 24) + String(format: " %7.0f ms %7.0f ms %4d", median(values) * 1000, p95(values) * 1000, values.count))
+        }
+        row("berth  kill → running", b.running)
+        if let s { row("swarm  kill → running", s.running) }
+        row("berth  kill → healthy", b.healthy)
+        if let s { row("swarm  kill → healthy", s.healthy) }
+        print(String(format: "berth  scale 3 → 10: commit → 10 running %.0f ms, → 10 healthy %.0f ms", b.scaleRunning * 1000, b.scaleHealthy * 1000))
+        if let s {
+            print(String(format: "swarm  scale 3 → 10: command → 10 running %.0f ms, → 10 healthy %.0f ms", s.scaleRunning * 1000, s.scaleHealthy * 1000))
+            print(String(format: "ratios berth/swarm (median): running %.2f, healthy %.2f; scale running %.2f, healthy %.2f",
+                         median(b.running) / median(s.running), median(b.healthy) / median(s.healthy),
+                         b.scaleRunning / s.scaleRunning, b.scaleHealthy / s.scaleHealthy))
+        }
+        print("target: berth kill → running median under 1000 ms: \(median(b.running) < 1 ? "met" : "NOT met")")
+    }
+
+    struct Figures {
+        var running: [Double] = []
+        var healthy: [Double] = []
+        var scaleRunning = 0.0
+        var scaleHealthy = 0.0
+    }
+
+    // MARK: - Berth
+
+    static func measureBerth(berth: String, kills: Int) throws -> Figures {
+        let project = "bench" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-heal-\(project)").path
+        let repo = root + "/repo", state = root + "/state"
+        try FileManager.default.createDirectory(atPath: repo + "/manifests", withIntermediateDirectories: true)
+        defer {
+            cleanBerth(project)
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        func commit(replicas: Int) throws {
+            try manifest(replicas: replicas).write(toFile: repo + "/manifests/web.yaml", atomically: true, encoding: .utf8)
+            try sh(["git", "-C", repo, "add", "-A"])
+            try sh(["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "web x\(replicas)"])
+        }
+        try sh(["git", "init", "-q", "-b", "main", repo])
+        try commit(replicas: 3)
+
+        let events = try EventLog(filters: ["label=berth.project=\(project)"])
+        defer { events.stop() }
+        let watch = Process()
+        watch.executableURL = URL(fileURLWithPath: berth)
+        watch.arguments = ["watch", "--repo", repo, "--project", project, "--interval", "5m", "--state-dir", state, "--listen", "127.0.0.1:0"]
+        var env = ProcessInfo.processInfo.environment
+        env["BERTH_API_TOKEN"] = "bench"
+        watch.environment = env
+        let logPath = root + "/watch.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        watch.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try watch.run()
+        defer {
+            kill(watch.processIdentifier, SIGTERM)
+            watch.waitUntilExit()
+        }
+        var port = 0
+        guard wait(20, {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            guard let r = log.range(of: "http.address=127.0.0.1:") else { return false }
+            port = Int(log[r.upperBound...].prefix { $0.isNumber }) ?? 0
+            return port > 0
+        }) else { throw BenchError("berth watch did not start") }
+        guard wait(60, { running(label: "berth.project=\(project)").count == 3 && lastJournalEnd(port) != nil })
+        else { throw BenchError("berth did not start 3 replicas") }
+
+        var figures = Figures()
+        for i in 0..<kills {
+            let before = Set(running(label: "berth.project=\(project)"))
+            guard let victim = before.sorted()[safe: i % before.count] else { break }
+            let mark = events.count
+            try sh(["docker", "kill", victim])
+            guard let killed = events.wait(after: mark, 10, { $0.id == victim && $0.action == "kill" }),
+                  let started = events.wait(after: mark, 10, { $0.action == "start" && !before.contains($0.id) })
+            else { throw BenchError("kill \(i + 1): no replacement started within 10 s") }
+            figures.running.append(Double(started.nano - killed.nano) / 1e9)
+            let killTime = Double(killed.nano) / 1e9
+            var healthyAt: Double?
+            _ = wait(15) {
+                guard let end = lastJournalEnd(port), end.started >= killTime - 0.001 else { return false }
+                healthyAt = end.ended
+                return true
+            }
+            guard let healthyAt else { throw BenchError("kill \(i + 1): no heal recorded within 15 s") }
+            figures.healthy.append(healthyAt - killTime)
+            _ = wait(10) { running(label: "berth.project=\(project)").count == 3 }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+
+        // Scale 3 → 10: commit, then the webhook.
+        let mark = events.count
+        let before = Set(running(label: "berth.project=\(project)"))
+        let t0 = Date().timeIntervalSince1970
+        try commit(replicas: 10)
+        try sh(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H", "Authorization: Bearer bench", "http://127.0.0.1:\(port)/api/v1/sync"])
+        guard wait(60, { events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }.count >= 7 })
+        else { throw BenchError("scale: 10 replicas did not start within 60 s") }
+        let starts = events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }
+        figures.scaleRunning = Double(starts.prefix(7).map(\.nano).max()!) / 1e9 - t0
+        var scaled: Double?
+        _ = wait(60) {
+            guard let end = lastJournalEnd(port), end.started >= t0 else { return false }
+            scaled = end.ended
+            return true
+        }
+        figures.scaleHealthy = (scaled ?? .nan) - t0
+        return figures
+    }
+
+    static func manifest(replicas: Int) -> String {
+        """
+        apiVersion: berth/v1
+        kind: Service
+        metadata: {name: web}
+        spec:
+          image: \(image)
+          replicas: \(replicas)
+          health:
+            http: {path: /healthz, port: 8080}
+            interval: 1s
+          stopGracePeriod: 1s
+
+        """
+    }
+
+    /// Start and end (epoch seconds) of the newest journal record, via the API.
+    static func lastJournalEnd(_ port: Int) -> (started: Double, ended: Double)? {
+        guard let out = try? sh(["curl", "-s", "http://127.0.0.1:\(port)/api/v1/journal?limit=1"]),
+              let doc = try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any],
+              let record = (doc["records"] as? [[String: Any]])?.first,
+              let started = (record["started"] as? String).flatMap(parseTime),
+              let ended = (record["ended"] as? String).flatMap(parseTime)
+        else { return nil }
+        return (started, ended)
+    }
+
+    static func parseTime(_ text: String) -> Double? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text)?.timeIntervalSince1970
+    }
+
+    static func cleanBerth(_ project: String) {
+        let ids = (try? sh(["docker", "ps", "-aq", "--filter", "label=berth.project=\(project)"]))?.split(separator: "\n").map(String.init) ?? []
+        if !ids.isEmpty { _ = try? sh(["docker", "rm", "-f"] + ids) }
+        _ = try? sh(["docker", "network", "rm", "berth-\(project)"])
+    }
+
+    // MARK: - Swarm
+
+    static func measureSwarm(kills: Int) throws -> Figures {
+        let state = try sh(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"])
+        var joined = false
+        if state != "active" {
+            try sh(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"])
+            joined = true
+        }
+        let name = "berth-bench-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        defer {
+            _ = try? sh(["docker", "service", "rm", name])
+            _ = wait(20) { running(label: "com.docker.swarm.service.name=\(name)").isEmpty }
+            if joined { _ = try? sh(["docker", "swarm", "leave", "--force"]) }
+        }
+        let label = "com.docker.swarm.service.name=\(name)"
+        let events = try EventLog(filters: ["label=\(label)"])
+        defer { events.stop() }
+        try sh([
+            "docker", "service", "create", "--detach", "--quiet", "--name", name, "--replicas", "3", "--no-resolve-image",
+            "--restart-delay", "0s", "--endpoint-mode", "dnsrr", "--stop-grace-period", "1s",
+            "--health-cmd", "wget -q -O /dev/null http://127.0.0.1:8080/healthz || exit 1", "--health-interval", "1s",
+            "--health-timeout", "1s", "--health-retries", "3", image,
+        ])
+        guard wait(90, { events.all(after: 0).filter { $0.action.hasPrefix("health_status: healthy") }.count >= 3 })
+        else { throw BenchError("swarm did not start 3 healthy tasks within 90 s") }
+        var figures = Figures()
+        for i in 0..<kills {
+            _ = wait(20) { running(label: label).count == 3 }
+            let before = Set(running(label: label))
+            guard let victim = before.sorted()[safe: i % max(1, before.count)] else { break }
+            let mark = events.count
+            try sh(["docker", "kill", victim])
+            guard let killed = events.wait(after: mark, 10, { $0.id == victim && $0.action == "kill" }),
+                  let started = events.wait(after: mark, 20, { $0.action == "start" && !before.contains($0.id) })
+            else { throw BenchError("swarm kill \(i + 1): no replacement started within 20 s") }
+            figures.running.append(Double(started.nano - killed.nano) / 1e9)
+            if let healthy = events.wait(after: mark, 20, { $0.id == started.id && $0.action.hasPrefix("health_status: healthy") }) {
+                figures.healthy.append(Double(healthy.nano - killed.nano) / 1e9)
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        _ = wait(20) { running(label: label).count == 3 }
+        let before = Set(running(label: label))
+        let mark = events.count
+        let t0 = Date().timeIntervalSince1970
+        try sh(["docker", "service", "scale", "--detach", "\(name)=10"])
+        guard wait(60, { events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }.count >= 7 })
+        else { throw BenchError("swarm scale: 10 tasks did not start within 60 s") }
+        let starts = events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }.prefix(7)
+        figures.scaleRunning = Double(starts.map(\.nano).max()!) / 1e9 - t0
+        let ids = Set(starts.map(\.id))
+        _ = wait(60) { events.all(after: mark).filter { ids.contains($0.id) && $0.action.hasPrefix("health_status: healthy") }.count >= 7 }
+        let healthy = events.all(after: mark).filter { ids.contains($0.id) && $0.action.hasPrefix("health_status: healthy") }
+        figures.scaleHealthy = healthy.count >= 7 ? Double(healthy.map(\.nano).max()!) / 1e9 - t0 : .nan
+        return figures
+    }
+
+    // MARK: - Helpers
+
+    static func berthBinary() throws -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let path = (exe as NSString).deletingLastPathComponent + "/berth"
+        if !FileManager.default.isExecutableFile(atPath: path) || isStale(path, than: exe) {
+            print("building berth next to berth-bench (swift build -c release --product berth) …")
+            let release = exe.contains("/release/")
+            try sh(["swift", "build", "-c", release ? "release" : "debug", "--product", "berth"], quiet: false)
+        }
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw BenchError("no berth binary at \(path)") }
+        return path
+    }
+
+    static func isStale(_ path: String, than other: String) -> Bool {
+        let a = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+        let b = (try? FileManager.default.attributesOfItem(atPath: other)[.modificationDate] as? Date) ?? .distantPast
+        return a < b.addingTimeInterval(-3600)
+    }
+
+    static func running(label: String) -> [String] {
+        ((try? sh(["docker", "ps", "-q", "--no-trunc", "--filter", "label=\(label)", "--filter", "status=running"])) ?? "")
+            .split(separator: "\n").map(String.init)
+    }
+
+    @discardableResult
+    static func sh(_ args: [String], quiet: Bool = true) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        if quiet { p.standardError = FileHandle.nullDevice }
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw BenchError("\(args.joined(separator: " ")) exited with \(p.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return condition()
+    }
+
+    static func median(_ v: [Double]) -> Double {
+        guard !v.isEmpty else { return .nan }
+        let s = v.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// Nearest rank.
+    static func p95(_ v: [Double]) -> Double {
+        guard !v.isEmpty else { return .nan }
+        let s = v.sorted()
+        return s[min(s.count - 1, Int((0.95 * Double(s.count)).rounded(.up)) - 1)]
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}
+
+/// `docker events --format '{{json .}}'` in the background: container events with the
+/// engine's own nanosecond times.
+final class EventLog: @unchecked Sendable {  // `events` and `buffer` are guarded by `lock`
+    struct Event { var nano: Int64; var action: String; var id: String }
+    private let lock = NSLock()
+    private var events: [Event] = []
+    private var buffer = Data()
+    private let process = Process()
+
+    init(filters: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["docker", "events", "--format", "{{json .}}", "--filter", "type=container"] + filters.flatMap { ["--filter", $0] }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock {
+                self.buffer.append(data)
+                while let nl = self.buffer.firstIndex(of: 0x0A) {
+                    let line = self.buffer[self.buffer.startIndex..<nl]
+                    self.buffer.removeSubrange(self.buffer.startIndex...nl)
+                    if let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+                       let nano = (obj["timeNano"] as? NSNumber)?.int64Value, let action = obj["Action"] as? String,
+                       let id = obj["id"] as? String ?? (obj["Actor"] as? [String: Any])?["ID"] as? String
+                    {
+                        self.events.append(Event(nano: nano, action: action, id: id))
+                    }
+                }
+            }
+        }
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+
+    var count: Int { lock.withLock { events.count } }
+    func all(after mark: Int) -> [Event] { lock.withLock { Array(events.dropFirst(mark)) } }
+
+    func wait(after mark: Int, _ seconds: Double, _ match: (Event) -> Bool) -> Event? {
+        var found: Event?
+        _ = HealBench.wait(seconds) {
+            found = all(after: mark).first(where: match)
+            return found != nil
+        }
+        return found
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}

@@ -1,0 +1,202 @@
+import ArgumentParser
+import BerthCore
+import BerthDocker
+import BerthEngine
+import BerthGit
+import Dispatch
+import Foundation
+import Logging
+
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Run the reconcile loop: git polling, runtime events, healing, journal, HTTP API and metrics.",
+        discussion: """
+            Fetches every --interval (and at once on POST /api/v1/sync); when the commit changes \
+            or what runs drifts from it (an instance missing, exited, unhealthy, of another \
+            revision, or a stray container with the project's labels), plans and applies. A \
+            managed container that dies or disappears is replaced at once. A commit with \
+            invalid manifests is not applied: the last good desired state keeps running. \
+            Services no longer in git are pruned (--no-prune keeps them).
+
+            Every sync is recorded in <state-dir>/journal.sqlite (see `berth journal`). The \
+            HTTP API listens on --listen (loopback by default): GET /healthz, /metrics, \
+            /api/v1/status, /api/v1/plan, /api/v1/journal; POST /api/v1/sync needs \
+            `Authorization: Bearer $BERTH_API_TOKEN` and is disabled when BERTH_API_TOKEN is \
+            not set. Logs go to standard error, one logfmt line per event. SIGTERM or SIGINT \
+            finishes the step in flight and exits 0.
+            """)
+
+    @OptionGroup var source: SourceOptions
+
+    @Option(name: .long, help: "Project name that separates repositories on one host (default: the repository's folder name).")
+    var project: String?
+
+    @Option(name: .long, help: "How often to fetch and check for drift (e.g. 30s, 5m, 500ms).")
+    var interval: String = "30s"
+
+    @Option(name: .customLong("state-dir"), help: "Where the journal lives (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    var stateDir: String?
+
+    @Option(name: .long, help: "Address of the HTTP API, HOST:PORT (port 0 picks a free one; `off` disables it).")
+    var listen: String = "127.0.0.1:7420"
+
+    @Flag(name: .customLong("no-prune"), help: "Keep services that are no longer in git (default: delete them).")
+    var noPrune = false
+
+    @Flag(name: .customLong("allow-mass-delete"), help: "Allow a sync that deletes more than half of the running services.")
+    var allowMassDelete = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard let ms = Millis(parsing: interval), ms.milliseconds >= 100 else {
+            throw ValidationError("--interval: expected a duration of at least 100ms like 30s, 5m or 1m30s, got \"\(interval)\"")
+        }
+        if listen != "off" && Self.parseListen(listen) == nil {
+            throw ValidationError("--listen: expected HOST:PORT such as 127.0.0.1:7420 (or `off`), got \"\(listen)\"")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical, got \"\(logLevel)\"")
+        }
+    }
+
+    static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        return (host, port)
+    }
+
+    static func defaultStateDir(project: String, environment: [String: String]) -> String {
+        if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return "\(xdg)/berth/\(project)" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return "\(home)/.local/state/berth/\(project)"
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
+        let project = project ?? PlanCommand.defaultProject(source)
+        var logger = Logger(label: "berth.watch")
+        logger[metadataKey: "project"] = "\(project)"
+        let stateDir = stateDir ?? Self.defaultStateDir(project: project, environment: environment)
+
+        let journal: Journal
+        do {
+            journal = try Journal(path: stateDir + "/journal.sqlite")
+        } catch {
+            printError("error: cannot open the journal in \(stateDir): \(error)")
+            throw ExitCode(ExitStatus.failure)
+        }
+
+        let stop = StopSignal()
+        stop.install()
+        guard let runtime = await Self.connectDocker(logger: logger, environment: environment, stop: stop) else {
+            return
+        }
+
+        var options = ReconcileLoop.Options()
+        options.interval = .milliseconds(Millis(parsing: interval)!.milliseconds)
+        options.plan = PlanOptions(prune: !noPrune, allowMassDelete: allowMassDelete)
+        let repo = source.repo
+        let provider = GitDesiredStateProvider(ref: source.ref, path: source.path) {
+            try await Self.openRepository(repo, environment: environment)
+        }
+        let loop = ReconcileLoop(
+            project: project, provider: provider, runtime: runtime, journal: journal, logger: logger, options: options)
+
+        var server: APIServer?
+        if listen != "off", let (host, port) = Self.parseListen(listen) {
+            let token = environment["BERTH_API_TOKEN"]
+            do {
+                server = try await APIServer.start(
+                    host: host, port: port, router: APIRouter(loop: loop, journal: journal, token: token))
+            } catch {
+                printError("error: cannot listen on \(listen): \(error); pass another --listen HOST:PORT, or --listen off")
+                throw ExitCode(ExitStatus.failure)
+            }
+            logger.info(
+                "API listening",
+                metadata: ["http.address": "\(host):\(server!.port)", "api.writes": "\(token?.isEmpty == false ? "enabled" : "disabled")"])
+        }
+        logger.info(
+            "watching", metadata: ["git.repo": "\(repo ?? ".")", "git.ref": "\(source.ref)", "watch.interval": "\(interval)",
+                                   "state.dir": "\(stateDir)"])
+        stop.onStop { Task { await loop.stop() } }
+        await loop.run()
+        await server?.close()
+    }
+
+    /// Connects to Docker, retrying with backoff (1 s doubling to 30 s) until it answers or
+    /// a stop signal arrives (then nil).
+    static func connectDocker(logger: Logger, environment: [String: String], stop: StopSignal) async -> DockerRuntime? {
+        var wait = 1.0
+        while !stop.stopped {
+            do {
+                return try await DockerRuntime.connect(environment: environment, logger: Logger(label: "berth.docker"))
+            } catch {
+                logger.error("cannot reach the Docker daemon; retrying", metadata: ["error": "\(error)", "retry.seconds": "\(Int(wait))"])
+                let deadline = Date().addingTimeInterval(wait)
+                while Date() < deadline && !stop.stopped { try? await Task.sleep(for: .milliseconds(100)) }
+                wait = min(30, wait * 2)
+            }
+        }
+        return nil
+    }
+
+    /// As `SourceOptions.openRepository`, from plain values: a remote is mirrored (fetched)
+    /// on every call; a local repository is opened afresh so new commits are seen.
+    static func openRepository(_ repo: String?, environment: [String: String]) async throws -> GitRepository {
+        guard let repo else { return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true) }
+        if GitRepository.isRemote(repo) {
+            let root = SourceOptions.cacheRoot(environment: environment)
+            try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            return try await GitRepository.mirror(
+                url: repo, into: GitRepository.mirrorDirectory(for: repo, cacheRoot: root),
+                credentials: GitCredentials(environment: environment))
+        }
+        return try GitRepository(path: repo, discover: true)
+    }
+}
+
+/// SIGTERM and SIGINT, caught: the first asks the loop to stop after the step in flight.
+final class StopSignal: @unchecked Sendable {
+    // `state` is guarded by `lock`.
+    private let lock = NSLock()
+    private var isStopped = false
+    private var handlers: [@Sendable () -> Void] = []
+    private var sources: [any DispatchSourceSignal] = []
+
+    var stopped: Bool { lock.withLock { isStopped } }
+
+    func install() {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.fire() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func onStop(_ handler: @escaping @Sendable () -> Void) {
+        let already = lock.withLock { () -> Bool in
+            if !isStopped { handlers.append(handler) }
+            return isStopped
+        }
+        if already { handler() }
+    }
+
+    private func fire() {
+        let run = lock.withLock { () -> [@Sendable () -> Void] in
+            isStopped = true
+            defer { handlers = [] }
+            return handlers
+        }
+        for h in run { h() }
+    }
+}
