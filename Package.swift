@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "BerthProxyTests",
             dependencies: [
-                "BerthProxy", "BerthDocker", "BerthCore",
+                "BerthProxy", "BerthDocker", "BerthCore", "BerthTestSupport", "berth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthDocker
+import BerthTestSupport
 @testable import BerthProxy
 import Foundation
 import NIOConcurrencyHelpers
@@ -170,6 +171,84 @@ struct DockerDrainTests {
             throw error
         }
         await service?.shutdown()
+        try await runtime.destroyProject(project)
+    }
+
+    /// `berth proxy` as its own process (the way it is deployed): it finds the replicas by
+    /// itself, the client finds it through the state file, and a scale-down 3 → 1 through
+    /// drain under a steady load fails no request. Then the proxy stops on SIGTERM and
+    /// removes its state file.
+    @Test func theBerthProxyProcessScalesDown3To1WithoutAFailedRequest() async throws {
+        let runtime = try await DockerRuntime.connect()
+        let project = "bp-proc-\(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF)"
+        let publish = try await Self.freePort()
+        let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-proxy-\(project)").path
+        let health = HealthCheck(
+            probe: .http(path: "/healthz", port: 8080), interval: Millis(200), timeout: Millis(500),
+            failureThreshold: 2)
+        let spec = ServiceSpec(
+            name: "gateway", image: "shop/gateway:1.0", ports: [PortSpec(containerPort: 8080, publish: publish)],
+            health: health, stopGracePeriod: .seconds(1))
+        let process = Process()
+        process.executableURL = try ProcessRunner.berthExecutable()
+        process.arguments = ["proxy", "--project", project, "--state-dir", stateDir, "--bind", "127.0.0.1"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        defer {
+            if process.isRunning { process.terminate() }
+            try? FileManager.default.removeItem(atPath: stateDir)
+        }
+        do {
+            var replicas: [Instance] = []
+            for _ in 0..<3 {
+                let instance = try await runtime.startInstance(.init(project: project, spec: spec, commit: "c1"))
+                #expect(try await runtime.waitHealthy(instance, check: health, deadline: .now + .seconds(20)) == .healthy)
+                replicas.append(instance)
+            }
+            try process.run()
+            try await eventually(.seconds(10), "the state file") {
+                (try? ProxyStateFile.read(directory: stateDir, project: project)) != nil
+            }
+            let control = try ProxyControlClient(stateDirectory: stateDir, project: project)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await control.endpoints().endpoints.filter({ $0.state == .ready }).count < 3 {
+                #expect(ContinuousClock.now < deadline, "3 ready endpoints in berth proxy")
+                if ContinuousClock.now >= deadline { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let stop = NIOLockedValueBox(false)
+            let load = Task {
+                await Self.steadyLoad(
+                    port: publish, path: "/version", pause: .milliseconds(5), limit: 20_000, deadline: .seconds(60),
+                    stop: stop)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            for instance in replicas.dropFirst() {
+                let drained = try await control.drain(instance: instance.id, grace: .seconds(5))
+                #expect(drained.drained && drained.known)
+                try await runtime.removeInstance(id: instance.id, grace: .seconds(1))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            stop.withLockedValue { $0 = true }
+            let result = await load.value
+            print("steady load through scale 3 → 1 (berth proxy process): \(result.ok + result.failures.count) requests, \(result.failures.count) failed")
+            #expect(result.failures == [])
+            #expect(result.ok >= 50)
+            let forgotten = ContinuousClock.now + .seconds(10)
+            while try await control.endpoints().endpoints.count != 1, ContinuousClock.now < forgotten {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await control.endpoints().endpoints.map(\.instance) == [replicas[0].id])
+            let metrics = try await control.metrics()
+            #expect(metrics.contains("berth_proxy_http_requests_total{project=\"\(project)\",service=\"gateway\"} \(result.ok)\n"))
+            process.terminate()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(!FileManager.default.fileExists(atPath: ProxyStateFile.path(directory: stateDir, project: project)))
+        } catch {
+            try? await runtime.destroyProject(project)
+            throw error
+        }
         try await runtime.destroyProject(project)
     }
 }
