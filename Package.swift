@@ -54,17 +54,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "BerthProxy",
+            dependencies: [
+                "BerthCore", "BerthDocker", "BerthEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine", "BerthDocker",
+                "BerthCore", "BerthYAML", "BerthGit", "BerthEngine", "BerthDocker", "BerthProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .executableTarget(
             name: "berth-bench",
-            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML"],
+            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),
         .testTarget(
@@ -86,6 +99,15 @@ let package = Package(
             name: "BerthEngineTests",
             dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthTestSupport",
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BerthProxyTests",
+            dependencies: [
+                "BerthProxy", "BerthDocker", "BerthCore", "BerthTestSupport", "berth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "BerthIntegrationTests",

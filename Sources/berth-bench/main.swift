@@ -10,6 +10,7 @@ let benchmarks: [Benchmark] = [
     planBenchmark,
     applyBenchmark,
     healBenchmark,
+    proxyBenchmark,
 ]
 
 Harness.main(benchmarks)

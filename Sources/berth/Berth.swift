@@ -19,6 +19,7 @@ struct Berth: AsyncParsableCommand {
             StatusCommand.self,
             WatchCommand.self,
             JournalCommand.self,
+            ProxyCommand.self,
         ]
     )
 }

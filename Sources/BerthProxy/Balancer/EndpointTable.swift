@@ -1,0 +1,444 @@
+import NIOConcurrencyHelpers
+public import NIOCore
+
+/// Where a replica takes connections: its address on the project network and, for each
+/// published host port of its service, the container port that serves it.
+public struct Endpoint: Sendable, Hashable {
+    /// The instance (container) id.
+    public var instance: String
+    public var service: String
+    /// The replica's IP address (or host name) on the project network.
+    public var host: String
+    /// Published host port → container port.
+    public var ports: [Int: Int]
+
+    public init(instance: String, service: String, host: String, ports: [Int: Int]) {
+        self.instance = instance
+        self.service = service
+        self.host = host
+        self.ports = ports
+    }
+}
+
+/// Whether an endpoint takes new connections. Only `.ready` does.
+public enum EndpointState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Known, not yet healthy: no traffic.
+    case starting
+    /// Healthy: takes new connections.
+    case ready
+    /// Failed its health check `failureThreshold` times in a row: no new connections until
+    /// a probe passes again.
+    case unhealthy
+    /// Retired (drained, or the engine is stopping it): never takes new connections again;
+    /// its open connections finish.
+    case draining
+}
+
+/// One row of `GET /v1/endpoints`.
+public struct EndpointStatus: Sendable, Hashable, Codable {
+    public var instance: String
+    public var service: String
+    public var host: String
+    public var ports: [PortMapping]
+    public var state: EndpointState
+    public var activeConnections: Int
+    public var totalConnections: Int
+    public var lastProbe: String?
+
+    public struct PortMapping: Sendable, Hashable, Codable {
+        public var publish: Int
+        public var containerPort: Int
+    }
+}
+
+/// Per-service request accounting, as exported on `/metrics`.
+public struct ServiceCounters: Sendable, Hashable {
+    public var connectionsTotal: Int = 0
+    public var connectionsActive: Int = 0
+    /// Bytes from clients to replicas.
+    public var bytesReceived: Int = 0
+    /// Bytes from replicas to clients.
+    public var bytesSent: Int = 0
+    /// HTTP/1.x request lines seen from clients (keep-alive aware).
+    public var httpRequests: Int = 0
+    /// Connects to a replica that failed (each was retried on another replica if one was left).
+    public var connectFailures: Int = 0
+    /// Client connections closed because no replica was ready.
+    public var rejected: Int = 0
+
+    public init() {}
+}
+
+/// A reservation of one connection slot on an endpoint, from `pick` until `release`.
+public struct Lease: Sendable {
+    public var instance: String
+    public var service: String
+    public var host: String
+    public var port: Int
+    /// The replica's socket address when `host` is an IP literal (no resolver on the
+    /// connection path), else nil.
+    public var address: SocketAddress?
+}
+
+/// How a drain ended.
+public struct DrainResult: Sendable, Hashable, Codable {
+    public var instance: String
+    /// True when the endpoint had no open connection left (or was unknown) before the grace
+    /// period ran out.
+    public var drained: Bool
+    /// Connections still open when the drain returned (0 when drained).
+    public var remaining: Int
+    /// Whether the balancer knew the instance.
+    public var known: Bool
+    public var waitedMs: Int64
+
+    public init(instance: String, drained: Bool, remaining: Int, known: Bool, waitedMs: Int64) {
+        self.instance = instance
+        self.drained = drained
+        self.remaining = remaining
+        self.known = known
+        self.waitedMs = waitedMs
+    }
+}
+
+/// The balancer's shared table of endpoints and counters, read and written by every event
+/// loop and by the control plane. All state sits behind one lock (`NIOLockedValueBox`); no
+/// callback runs while it is held.
+///
+/// **Balancing: least connections, ties by round robin.** For a new client connection on a
+/// published port, the candidates are the endpoints of that port's service that are `.ready`
+/// and were not already tried for this connection. The one with the fewest open connections
+/// wins; among equals, the scan starts one place further for every pick (a per-port
+/// cursor over the endpoints in the order they were added), so equal replicas take turns.
+/// A connection counts against its endpoint from the pick (before the connect completes)
+/// until both of its sockets are closed, so a drain also waits for connects in flight.
+public final class EndpointTable: Sendable {
+    struct Entry {
+        var endpoint: Endpoint {
+            didSet { addresses = Self.addresses(of: endpoint) }
+        }
+        var state: EndpointState
+        var order: Int
+        var active = 0
+        var total = 0
+        var lastProbe: String?
+        /// Container port → socket address, parsed once.
+        var addresses: [Int: SocketAddress]
+
+        init(endpoint: Endpoint, state: EndpointState, order: Int) {
+            self.endpoint = endpoint
+            self.state = state
+            self.order = order
+            self.addresses = Self.addresses(of: endpoint)
+        }
+
+        static func addresses(of endpoint: Endpoint) -> [Int: SocketAddress] {
+            var out: [Int: SocketAddress] = [:]
+            for port in endpoint.ports.values {
+                out[port] = try? SocketAddress(ipAddress: endpoint.host, port: port)
+            }
+            return out
+        }
+    }
+
+    struct Waiter {
+        var id: Int
+        var instance: String
+        var started: ContinuousClock.Instant
+        var continuation: CheckedContinuation<DrainResult, Never>
+    }
+
+    struct State {
+        var entries: [String: Entry] = [:]
+        /// Instances retired by the control plane before (or after) this table heard of
+        /// them: they never become ready again.
+        var retired: Set<String> = []
+        var services: [String: ServiceCounters] = [:]
+        /// Published host port → service.
+        var listeners: [Int: String] = [:]
+        var cursors: [Int: Int] = [:]
+        var nextOrder = 0
+        var nextWaiter = 0
+        var waiters: [Int: Waiter] = [:]
+    }
+
+    private let box = NIOLockedValueBox(State())
+
+    public init() {}
+
+    // MARK: - Endpoints
+
+    /// Adds `endpoint` (or updates its address and ports), in `state` unless it was retired.
+    public func upsert(_ endpoint: Endpoint, state: EndpointState) {
+        box.withLockedValue { s in
+            let state = s.retired.contains(endpoint.instance) ? .draining : state
+            if var entry = s.entries[endpoint.instance] {
+                entry.endpoint = endpoint
+                if entry.state != .draining { entry.state = state }
+                s.entries[endpoint.instance] = entry
+            } else {
+                s.entries[endpoint.instance] = Entry(endpoint: endpoint, state: state, order: s.nextOrder)
+                s.nextOrder += 1
+            }
+            if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
+        }
+    }
+
+    /// Sets the state of a known endpoint; a draining endpoint stays draining. Returns false
+    /// when the instance is unknown.
+    @discardableResult
+    public func setState(_ instance: String, _ state: EndpointState, probe: String? = nil) -> Bool {
+        box.withLockedValue { s in
+            guard var entry = s.entries[instance] else { return false }
+            if entry.state != .draining { entry.state = state }
+            if let probe { entry.lastProbe = probe }
+            s.entries[instance] = entry
+            return true
+        }
+    }
+
+    /// Marks an instance ready, also one that was retired (the control plane changed its
+    /// mind, e.g. a rollback keeps the old replica). False when unknown.
+    @discardableResult
+    public func markReady(_ instance: String) -> Bool {
+        box.withLockedValue { s in
+            s.retired.remove(instance)
+            guard var entry = s.entries[instance] else { return false }
+            entry.state = .ready
+            s.entries[instance] = entry
+            return true
+        }
+    }
+
+    /// Forgets an instance that is gone (container destroyed). Its open connections, if any,
+    /// still release their slots harmlessly; pending drains of it return at once.
+    public func remove(_ instance: String) {
+        let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
+            s.entries[instance] = nil
+            s.retired.remove(instance)
+            return Self.takeWaiters(&s, instance: instance, remaining: 0, drained: true, known: true)
+        }
+        for (continuation, result) in resumed { continuation.resume(returning: result) }
+    }
+
+    /// The instance ids the table knows, sorted.
+    public var instances: [String] { box.withLockedValue { $0.entries.keys.sorted() } }
+
+    public func state(of instance: String) -> EndpointState? { box.withLockedValue { $0.entries[instance]?.state } }
+
+    public func activeConnections(of instance: String) -> Int { box.withLockedValue { $0.entries[instance]?.active ?? 0 } }
+
+    /// Resolves an id or a unique prefix of one (at least 6 characters) to a known instance.
+    public func resolve(_ idOrPrefix: String) -> String? {
+        box.withLockedValue { s in
+            if s.entries[idOrPrefix] != nil { return idOrPrefix }
+            guard idOrPrefix.count >= 6 else { return nil }
+            let matches = s.entries.keys.filter { $0.hasPrefix(idOrPrefix) }
+            return matches.count == 1 ? matches[0] : nil
+        }
+    }
+
+    /// Every endpoint, sorted by service then instance.
+    public func snapshot() -> [EndpointStatus] {
+        box.withLockedValue { s in
+            s.entries.values.map { entry in
+                EndpointStatus(
+                    instance: entry.endpoint.instance, service: entry.endpoint.service, host: entry.endpoint.host,
+                    ports: entry.endpoint.ports.sorted { $0.key < $1.key }.map {
+                        EndpointStatus.PortMapping(publish: $0.key, containerPort: $0.value)
+                    },
+                    state: entry.state, activeConnections: entry.active, totalConnections: entry.total,
+                    lastProbe: entry.lastProbe)
+            }.sorted { ($0.service, $0.instance) < ($1.service, $1.instance) }
+        }
+    }
+
+    // MARK: - Listeners
+
+    /// Publishes `port` for `service`. A port already published by another service stays
+    /// with that service; returns false then.
+    @discardableResult
+    public func publish(_ port: Int, service: String) -> Bool {
+        box.withLockedValue { s in
+            if let owner = s.listeners[port], owner != service { return false }
+            s.listeners[port] = service
+            if s.services[service] == nil { s.services[service] = ServiceCounters() }
+            return true
+        }
+    }
+
+    public func unpublish(_ port: Int) {
+        box.withLockedValue { s in
+            s.listeners[port] = nil
+            s.cursors[port] = nil
+        }
+    }
+
+    public func service(publishedOn port: Int) -> String? { box.withLockedValue { $0.listeners[port] } }
+
+    /// Published port → service, for every port some known endpoint maps.
+    public func wantedListeners() -> [Int: String] {
+        box.withLockedValue { s in
+            var wanted: [Int: String] = [:]
+            for entry in s.entries.values.sorted(by: { $0.order < $1.order }) {
+                for port in entry.endpoint.ports.keys where wanted[port] == nil {
+                    wanted[port] = entry.endpoint.service
+                }
+            }
+            return wanted
+        }
+    }
+
+    // MARK: - The data path
+
+    /// Picks the endpoint for a new connection on `port` (least connections, ties by round
+    /// robin), skipping `excluded`, and reserves a slot on it. Nil when none is ready; the
+    /// caller then rejects the client (and `reject` counts it).
+    public func pick(port: Int, excluding excluded: Set<String> = []) -> Lease? {
+        box.withLockedValue { s in
+            guard let service = s.listeners[port] else { return nil }
+            var candidates: [(order: Int, id: String, active: Int, target: Int)] = []
+            for (id, entry) in s.entries
+            where entry.state == .ready && entry.endpoint.service == service && !excluded.contains(id) {
+                if let target = entry.endpoint.ports[port] {
+                    candidates.append((entry.order, id, entry.active, target))
+                }
+            }
+            guard !candidates.isEmpty else { return nil }
+            candidates.sort { $0.order < $1.order }
+            let cursor = s.cursors[port, default: 0]
+            s.cursors[port] = cursor &+ 1
+            let start = cursor % candidates.count
+            var best = candidates[start]
+            for step in 1..<candidates.count {
+                let candidate = candidates[(start + step) % candidates.count]
+                if candidate.active < best.active { best = candidate }
+            }
+            s.entries[best.id]!.active += 1
+            s.entries[best.id]!.total += 1
+            let host = s.entries[best.id]!.endpoint.host
+            let address = s.entries[best.id]!.addresses[best.target]
+            s.services[service, default: ServiceCounters()].connectionsTotal += 1
+            s.services[service, default: ServiceCounters()].connectionsActive += 1
+            return Lease(instance: best.id, service: service, host: host, port: best.target, address: address)
+        }
+    }
+
+    /// Gives back the slot of `lease` (the connection closed, or its connect failed).
+    public func release(_ lease: Lease, connectFailed: Bool = false) {
+        let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
+            s.services[lease.service, default: ServiceCounters()].connectionsActive -= 1
+            if connectFailed {
+                s.services[lease.service, default: ServiceCounters()].connectionFailed()
+            }
+            guard var entry = s.entries[lease.instance] else { return [] }
+            entry.active -= 1
+            if connectFailed { entry.total -= 1 }
+            s.entries[lease.instance] = entry
+            if entry.active == 0 && entry.state == .draining {
+                return Self.takeWaiters(&s, instance: lease.instance, remaining: 0, drained: true, known: true)
+            }
+            return []
+        }
+        for (continuation, result) in resumed { continuation.resume(returning: result) }
+    }
+
+    /// Counts a client connection closed for want of a ready replica.
+    public func reject(port: Int) {
+        box.withLockedValue { s in
+            guard let service = s.listeners[port] else { return }
+            s.services[service, default: ServiceCounters()].rejected += 1
+        }
+    }
+
+    /// Adds traffic counted by one connection since its last report.
+    public func account(service: String, bytesReceived: Int, bytesSent: Int, httpRequests: Int) {
+        box.withLockedValue { s in
+            var counters = s.services[service, default: ServiceCounters()]
+            counters.bytesReceived += bytesReceived
+            counters.bytesSent += bytesSent
+            counters.httpRequests += httpRequests
+            s.services[service] = counters
+        }
+    }
+
+    /// Per-service counters, by service name.
+    public func counters() -> [String: ServiceCounters] { box.withLockedValue { $0.services } }
+
+    // MARK: - Draining
+
+    /// Retires `instance`: from now on it gets no new connection. Returns once its last
+    /// open connection has closed, or when `grace` has passed (then `drained` is false and
+    /// `remaining` says how many were still open). An unknown instance is remembered as
+    /// retired (so it never becomes ready later) and returns at once.
+    public func drain(_ instance: String, grace: Duration) async -> DrainResult {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let waiterID: Int? = box.withLockedValue { s in
+            s.retired.insert(instance)
+            guard var entry = s.entries[instance] else { return nil }
+            entry.state = .draining
+            s.entries[instance] = entry
+            if entry.active == 0 { return nil }
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        guard let waiterID else {
+            let known = box.withLockedValue { $0.entries[instance] != nil }
+            return DrainResult(instance: instance, drained: true, remaining: 0, known: known, waitedMs: 0)
+        }
+        let timeout = Task { [box] in
+            try? await Task.sleep(until: started + grace, clock: clock)
+            if Task.isCancelled { return }
+            let taken: Waiter? = box.withLockedValue { s in s.waiters.removeValue(forKey: waiterID) }
+            if let taken {
+                let remaining = box.withLockedValue { $0.entries[instance]?.active ?? 0 }
+                taken.continuation.resume(
+                    returning: DrainResult(
+                        instance: instance, drained: remaining == 0, remaining: remaining, known: true,
+                        waitedMs: Self.millis(clock.now - started)))
+            }
+        }
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<DrainResult, Never>) in
+            let resumeNow: Bool = box.withLockedValue { s in
+                // Drained meanwhile (between marking and registering)?
+                if (s.entries[instance]?.active ?? 0) == 0 { return true }
+                s.waiters[waiterID] = Waiter(id: waiterID, instance: instance, started: started, continuation: continuation)
+                return false
+            }
+            if resumeNow {
+                continuation.resume(
+                    returning: DrainResult(instance: instance, drained: true, remaining: 0, known: true, waitedMs: 0))
+            }
+        }
+        timeout.cancel()
+        var final = result
+        final.waitedMs = Self.millis(clock.now - started)
+        return final
+    }
+
+    private static func takeWaiters(
+        _ s: inout State, instance: String, remaining: Int, drained: Bool, known: Bool
+    ) -> [(CheckedContinuation<DrainResult, Never>, DrainResult)] {
+        let ids = s.waiters.values.filter { $0.instance == instance }.map(\.id)
+        return ids.compactMap { id in
+            guard let waiter = s.waiters.removeValue(forKey: id) else { return nil }
+            return (
+                waiter.continuation,
+                DrainResult(instance: instance, drained: drained, remaining: remaining, known: known, waitedMs: 0)
+            )
+        }
+    }
+
+    static func millis(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension ServiceCounters {
+    fileprivate mutating func connectionFailed() {
+        connectFailures += 1
+        connectionsTotal -= 1
+    }
+}

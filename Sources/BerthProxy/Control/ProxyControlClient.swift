@@ -1,0 +1,152 @@
+public import BerthCore
+public import BerthEngine
+public import Logging
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The control API of a running `berth proxy`, over HTTP on loopback. The executor uses it
+/// as its `TrafficRouter`; `berth watch` finds the proxy of a project through the state
+/// file it writes (`ProxyStateFile`).
+///
+/// As the executor's `TrafficRouter` (whose calls cannot fail), an unreachable proxy is
+/// logged and the call returns: the executor goes on (a drain then ends at once, so the old
+/// replica is stopped without draining — the same as running without a balancer).
+public struct ProxyControlClient: TrafficRouter, Sendable {
+    public var host: String
+    public var port: Int
+    /// Added to a drain's grace period for the answer to arrive.
+    public var slack: Duration = .seconds(5)
+    public var logger = Logger(label: "berth.proxy.client")
+
+    public init(host: String = "127.0.0.1", port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// The client for the proxy recorded in `stateDirectory` for `project`.
+    public init(stateDirectory: String, project: String) throws {
+        let state = try ProxyStateFile.read(directory: stateDirectory, project: project)
+        self.init(host: state.controlHost, port: state.controlPort)
+    }
+
+    public func instanceReady(_ instance: Instance) async {
+        do {
+            try await ready(instance: instance.id)
+        } catch {
+            logger.error("\(error)", metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+        }
+    }
+
+    public func drain(_ instance: Instance, grace: Millis) async {
+        do {
+            let result = try await drain(instance: instance.id, grace: grace)
+            if !result.drained {
+                logger.warning(
+                    "grace period over with \(result.remaining) connection(s) still open",
+                    metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+            }
+        } catch {
+            logger.error("\(error)", metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+        }
+    }
+
+    @discardableResult
+    public func ready(instance: String) async throws -> EndpointState {
+        let response: ControlAPI.ReadyResponse = try await call(
+            .POST, "/v1/ready", ControlAPI.ReadyRequest(instance: instance), timeout: .seconds(10))
+        return response.state
+    }
+
+    @discardableResult
+    public func drain(instance: String, grace: Millis) async throws -> DrainResult {
+        let response: ControlAPI.DrainResponse = try await call(
+            .POST, "/v1/drain", ControlAPI.DrainRequest(instance: instance, graceMs: grace.milliseconds),
+            timeout: .milliseconds(grace.milliseconds) + slack)
+        return DrainResult(
+            instance: response.instance, drained: response.drained, remaining: response.remaining,
+            known: response.known, waitedMs: response.waitedMs)
+    }
+
+    public func endpoints() async throws -> ControlAPI.EndpointsDocument {
+        try await call(.GET, "/v1/endpoints", Optional<ControlAPI.ReadyRequest>.none, timeout: .seconds(10))
+    }
+
+    public func metrics() async throws -> String {
+        let response = try await MiniHTTPClient().send(
+            host: host, port: port, method: .GET, path: "/metrics", timeout: .seconds(10))
+        guard response.status == 200 else { throw failure(response, "GET /metrics") }
+        return String(decoding: response.body, as: UTF8.self)
+    }
+
+    private func call<Body: Encodable, Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, _ body: Body?, timeout: Duration
+    ) async throws -> Answer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let bytes = try body.map { Array(try encoder.encode($0)) }
+        let response: MiniHTTPClient.Response
+        do {
+            response = try await MiniHTTPClient().send(
+                host: host, port: port, method: method, path: path, body: bytes,
+                timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+        } catch {
+            throw ProxyError(
+                "cannot reach berth proxy's control API at \(host):\(port) (\(method) \(path)): \(error); "
+                    + "is `berth proxy` running for this project?")
+        }
+        guard response.status == 200 else { throw failure(response, "\(method) \(path)") }
+        do {
+            return try JSONDecoder().decode(Answer.self, from: Data(response.body))
+        } catch {
+            throw ProxyError("berth proxy answered \(method) \(path) with a document this client cannot read: \(error)")
+        }
+    }
+
+    private func failure(_ response: MiniHTTPClient.Response, _ what: String) -> ProxyError {
+        let message = (try? JSONDecoder().decode(ControlAPI.ErrorDocument.self, from: Data(response.body)))?.error
+            ?? String(decoding: response.body, as: UTF8.self)
+        return ProxyError("berth proxy refused \(what) (HTTP \(response.status)): \(message)")
+    }
+}
+
+/// `<state-dir>/proxy-<project>.json`: where a running `berth proxy` takes control calls.
+public struct ProxyStateFile: Codable, Sendable, Hashable {
+    public var formatVersion = 1
+    public var project: String
+    public var controlHost: String
+    public var controlPort: Int
+    public var pid: Int32
+
+    public init(project: String, controlHost: String, controlPort: Int, pid: Int32) {
+        self.project = project
+        self.controlHost = controlHost
+        self.controlPort = controlPort
+        self.pid = pid
+    }
+
+    public static func path(directory: String, project: String) -> String {
+        (directory as NSString).appendingPathComponent("proxy-\(project).json")
+    }
+
+    public func write(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let data = try encoder.encode(self) + Data("\n".utf8)
+        let url = URL(fileURLWithPath: Self.path(directory: directory, project: project))
+        try data.write(to: url, options: .atomic)
+    }
+
+    public static func read(directory: String, project: String) throws -> ProxyStateFile {
+        let path = path(directory: directory, project: project)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ProxyError("\(path): no such file; start the balancer first: berth proxy --project \(project)")
+        }
+        do {
+            return try JSONDecoder().decode(ProxyStateFile.self, from: data)
+        } catch {
+            throw ProxyError("\(path): not a berth proxy state file: \(error)")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import BerthDocker
+import BerthProxy
+import Dispatch
+import Foundation
+import Logging
+
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Run Berth's load balancer for a project's published ports.",
+        discussion: """
+            Serves every `publish` port of the project's services on the host and forwards \
+            each connection to a ready replica (least connections, ties by round robin). \
+            Learns replicas from Docker labels and events and probes them itself, so it keeps \
+            serving while `berth watch` or `berth apply` restarts. The executor retires \
+            replicas through the control API (POST /v1/drain, /v1/ready; GET /v1/endpoints, \
+            /metrics), found through <state-dir>/proxy-<project>.json. Runs until SIGTERM or \
+            SIGINT.
+            """)
+
+    @Option(name: .long, help: "Project whose containers to serve (default: the current directory's name).")
+    var project: String?
+
+    @Option(
+        name: .long,
+        help: "Folder for the state file proxy-<project>.json, shared with berth watch (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    var stateDir: String?
+
+    @Option(name: .long, help: "Address the published ports listen on.")
+    var bind: String = "0.0.0.0"
+
+    @Option(name: .long, help: "Control API address, HOST:PORT (port 0: any free port, written to the state file).")
+    var control: String = "127.0.0.1:0"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Self.split(control) != nil else {
+            throw ValidationError("--control: expected HOST:PORT such as 127.0.0.1:7480, found \"\(control)\"")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError(
+                "--log-level: expected one of trace, debug, info, notice, warning, error, critical; found \"\(logLevel)\"")
+        }
+        if let project, project.isEmpty { throw ValidationError("--project: must not be empty") }
+    }
+
+    static func split(_ address: String) -> (host: String, port: Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (0...65535).contains(port), colon > address.startIndex
+        else { return nil }
+        return (String(address[..<colon]), port)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
+        let project = self.project ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).lastPathComponent
+        var logger = Logger(label: "berth.proxy")
+        logger[metadataKey: "project"] = "\(project)"
+        let stateDir = self.stateDir
+            ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+        let (controlHost, controlPort) = Self.split(control)!
+
+        let docker = try await DockerClient.connect(logger: Logger(label: "berth.docker"))
+        let balancer = Balancer(bindHost: bind, logger: logger)
+        let service = try await ProxyService.start(
+            project: project, balancer: balancer, docker: docker, controlHost: controlHost,
+            controlPort: controlPort, logger: logger)
+        let state = ProxyStateFile(
+            project: project, controlHost: controlHost, controlPort: service.controlPort,
+            pid: ProcessInfo.processInfo.processIdentifier)
+        try state.write(directory: stateDir)
+        logger.info(
+            "berth proxy serving",
+            metadata: [
+                "berth.project": "\(project)", "proxy.control": "\(controlHost):\(service.controlPort)",
+                "proxy.state": "\(ProxyStateFile.path(directory: stateDir, project: project))",
+            ])
+
+        let signal = await Self.waitForTermination()
+        logger.info("stopping on \(signal)")
+        await service.shutdown()
+        // Leave the state file only if another proxy has not replaced it meanwhile.
+        if let current = try? ProxyStateFile.read(directory: stateDir, project: project), current == state {
+            try? FileManager.default.removeItem(atPath: ProxyStateFile.path(directory: stateDir, project: project))
+        }
+    }
+
+    /// Waits for SIGTERM or SIGINT and returns its name.
+    static func waitForTermination() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let queue = DispatchQueue(label: "berth.proxy.signals")
+            let once = OnceBox(continuation)
+            var sources: [any DispatchSourceSignal] = []
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { once.resume(name) }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Resumes a continuation once.
+private final class OnceBox: @unchecked Sendable {
+    // Only touched on the signal queue ("berth.proxy.signals"), which is serial.
+    private var continuation: CheckedContinuation<String, Never>?
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+    func resume(_ name: String) {
+        continuation?.resume(returning: name)
+        continuation = nil
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+private enum SignalSources {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    static func keep(_ new: [any DispatchSourceSignal]) { sources += new }
+}
