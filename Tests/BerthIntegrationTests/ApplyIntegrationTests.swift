@@ -1,6 +1,7 @@
 import BerthCore
 import BerthDocker
 import BerthTestSupport
+import Dispatch
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -146,7 +147,9 @@ import Testing
         // versions they serve.
         let sampler = RolloutSampler(shop: shop)
         let sampling = Task { await sampler.run() }
-        let r = try shop.apply()
+        // apply blocks while it waits for the child; keep it off the cooperative pool so the
+        // sampler is never starved on a 2-core machine.
+        let r = try await offPool { try shop.apply() }
         sampling.cancel()
         _ = await sampling.value
         #expect(r.status == 0, "\(r.stderr)")
@@ -424,22 +427,30 @@ final class RolloutSampler: Sendable {
     func run() async {
         let network = BerthNaming.network(project: shop.project)
         while !Task.isCancelled {
-            guard let containers = try? await shop.containers() else { continue }
+            guard let containers = try? await shop.containers() else {
+                try? await Task.sleep(for: .milliseconds(30))
+                continue
+            }
             let running = containers.filter { $0.State == "running" }
-            let answers = await withTaskGroup(of: String?.self) { group in
+            let answers = await withTaskGroup(of: Answer.self) { group in
                 for c in running {
                     guard let ip = c.NetworkSettings?.Networks?[network]?.IPAddress, !ip.isEmpty else { continue }
                     group.addTask {
-                        await Self.get("http://\(ip):8080/healthz") != nil ? await Self.get("http://\(ip):8080/version") : nil
+                        let health = await Self.get("http://\(ip):8080/healthz")
+                        guard case .ok = health else { return health }
+                        return await Self.get("http://\(ip):8080/version")
                     }
                 }
-                var out: [String?] = []
+                var out: [Answer] = []
                 for await a in group { out.append(a) }
                 return out
             }
             // A sample cut short by the end of the rollout (its requests cancelled) says nothing.
             if Task.isCancelled { break }
-            let healthy = answers.compactMap { $0 }
+            // A probe that timed out on a loaded machine says nothing either way: only samples
+            // in which every running container answered (or refused) are judged.
+            if answers.contains(where: { if case .inconclusive = $0 { true } else { false } }) { continue }
+            let healthy = answers.compactMap { if case .ok(let body) = $0 { body } else { nil } }
             collected.withLock { $0.append(Sample(healthy: healthy.count, versions: Set(healthy))) }
             try? await Task.sleep(for: .milliseconds(30))
         }
@@ -447,15 +458,36 @@ final class RolloutSampler: Sendable {
 
     static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 1
+        configuration.timeoutIntervalForRequest = 3
         return URLSession(configuration: configuration)
     }()
 
-    /// A GET with a short timeout; the body when the answer is 200.
-    static func get(_ url: String) async -> String? {
-        guard let (data, response) = try? await session.data(from: URL(string: url)!),
-            (response as? HTTPURLResponse)?.statusCode == 200
-        else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    enum Answer: Sendable {
+        /// 200, with the body.
+        case ok(String)
+        /// Refused, reset, or another status: the container does not serve.
+        case failed
+        /// No answer in time: the machine may just be busy.
+        case inconclusive
+    }
+
+    /// A GET with a short timeout.
+    static func get(_ url: String) async -> Answer {
+        do {
+            let (data, response) = try await session.data(from: URL(string: url)!)
+            guard (response as? HTTPURLResponse)?.statusCode == 200 else { return .failed }
+            return .ok(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch let error as URLError where error.code == .timedOut || error.code == .cancelled {
+            return .inconclusive
+        } catch {
+            return .failed
+        }
+    }
+}
+
+/// Runs blocking work (a child process) on a plain dispatch thread, not the cooperative pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -1,5 +1,5 @@
 public import BerthCore
-public import Foundation
+import Foundation
 
 /// The loop's counters and gauges, rendered as Prometheus text by hand (format 0.0.4).
 public struct WatchMetrics: Sendable, Hashable {

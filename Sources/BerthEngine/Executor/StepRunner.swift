@@ -1,4 +1,4 @@
-public import BerthCore
+import BerthCore
 
 /// Carries out the steps of one service: everything one step needs, and nothing shared
 /// with other services' steps (which run concurrently).

@@ -1,6 +1,6 @@
 internal import CSQLite
 import Dispatch
-public import Foundation
+import Foundation
 
 /// A failed SQLite call, with what Berth was doing and SQLite's own message.
 public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthCore
 import BerthDocker
 import BerthEngine
+import BerthProxy
 import Foundation
 
 struct ApplyCommand: AsyncParsableCommand {
@@ -73,7 +74,11 @@ struct ApplyCommand: AsyncParsableCommand {
                 printError("removed \(swept.count) container\(swept.count == 1 ? "" : "s") that an interrupted run created but never started: \(swept.map(shortID).joined(separator: ", "))")
             }
             let printer = ProgressPrinter(plan: plan)
-            report = await Executor(runtime: runtime, project: project).apply(
+            // New replicas join, and old ones drain from, the project's `berth proxy` if one runs.
+            let router = ProxyRouter(
+                stateDirectory: WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment),
+                project: project)
+            report = await Executor(runtime: runtime, project: project, router: router).apply(
                 plan, desired: desired, observed: observed, onEvent: { printer($0) })
             printer.finish()
         }

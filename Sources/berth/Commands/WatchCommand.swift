@@ -3,6 +3,7 @@ import BerthCore
 import BerthDocker
 import BerthEngine
 import BerthGit
+import BerthProxy
 import Dispatch
 import Foundation
 import Logging
@@ -105,8 +106,12 @@ struct WatchCommand: AsyncParsableCommand {
         let provider = GitDesiredStateProvider(ref: source.ref, path: source.path) {
             try await Self.openRepository(repo, environment: environment)
         }
+        // Rolling updates and scale-downs go through the project's `berth proxy`, if one runs.
+        let router = ProxyRouter(stateDirectory: stateDir, project: project)
         let loop = ReconcileLoop(
-            project: project, provider: provider, runtime: runtime, journal: journal, logger: logger, options: options)
+            project: project, provider: provider, runtime: runtime,
+            applier: ExecutorApplier(executor: Executor(runtime: runtime, project: project, router: router)),
+            journal: journal, logger: logger, options: options)
 
         var server: APIServer?
         if listen != "off", let (host, port) = Self.parseListen(listen) {

@@ -1,0 +1,27 @@
+public import BerthCore
+public import BerthEngine
+
+/// The executor's `TrafficRouter` for a project: the `berth proxy` recorded in the state
+/// folder, looked up on every call, so a proxy started (or restarted) after `berth watch`
+/// is found. With no proxy running, nothing is added or drained — as with no balancer.
+public struct ProxyRouter: TrafficRouter, Sendable {
+    public var stateDirectory: String
+    public var project: String
+
+    public init(stateDirectory: String, project: String) {
+        self.stateDirectory = stateDirectory
+        self.project = project
+    }
+
+    private var client: ProxyControlClient? {
+        try? ProxyControlClient(stateDirectory: stateDirectory, project: project)
+    }
+
+    public func instanceReady(_ instance: Instance) async {
+        await client?.instanceReady(instance)
+    }
+
+    public func drain(_ instance: Instance, grace: Millis) async {
+        await client?.drain(instance, grace: grace)
+    }
+}
