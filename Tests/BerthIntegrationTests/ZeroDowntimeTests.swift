@@ -34,19 +34,29 @@ struct ZeroDowntimeTests {
         let before = try Docker.running(shop.project)
 
         let load = LoadClient(port: publish, path: "/version", limit: 20_000, seconds: 90)
+        // Alongside, 6 clients whose requests stay in flight for 300 ms: the ones on a retired replica
+        // are only answered if it is drained before it is stopped.
+        let slow = LoadClient(port: publish, path: "/version", limit: 1_000, seconds: 90, stall: 0.3, clients: 6)
         load.start()
-        defer { load.finish() }
+        slow.start()
+        defer {
+            load.finish()
+            slow.finish()
+        }
         try await Task.sleep(for: .milliseconds(500))
         try shop.repo.write("manifests/customer.yaml", zeroDowntimeManifest(image: "shop/customer:1.1", replicas: 3, publish: publish))
         try shop.commit("customer 1.1")
         let update = try await offPool { try shop.berth("apply", ["--auto-approve"], environment: env) }
         try await Task.sleep(for: .milliseconds(500))
         let result = load.finish()
-        print("zero downtime, image 1.0 → 1.1 through berth apply: \(result.sent) requests, \(result.failures.count) failed")
+        let stalled = slow.finish()
+        print("zero downtime, image 1.0 → 1.1 through berth apply: \(result.sent) requests, \(result.failures.count) failed; \(stalled.sent) requests held open 300 ms, \(stalled.failures.count) failed")
 
         #expect(update.status == 0, "\(update.stderr)")
         #expect(result.failures == [], "failed \(result.failures.count) of \(result.sent): \(result.failures.prefix(10))\nproxy log:\n\(proxy.log())")
         #expect(result.ok >= 100)
+        #expect(stalled.failures == [], "held-open requests failed \(stalled.failures.count) of \(stalled.sent): \(stalled.failures.prefix(10))")
+        #expect(stalled.ok >= 15)
         #expect(result.bodies.keys.sorted() == ["customer 1.0\n", "customer 1.1\n"])
         #expect(result.last == "customer 1.1\n")
         // Each old replica went through the balancer: drained before it was stopped.
@@ -83,19 +93,29 @@ struct ZeroDowntimeTests {
         let before = try Docker.running(shop.project)
 
         let load = LoadClient(port: publish, path: "/version", limit: 20_000, seconds: 60)
+        // Alongside, 6 clients whose requests stay in flight for 300 ms: the ones on a retired replica
+        // are only answered if it is drained before it is stopped.
+        let slow = LoadClient(port: publish, path: "/version", limit: 1_000, seconds: 60, stall: 0.3, clients: 6)
         load.start()
-        defer { load.finish() }
+        slow.start()
+        defer {
+            load.finish()
+            slow.finish()
+        }
         try await Task.sleep(for: .milliseconds(500))
         try shop.repo.write("manifests/customer.yaml", zeroDowntimeManifest(image: "shop/customer:1.0", replicas: 1, publish: publish))
         try shop.commit("customer x1")
         let scale = try await offPool { try shop.berth("apply", ["--auto-approve"], environment: env) }
         try await Task.sleep(for: .milliseconds(500))
         let result = load.finish()
-        print("zero downtime, scale 3 → 1 through berth apply: \(result.sent) requests, \(result.failures.count) failed")
+        let stalled = slow.finish()
+        print("zero downtime, scale 3 → 1 through berth apply: \(result.sent) requests, \(result.failures.count) failed; \(stalled.sent) requests held open 300 ms, \(stalled.failures.count) failed")
 
         #expect(scale.status == 0, "\(scale.stderr)")
         #expect(result.failures == [], "failed \(result.failures.count) of \(result.sent): \(result.failures.prefix(10))\nproxy log:\n\(proxy.log())")
         #expect(result.ok >= 50)
+        #expect(stalled.failures == [], "held-open requests failed \(stalled.failures.count) of \(stalled.sent): \(stalled.failures.prefix(10))")
+        #expect(stalled.ok >= 15)
         #expect(result.bodies.keys.sorted() == ["customer 1.0\n"])
         #expect(lines(scale.stderr, startingWith: "customer: ").filter { $0.hasSuffix(" draining") }.count == 2, "\(scale.stderr)")
         let now = try Docker.running(shop.project)
@@ -288,9 +308,10 @@ final class ProxyChild: @unchecked Sendable {  // used from one test at a time
     func instances() -> [String] { endpoints().compactMap { $0["instance"] as? String }.sorted() }
 }
 
-/// A steady client on its own thread (never starved by the cooperative pool): one
-/// `GET PATH HTTP/1.0` per new connection, every 5 ms, until `finish()`, `limit` requests or
-/// `seconds` pass. A request fails when the connect fails, the answer is not a 200 with a
+/// A steady client on its own threads (never starved by the cooperative pool): each of
+/// `clients` threads sends one `GET PATH HTTP/1.0` per new connection, every 5 ms, until `finish()`, `limit` requests or
+/// `seconds` pass; with `stall`, each request is held open that long before it is complete.
+/// A request fails when the connect fails, the answer is not a 200 with a
 /// body, or nothing arrives within 5 s.
 final class LoadClient: @unchecked Sendable {  // state behind `lock`
     struct Result: Sendable, Equatable {
@@ -305,40 +326,46 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
     let path: String
     let limit: Int
     let seconds: Double
+    let stall: Double
+    let clients: Int
     private let lock = NSLock()
     private var result = Result()
     private var stopping = false
     private let done = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private var threads: [Thread] = []
 
-    init(port: Int, path: String, limit: Int, seconds: Double) {
+    init(port: Int, path: String, limit: Int, seconds: Double, stall: Double = 0, clients: Int = 1) {
         self.port = port
+        self.stall = stall
+        self.clients = clients
         self.path = path
         self.limit = limit
         self.seconds = seconds
     }
 
     func start() {
-        let thread = Thread { [self] in
-            let deadline = Date().addingTimeInterval(seconds)
-            while lock.withLock({ !stopping && result.sent < limit }), Date() < deadline {
-                let outcome = Self.request(port: port, path: path)
-                lock.withLock {
-                    switch outcome {
-                    case .success(let body):
-                        result.ok += 1
-                        result.bodies[body, default: 0] += 1
-                        result.last = body
-                    case .failure(let failure):
-                        result.failures.append(failure.description)
+        for _ in 0..<clients {
+            let thread = Thread { [self] in
+                let deadline = Date().addingTimeInterval(seconds)
+                while lock.withLock({ !stopping && result.sent < limit }), Date() < deadline {
+                    let outcome = Self.request(port: port, path: path, stall: stall)
+                    lock.withLock {
+                        switch outcome {
+                        case .success(let body):
+                            result.ok += 1
+                            result.bodies[body, default: 0] += 1
+                            result.last = body
+                        case .failure(let failure):
+                            result.failures.append(failure.description)
+                        }
                     }
+                    usleep(5_000)
                 }
-                usleep(5_000)
+                done.signal()
             }
-            done.signal()
+            threads.append(thread)
+            thread.start()
         }
-        self.thread = thread
-        thread.start()
     }
 
     func progress() -> Result { lock.withLock { result } }
@@ -347,15 +374,18 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
     @discardableResult
     func finish() -> Result {
         let running = lock.withLock {
-            let wasRunning = thread != nil && !stopping
+            let wasRunning = !threads.isEmpty && !stopping
             stopping = true
             return wasRunning
         }
-        if running { _ = done.wait(timeout: .now() + 15) }
+        if running {
+            let deadline = DispatchTime.now() + 15
+            for _ in threads { _ = done.wait(timeout: deadline) }
+        }
         return progress()
     }
 
-    static func request(port: Int, path: String) -> Swift.Result<String, TestFailure> {
+    static func request(port: Int, path: String, stall: Double) -> Swift.Result<String, TestFailure> {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return .failure(TestFailure("socket: \(String(cString: strerror(errno)))")) }
         defer { close(fd) }
@@ -367,12 +397,17 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         if connected != 0 { return .failure(TestFailure("connect: \(String(cString: strerror(errno)))")) }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: berth\r\n\r\n".utf8)
-        var written = 0
-        while written < request.count {
-            let n = request[written...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return .failure(TestFailure("send: \(String(cString: strerror(errno)))")) }
-            written += n
+        // With a stall, the request line goes first and the rest after it: a request in
+        // flight on its replica for that long (one a retired replica must be let finish).
+        for (index, part) in ["GET \(path) HTTP/1.0\r\n", "Host: berth\r\n\r\n"].enumerated() {
+            if index == 1, stall > 0 { usleep(useconds_t(stall * 1_000_000)) }
+            let bytes = Array(part.utf8)
+            var written = 0
+            while written < bytes.count {
+                let n = bytes[written...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 { return .failure(TestFailure("send: \(String(cString: strerror(errno)))")) }
+                written += n
+            }
         }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
