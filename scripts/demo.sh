@@ -6,6 +6,9 @@
 #   BERTH_DEMO_DIR   where the demo's git repository lives (default: .build/demo/shop);
 #                    its folder name is the project name (containers shop-*, network berth-shop)
 #
+# It also starts `berth proxy --project shop` (the balancer for published ports) once, in the
+# background, and asks the gateway for its version through it on http://127.0.0.1:8080.
+#
 # Run it again after editing manifests/: the change is committed to the demo repository and
 # applied (a rolling update, a scale, ...). Remove everything with:
 #   docker rm -f $(docker ps -aq --filter label=berth.project=shop); docker network rm berth-shop
@@ -39,9 +42,26 @@ else
   echo "== $demo: committed $(git_ rev-parse --short HEAD)" >&2
 fi
 
+# The published port (gateway, host port 8080) is served by Berth's own balancer, a process
+# of its own that outlives apply and watch. Start it once; it follows Docker by itself.
+state="${XDG_STATE_HOME:-$HOME/.local/state}/berth/shop"
+if ! { [ -f "$state/proxy-shop.json" ] && pgrep -f "berth proxy --project shop" >/dev/null; }; then
+  mkdir -p "$state"
+  nohup "$bin" proxy --project shop >"$state/proxy.log" 2>&1 &
+  for _ in $(seq 1 50); do [ -f "$state/proxy-shop.json" ] && break; sleep 0.1; done
+  echo "== berth proxy started (log: $state/proxy.log; stop it with: pkill -f 'berth proxy --project shop')" >&2
+fi
+
 echo "== berth apply --auto-approve (repository $demo)"
 "$bin" apply --auto-approve --repo "$demo"
 
 echo
 echo "== berth status"
 "$bin" status --repo "$demo"
+
+echo
+echo "== curl http://127.0.0.1:8080/version  (through Berth's balancer to a gateway replica)"
+for _ in $(seq 1 50); do
+  if out=$(curl -fsS --max-time 2 http://127.0.0.1:8080/version 2>/dev/null); then echo "$out"; break; fi
+  sleep 0.2
+done

@@ -4,7 +4,7 @@
 # Idempotent: a second run does nothing but check.
 set -euo pipefail
 
-need=(libyaml-dev libgit2-dev libsqlite3-dev curl pkg-config git docker.io busybox-static)
+need=(libyaml-dev libgit2-dev libsqlite3-dev curl procps pkg-config git docker.io busybox-static)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
