@@ -1,5 +1,6 @@
 import Testing
 import BerthCore
+import Foundation
 
 @Suite struct RevisionTests {
     @Test func replicasDoNotChangeTheRevision() {
@@ -30,5 +31,51 @@ import BerthCore
         #expect(Millis(parsing: "2d") == nil)
         #expect(Millis(90_000).description == "1m30s")
         #expect(Millis(250).description == "250ms")
+    }
+}
+
+@Suite struct RevisionMemoTests {
+    static let yaml = """
+        apiVersion: berth/v1
+        kind: Service
+        metadata: {name: web}
+        spec:
+          image: shop/web:1.0
+          replicas: 2
+          env: {A: "1"}
+
+        """
+
+    func loaded() throws -> ServiceSpec {
+        let state = ManifestLoader.load([ManifestFile(path: "web.yaml", bytes: Array(Self.yaml.utf8))])
+        return try #require(state.services["web"])
+    }
+
+    @Test func aLoadedRevisionFollowsEveryTemplateChange() throws {
+        let spec = try loaded()
+        #expect(spec.revision == Revision(of: spec))
+        var image = spec
+        image.image = "shop/web:1.1"
+        #expect(image.revision == Revision(of: image))
+        #expect(image.revision != spec.revision)
+        var env = spec
+        env.env["A"] = "2"
+        #expect(env.revision == Revision(of: env))
+        #expect(env.revision != spec.revision)
+        var health = spec
+        health.health = HealthCheck(probe: .tcp(port: 8080))
+        #expect(health.revision != spec.revision)
+        var replicas = spec
+        replicas.replicas = 5
+        #expect(replicas.revision == spec.revision)
+    }
+
+    @Test func theMemoIsNeitherEncodedNorCompared() throws {
+        let spec = try loaded()
+        let data = try JSONEncoder().encode(spec)
+        #expect(!String(decoding: data, as: UTF8.self).contains("cachedRevision"))
+        let decoded = try JSONDecoder().decode(ServiceSpec.self, from: data)
+        #expect(decoded == spec)
+        #expect(decoded.revision == spec.revision)
     }
 }

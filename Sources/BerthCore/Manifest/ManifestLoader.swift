@@ -140,6 +140,10 @@ public enum ManifestLoader {
         }
         var services: [ServiceSpec] = []
         services.reserveCapacity(declared.count)
+        // Revisions are computed once here, so every later plan of this file (watch plans
+        // the same desired state again and again; git loads reuse the parse by blob id)
+        // finds them ready.
+        for i in declared.indices { declared[i].spec?.memoizeRevision() }
         for d in declared { if let spec = d.spec { services.append(spec) } }
         return FileManifests(
             path: file.path, services: services, diagnostics: diagnostics.sorted(), declared: declared)

@@ -20,7 +20,7 @@ public struct Revision: Sendable, Hashable, Codable, Comparable, CustomStringCon
 }
 
 extension ServiceSpec {
-    public var revision: Revision { Revision(of: self) }
+    public var revision: Revision { cachedRevision ?? Revision(of: self) }
 
     /// A line-per-field canonical text of the container template; stable across releases
     /// (a change here re-rolls every service, so add fields only with their default omitted).

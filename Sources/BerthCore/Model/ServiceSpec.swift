@@ -17,21 +17,35 @@ public struct SourceRef: Sendable, Hashable, Codable, Comparable {
 /// One `berth/v1` Service, decoded and with defaults filled in. Equality and hashing
 /// ignore `source`, so a file that moves is the same desired state.
 public struct ServiceSpec: Sendable, Codable {
-    public var name: String
-    public var labels: [String: String]
-    public var image: String
+    public var name: String { didSet { cachedRevision = nil } }
+    public var labels: [String: String] { didSet { cachedRevision = nil } }
+    public var image: String { didSet { cachedRevision = nil } }
     public var replicas: Int
-    public var command: [String]?
-    public var env: [String: String]
-    public var ports: [PortSpec]
-    public var dependsOn: [String]
-    public var health: HealthCheck?
-    public var update: UpdatePolicy
-    public var stopGracePeriod: Millis
-    public var restart: RestartPolicy
-    public var resources: Resources?
+    public var command: [String]? { didSet { cachedRevision = nil } }
+    public var env: [String: String] { didSet { cachedRevision = nil } }
+    public var ports: [PortSpec] { didSet { cachedRevision = nil } }
+    public var dependsOn: [String] { didSet { cachedRevision = nil } }
+    public var health: HealthCheck? { didSet { cachedRevision = nil } }
+    public var update: UpdatePolicy { didSet { cachedRevision = nil } }
+    public var stopGracePeriod: Millis { didSet { cachedRevision = nil } }
+    public var restart: RestartPolicy { didSet { cachedRevision = nil } }
+    public var resources: Resources? { didSet { cachedRevision = nil } }
     public var autoscale: Autoscale?
     public var source: SourceRef?
+    /// The revision, computed once by the manifest loader so that planning the same desired
+    /// state again (the reconcile loop does, on every pass) does not hash every service
+    /// again. Any change to a field that enters the revision clears it (`replicas`,
+    /// `autoscale` and `source` do not enter it). Not encoded, not part of equality.
+    var cachedRevision: Revision?
+
+    enum CodingKeys: String, CodingKey {
+        case name, labels, image, replicas, command, env, ports, dependsOn, health, update,
+            stopGracePeriod, restart, resources, autoscale, source
+    }
+
+    mutating func memoizeRevision() {
+        cachedRevision = Revision(of: self)
+    }
 
     public init(
         name: String, labels: [String: String] = [:], image: String, replicas: Int = 1,
