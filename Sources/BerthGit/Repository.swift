@@ -303,27 +303,10 @@ final class Repository {
 
     // MARK: History
 
-    /// Walks commits reachable from `start`, newest first (topological, then by time).
-    /// `body` returns false to stop.
+    /// Walks commits reachable from `start`, newest first (topological, then by time),
+    /// reading each one. `body` returns false to stop.
     func walk(from start: ObjectID, _ body: (CommitHandle) throws(GitError) -> Bool) throws(GitError) {
-        var walker: OpaquePointer?
-        try check(git_revwalk_new(&walker, pointer), "walk history of", displayName)
-        let walk = RevwalkHandle(walker!)
-        try check(git_revwalk_sorting(walk.pointer, GIT_SORT_TOPOLOGICAL.rawValue | GIT_SORT_TIME.rawValue), "walk history of", displayName)
-        var oid = start.oid
-        try check(git_revwalk_push(walk.pointer, &oid), "walk history from", start.hex)
-        var next = git_oid()
-        while true {
-            let rc = git_revwalk_next(&next, walk.pointer)
-            if rc == GIT_ITEROVER.rawValue {
-                git_error_clear()
-                return
-            }
-            try check(rc, "walk history of", displayName)
-            var pointer: OpaquePointer?
-            try check(git_commit_lookup(&pointer, self.pointer, &next), "read commit", ObjectID(next).hex)
-            guard try body(CommitHandle(pointer!)) else { return }
-        }
+        try walkIDs(from: start) { (id) throws(GitError) -> Bool in try body(try commitHandle(id)) }
     }
 
     /// A commit's root tree and first parent: all a history walk needs of it.
