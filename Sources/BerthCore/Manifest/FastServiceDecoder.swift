@@ -76,7 +76,7 @@ struct FastServiceDecoder {
                 name = Self.string(value.bytes)
                 nameMark = value.mark
             } else {
-                try stringMap(&ev, into: &labels) { key throws(Surprise) in
+                labels = try stringMap(&ev) { key throws(Surprise) in
                     // "berth." is reserved.
                     if key.count >= 6, Self.equal(Bytes(rebasing: key[0..<6]), "berth.") { throw Surprise() }
                 }
@@ -104,11 +104,9 @@ struct FastServiceDecoder {
             case 1: spec.replicas = try int(ev.next(), atLeast: 0)
             case 2: spec.command = try stringList(&ev)
             case 3:
-                var env: [String: String] = [:]
-                try stringMap(&ev, into: &env) { key throws(Surprise) in
+                spec.env = try stringMap(&ev) { key throws(Surprise) in
                     for b in key where b == UInt8(ascii: "=") || b == 0 { throw Surprise() }
                 }
-                spec.env = env
             case 4: spec.ports = try ports(&ev, published: &published)
             case 5: spec.dependsOn = try dependencies(&ev, into: &dependsOn)
             case 6: spec.health = try health(&ev)
@@ -300,8 +298,9 @@ struct FastServiceDecoder {
         while true {
             let key = ev.next()
             if key.kind == .mappingEnd { break }
+            let which = try field(key, Self.resourceFields, &seen)
             let value = ev.next()
-            if try field(key, Self.resourceFields, &seen) == 0 {
+            if which == 0 {
                 guard value.isPlainScalar, let milli = ServiceDecoder.simpleMilliCPUs(bytes: value.bytes) else { throw Surprise() }
                 resources.milliCPUs = milli
             } else {
@@ -338,9 +337,13 @@ struct FastServiceDecoder {
     /// other key of the map spells (so the YAML duplicate-key check, the tree path's
     /// "first one wins" and `String` equality all agree), every value a scalar taken verbatim.
     private func stringMap(
-        _ ev: inout YAMLEventReader, into map: inout [String: String], check: (Bytes) throws(Surprise) -> Void
-    ) throws(Surprise) {
+        _ ev: inout YAMLEventReader, check: (Bytes) throws(Surprise) -> Void
+    ) throws(Surprise) -> [String: String] {
         try mappingStart(ev.next())
+        // Collected first, so the dictionary is allocated once at its final size (as the
+        // tree path does).
+        var pairs: [(key: String, value: String)] = []
+        pairs.reserveCapacity(8)
         while true {
             let key = ev.next()
             if key.kind == .mappingEnd { break }
@@ -348,10 +351,15 @@ struct FastServiceDecoder {
                 throw Surprise()
             }
             try check(key.bytes)
+            let name = Self.string(key.bytes)  // before `next()`, which ends `key.bytes`' life
             let value = ev.next()
             guard value.isBareScalar else { throw Surprise() }
-            if map.updateValue(Self.string(value.bytes), forKey: Self.string(key.bytes)) != nil { throw Surprise() }
+            pairs.append((name, Self.string(value.bytes)))
         }
+        var map: [String: String] = [:]
+        map.reserveCapacity(pairs.count)
+        for (key, value) in pairs where map.updateValue(value, forKey: key) != nil { throw Surprise() }
+        return map
     }
 
     /// At least one string, each a scalar that is not null.

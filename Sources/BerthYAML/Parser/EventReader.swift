@@ -1,8 +1,7 @@
 internal import CYAML
 
 /// One libyaml event as a fast decoder sees it. `bytes` points into libyaml's own copy of
-/// the scalar, which stays valid until the document ends (the reader keeps every event of
-/// the current document), so a decoder may hold it across `next()` calls of one document.
+/// the scalar, which is valid only until the next `YAMLEventReader.next()`.
 public struct YAMLEvent {
     public enum Kind: UInt8, Sendable {
         case scalar, sequenceStart, sequenceEnd, mappingStart, mappingEnd, alias, documentEnd
@@ -27,15 +26,31 @@ public struct YAMLEvent {
 
 /// Pulls the events of one document for a fast decoder (see `YAML.parseDocuments(_:limits:fast:tree:)`).
 ///
-/// Every event handed out is also kept, undeleted, until the document is settled: when the
-/// decoder gives up, the node-tree path replays exactly these events, so what it reports
-/// cannot differ from a parse that never tried the fast path.
+/// Every event handed out is also kept (a copy of the event, its strings copied into one
+/// arena) until the document is settled: when the decoder gives up, the node-tree path
+/// replays exactly these events, so what it reports cannot differ from a parse that never
+/// tried the fast path. libyaml's own event is deleted at the next `next()`, as in a plain
+/// event loop, which keeps the allocator's reuse pattern (and its speed) that of the loop.
 public struct YAMLEventReader {
+    /// Where a kept event's strings start in the arena (-1: none).
+    struct Strings {
+        var value = -1
+        var tag = -1
+        var anchor = -1
+    }
+
     let parser: UnsafeMutablePointer<yaml_parser_t>
-    /// The current document's events so far, `count` of them, all undeleted.
-    var events: UnsafeMutablePointer<yaml_event_t>
+    /// The event last parsed; libyaml's to delete while `live`.
+    let event: UnsafeMutablePointer<yaml_event_t>
+    var live = false
+    /// The current document's events so far (string pointers cleared), `count` of them.
+    var kept: UnsafeMutablePointer<yaml_event_t>
+    var strings: UnsafeMutablePointer<Strings>
     var capacity: Int
     var count = 0
+    var arena: UnsafeMutablePointer<UInt8>
+    var arenaCapacity: Int
+    var arenaCount = 0
     /// libyaml failed on the last `next()`.
     var failed = false
     /// The last event handed out was the document's end.
@@ -46,22 +61,29 @@ public struct YAMLEventReader {
 
     init(parser: UnsafeMutablePointer<yaml_parser_t>) {
         self.parser = parser
+        event = .allocate(capacity: 1)
         capacity = 256
-        events = .allocate(capacity: capacity)
+        kept = .allocate(capacity: capacity)
+        strings = .allocate(capacity: capacity)
+        arenaCapacity = 16_384
+        arena = .allocate(capacity: arenaCapacity)
     }
 
+    static var noEvent: YAMLEvent { YAMLEvent(kind: .none, style: .plain, isDecorated: false, mark: Mark(line: 0, column: 0), bytes: .init(start: nil, count: 0)) }
+
     /// The next event of the document; `.none` after its end or on a libyaml error (the
-    /// error is reported by the tree path the driver falls back to).
+    /// error is reported by the tree path the driver falls back to). Its `bytes` are valid
+    /// until the next call.
     public mutating func next() -> YAMLEvent {
-        guard !failed, !ended else { return YAMLEvent(kind: .none, style: .plain, isDecorated: false, mark: Mark(line: 0, column: 0), bytes: .init(start: nil, count: 0)) }
-        if count == capacity { grow() }
-        let slot = events + count
-        guard yaml_parser_parse(parser, slot) == 1 else {
+        release()
+        guard !failed, !ended else { return Self.noEvent }
+        guard yaml_parser_parse(parser, event) == 1 else {
             failed = true  // libyaml zeroed the event: nothing to keep or delete
-            return YAMLEvent(kind: .none, style: .plain, isDecorated: false, mark: Mark(line: 0, column: 0), bytes: .init(start: nil, count: 0))
+            return Self.noEvent
         }
-        count += 1
-        let e = slot.pointee
+        live = true
+        keep()
+        let e = event.pointee
         let mark = EventLoop.mark(e.start_mark)
         switch e.type {
         case YAML_SCALAR_EVENT:
@@ -99,29 +121,141 @@ public struct YAMLEventReader {
         }
     }
 
+    /// Deletes libyaml's current event, if any.
+    mutating func release() {
+        if live {
+            yaml_event_delete(event)
+            live = false
+        }
+    }
+
+    /// Copies `event` into `kept`, its strings into the arena.
+    mutating func keep() {
+        if count == capacity { grow() }
+        var copy = event.pointee
+        var s = Strings()
+        switch copy.type {
+        case YAML_SCALAR_EVENT:
+            s.value = store(copy.data.scalar.value, count: copy.data.scalar.length)
+            s.tag = store(copy.data.scalar.tag)
+            s.anchor = store(copy.data.scalar.anchor)
+            copy.data.scalar.value = nil
+            copy.data.scalar.tag = nil
+            copy.data.scalar.anchor = nil
+        case YAML_MAPPING_START_EVENT:
+            s.tag = store(copy.data.mapping_start.tag)
+            s.anchor = store(copy.data.mapping_start.anchor)
+            copy.data.mapping_start.tag = nil
+            copy.data.mapping_start.anchor = nil
+        case YAML_SEQUENCE_START_EVENT:
+            s.tag = store(copy.data.sequence_start.tag)
+            s.anchor = store(copy.data.sequence_start.anchor)
+            copy.data.sequence_start.tag = nil
+            copy.data.sequence_start.anchor = nil
+        case YAML_ALIAS_EVENT:
+            s.anchor = store(copy.data.alias.anchor)
+            copy.data.alias.anchor = nil
+        case YAML_DOCUMENT_START_EVENT:
+            // The composer reads only the place of a document start.
+            copy.data.document_start.version_directive = nil
+            copy.data.document_start.tag_directives.start = nil
+            copy.data.document_start.tag_directives.end = nil
+        default:
+            break
+        }
+        kept[count] = copy
+        strings[count] = s
+        count += 1
+    }
+
+    /// The kept event `i`, its string pointers into the arena (valid until `reset`).
+    func replayed(_ i: Int) -> yaml_event_t {
+        var e = kept[i]
+        let s = strings[i]
+        func at(_ offset: Int) -> UnsafeMutablePointer<UInt8>? { offset < 0 ? nil : arena + offset }
+        switch e.type {
+        case YAML_SCALAR_EVENT:
+            // libyaml never hands out a null value, not even for an empty scalar.
+            e.data.scalar.value = at(s.value)
+            e.data.scalar.tag = at(s.tag)
+            e.data.scalar.anchor = at(s.anchor)
+        case YAML_MAPPING_START_EVENT:
+            e.data.mapping_start.tag = at(s.tag)
+            e.data.mapping_start.anchor = at(s.anchor)
+        case YAML_SEQUENCE_START_EVENT:
+            e.data.sequence_start.tag = at(s.tag)
+            e.data.sequence_start.anchor = at(s.anchor)
+        case YAML_ALIAS_EVENT:
+            e.data.alias.anchor = at(s.anchor)
+        default:
+            break
+        }
+        return e
+    }
+
+    /// Copies `count` bytes and a NUL into the arena; the offset, or -1 for nil.
+    private mutating func store(_ p: UnsafeMutablePointer<UInt8>?, count n: Int) -> Int {
+        guard let p else { return -1 }
+        if arenaCount + n + 1 > arenaCapacity { growArena(n + 1) }
+        let offset = arenaCount
+        (arena + offset).update(from: p, count: n)
+        arena[offset + n] = 0
+        arenaCount += n + 1
+        return offset
+    }
+
+    private mutating func store(_ p: UnsafeMutablePointer<UInt8>?) -> Int {
+        guard let p else { return -1 }
+        var n = 0
+        while p[n] != 0 { n += 1 }
+        return store(p, count: n)
+    }
+
     private mutating func grow() {
         let bigger = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: capacity * 2)
-        bigger.moveInitialize(from: events, count: count)
-        events.deallocate()
-        events = bigger
+        bigger.moveInitialize(from: kept, count: count)
+        kept.deallocate()
+        kept = bigger
+        let biggerStrings = UnsafeMutablePointer<Strings>.allocate(capacity: capacity * 2)
+        biggerStrings.moveInitialize(from: strings, count: count)
+        strings.deallocate()
+        strings = biggerStrings
         capacity *= 2
     }
 
-    /// Starts a document with its (already parsed) DOCUMENT-START event in `events[0]`.
+    private mutating func growArena(_ needed: Int) {
+        var size = arenaCapacity * 2
+        while arenaCount + needed > size { size *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        bigger.update(from: arena, count: arenaCount)
+        arena.deallocate()
+        arena = bigger
+        arenaCapacity = size
+    }
+
+    /// Starts a document whose DOCUMENT-START event is `event` (live).
     mutating func begin() {
-        documentStart = EventLoop.mark(events[0].start_mark)
+        count = 0
+        arenaCount = 0
+        keep()
+        documentStart = EventLoop.mark(event.pointee.start_mark)
+        release()
         failed = false
         ended = false
     }
 
-    /// Deletes the kept events.
-    mutating func discard() {
-        for i in 0..<count { yaml_event_delete(events + i) }
+    /// Forgets the document's events.
+    mutating func reset() {
+        release()
         count = 0
+        arenaCount = 0
     }
 
     func free() {
-        events.deallocate()
+        event.deallocate()
+        kept.deallocate()
+        strings.deallocate()
+        arena.deallocate()
     }
 }
 
@@ -165,34 +299,36 @@ extension EventLoop {
 
             var reader = YAMLEventReader(parser: parser)
             defer {
-                reader.discard()
+                reader.reset()
                 reader.free()
             }
             while true {
-                let slot = reader.events
-                guard yaml_parser_parse(parser, slot) == 1 else {
+                let event = reader.event
+                guard yaml_parser_parse(parser, event) == 1 else {
                     composer.fail(libyamlError(parser.pointee, bytes: input))
                     return
                 }
-                guard slot.pointee.type == YAML_DOCUMENT_START_EVENT else {
-                    let more = composer.consume(slot.pointee)
-                    yaml_event_delete(slot)
+                guard event.pointee.type == YAML_DOCUMENT_START_EVENT else {
+                    let more = composer.consume(event.pointee)
+                    yaml_event_delete(event)
                     if !more { return }
                     continue
                 }
-                reader.count = 1
+                reader.live = true
                 reader.begin()
-                if fast(&reader), reader.ended, !reader.failed {
-                    reader.discard()
+                let accepted = fast(&reader)
+                reader.release()
+                if accepted, reader.ended, !reader.failed {
+                    reader.reset()
                     continue
                 }
                 // The fast decoder gave up: the composer sees the document from its start.
                 var more = true
                 for i in 0..<reader.count where more {
-                    more = composer.consume(reader.events[i])
+                    more = composer.consume(reader.replayed(i))
                 }
                 let failed = reader.failed
-                reader.discard()
+                reader.reset()
                 if !more { return }  // a fatal error in the replay: the stream ends there
                 if failed {
                     composer.fail(libyamlError(parser.pointee, bytes: input))
