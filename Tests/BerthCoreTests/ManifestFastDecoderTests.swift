@@ -419,6 +419,15 @@ extension ManifestFastDecoderTests.Rng: RandomNumberGenerator {}
         let both = ManifestFastDecoderTests.bothWays(framed)
         #expect(both.stats.fast >= 1, "\(what)")
         #expect(both.fast.declared.first?.name == "before", "\(what)")
+        // The first surprise of a stream is replayed by parsing again, later ones from
+        // the kept events: a stream with the surprise three times, between valid documents.
+        let valid = { (name: String) in
+            ManifestFastDecoderTests.everyField.replacingOccurrences(of: "name: booking", with: "name: \(name)")
+                .replacingOccurrences(of: "publish: 28080", with: "publish: \(28000 + name.count)")
+        }
+        let thrice = valid("one") + "---\n" + text + "\n---\n" + valid("two") + "---\n" + text + "\n---\n" + text
+            + "\n---\n" + valid("three")
+        ManifestFastDecoderTests.bothWays(thrice)
     }
 
     @Test func surprisesReportWhatTheTreePathReports() {

@@ -26,11 +26,14 @@ public struct YAMLEvent {
 
 /// Pulls the events of one document for a fast decoder (see `YAML.parseDocuments(_:limits:fast:tree:)`).
 ///
-/// Every event handed out is also kept (a copy of the event, its strings copied into one
-/// arena) until the document is settled: when the decoder gives up, the node-tree path
-/// replays exactly these events, so what it reports cannot differ from a parse that never
-/// tried the fast path. libyaml's own event is deleted at the next `next()`, as in a plain
-/// event loop, which keeps the allocator's reuse pattern (and its speed) that of the loop.
+/// libyaml's event is deleted at the next `next()`, as in a plain event loop. When the
+/// decoder gives up, the node-tree composer must see the document's events from its start:
+/// - until the first surprise of a stream, nothing is kept; the driver parses the input
+///   again with a second parser up to the same event (libyaml is deterministic) and
+///   continues with that one, so ordinary streams pay nothing for the fallback;
+/// - after it, every event handed out is also kept (a copy, its strings in one arena) and
+///   replayed from there, so a stream with many surprises is parsed at most twice.
+/// Either way the composer sees exactly the events it would have seen without a fast path.
 public struct YAMLEventReader {
     /// Where a kept event's strings start in the arena (-1: none).
     struct Strings {
@@ -39,11 +42,14 @@ public struct YAMLEventReader {
         var anchor = -1
     }
 
-    let parser: UnsafeMutablePointer<yaml_parser_t>
+    var parser: UnsafeMutablePointer<yaml_parser_t>
+    /// Whether events are kept for a replay (see above).
+    var keeping = false
     /// The event last parsed; libyaml's to delete while `live`.
     let event: UnsafeMutablePointer<yaml_event_t>
     var live = false
-    /// The current document's events so far (string pointers cleared), `count` of them.
+    /// The current document's events so far, `count` of them (its DOCUMENT-START included);
+    /// while `keeping`, copies of them (string pointers cleared) in `kept`.
     var kept: UnsafeMutablePointer<yaml_event_t>
     var strings: UnsafeMutablePointer<Strings>
     var capacity: Int
@@ -82,7 +88,7 @@ public struct YAMLEventReader {
             return Self.noEvent
         }
         live = true
-        keep()
+        if keeping { keep() } else { count += 1 }
         let e = event.pointee
         let mark = EventLoop.mark(e.start_mark)
         switch e.type {
@@ -237,7 +243,7 @@ public struct YAMLEventReader {
     mutating func begin() {
         count = 0
         arenaCount = 0
-        keep()
+        if keeping { keep() } else { count = 1 }
         documentStart = EventLoop.mark(event.pointee.start_mark)
         release()
         failed = false
@@ -284,28 +290,43 @@ extension YAML {
     }
 }
 
+/// Owns one libyaml parser reading a buffer.
+final class LibYAMLParser {
+    let handle: UnsafeMutablePointer<yaml_parser_t>
+
+    init?(_ input: UnsafeBufferPointer<UInt8>) {
+        handle = .allocate(capacity: 1)
+        guard yaml_parser_initialize(handle) == 1 else {
+            handle.deallocate()
+            return nil
+        }
+        yaml_parser_set_input_string(handle, input.baseAddress, input.count)
+    }
+
+    deinit {
+        yaml_parser_delete(handle)
+        handle.deallocate()
+    }
+}
+
 extension EventLoop {
     static func run(_ bytes: [UInt8], composer: inout Composer, fast: (inout YAMLEventReader) -> Bool) {
         guard !bytes.isEmpty else { return }
         bytes.withUnsafeBufferPointer { input in
-            let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
-            defer { parser.deallocate() }
-            guard yaml_parser_initialize(parser) == 1 else {
+            guard var parser = LibYAMLParser(input) else {
                 composer.fail(YAMLError(kind: .parser, message: "libyaml could not allocate a parser (out of memory)", mark: Mark(line: 1, column: 1)))
                 return
             }
-            defer { yaml_parser_delete(parser) }
-            yaml_parser_set_input_string(parser, input.baseAddress, input.count)
-
-            var reader = YAMLEventReader(parser: parser)
+            var reader = YAMLEventReader(parser: parser.handle)
             defer {
                 reader.reset()
                 reader.free()
             }
+            var documents = 0  // DOCUMENT-START events so far
             while true {
                 let event = reader.event
-                guard yaml_parser_parse(parser, event) == 1 else {
-                    composer.fail(libyamlError(parser.pointee, bytes: input))
+                guard yaml_parser_parse(parser.handle, event) == 1 else {
+                    composer.fail(libyamlError(parser.handle.pointee, bytes: input))
                     return
                 }
                 guard event.pointee.type == YAML_DOCUMENT_START_EVENT else {
@@ -314,6 +335,7 @@ extension EventLoop {
                     if !more { return }
                     continue
                 }
+                documents += 1
                 reader.live = true
                 reader.begin()
                 let accepted = fast(&reader)
@@ -323,18 +345,58 @@ extension EventLoop {
                     continue
                 }
                 // The fast decoder gave up: the composer sees the document from its start.
+                let error = reader.failed ? libyamlError(parser.handle.pointee, bytes: input) : nil
                 var more = true
-                for i in 0..<reader.count where more {
-                    more = composer.consume(reader.replayed(i))
+                if reader.keeping {
+                    for i in 0..<reader.count where more {
+                        more = composer.consume(reader.replayed(i))
+                    }
+                } else {
+                    guard let again = LibYAMLParser(input) else {
+                        composer.fail(YAMLError(kind: .parser, message: "libyaml could not allocate a parser (out of memory)", mark: Mark(line: 1, column: 1)))
+                        return
+                    }
+                    more = replay(again, document: documents, events: reader.count, input: input, composer: &composer)
+                    parser = again
+                    reader.parser = again.handle
+                    reader.keeping = true
                 }
-                let failed = reader.failed
                 reader.reset()
                 if !more { return }  // a fatal error in the replay: the stream ends there
-                if failed {
-                    composer.fail(libyamlError(parser.pointee, bytes: input))
+                if let error {
+                    composer.fail(error)
                     return
                 }
             }
         }
+    }
+
+    /// Runs the fresh `parser` up to the `document`-th DOCUMENT-START and feeds that event
+    /// and the `events - 1` after it to the composer; false when the stream ends there.
+    private static func replay(
+        _ parser: LibYAMLParser, document: Int, events: Int, input: UnsafeBufferPointer<UInt8>, composer: inout Composer
+    ) -> Bool {
+        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+        defer { event.deallocate() }
+        var starts = 0
+        var fed = 0
+        while fed < events {
+            guard yaml_parser_parse(parser.handle, event) == 1 else {
+                // Not expected (the first parser got further over the same bytes); report it
+                // as the tree path would.
+                composer.fail(libyamlError(parser.handle.pointee, bytes: input))
+                return false
+            }
+            if fed == 0, event.pointee.type == YAML_DOCUMENT_START_EVENT { starts += 1 }
+            if starts == document {
+                fed += 1
+                let more = composer.consume(event.pointee)
+                yaml_event_delete(event)
+                if !more { return false }
+            } else {
+                yaml_event_delete(event)
+            }
+        }
+        return true
     }
 }
