@@ -462,6 +462,14 @@ extension ManifestFastDecoderTests.Rng: RandomNumberGenerator {}
         let broken = ManifestFastDecoderTests.bothWays(valid.replacingOccurrences(of: "replicas: 3", with: "replicas: \"3"))
         #expect(broken.stats == .init(fast: 0, tree: 0))
         #expect(broken.fast.services.isEmpty)
+        // The same after an earlier surprise (the broken document's events are then kept
+        // and replayed before the error).
+        let anchored = valid.replacingOccurrences(of: "replicas: 3", with: "replicas: &r 3")
+        for tail in ["replicas: \"3", "a: 'open", "x: [1, 2\n"] {
+            let afterSurprise = ManifestFastDecoderTests.bothWays(anchored + "---\n" + valid.replacingOccurrences(of: "replicas: 3", with: tail))
+            #expect(afterSurprise.stats == .init(fast: 0, tree: 1), "\(tail)")
+            #expect(afterSurprise.fast.diagnostics.count == 1, "\(tail)")
+        }
         // Invalid UTF-8 after many valid documents.
         var bytes: [UInt8] = []
         for k in 0..<40 { bytes += Array((valid.replacingOccurrences(of: "name: booking", with: "name: s\(k)") + "---\n").utf8) }

@@ -29,8 +29,8 @@ public struct YAMLEvent {
 /// libyaml's event is deleted at the next `next()`, as in a plain event loop. When the
 /// decoder gives up, the node-tree composer must see the document's events from its start:
 /// - until the first surprise of a stream, nothing is kept; the driver parses the input
-///   again with a second parser up to the same event (libyaml is deterministic) and
-///   continues with that one, so ordinary streams pay nothing for the fallback;
+///   again with a second parser up to that document's start (libyaml is deterministic)
+///   and goes on with that parser, so ordinary streams pay nothing for the fallback;
 /// - after it, every event handed out is also kept (a copy, its strings in one arena) and
 ///   replayed from there, so a stream with many surprises is parsed at most twice.
 /// Either way the composer sees exactly the events it would have seen without a fast path.
@@ -345,58 +345,58 @@ extension EventLoop {
                     continue
                 }
                 // The fast decoder gave up: the composer sees the document from its start.
-                let error = reader.failed ? libyamlError(parser.handle.pointee, bytes: input) : nil
-                var more = true
                 if reader.keeping {
+                    let error = reader.failed ? libyamlError(parser.handle.pointee, bytes: input) : nil
+                    var more = true
                     for i in 0..<reader.count where more {
                         more = composer.consume(reader.replayed(i))
                     }
+                    reader.reset()
+                    if !more { return }  // a fatal error in the replay: the stream ends there
+                    if let error {
+                        composer.fail(error)
+                        return
+                    }
                 } else {
+                    // Parse again up to this document's start; the loop goes on with the new
+                    // parser, whose next events are the rest of the document.
+                    reader.reset()
                     guard let again = LibYAMLParser(input) else {
                         composer.fail(YAMLError(kind: .parser, message: "libyaml could not allocate a parser (out of memory)", mark: Mark(line: 1, column: 1)))
                         return
                     }
-                    more = replay(again, document: documents, events: reader.count, input: input, composer: &composer)
                     parser = again
                     reader.parser = again.handle
                     reader.keeping = true
-                }
-                reader.reset()
-                if !more { return }  // a fatal error in the replay: the stream ends there
-                if let error {
-                    composer.fail(error)
-                    return
+                    if !replay(again, document: documents, input: input, composer: &composer) { return }
                 }
             }
         }
     }
 
     /// Runs the fresh `parser` up to the `document`-th DOCUMENT-START and feeds that event
-    /// and the `events - 1` after it to the composer; false when the stream ends there.
+    /// to the composer; false when the stream ends there.
     private static func replay(
-        _ parser: LibYAMLParser, document: Int, events: Int, input: UnsafeBufferPointer<UInt8>, composer: inout Composer
+        _ parser: LibYAMLParser, document: Int, input: UnsafeBufferPointer<UInt8>, composer: inout Composer
     ) -> Bool {
         let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
         defer { event.deallocate() }
         var starts = 0
-        var fed = 0
-        while fed < events {
+        while true {
             guard yaml_parser_parse(parser.handle, event) == 1 else {
                 // Not expected (the first parser got further over the same bytes); report it
                 // as the tree path would.
                 composer.fail(libyamlError(parser.handle.pointee, bytes: input))
                 return false
             }
-            if fed == 0, event.pointee.type == YAML_DOCUMENT_START_EVENT { starts += 1 }
-            if starts == document {
-                fed += 1
+            let isStart = event.pointee.type == YAML_DOCUMENT_START_EVENT
+            if isStart { starts += 1 }
+            if isStart, starts == document {
                 let more = composer.consume(event.pointee)
                 yaml_event_delete(event)
-                if !more { return false }
-            } else {
-                yaml_event_delete(event)
+                return more
             }
+            yaml_event_delete(event)
         }
-        return true
     }
 }
