@@ -68,11 +68,13 @@ public struct YAMLEventReader {
     init(parser: UnsafeMutablePointer<yaml_parser_t>) {
         self.parser = parser
         event = .allocate(capacity: 1)
-        capacity = 256
-        kept = .allocate(capacity: capacity)
-        strings = .allocate(capacity: capacity)
-        arenaCapacity = 16_384
-        arena = .allocate(capacity: arenaCapacity)
+        // The buffers for kept events are allocated when keeping starts (most streams never
+        // keep anything, and a small file should not pay for them).
+        capacity = 0
+        kept = .allocate(capacity: 0)
+        strings = .allocate(capacity: 0)
+        arenaCapacity = 0
+        arena = .allocate(capacity: 0)
     }
 
     static var noEvent: YAMLEvent { YAMLEvent(kind: .none, style: .plain, isDecorated: false, mark: Mark(line: 0, column: 0), bytes: .init(start: nil, count: 0)) }
@@ -218,19 +220,20 @@ public struct YAMLEventReader {
     }
 
     private mutating func grow() {
-        let bigger = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: capacity * 2)
+        let size = max(256, capacity * 2)
+        let bigger = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: size)
         bigger.moveInitialize(from: kept, count: count)
         kept.deallocate()
         kept = bigger
-        let biggerStrings = UnsafeMutablePointer<Strings>.allocate(capacity: capacity * 2)
+        let biggerStrings = UnsafeMutablePointer<Strings>.allocate(capacity: size)
         biggerStrings.moveInitialize(from: strings, count: count)
         strings.deallocate()
         strings = biggerStrings
-        capacity *= 2
+        capacity = size
     }
 
     private mutating func growArena(_ needed: Int) {
-        var size = arenaCapacity * 2
+        var size = max(16_384, arenaCapacity * 2)
         while arenaCount + needed > size { size *= 2 }
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         bigger.update(from: arena, count: arenaCount)
