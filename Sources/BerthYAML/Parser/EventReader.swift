@@ -91,11 +91,10 @@ public struct YAMLEventReader {
         }
         live = true
         if keeping { keep() } else { count += 1 }
-        let e = event.pointee
-        let mark = EventLoop.mark(e.start_mark)
-        switch e.type {
+        let mark = EventLoop.mark(event.pointee.start_mark)
+        switch event.pointee.type {
         case YAML_SCALAR_EVENT:
-            let data = e.data.scalar
+            let data = event.pointee.data.scalar
             let style: ScalarStyle
             switch data.style {
             case YAML_PLAIN_SCALAR_STYLE: style = .plain
@@ -109,10 +108,10 @@ public struct YAMLEventReader {
                 kind: .scalar, style: style, isDecorated: data.tag != nil || data.anchor != nil, mark: mark,
                 bytes: UnsafeBufferPointer(start: data.value, count: data.length))
         case YAML_MAPPING_START_EVENT:
-            let data = e.data.mapping_start
+            let data = event.pointee.data.mapping_start
             return YAMLEvent(kind: .mappingStart, style: .plain, isDecorated: data.tag != nil || data.anchor != nil, mark: mark, bytes: .init(start: nil, count: 0))
         case YAML_SEQUENCE_START_EVENT:
-            let data = e.data.sequence_start
+            let data = event.pointee.data.sequence_start
             return YAMLEvent(kind: .sequenceStart, style: .plain, isDecorated: data.tag != nil || data.anchor != nil, mark: mark, bytes: .init(start: nil, count: 0))
         case YAML_MAPPING_END_EVENT:
             return YAMLEvent(kind: .mappingEnd, style: .plain, isDecorated: false, mark: mark, bytes: .init(start: nil, count: 0))
@@ -130,6 +129,7 @@ public struct YAMLEventReader {
     }
 
     /// Deletes libyaml's current event, if any.
+    @inline(__always)
     mutating func release() {
         if live {
             yaml_event_delete(event)
