@@ -428,6 +428,9 @@ extension ManifestFastDecoderTests.Rng: RandomNumberGenerator {}
         let thrice = valid("one") + "---\n" + text + "\n---\n" + valid("two") + "---\n" + text + "\n---\n" + text
             + "\n---\n" + valid("three")
         ManifestFastDecoderTests.bothWays(thrice)
+        // With a byte-order mark, CRLF line ends and a directive.
+        let crlf = "\u{FEFF}%YAML 1.1\n---\n" + (valid("one") + "---\n" + text).replacingOccurrences(of: "\n", with: "\r\n")
+        ManifestFastDecoderTests.bothWays(crlf)
     }
 
     @Test func surprisesReportWhatTheTreePathReports() {
