@@ -29,6 +29,15 @@ public struct Plan: Sendable, Hashable, Codable {
         self.desiredErrors = desiredErrors
     }
 
+    /// For the planner, whose steps are already in `PlanStep.precedes` order.
+    init(revision: String?, project: String, sortedSteps: [PlanStep], notes: [PlanNote], desiredErrors: Int) {
+        self.revision = revision
+        self.project = project
+        self.steps = sortedSteps
+        self.notes = notes.sorted { ($0.service, $0.message) < ($1.service, $1.message) }
+        self.desiredErrors = desiredErrors
+    }
+
     public var hasChanges: Bool { !steps.isEmpty }
     public var summary: PlanSummary { PlanSummary(steps) }
     /// Number of waves (0 for an empty plan).
