@@ -87,7 +87,15 @@ public struct PlanStep: Sendable, Hashable, Codable {
     public enum Action: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
         case create, update, scale, heal, delete
 
-        var order: Int { Action.allCases.firstIndex(of: self)! }
+        var order: Int {
+            switch self {
+            case .create: 0
+            case .update: 1
+            case .scale: 2
+            case .heal: 3
+            case .delete: 4
+            }
+        }
         public static func < (a: Action, b: Action) -> Bool { a.order < b.order }
     }
 
@@ -160,11 +168,11 @@ public struct PlanStep: Sendable, Hashable, Codable {
     }
 
     /// The total order of steps (STYLE #7): wave, action order, service name, first instance id.
-    public static func precedes(_ a: PlanStep, _ b: PlanStep) -> Bool {
-        if a.wave != b.wave { return a.wave < b.wave }
-        if a.action != b.action { return a.action < b.action }
-        if a.service != b.service { return a.service < b.service }
-        return (a.instances?.first ?? "") < (b.instances?.first ?? "")
+    public static func precedes(_ a: PlanStep, _ b: PlanStep) -> Bool { a.sortKey < b.sortKey }
+
+    /// What `precedes` compares, in order.
+    var sortKey: (wave: Int, action: Int, service: String, firstInstance: String) {
+        (wave, action.order, service, instances?.first ?? "")
     }
 }
 

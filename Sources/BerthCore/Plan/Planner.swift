@@ -139,8 +139,10 @@ public enum Planner {
                 steps += deleteSteps(orphans, firstWave: firstDeleteWave)
             }
         }
-        // The total order, sorting indices: a PlanStep is large, and moving it costs.
-        let order = steps.indices.sorted { PlanStep.precedes(steps[$0], steps[$1]) }
+        // The total order, sorting small keys: a PlanStep is large, and moving or copying it
+        // inside a sort costs.
+        let keys = steps.map(\.sortKey)
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
         return Plan(
             revision: desired.commit, project: observed.project, sortedSteps: order.map { steps[$0] },
             notes: notes, desiredErrors: desired.diagnostics.filter { $0.severity == .error }.count)
