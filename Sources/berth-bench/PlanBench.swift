@@ -17,7 +17,7 @@ let planBenchmark = Benchmark(
     name: "plan",
     summary: "planning 10,000 services / 50,000 instances vs loading their manifests",
     run: PlanBench.run,
-    phases: ["load": PlanBench.loadPhase, "repeat": PlanBench.repeatPhase])
+    phases: ["load": PlanBench.loadPhase, "repeat": PlanBench.repeatPhase, "json": PlanBench.jsonPhase])
 
 enum PlanBench {
     static let serviceCount = 10_000
@@ -191,6 +191,21 @@ enum PlanBench {
             _ = try? Planner.plan(desired: desired, observed: world.observed, options: options)
         }.cpu
         return PhaseResult(bytes: 0, documents: serviceCount, seconds: seconds, passes: passes)
+    }
+
+    /// `berth-bench --phase plan.json FILE`: writes the benchmark world's plan as JSON, to
+    /// compare planners byte for byte across builds.
+    static func jsonPhase(_ args: [String]) throws -> PhaseResult {
+        guard let path = args.first else { Harness.fail("plan.json needs an output file") }
+        let world = makeWorld()
+        let desired = ManifestLoader.load(world.files, commit: world.desired.commit)
+        let options = PlanOptions(prune: true, allowMassDelete: true)
+        guard let plan = try? Planner.plan(desired: desired, observed: world.observed, options: options) else {
+            Harness.fail("the benchmark world did not plan")
+        }
+        let text = plan.jsonText()
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return PhaseResult(bytes: text.utf8.count, documents: plan.steps.count, seconds: 0, passes: 1)
     }
 
     static func loadPhase(_ args: [String]) throws -> PhaseResult {
