@@ -17,7 +17,7 @@ let planBenchmark = Benchmark(
     name: "plan",
     summary: "planning 10,000 services / 50,000 instances vs loading their manifests",
     run: PlanBench.run,
-    phases: ["load": PlanBench.loadPhase])
+    phases: ["load": PlanBench.loadPhase, "repeat": PlanBench.repeatPhase, "json": PlanBench.jsonPhase])
 
 enum PlanBench {
     static let serviceCount = 10_000
@@ -178,6 +178,34 @@ enum PlanBench {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// `berth-bench --phase plan.repeat [N]`: plans the loaded world N times (default 300)
+    /// and nothing else, for a profiler (`perf record -e cpu-clock -g`).
+    static func repeatPhase(_ args: [String]) throws -> PhaseResult {
+        let world = makeWorld()
+        let desired = ManifestLoader.load(world.files, commit: world.desired.commit)
+        let options = PlanOptions(prune: true, allowMassDelete: true)
+        let passes = args.first.flatMap { Int($0) } ?? 300
+        let seconds = time(passes: passes) {
+            _ = try? Planner.plan(desired: desired, observed: world.observed, options: options)
+        }.cpu
+        return PhaseResult(bytes: 0, documents: serviceCount, seconds: seconds, passes: passes)
+    }
+
+    /// `berth-bench --phase plan.json FILE`: writes the benchmark world's plan as JSON, to
+    /// compare planners byte for byte across builds.
+    static func jsonPhase(_ args: [String]) throws -> PhaseResult {
+        guard let path = args.first else { Harness.fail("plan.json needs an output file") }
+        let world = makeWorld()
+        let desired = ManifestLoader.load(world.files, commit: world.desired.commit)
+        let options = PlanOptions(prune: true, allowMassDelete: true)
+        guard let plan = try? Planner.plan(desired: desired, observed: world.observed, options: options) else {
+            Harness.fail("the benchmark world did not plan")
+        }
+        let text = plan.jsonText()
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return PhaseResult(bytes: text.utf8.count, documents: plan.steps.count, seconds: 0, passes: 1)
     }
 
     static func loadPhase(_ args: [String]) throws -> PhaseResult {

@@ -26,35 +26,6 @@ public struct DependencyGraph: Sendable, Hashable {
         self.init(pairs: services.map { ($0.name, $0.dependsOn) })
     }
 
-    /// From services already sorted by name with unique names (the planner's fast path:
-    /// no dictionary of names, and `nodes[i]` is `services[i].name`).
-    init(sortedUniqueServices services: [ServiceSpec]) {
-        var index: [String: Int] = [:]
-        index.reserveCapacity(services.count)
-        var nodes: [String] = []
-        nodes.reserveCapacity(services.count)
-        for (i, s) in services.enumerated() {
-            index[s.name] = i
-            nodes.append(s.name)
-        }
-        var edges = [[Int]](repeating: [], count: services.count)
-        for i in services.indices {
-            let deps = services[i].dependsOn
-            if deps.isEmpty { continue }
-            var targets = deps.compactMap { index[$0] }
-            if targets.count > 1 {
-                targets.sort()
-                var unique: [Int] = []
-                unique.reserveCapacity(targets.count)
-                for t in targets where unique.last != t { unique.append(t) }
-                targets = unique
-            }
-            edges[i] = targets
-        }
-        self.nodes = nodes
-        self.edges = edges
-    }
-
     /// (name, dependsOn) pairs; a repeated name keeps its last list.
     init(pairs: [(String, [String])]) {
         var index: [String: Int] = [:]
@@ -185,19 +156,42 @@ public struct DependencyGraph: Sendable, Hashable {
 
     /// `waves()` by index into `nodes`. Nil when the graph has a cycle.
     public func waveIndices() -> [Int]? {
-        let count = nodes.count
+        var flat: [(dependent: Int, dependency: Int)] = []
+        for n in edges.indices { for d in edges[n] { flat.append((n, d)) } }
+        return Self.waves(count: nodes.count, edges: flat)
+    }
+
+    /// Kahn's algorithm over nodes `0..<count`: each node's wave is 0 when it depends on
+    /// nothing, else one more than the highest wave among its dependencies. Repeated edges
+    /// are harmless. Nil when the graph has a cycle (a self-edge included).
+    static func waves(count: Int, edges: [(dependent: Int, dependency: Int)]) -> [Int]? {
+        // Dependents of each node as one flat adjacency array (`start[n]..<start[n + 1]`).
+        var unresolved = [Int](repeating: 0, count: count)
+        var start = [Int](repeating: 0, count: count + 1)
+        for e in edges {
+            unresolved[e.dependent] += 1
+            start[e.dependency + 1] += 1
+        }
+        for n in 0..<count { start[n + 1] += start[n] }
+        var next = start
+        var dependents = [Int](repeating: 0, count: edges.count)
+        for e in edges {
+            dependents[next[e.dependency]] = e.dependent
+            next[e.dependency] += 1
+        }
         var wave = [Int](repeating: 0, count: count)
-        var remaining = edges.map(\.count)  // unresolved dependency count
-        var dependents = [[Int]](repeating: [], count: count)
-        for n in 0..<count { for d in edges[n] { dependents[d].append(n) } }
-        var ready = (0..<count).filter { remaining[$0] == 0 }
+        var ready: [Int] = []
+        ready.reserveCapacity(count)
+        for n in 0..<count where unresolved[n] == 0 { ready.append(n) }
         var head = 0
         while head < ready.count {
-            let n = ready[head]; head += 1
-            for dependent in dependents[n] {
+            let n = ready[head]
+            head += 1
+            for k in start[n]..<start[n + 1] {
+                let dependent = dependents[k]
                 wave[dependent] = max(wave[dependent], wave[n] + 1)
-                remaining[dependent] -= 1
-                if remaining[dependent] == 0 { ready.append(dependent) }
+                unresolved[dependent] -= 1
+                if unresolved[dependent] == 0 { ready.append(dependent) }
             }
         }
         return ready.count == count ? wave : nil

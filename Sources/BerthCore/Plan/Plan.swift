@@ -29,6 +29,15 @@ public struct Plan: Sendable, Hashable, Codable {
         self.desiredErrors = desiredErrors
     }
 
+    /// For the planner, whose steps are already in `PlanStep.precedes` order.
+    init(revision: String?, project: String, sortedSteps: [PlanStep], notes: [PlanNote], desiredErrors: Int) {
+        self.revision = revision
+        self.project = project
+        self.steps = sortedSteps
+        self.notes = notes.sorted { ($0.service, $0.message) < ($1.service, $1.message) }
+        self.desiredErrors = desiredErrors
+    }
+
     public var hasChanges: Bool { !steps.isEmpty }
     public var summary: PlanSummary { PlanSummary(steps) }
     /// Number of waves (0 for an empty plan).
@@ -78,7 +87,15 @@ public struct PlanStep: Sendable, Hashable, Codable {
     public enum Action: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
         case create, update, scale, heal, delete
 
-        var order: Int { Action.allCases.firstIndex(of: self)! }
+        var order: Int {
+            switch self {
+            case .create: 0
+            case .update: 1
+            case .scale: 2
+            case .heal: 3
+            case .delete: 4
+            }
+        }
         public static func < (a: Action, b: Action) -> Bool { a.order < b.order }
     }
 
@@ -151,11 +168,11 @@ public struct PlanStep: Sendable, Hashable, Codable {
     }
 
     /// The total order of steps (STYLE #7): wave, action order, service name, first instance id.
-    public static func precedes(_ a: PlanStep, _ b: PlanStep) -> Bool {
-        if a.wave != b.wave { return a.wave < b.wave }
-        if a.action != b.action { return a.action < b.action }
-        if a.service != b.service { return a.service < b.service }
-        return (a.instances?.first ?? "") < (b.instances?.first ?? "")
+    public static func precedes(_ a: PlanStep, _ b: PlanStep) -> Bool { a.sortKey < b.sortKey }
+
+    /// What `precedes` compares, in order.
+    var sortKey: (wave: Int, action: Int, service: String, firstInstance: String) {
+        (wave, action.order, service, instances?.first ?? "")
     }
 }
 
