@@ -128,18 +128,28 @@ public actor GitRepository {
         var order: [ObjectID] = []
         var misses: [ObjectID] = []
         var known: [ObjectID: Repository.CommitLinks] = [:]
-        try repo.walkIDs(from: start) { id throws(GitError) in
-            let isMiss = records[id] == nil
-            if since != nil || isMiss {
-                // The walk has just read the commit: its lookup is a cache hit here, and
-                // would be a second read from the pack on another thread's handle.
-                let h = try repo.commitHandle(id)
-                if let since, git_commit_time(h.pointer) < since { return true }
-                if isMiss { known[id] = repo.links(h) }
+        if let chain = try repo.linearChain(from: start) {
+            // No merges: the chain is the walk (and the commit-graph spares reading commits).
+            for link in chain {
+                if let since, link.time < since { continue }
+                order.append(link.id)
+                if records[link.id] == nil {
+                    misses.append(link.id)
+                    known[link.id] = link.links
+                }
             }
-            order.append(id)
-            if isMiss { misses.append(id) }
-            return true
+        } else {
+            try repo.walkIDs(from: start) { id throws(GitError) in
+                let isMiss = records[id] == nil
+                if since != nil || isMiss {
+                    let (links, time, _) = try repo.linksAndTime(id)
+                    if let since, time < since { return true }
+                    if isMiss { known[id] = links }
+                }
+                order.append(id)
+                if isMiss { misses.append(id) }
+                return true
+            }
         }
         // 2. Compare trees for the unknown commits: reading trees is the cost (libgit2
         // resolves each through its whole delta chain), so large walks split the work in
