@@ -60,7 +60,10 @@ import BerthTestSupport
         let web = try await src.history(from: head, path: "manifests", service: "web")
         #expect(web.map(\.commit.id.hex) == [c6, c5, c3, c2, c1])
         #expect(web.map { $0.changes.map(\.kind) } == [[.removed], [.changed], [.changed], [.changed], [.added]])
-        #expect(web[1].changes[0].fields == [FieldChange(path: "spec.image", from: .string("shop/web:3"), to: .string("shop/web:4"))])
+        #expect(web[1].changes[0].fields == [
+            FieldChange(path: "metadata.labels.app", from: .string("web"), to: .null),
+            FieldChange(path: "spec.image", from: .string("shop/web:3"), to: .string("shop/web:4")),
+        ])
         #expect(web.allSatisfy { $0.diagnostics.isEmpty })
     }
 }
