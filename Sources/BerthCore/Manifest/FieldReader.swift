@@ -213,7 +213,12 @@ struct FieldReader {
     /// else, which then takes the general path.
     static func simpleDuration(_ text: String) -> Millis? {
         var text = text
-        let parsed = text.withUTF8 { b -> Int64? in
+        return text.withUTF8 { simpleDuration(bytes: $0) }
+    }
+
+    /// `simpleDuration` on UTF-8 bytes.
+    static func simpleDuration(bytes b: UnsafeBufferPointer<UInt8>) -> Millis? {
+        let parsed = { () -> Int64? in
             guard !b.isEmpty else { return nil }
             var total: Int64 = 0
             var i = 0
@@ -245,7 +250,7 @@ struct FieldReader {
                 total += whole * scale
             }
             return total
-        }
+        }()
         return parsed.map { Millis($0) }
     }
 
@@ -292,15 +297,17 @@ struct FieldReader {
     /// `0%` … `100%` in ASCII digits (at most 3), straight from the bytes; nil otherwise.
     static func simplePercent(_ text: String) -> Int? {
         var text = text
-        return text.withUTF8 { b -> Int? in
-            guard b.count >= 2, b.count <= 4, b[b.count - 1] == UInt8(ascii: "%") else { return nil }
-            var n = 0
-            for i in 0..<(b.count - 1) {
-                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
-                n = n * 10 + Int(b[i] - 0x30)
-            }
-            return n <= 100 ? n : nil
+        return text.withUTF8 { simplePercent(bytes: $0) }
+    }
+
+    static func simplePercent(bytes b: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard b.count >= 2, b.count <= 4, b[b.count - 1] == UInt8(ascii: "%") else { return nil }
+        var n = 0
+        for i in 0..<(b.count - 1) {
+            guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
+            n = n * 10 + Int(b[i] - 0x30)
         }
+        return n <= 100 ? n : nil
     }
 
     // MARK: Text helpers

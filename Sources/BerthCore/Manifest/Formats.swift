@@ -6,11 +6,7 @@ enum Formats {
     /// RFC 1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
     static func labelNameProblem(_ name: String) -> String? {
         var text = name
-        let valid = text.withUTF8 { u in
-            u.count >= 1 && u.count <= 63 && isLowerAlnum(u[0]) && isLowerAlnum(u[u.count - 1])
-                && u.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
-        }
-        if valid { return nil }
+        if text.withUTF8(isValidLabelName) { return nil }
         let u = Array(name.utf8)
         if u.isEmpty { return "a name cannot be empty" }
         if u.count > 63 { return "a name has at most 63 characters (this one has \(name.count))" }
@@ -19,6 +15,12 @@ enum Formats {
             return "use lowercase letters, digits and '-', starting and ending with a letter or digit (RFC 1123)"
         }
         return nil
+    }
+
+    /// True when `labelNameProblem` finds nothing, on UTF-8 bytes.
+    static func isValidLabelName(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        u.count >= 1 && u.count <= 63 && isLowerAlnum(u[0]) && isLowerAlnum(u[u.count - 1])
+            && u.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
     // MARK: Image references
@@ -70,7 +72,12 @@ enum Formats {
     /// bytes (one pass, no `Substring`s); false means "ask `imageProblem`'s general path".
     static func isSimpleValidImage(_ ref: String) -> Bool {
         var text = ref
-        return text.withUTF8 { b -> Bool in
+        return text.withUTF8 { isSimpleValidImage(bytes: $0) }
+    }
+
+    /// `isSimpleValidImage` on UTF-8 bytes.
+    static func isSimpleValidImage(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
+        return { () -> Bool in
             guard !b.isEmpty, b.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return false }
             var end = b.count
             if let at = b.firstIndex(of: UInt8(ascii: "@")) {
@@ -111,7 +118,7 @@ enum Formats {
                 start = stop + 1
             }
             return true
-        }
+        }()
     }
 
     private static func looksLikeDomain(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -259,7 +266,12 @@ enum Formats {
     /// general path" (which may still say nil).
     static func simpleMemoryBytes(_ text: String) -> Int64? {
         var text = text
-        return text.withUTF8 { b -> Int64? in
+        return text.withUTF8 { simpleMemoryBytes(bytes: $0) }
+    }
+
+    /// `simpleMemoryBytes` on UTF-8 bytes.
+    static func simpleMemoryBytes(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        return { () -> Int64? in
             var n: Int64 = 0
             var i = 0
             while i < b.count, isDigit(b[i]) {
@@ -281,7 +293,7 @@ enum Formats {
             }
             let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
             return overflow ? nil : bytes
-        }
+        }()
     }
 
     // MARK: Characters

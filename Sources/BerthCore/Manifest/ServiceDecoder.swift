@@ -441,7 +441,11 @@ struct ServiceDecoder {
     /// from the bytes (`decodeCPUs`' answer for these); nil for anything else.
     static func simpleMilliCPUs(_ text: String) -> Int? {
         var text = text
-        return text.withUTF8 { b -> Int? in
+        return text.withUTF8 { simpleMilliCPUs(bytes: $0) }
+    }
+
+    static func simpleMilliCPUs(bytes b: UnsafeBufferPointer<UInt8>) -> Int? {
+        return { () -> Int? in
             var i = 0
             var whole = 0
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
@@ -461,7 +465,7 @@ struct ServiceDecoder {
             }
             let milli = whole * 1000 + fraction
             return milli > 0 ? milli : nil
-        }
+        }()
     }
 
     private mutating func decodeAutoscale(_ node: Node) -> Autoscale? {
