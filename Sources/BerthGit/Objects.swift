@@ -44,6 +44,13 @@ public struct ObjectID: Sendable, Hashable, Comparable, CustomStringConvertible,
         return out
     }
 
+    /// Appends the 20 bytes to `out` (no intermediate array: an index write appends ~20,000).
+    func append(to out: inout [UInt8]) {
+        withUnsafeBytes(of: a.bigEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: b.bigEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: c.bigEndian) { out.append(contentsOf: $0) }
+    }
+
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
