@@ -128,7 +128,8 @@ public actor GitRepository {
         var order: [ObjectID] = []
         var misses: [ObjectID] = []
         var known: [ObjectID: Repository.CommitLinks] = [:]
-        if let chain = try repo.linearChain(from: start) {
+        var chain: [Repository.ChainLink] = []
+        if try repo.linearChain(from: start, into: &chain) {
             // No merges: the chain is the walk (and the commit-graph spares reading commits).
             for link in chain {
                 if let since, link.time < since { continue }
@@ -139,10 +140,18 @@ public actor GitRepository {
                 }
             }
         } else {
+            // The commits above the first merge were read by the attempt: not again.
+            var read: [ObjectID: Repository.ChainLink] = [:]
+            for link in chain { read[link.id] = link }
             try repo.walkIDs(from: start) { id throws(GitError) in
                 let isMiss = records[id] == nil
                 if since != nil || isMiss {
-                    let (links, time, _) = try repo.linksAndTime(id)
+                    var hit = read[id].map { (links: $0.links, time: $0.time) }
+                    if hit == nil {
+                        let (links, time, _) = try repo.linksAndTime(id)
+                        hit = (links, time)
+                    }
+                    let (links, time) = hit!
                     if let since, time < since { return true }
                     if isMiss { known[id] = links }
                 }

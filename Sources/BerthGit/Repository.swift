@@ -349,12 +349,18 @@ final class Repository {
     /// libgit2 otherwise (e.g. those made after the graph was written).
     func linearChain(from start: ObjectID) throws(GitError) -> [ChainLink]? {
         var out: [ChainLink] = []
+        return try linearChain(from: start, into: &out) ? out : nil
+    }
+
+    /// `linearChain(from:)`, keeping in `out` the commits read before a merge stopped it
+    /// (the walk that follows need not read them again). True when it reached the root.
+    func linearChain(from start: ObjectID, into out: inout [ChainLink]) throws(GitError) -> Bool {
         let graph = commitGraph
         var next: ObjectID? = start
         var position = graph?.position(of: start)
         while let id = next {
             if let graph, let p = position, let entry = graph.entry(at: p) {
-                guard entry.parents.count <= 1 else { return nil }
+                guard entry.parents.count <= 1 else { return false }
                 let parent = entry.parents.first
                 let parentID = parent.map { graph.id(at: $0) }
                 out.append(ChainLink(id: id, links: CommitLinks(root: entry.tree, parent: parentID), time: entry.time))
@@ -362,14 +368,14 @@ final class Repository {
                 position = parent
             } else {
                 let handle = try commitHandle(id)
-                guard git_commit_parentcount(handle.pointer) <= 1 else { return nil }
+                guard git_commit_parentcount(handle.pointer) <= 1 else { return false }
                 let links = links(handle)
                 out.append(ChainLink(id: id, links: links, time: git_commit_time(handle.pointer)))
                 next = links.parent
                 position = next.flatMap { graph?.position(of: $0) }
             }
         }
-        return out
+        return true
     }
 
     /// How the tree at `path` in each commit differs from its first parent's. `known` holds
