@@ -419,6 +419,18 @@ extension ManifestFastDecoderTests.Rng: RandomNumberGenerator {}
         let both = ManifestFastDecoderTests.bothWays(framed)
         #expect(both.stats.fast >= 1, "\(what)")
         #expect(both.fast.declared.first?.name == "before", "\(what)")
+        // The first surprise of a stream is replayed by parsing again, later ones from
+        // the kept events: a stream with the surprise three times, between valid documents.
+        let valid = { (name: String) in
+            ManifestFastDecoderTests.everyField.replacingOccurrences(of: "name: booking", with: "name: \(name)")
+                .replacingOccurrences(of: "publish: 28080", with: "publish: \(28000 + name.count)")
+        }
+        let thrice = valid("one") + "---\n" + text + "\n---\n" + valid("two") + "---\n" + text + "\n---\n" + text
+            + "\n---\n" + valid("three")
+        ManifestFastDecoderTests.bothWays(thrice)
+        // With a byte-order mark, CRLF line ends and a directive.
+        let crlf = "\u{FEFF}%YAML 1.1\n---\n" + (valid("one") + "---\n" + text).replacingOccurrences(of: "\n", with: "\r\n")
+        ManifestFastDecoderTests.bothWays(crlf)
     }
 
     @Test func surprisesReportWhatTheTreePathReports() {
@@ -453,6 +465,14 @@ extension ManifestFastDecoderTests.Rng: RandomNumberGenerator {}
         let broken = ManifestFastDecoderTests.bothWays(valid.replacingOccurrences(of: "replicas: 3", with: "replicas: \"3"))
         #expect(broken.stats == .init(fast: 0, tree: 0))
         #expect(broken.fast.services.isEmpty)
+        // The same after an earlier surprise (the broken document's events are then kept
+        // and replayed before the error).
+        let anchored = valid.replacingOccurrences(of: "replicas: 3", with: "replicas: &r 3")
+        for tail in ["replicas: \"3", "a: 'open", "x: [1, 2\n"] {
+            let afterSurprise = ManifestFastDecoderTests.bothWays(anchored + "---\n" + valid.replacingOccurrences(of: "replicas: 3", with: tail))
+            #expect(afterSurprise.stats == .init(fast: 0, tree: 1), "\(tail)")
+            #expect(afterSurprise.fast.diagnostics.count == 1, "\(tail)")
+        }
         // Invalid UTF-8 after many valid documents.
         var bytes: [UInt8] = []
         for k in 0..<40 { bytes += Array((valid.replacingOccurrences(of: "name: booking", with: "name: s\(k)") + "---\n").utf8) }

@@ -152,9 +152,6 @@ struct Composer {
     init(limits: YAMLLimits, body: @escaping (Document) -> Void) {
         self.limits = limits
         self.body = body
-        parents.reserveCapacity(16)
-        keyHashes.reserveCapacity(64)
-        keyMarks.reserveCapacity(64)
     }
 
     mutating func fail(_ error: YAMLError) {
@@ -276,6 +273,13 @@ struct Composer {
             }
             add(target)  // shares the anchored tree (copy-on-write), no deep copy
         case YAML_DOCUMENT_START_EVENT:
+            if parents.capacity == 0 {
+                // Reserved at the first document, not in `init`: a stream whose documents
+                // all take a fast path never needs them.
+                parents.reserveCapacity(16)
+                keyHashes.reserveCapacity(64)
+                keyMarks.reserveCapacity(64)
+            }
             documentStart = mark
             anchors.removeAll(keepingCapacity: true)
             aliasNodes = 0

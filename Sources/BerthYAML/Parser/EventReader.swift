@@ -26,11 +26,14 @@ public struct YAMLEvent {
 
 /// Pulls the events of one document for a fast decoder (see `YAML.parseDocuments(_:limits:fast:tree:)`).
 ///
-/// Every event handed out is also kept (a copy of the event, its strings copied into one
-/// arena) until the document is settled: when the decoder gives up, the node-tree path
-/// replays exactly these events, so what it reports cannot differ from a parse that never
-/// tried the fast path. libyaml's own event is deleted at the next `next()`, as in a plain
-/// event loop, which keeps the allocator's reuse pattern (and its speed) that of the loop.
+/// libyaml's event is deleted at the next `next()`, as in a plain event loop. When the
+/// decoder gives up, the node-tree composer must see the document's events from its start:
+/// - until the first surprise of a stream, nothing is kept; the driver parses the input
+///   again with a second parser up to that document's start (libyaml is deterministic)
+///   and goes on with that parser, so ordinary streams pay nothing for the fallback;
+/// - after it, every event handed out is also kept (a copy, its strings in one arena) and
+///   replayed from there, so a stream with many surprises is parsed at most twice.
+/// Either way the composer sees exactly the events it would have seen without a fast path.
 public struct YAMLEventReader {
     /// Where a kept event's strings start in the arena (-1: none).
     struct Strings {
@@ -39,11 +42,14 @@ public struct YAMLEventReader {
         var anchor = -1
     }
 
-    let parser: UnsafeMutablePointer<yaml_parser_t>
+    var parser: UnsafeMutablePointer<yaml_parser_t>
+    /// Whether events are kept for a replay (see above).
+    var keeping = false
     /// The event last parsed; libyaml's to delete while `live`.
     let event: UnsafeMutablePointer<yaml_event_t>
     var live = false
-    /// The current document's events so far (string pointers cleared), `count` of them.
+    /// The current document's events so far, `count` of them (its DOCUMENT-START included);
+    /// while `keeping`, copies of them (string pointers cleared) in `kept`.
     var kept: UnsafeMutablePointer<yaml_event_t>
     var strings: UnsafeMutablePointer<Strings>
     var capacity: Int
@@ -62,11 +68,13 @@ public struct YAMLEventReader {
     init(parser: UnsafeMutablePointer<yaml_parser_t>) {
         self.parser = parser
         event = .allocate(capacity: 1)
-        capacity = 256
-        kept = .allocate(capacity: capacity)
-        strings = .allocate(capacity: capacity)
-        arenaCapacity = 16_384
-        arena = .allocate(capacity: arenaCapacity)
+        // The buffers for kept events are allocated when keeping starts (most streams never
+        // keep anything, and a small file should not pay for them).
+        capacity = 0
+        kept = .allocate(capacity: 0)
+        strings = .allocate(capacity: 0)
+        arenaCapacity = 0
+        arena = .allocate(capacity: 0)
     }
 
     static var noEvent: YAMLEvent { YAMLEvent(kind: .none, style: .plain, isDecorated: false, mark: Mark(line: 0, column: 0), bytes: .init(start: nil, count: 0)) }
@@ -82,12 +90,11 @@ public struct YAMLEventReader {
             return Self.noEvent
         }
         live = true
-        keep()
-        let e = event.pointee
-        let mark = EventLoop.mark(e.start_mark)
-        switch e.type {
+        if keeping { keep() } else { count += 1 }
+        let mark = EventLoop.mark(event.pointee.start_mark)
+        switch event.pointee.type {
         case YAML_SCALAR_EVENT:
-            let data = e.data.scalar
+            let data = event.pointee.data.scalar
             let style: ScalarStyle
             switch data.style {
             case YAML_PLAIN_SCALAR_STYLE: style = .plain
@@ -101,10 +108,10 @@ public struct YAMLEventReader {
                 kind: .scalar, style: style, isDecorated: data.tag != nil || data.anchor != nil, mark: mark,
                 bytes: UnsafeBufferPointer(start: data.value, count: data.length))
         case YAML_MAPPING_START_EVENT:
-            let data = e.data.mapping_start
+            let data = event.pointee.data.mapping_start
             return YAMLEvent(kind: .mappingStart, style: .plain, isDecorated: data.tag != nil || data.anchor != nil, mark: mark, bytes: .init(start: nil, count: 0))
         case YAML_SEQUENCE_START_EVENT:
-            let data = e.data.sequence_start
+            let data = event.pointee.data.sequence_start
             return YAMLEvent(kind: .sequenceStart, style: .plain, isDecorated: data.tag != nil || data.anchor != nil, mark: mark, bytes: .init(start: nil, count: 0))
         case YAML_MAPPING_END_EVENT:
             return YAMLEvent(kind: .mappingEnd, style: .plain, isDecorated: false, mark: mark, bytes: .init(start: nil, count: 0))
@@ -122,6 +129,7 @@ public struct YAMLEventReader {
     }
 
     /// Deletes libyaml's current event, if any.
+    @inline(__always)
     mutating func release() {
         if live {
             yaml_event_delete(event)
@@ -212,19 +220,20 @@ public struct YAMLEventReader {
     }
 
     private mutating func grow() {
-        let bigger = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: capacity * 2)
+        let size = max(256, capacity * 2)
+        let bigger = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: size)
         bigger.moveInitialize(from: kept, count: count)
         kept.deallocate()
         kept = bigger
-        let biggerStrings = UnsafeMutablePointer<Strings>.allocate(capacity: capacity * 2)
+        let biggerStrings = UnsafeMutablePointer<Strings>.allocate(capacity: size)
         biggerStrings.moveInitialize(from: strings, count: count)
         strings.deallocate()
         strings = biggerStrings
-        capacity *= 2
+        capacity = size
     }
 
     private mutating func growArena(_ needed: Int) {
-        var size = arenaCapacity * 2
+        var size = max(16_384, arenaCapacity * 2)
         while arenaCount + needed > size { size *= 2 }
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         bigger.update(from: arena, count: arenaCount)
@@ -237,7 +246,7 @@ public struct YAMLEventReader {
     mutating func begin() {
         count = 0
         arenaCount = 0
-        keep()
+        if keeping { keep() } else { count = 1 }
         documentStart = EventLoop.mark(event.pointee.start_mark)
         release()
         failed = false
@@ -284,28 +293,43 @@ extension YAML {
     }
 }
 
+/// Owns one libyaml parser reading a buffer.
+final class LibYAMLParser {
+    let handle: UnsafeMutablePointer<yaml_parser_t>
+
+    init?(_ input: UnsafeBufferPointer<UInt8>) {
+        handle = .allocate(capacity: 1)
+        guard yaml_parser_initialize(handle) == 1 else {
+            handle.deallocate()
+            return nil
+        }
+        yaml_parser_set_input_string(handle, input.baseAddress, input.count)
+    }
+
+    deinit {
+        yaml_parser_delete(handle)
+        handle.deallocate()
+    }
+}
+
 extension EventLoop {
     static func run(_ bytes: [UInt8], composer: inout Composer, fast: (inout YAMLEventReader) -> Bool) {
         guard !bytes.isEmpty else { return }
         bytes.withUnsafeBufferPointer { input in
-            let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
-            defer { parser.deallocate() }
-            guard yaml_parser_initialize(parser) == 1 else {
+            guard var parser = LibYAMLParser(input) else {
                 composer.fail(YAMLError(kind: .parser, message: "libyaml could not allocate a parser (out of memory)", mark: Mark(line: 1, column: 1)))
                 return
             }
-            defer { yaml_parser_delete(parser) }
-            yaml_parser_set_input_string(parser, input.baseAddress, input.count)
-
-            var reader = YAMLEventReader(parser: parser)
+            var reader = YAMLEventReader(parser: parser.handle)
             defer {
                 reader.reset()
                 reader.free()
             }
+            var documents = 0  // DOCUMENT-START events so far
             while true {
                 let event = reader.event
-                guard yaml_parser_parse(parser, event) == 1 else {
-                    composer.fail(libyamlError(parser.pointee, bytes: input))
+                guard yaml_parser_parse(parser.handle, event) == 1 else {
+                    composer.fail(libyamlError(parser.handle.pointee, bytes: input))
                     return
                 }
                 guard event.pointee.type == YAML_DOCUMENT_START_EVENT else {
@@ -314,6 +338,7 @@ extension EventLoop {
                     if !more { return }
                     continue
                 }
+                documents += 1
                 reader.live = true
                 reader.begin()
                 let accepted = fast(&reader)
@@ -323,18 +348,58 @@ extension EventLoop {
                     continue
                 }
                 // The fast decoder gave up: the composer sees the document from its start.
-                var more = true
-                for i in 0..<reader.count where more {
-                    more = composer.consume(reader.replayed(i))
-                }
-                let failed = reader.failed
-                reader.reset()
-                if !more { return }  // a fatal error in the replay: the stream ends there
-                if failed {
-                    composer.fail(libyamlError(parser.pointee, bytes: input))
-                    return
+                if reader.keeping {
+                    let error = reader.failed ? libyamlError(parser.handle.pointee, bytes: input) : nil
+                    var more = true
+                    for i in 0..<reader.count where more {
+                        more = composer.consume(reader.replayed(i))
+                    }
+                    reader.reset()
+                    if !more { return }  // a fatal error in the replay: the stream ends there
+                    if let error {
+                        composer.fail(error)
+                        return
+                    }
+                } else {
+                    // Parse again up to this document's start; the loop goes on with the new
+                    // parser, whose next events are the rest of the document.
+                    reader.reset()
+                    guard let again = LibYAMLParser(input) else {
+                        composer.fail(YAMLError(kind: .parser, message: "libyaml could not allocate a parser (out of memory)", mark: Mark(line: 1, column: 1)))
+                        return
+                    }
+                    parser = again
+                    reader.parser = again.handle
+                    reader.keeping = true
+                    if !replay(again, document: documents, input: input, composer: &composer) { return }
                 }
             }
+        }
+    }
+
+    /// Runs the fresh `parser` up to the `document`-th DOCUMENT-START and feeds that event
+    /// to the composer; false when the stream ends there.
+    private static func replay(
+        _ parser: LibYAMLParser, document: Int, input: UnsafeBufferPointer<UInt8>, composer: inout Composer
+    ) -> Bool {
+        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+        defer { event.deallocate() }
+        var starts = 0
+        while true {
+            guard yaml_parser_parse(parser.handle, event) == 1 else {
+                // Not expected (the first parser got further over the same bytes); report it
+                // as the tree path would.
+                composer.fail(libyamlError(parser.handle.pointee, bytes: input))
+                return false
+            }
+            let isStart = event.pointee.type == YAML_DOCUMENT_START_EVENT
+            if isStart { starts += 1 }
+            if isStart, starts == document {
+                let more = composer.consume(event.pointee)
+                yaml_event_delete(event)
+                return more
+            }
+            yaml_event_delete(event)
         }
     }
 }
