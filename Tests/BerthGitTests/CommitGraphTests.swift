@@ -28,7 +28,9 @@ import BerthTestSupport
         }
         try b.git("checkout", "-q", "main")
         try b.git("merge", "-q", "--no-ff", "-m", "Octopus", "x", "y")
-        return (shop, try b.sha("HEAD"))
+        // Above the merges, a plain commit: the chain walk reads it, then meets the merge.
+        try b.write("manifests/x.yaml", GitRepoBuilder.service("x", image: "shop/x:2"))
+        return (shop, try b.commit("Bump x"))
     }
 
     func writeGraph(_ b: GitRepoBuilder) throws {
@@ -43,8 +45,8 @@ import BerthTestSupport
         let repo = try Repository.open(path: shop.builder.path, discover: false)
         let graph = try #require(repo.commitGraph)
         let all = try shop.builder.git("rev-list", "--all").split(separator: "\n").map(String.init)
-        #expect(all.count == 12)
-        #expect(graph.count == 12)
+        #expect(all.count == 13)
+        #expect(graph.count == 13)
         var octopus = 0
         for sha in all {
             let commit = try repo.commit(id(sha))
