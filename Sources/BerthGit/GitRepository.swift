@@ -128,18 +128,37 @@ public actor GitRepository {
         var order: [ObjectID] = []
         var misses: [ObjectID] = []
         var known: [ObjectID: Repository.CommitLinks] = [:]
-        try repo.walkIDs(from: start) { id throws(GitError) in
-            let isMiss = records[id] == nil
-            if since != nil || isMiss {
-                // The walk has just read the commit: its lookup is a cache hit here, and
-                // would be a second read from the pack on another thread's handle.
-                let h = try repo.commitHandle(id)
-                if let since, git_commit_time(h.pointer) < since { return true }
-                if isMiss { known[id] = repo.links(h) }
+        var chain: [Repository.ChainLink] = []
+        if try repo.linearChain(from: start, into: &chain) {
+            // No merges: the chain is the walk (and the commit-graph spares reading commits).
+            for link in chain {
+                if let since, link.time < since { continue }
+                order.append(link.id)
+                if records[link.id] == nil {
+                    misses.append(link.id)
+                    known[link.id] = link.links
+                }
             }
-            order.append(id)
-            if isMiss { misses.append(id) }
-            return true
+        } else {
+            // The commits above the first merge were read by the attempt: not again.
+            var read: [ObjectID: Repository.ChainLink] = [:]
+            for link in chain { read[link.id] = link }
+            try repo.walkIDs(from: start) { id throws(GitError) in
+                let isMiss = records[id] == nil
+                if since != nil || isMiss {
+                    var hit = read[id].map { (links: $0.links, time: $0.time) }
+                    if hit == nil {
+                        let (links, time, _) = try repo.linksAndTime(id)
+                        hit = (links, time)
+                    }
+                    let (links, time) = hit!
+                    if let since, time < since { return true }
+                    if isMiss { known[id] = links }
+                }
+                order.append(id)
+                if isMiss { misses.append(id) }
+                return true
+            }
         }
         // 2. Compare trees for the unknown commits: reading trees is the cost (libgit2
         // resolves each through its whole delta chain), so large walks split the work in

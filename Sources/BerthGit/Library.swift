@@ -60,9 +60,11 @@ public func libgit2Version() -> String {
 /// `git_error_last()` right away (it is thread-local: no suspension may come between the
 /// call and this read), clears it, and throws a typed `GitError`.
 @discardableResult
-func check(_ rc: Int32, _ operation: String, _ subject: String, scrub: Scrubber = .none) throws(GitError) -> Int32 {
+func check(_ rc: Int32, _ operation: String, _ subject: @autoclosure () -> String, scrub: Scrubber = .none) throws(GitError) -> Int32 {
     guard rc < 0 else { return rc }
-    throw lastError(rc, operation, subject, scrub: scrub)
+    // The subject (often an id's 40 hex digits) is spelled out only on failure: a history
+    // walk makes tens of thousands of successful calls.
+    throw lastError(rc, operation, subject(), scrub: scrub)
 }
 
 func lastError(_ rc: Int32, _ operation: String, _ subject: String, scrub: Scrubber = .none) -> GitError {

@@ -57,7 +57,7 @@ public struct PathHistoryIndex: Sendable {
         var out = Self.magic
         out.reserveCapacity(records.count * 80)
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { out.append(contentsOf: $0) } }
-        func id(_ v: ObjectID) { out.append(contentsOf: v.bytes) }
+        func id(_ v: ObjectID) { v.append(to: &out) }
         func optional(_ v: ObjectID?) {
             if let v {
                 out.append(1)
@@ -73,9 +73,8 @@ public struct PathHistoryIndex: Sendable {
             optional(record.parentTree)
             u32(record.changes.count)
             for change in record.changes {
-                let path = Array(change.path.utf8)
-                u32(path.count)
-                out.append(contentsOf: path)
+                u32(change.path.utf8.count)
+                out.append(contentsOf: change.path.utf8)
                 optional(change.old)
                 optional(change.new)
             }
@@ -98,7 +97,7 @@ public struct PathHistoryIndex: Sendable {
         mutating func id() -> ObjectID? {
             guard offset + 20 <= bytes.count else { return nil }
             defer { offset += 20 }
-            return ObjectID(bytes: bytes[offset..<offset + 20])
+            return bytes.withUnsafeBytes { ObjectID(raw: $0.baseAddress! + offset) }
         }
         mutating func optionalID() -> ObjectID?? {
             guard offset < bytes.count else { return nil }

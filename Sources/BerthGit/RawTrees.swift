@@ -94,6 +94,7 @@ final class RawTree {
         let pa = a.bytes.baseAddress! + x, pb = b.bytes.baseAddress! + y
         let n = min(na, nb)
         var i = 0
+        while i + 2048 <= n && memcmp(pa + i, pb + i, 2048) == 0 { i += 2048 }
         while i + 256 <= n && memcmp(pa + i, pb + i, 256) == 0 { i += 256 }
         while i + 8 <= n && pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) == pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
             i += 8

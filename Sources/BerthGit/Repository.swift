@@ -12,6 +12,8 @@ final class Repository {
     var odbHandle: ObjectDatabaseHandle?
     /// The few most recently read raw trees (see `rawTree(_:)`).
     var recentRawTrees: [(ObjectID, RawTree)] = []
+    /// The commit-graph file, read on first use (nil: none, or not one this reader takes).
+    lazy var commitGraph: CommitGraph? = objectsDirectory.flatMap { CommitGraph(objectsDirectory: $0) }
 
     init(handle: RepositoryHandle, displayName: String) {
         self.handle = handle
@@ -322,6 +324,60 @@ final class Repository {
             parent: git_commit_parentcount(c) > 0 ? ObjectID(git_commit_parent_id(c, 0)) : nil)
     }
 
+    /// A commit's links, committer time and number of parents: from the commit-graph when
+    /// it covers the commit (nothing inflated), else read with libgit2.
+    func linksAndTime(_ id: ObjectID) throws(GitError) -> (links: CommitLinks, time: Int64, parents: Int) {
+        if let graph = commitGraph, let position = graph.position(of: id), let entry = graph.entry(at: position) {
+            return (CommitLinks(root: entry.tree, parent: entry.parents.first.map { graph.id(at: $0) }), entry.time, entry.parents.count)
+        }
+        let handle = try commitHandle(id)
+        return (links(handle), git_commit_time(handle.pointer), Int(git_commit_parentcount(handle.pointer)))
+    }
+
+    /// One commit of a linear history: its id, links and committer time.
+    struct ChainLink {
+        var id: ObjectID
+        var links: CommitLinks
+        var time: Int64
+    }
+
+    /// The commits reachable from `start`, newest first, when none of them is a merge; nil
+    /// as soon as a merge is met. A history without merges is a chain, and a chain has
+    /// exactly one topological order, so this is the order `walkIDs` yields for it (any
+    /// sorting libgit2 applies must put every child before its parent). Commits are taken
+    /// from the commit-graph where it covers them, position to position, and read with
+    /// libgit2 otherwise (e.g. those made after the graph was written).
+    func linearChain(from start: ObjectID) throws(GitError) -> [ChainLink]? {
+        var out: [ChainLink] = []
+        return try linearChain(from: start, into: &out) ? out : nil
+    }
+
+    /// `linearChain(from:)`, keeping in `out` the commits read before a merge stopped it
+    /// (the walk that follows need not read them again). True when it reached the root.
+    func linearChain(from start: ObjectID, into out: inout [ChainLink]) throws(GitError) -> Bool {
+        let graph = commitGraph
+        var next: ObjectID? = start
+        var position = graph?.position(of: start)
+        while let id = next {
+            if let graph, let p = position, let entry = graph.entry(at: p) {
+                guard entry.parents.count <= 1 else { return false }
+                let parent = entry.parents.first
+                let parentID = parent.map { graph.id(at: $0) }
+                out.append(ChainLink(id: id, links: CommitLinks(root: entry.tree, parent: parentID), time: entry.time))
+                next = parentID
+                position = parent
+            } else {
+                let handle = try commitHandle(id)
+                guard git_commit_parentcount(handle.pointer) <= 1 else { return false }
+                let links = links(handle)
+                out.append(ChainLink(id: id, links: links, time: git_commit_time(handle.pointer)))
+                next = links.parent
+                position = next.flatMap { graph?.position(of: $0) }
+            }
+        }
+        return true
+    }
+
     /// How the tree at `path` in each commit differs from its first parent's. `known` holds
     /// the links of (most of) the commits, read during the walk; others are read here. Trees
     /// are read raw (see `RawTree`): in walk order a commit's parent is the next commit, so
@@ -333,7 +389,7 @@ final class Repository {
         var subtrees: [ObjectID: ObjectID?] = [:]
         func subtree(_ commit: ObjectID) throws(GitError) -> (tree: ObjectID?, parent: ObjectID?) {
             let links: CommitLinks
-            if let hit = known[commit] { links = hit } else { links = self.links(try commitHandle(commit)) }
+            if let hit = known[commit] { links = hit } else { links = try linksAndTime(commit).links }
             if let cached = subtrees[commit] { return (cached, links.parent) }
             let tree = try rawSubtree(at: components, root: links.root)
             subtrees[commit] = .some(tree)

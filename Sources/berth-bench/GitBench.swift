@@ -11,7 +11,8 @@ import Foundation
 //   swift build -c release --static-swift-stdlib --product berth
 //   swift build -c release --static-swift-stdlib --product berth-bench
 //   .build/release/berth-bench git --runs 7
-// (`make bench-git` does all three.) Each run is timed with posix_spawn + waitpid.
+// (`make bench-git` does all three.) Each run is timed with posix_spawn + wait4 (wall and
+// CPU time), the tools of a comparison in interleaved rounds.
 // Options: --commits N, --files N, --runs N, --keep (leave the repository in place).
 
 let gitBenchmark = Benchmark(
@@ -53,29 +54,41 @@ enum GitBench {
             e["BERTH_STATE_DIR"] = root.appendingPathComponent("cold-\(coldRun)").path
             return e
         }
-        print("  medians of \(runs) runs (min–max), each a fresh process:")
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        print("  medians of \(runs) interleaved runs (min–max) and median CPU time, each a fresh process; load average \(load):")
         func report(_ name: String, _ t: Timing) {
-            print(String(format: "  %@: %.1f ms (%.1f–%.1f)", name, t.median * 1000, t.min * 1000, t.max * 1000))
+            print(String(format: "  %@: %.1f ms (%.1f–%.1f), cpu %.1f ms", name, t.median * 1000, t.min * 1000, t.max * 1000, t.cpu * 1000))
         }
         func ratio(_ b: Timing, _ g: Timing) {
             print(String(format: "    ratio berth/git = %.2f %@", b.median / g.median, b.median <= g.median ? "(target met)" : "(SLOWER than git)"))
         }
-        let startB = try time([berth, "--version"], in: repo, env: { env }, runs: runs)
-        let startG = try time(["git", "--version"], in: repo, env: { env }, runs: runs)
+        // Each group is timed in interleaved rounds (one run of each command per round), so
+        // a change in the machine's load hits the tools of a comparison alike.
+        let start = try interleaved([
+            ([berth, "--version"], { env }, true), (["git", "--version"], { env }, true),
+        ], in: repo, runs: runs)
+        let (startB, startG) = (start[0], start[1])
         report("start-up floor: berth --version", startB)
         report("start-up floor: git --version", startG)
 
-        let gitLog = try time(["git", "log", "--format=%H", "--", file], in: repo, env: { env }, runs: runs)
-        let historyCold = try time([berth, "history", service, "--format", "json"], in: repo, env: cold, runs: runs, warmUp: false)
-        let historyWarm = try time([berth, "history", service, "--format", "json"], in: repo, env: { env }, runs: runs)
+        // The warm run's index is written by its warm-up run.
+        let history = try interleaved([
+            (["git", "log", "--format=%H", "--", file], { env }, true),
+            ([berth, "history", service, "--format", "json"], cold, false),
+            ([berth, "history", service, "--format", "json"], { env }, true),
+        ], in: repo, runs: runs)
+        let (gitLog, historyCold, historyWarm) = (history[0], history[1], history[2])
         report("git log --format=%H -- \(file)", gitLog)
         report("berth history \(service), cold (no index)", historyCold)
         ratio(historyCold, gitLog)
         report("berth history \(service), warm (history index)", historyWarm)
         ratio(historyWarm, gitLog)
 
-        let gitDiff = try time(["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"], in: repo, env: { env }, runs: runs)
-        let berthDiff = try time([berth, "diff", "HEAD~100", "HEAD", "--format", "json"], in: repo, env: { env }, runs: runs)
+        let diff = try interleaved([
+            (["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"], { env }, true),
+            ([berth, "diff", "HEAD~100", "HEAD", "--format", "json"], { env }, true),
+        ], in: repo, runs: runs)
+        let (gitDiff, berthDiff) = (diff[0], diff[1])
         report("git diff --stat HEAD~100 HEAD -- manifests", gitDiff)
         report("berth diff HEAD~100 HEAD", berthDiff)
         ratio(berthDiff, gitDiff)
@@ -141,22 +154,33 @@ enum GitBench {
         return "svc-042"
     }
 
-    struct Timing { var median: Double, min: Double, max: Double }
+    /// Wall-clock median, min and max, and the median CPU time (user + system, all threads:
+    /// steadier than wall-clock on a loaded machine, but it counts a second thread's work).
+    struct Timing { var median: Double, min: Double, max: Double, cpu: Double }
 
-    static func time(_ command: [String], in directory: String, env: () -> [String: String], runs: Int, warmUp: Bool = true) throws -> Timing {
-        if warmUp { _ = try shell(command, in: directory, env: env()) }  // page cache, indexes
-        var samples: [Double] = []
+    /// Times the commands in `runs` rounds, each round running every command once in turn;
+    /// those with `warmUp` run once untimed first (page cache, indexes).
+    static func interleaved(_ commands: [(command: [String], env: () -> [String: String], warmUp: Bool)], in directory: String, runs: Int) throws -> [Timing] {
+        for c in commands where c.warmUp { _ = try shell(c.command, in: directory, env: c.env()) }
+        var wall = [[Double]](repeating: [], count: commands.count)
+        var cpu = [[Double]](repeating: [], count: commands.count)
         for _ in 0..<runs {
-            samples.append(spawnTimed(command, in: directory, env: env()))
+            for (i, c) in commands.enumerated() {
+                let (w, used) = spawnTimed(c.command, in: directory, env: c.env())
+                wall[i].append(w)
+                cpu[i].append(used)
+            }
         }
-        samples.sort()
-        return Timing(median: samples[samples.count / 2], min: samples.first!, max: samples.last!)
+        return commands.indices.map { i in
+            let w = wall[i].sorted(), u = cpu[i].sorted()
+            return Timing(median: w[w.count / 2], min: w.first!, max: w.last!, cpu: u[u.count / 2])
+        }
     }
 
-    /// Wall time of one run, output to /dev/null: posix_spawn and waitpid, nothing else
+    /// Wall time and CPU time of one run, output to /dev/null: posix_spawn and wait4, nothing else
     /// (Foundation's `Process.waitUntilExit` polls a run loop every 50 ms on Linux, which
     /// rounds short runs up to ~50 ms).
-    static func spawnTimed(_ command: [String], in directory: String, env: [String: String]) -> Double {
+    static func spawnTimed(_ command: [String], in directory: String, env: [String: String]) -> (wall: Double, cpu: Double) {
         let path = command[0].hasPrefix("/") ? command[0] : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + command[0] }
             .first { FileManager.default.isExecutableFile(atPath: $0) } ?? command[0])
         let previous = FileManager.default.currentDirectoryPath
@@ -175,10 +199,12 @@ enum GitBench {
         let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
         guard rc == 0 else { Harness.fail("cannot start \(path): error \(rc)") }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard status == 0 else { Harness.fail("\(command.joined(separator: " ")) exited with status \(status)") }
-        return elapsed
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return (elapsed, seconds(usage.ru_utime) + seconds(usage.ru_stime))
     }
 
     @discardableResult

@@ -22,8 +22,101 @@ struct Berth: AsyncParsableCommand {
             ProxyCommand.self,
         ]
     )
+
+    /// `berth diff` and `berth history` with plain arguments are read by `FastArguments`
+    /// (ArgumentParser's reflection costs more than a small diff: see there); every other
+    /// command line, including every one with an error or a help request, goes through
+    /// ArgumentParser as before.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard var command = fastCommand(arguments) else {
+            await main(nil)
+            return
+        }
+        do {
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// What ArgumentParser reads from `arguments` (tests compare `FastArguments` with it).
+    static func argumentParserCommand(_ arguments: [String]) throws -> Any { try parseAsRoot(arguments) }
+
+    /// The command `arguments` name when `FastArguments` can read them, else nil.
+    static func fastCommand(_ arguments: [String]) -> (any AsyncParsableCommand)? {
+        switch arguments.first {
+        case "diff": DiffCommand.fastParse(arguments.dropFirst())
+        case "history": HistoryCommand.fastParse(arguments.dropFirst())
+        default: nil
+        }
+    }
 }
 
 enum BerthVersion {
     static let current = "0.1.0-dev"
+}
+
+/// A strict subset of a subcommand's command line, read without ArgumentParser: long
+/// options (`--name VALUE`, `--name=VALUE`), long flags and positional arguments, each
+/// option at most once. Anything else — a short or unknown option, `--`, a help request, a
+/// repeated option, a missing or dash-leading value, `help` as an argument, too many
+/// arguments — makes it nil, and the command line goes to ArgumentParser, which reads it
+/// (or reports it) as always.
+///
+/// Why: ArgumentParser builds each command's arguments by reflection, and every first
+/// dynamic cast to its protocols scans all of the binary's ~7,400 protocol conformance
+/// records; `berth diff` spent ~22 M instructions there (callgrind), more than git spends
+/// on a whole `git diff --stat`. The commands that use this check that it gives exactly
+/// what ArgumentParser gives (BerthCLITests.FastArgumentsTests).
+struct FastArguments {
+    var positionals: [String] = []
+    var options: [String: String] = [:]
+    var flags: Set<String> = []
+
+    init?(_ arguments: ArraySlice<String>, options optionNames: Set<String>, flags flagNames: Set<String>, maxPositionals: Int) {
+        var i = arguments.startIndex
+        while i < arguments.endIndex {
+            let token = arguments[i]
+            i += 1
+            guard token.hasPrefix("-") else {
+                guard token != "help", positionals.count < maxPositionals else { return nil }
+                positionals.append(token)
+                continue
+            }
+            guard token.hasPrefix("--"), token.count > 2 else { return nil }
+            var name = String(token.dropFirst(2))
+            var value: String? = nil
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if flagNames.contains(name) {
+                guard value == nil, !flags.contains(name) else { return nil }
+                flags.insert(name)
+            } else if optionNames.contains(name) {
+                guard options[name] == nil else { return nil }
+                if value == nil {
+                    guard i < arguments.endIndex else { return nil }
+                    value = arguments[i]
+                    i += 1
+                }
+                guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+                options[name] = value
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// `--repo`, `--ref` and `--path` as `SourceOptions` (defaults as declared there).
+    var source: SourceOptions {
+        var source = SourceOptions()
+        source.repo = options["repo"]
+        source.ref = options["ref"] ?? "HEAD"
+        source.path = options["path"]
+        return source
+    }
+
+    static let sourceOptions: Set<String> = ["repo", "ref", "path"]
 }

@@ -85,13 +85,13 @@ extension GitDesiredStateSource {
             let blobs = try await repository.blobs(unknown.map(\.id))
             var candidates: [(path: String, id: ObjectID)] = []
             for file in unknown {
-                if Self.mentions(blobs[file.id] ?? [], needle) { candidates.append(file) } else { declares[file.id] = false }
+                if Self.mayDeclare(blobs[file.id] ?? [], needle) { candidates.append(file) } else { declares[file.id] = false }
             }
             let parsed = try await fileManifests(candidates)
             for (file, manifests) in zip(candidates, parsed) {
                 declares[file.id] = manifests.declared.contains { $0.name == service }
                     || manifests.services.contains { $0.name == service }
-                    || (manifests.diagnostics.hasErrors && manifests.declared.isEmpty)
+                    || (manifests.diagnostics.hasErrors && manifests.declared.isEmpty && Self.mentions(blobs[file.id] ?? [], needle))
             }
         }
         var trackedByTree: [ObjectID: Set<String>] = [:]
@@ -132,6 +132,46 @@ extension GitDesiredStateSource {
         return out
     }
 
+    /// Whether the blob `bytes` may declare a service named by `needle` (its UTF-8): false
+    /// only when it certainly does not, so the blob need not be parsed.
+    ///
+    /// Why a byte search is sound. A service's name is a scalar's text taken verbatim. In a
+    /// blob of printable ASCII without a backslash, the text of a scalar is a run of the
+    /// blob's bytes except where YAML rewrites it: a line break folded into a space or a
+    /// newline (multi-line plain, quoted and folded scalars), `''` read as `'` in a single-
+    /// quoted scalar, and leading indentation dropped on a new line (which comes with a
+    /// break). Escapes (`\x2d`, `\u0077`) need a backslash. Anchors and aliases repeat a
+    /// node that is itself written in the blob, tags do not change the text, and a merge key
+    /// copies a mapping written in the blob. So when the name has no space, quote or control
+    /// character, a scalar equal to it is a run of the blob's bytes equal to it. Anything
+    /// else is parsed: a name outside printable ASCII (Swift compares strings by canonical
+    /// equivalence: U+212A KELVIN SIGN equals "K"), and a blob with a byte outside printable
+    /// ASCII and line breaks (a BOM, UTF-16, UTF-8 text, NUL) or with a backslash.
+    static func mayDeclare(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "'") }) else { return true }
+        return bytes.withUnsafeBufferPointer { b in
+            // One pass: anything that would make the search unsound, then the search.
+            for byte in b where byte >= 0x7F || byte == UInt8(ascii: "\\") || (byte < 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09) {
+                return true
+            }
+            guard b.count >= needle.count else { return false }
+            let first = needle[0], n = needle.count
+            var i = 0
+            let last = b.count - n
+            while i <= last {
+                if b[i] == first {
+                    var j = 1
+                    while j < n && b[i + j] == needle[j] { j += 1 }
+                    if j == n { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    /// Whether a broken blob (one that declares nothing) counts for the service: it holds the
+    /// name's bytes, or a backslash (the name may be escaped).
     static func mentions(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
         if bytes.contains(UInt8(ascii: "\\")) { return true }
         guard !needle.isEmpty, bytes.count >= needle.count else { return needle.isEmpty }

@@ -29,6 +29,23 @@ struct DiffCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Exit 2 when the desired state differs, 0 when it is the same.")
     var detailedExitcode = false
 
+    /// The command from plain arguments, without ArgumentParser (see `FastArguments`); nil
+    /// when they are anything else.
+    static func fastParse(_ arguments: ArraySlice<String>) -> DiffCommand? {
+        guard let args = FastArguments(arguments, options: FastArguments.sourceOptions.union(["format"]), flags: ["detailed-exitcode"], maxPositionals: 2),
+            let from = args.positionals.first
+        else { return nil }
+        var command = DiffCommand()
+        command.from = from
+        command.to = args.positionals.count > 1 ? args.positionals[1] : nil
+        command.source = args.source
+        guard let format = OutputFormat(rawValue: args.options["format"] ?? "text") else { return nil }
+        command.format = format
+        command.detailedExitcode = args.flags.contains("detailed-exitcode")
+        guard (try? command.validate()) != nil else { return nil }
+        return command
+    }
+
     func run() async throws {
         let (result, fromName, toName) = try await withSourceErrors { () async throws -> (RevisionDiff, String, String) in
             let src = try await source.openSource()

@@ -45,6 +45,32 @@ struct HistoryCommand: AsyncParsableCommand {
         if format == .markdown { throw ValidationError("--format: history prints text or json") }
     }
 
+    /// The command from plain arguments, without ArgumentParser (see `FastArguments`); nil
+    /// when they are anything else (`--applied` and its options always take ArgumentParser).
+    static func fastParse(_ arguments: ArraySlice<String>) -> HistoryCommand? {
+        guard let args = FastArguments(arguments, options: FastArguments.sourceOptions.union(["limit", "since", "format"]), flags: [], maxPositionals: 1)
+        else { return nil }
+        var command = HistoryCommand()
+        command.service = args.positionals.first
+        command.source = args.source
+        if let limit = args.options["limit"] {
+            guard let value = Int(limit) else { return nil }
+            command.limit = value
+        } else {
+            command.limit = nil
+        }
+        command.since = args.options["since"]
+        guard let format = OutputFormat(rawValue: args.options["format"] ?? "text") else { return nil }
+        command.format = format
+        command.applied = false
+        var project = ProjectOptions()
+        project.project = nil
+        command.projectOptions = project
+        command.stateDir = nil
+        guard (try? command.validate()) != nil, (try? project.validate()) != nil else { return nil }
+        return command
+    }
+
     static func parseDate(_ text: String) -> Int64? {
         let full = ISO8601DateFormatter()
         if let date = full.date(from: text) { return Int64(date.timeIntervalSince1970) }
