@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ let updateBenchmark = Benchmark(
     summary: "failed requests during an image update 1.0 → 1.1 of 3 replicas under load: Berth vs Docker Swarm start-first",
     run: SwarmBench.run)
 
-/// `swift run -c release berth-bench update [--rounds 3] [--clients 4] [--slow 4]`
+/// `swift run -c release berth-bench update [--rounds 3] [--clients 4] [--slow 4] [--resolve-ms 200]`
 ///
 /// Failed requests while a 3-replica service's image goes from `shop/customer:1.0` to `1.1`,
 /// under the same steady load, for Berth and for Docker Swarm, in one run; rounds alternate
@@ -33,8 +34,9 @@ let updateBenchmark = Benchmark(
 ///   `--stop-grace-period 1s`, `--no-resolve-image` (no Docker Hub here). In front of it
 ///   HAProxy (Debian's, in a container built offline from the host's binary and its `ldd`
 ///   libraries), TCP mode like Berth's balancer: `server-template` over `tasks.<service>`
-///   re-resolved through Docker's DNS every 200 ms (`hold obsolete 0s`: a task gone from DNS
-///   leaves at once), HTTP health check of /healthz every 200 ms (fall 2), least connections,
+///   re-resolved through Docker's DNS every `--resolve-ms` (200 ms; `hold obsolete 0s`: a
+///   task gone from DNS leaves at once), HTTP health check of /healthz every 200 ms (fall
+///   2), least connections,
 ///   a failed connect retried on another task (`retries 3`, `option redispatch 1`) — the
 ///   same balancer capabilities as `berth proxy`, so the difference is the orchestrator's
 ///   order of retiring a replica. `docker service update --image shop/customer:1.1`
@@ -68,6 +70,7 @@ enum SwarmBench {
         let rounds = option("--rounds", 3)
         let clients = option("--clients", 4)
         let slow = option("--slow", 4)
+        let resolveMs = option("--resolve-ms", 200)
         let berth = try ApplyBench.berthBinary()
         for image in ["shop/customer:1.0", "shop/customer:1.1"] {
             guard try sh([docker, "image", "inspect", image]).status == 0 else {
@@ -82,7 +85,8 @@ enum SwarmBench {
 
         print("== update: image shop/customer:1.0 → 1.1 of 3 replicas under load (\(clients) clients, new connection per request, 5 ms apart; \(slow) clients holding each request 300 ms), \(rounds) round(s), load average \(loadAverage())")
         try buildBalancerImage(scratch: scratch)
-        let swarm = try SwarmSetup.start(cleanup: cleanup, scratch: scratch)
+        print("   swarm side: dnsrr service behind HAProxy \(haproxyVersion()) in TCP mode, tasks.\(service) re-resolved every \(resolveMs) ms, health checks every 200 ms, connect retried on another task; Swarm itself takes a task out of DNS 2 s before it sends SIGTERM")
+        let swarm = try SwarmSetup.start(cleanup: cleanup, scratch: scratch, resolveMs: resolveMs)
 
         var results: [Round] = []
         for round in 1...rounds {
@@ -156,12 +160,22 @@ enum SwarmBench {
 
         try writeBerthManifest(repo, image: "shop/customer:1.1", publish: publish)
         try ApplyBench.git(repo, ["commit", "-qam", "customer 1.1"])
+        let lastApply = NIOLockedValueBox("")
         let (load, held, seconds) = try underLoad(port: publish, host: "127.0.0.1", clients: clients, slow: slow) {
             let r = try run(berth.path, ["apply", "--auto-approve", "--repo", repo.path, "--project", project], environment: environment)
+            lastApply.withLockedValue { $0 = r.err }
             guard r.status == 0 else { throw ApplyBench.BenchError("berth apply (1.1) failed: \(r.err)") }
         }
         guard load.bodies["customer 1.1\n", default: 0] > 0 else {
             throw ApplyBench.BenchError("no request saw customer 1.1 after berth apply: \(load.bodies)")
+        }
+        if load.failed + held.failed > 0 {
+            // Keep what explains the failures: the proxy's log and apply's output.
+            let keep = FileManager.default.temporaryDirectory.appendingPathComponent("swarmbench-berth-\(getpid())-\(round)")
+            try? FileManager.default.createDirectory(at: keep, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(at: proxyLog, to: keep.appendingPathComponent("proxy.log"))
+            try? lastApply.withLockedValue { $0 }.write(to: keep.appendingPathComponent("apply.log"), atomically: true, encoding: .utf8)
+            print("   (berth failed requests: proxy log and apply output kept in \(keep.path))")
         }
         return (load, held, seconds)
     }
@@ -203,7 +217,7 @@ enum SwarmBench {
         var host: String
         var cleanup: Cleanup
 
-        static func start(cleanup: Cleanup, scratch: URL) throws -> SwarmSetup {
+        static func start(cleanup: Cleanup, scratch: URL, resolveMs: Int) throws -> SwarmSetup {
             let state = try sh([docker, "info", "--format", "{{.Swarm.LocalNodeState}}"]).out
             if state == "inactive" {
                 let r = try sh([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"])
@@ -219,7 +233,7 @@ enum SwarmBench {
             guard net.status == 0 else { throw ApplyBench.BenchError("docker network create \(network) failed: \(net.err)") }
 
             let config = scratch.appendingPathComponent("haproxy.cfg")
-            try haproxyConfig.write(to: config, atomically: true, encoding: .utf8)
+            try haproxyConfig(resolveMs: resolveMs).write(to: config, atomically: true, encoding: .utf8)
             let run = try sh([
                 docker, "run", "-d", "--name", balancer, "--network", "bridge", "-v", "\(config.path):/haproxy.cfg:ro",
                 balancerImage, "/usr/sbin/haproxy", "-db", "-f", "/haproxy.cfg",
@@ -279,7 +293,8 @@ enum SwarmBench {
         }
     }
 
-    static let haproxyConfig = """
+    static func haproxyConfig(resolveMs: Int) -> String {
+        """
         global
             maxconn 4096
         defaults
@@ -292,13 +307,13 @@ enum SwarmBench {
         resolvers docker
             nameserver dns 127.0.0.11:53
             resolve_retries 3
-            timeout resolve 200ms
+            timeout resolve \(resolveMs)ms
             timeout retry 200ms
-            hold valid 200ms
-            hold other 200ms
-            hold refused 200ms
-            hold nx 200ms
-            hold timeout 200ms
+            hold valid \(resolveMs)ms
+            hold other \(resolveMs)ms
+            hold refused \(resolveMs)ms
+            hold nx \(resolveMs)ms
+            hold timeout \(resolveMs)ms
             hold obsolete 0s
             accepted_payload_size 8192
         frontend customer
@@ -315,6 +330,12 @@ enum SwarmBench {
             stats uri /stats
 
         """
+    }
+
+    static func haproxyVersion() -> String {
+        let line = (try? sh(["/usr/sbin/haproxy", "-v"]).out.split(separator: "\n").first.map(String.init)) ?? nil
+        return line?.split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"
+    }
 
     /// `swarmbench-haproxy:local` from the host's /usr/sbin/haproxy and the libraries `ldd`
     /// names (no registry): a root filesystem piped through `docker import`, as
@@ -417,7 +438,13 @@ enum SwarmBench {
         try run(arguments[0], Array(arguments.dropFirst()))
     }
 
-    static func run(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Output {
+    static func run(
+        _ path: String, _ arguments: [String], environment extra: [String: String] = [:], cleaning: Bool = false
+    ) throws -> Output {
+        // Once interrupted, only the cleanup starts programs: the bench creates nothing more.
+        if !cleaning, Cleanup.interrupted.withLockedValue({ $0 }) {
+            throw ApplyBench.BenchError("interrupted")
+        }
         let dir = FileManager.default.temporaryDirectory
         let outURL = dir.appendingPathComponent("swarmbench-out-\(UUID().uuidString)")
         let errURL = dir.appendingPathComponent("swarmbench-err-\(UUID().uuidString)")
@@ -457,7 +484,13 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
     private var done = false
     private var sources: [any DispatchSourceSignal] = []
 
+    static let interrupted = NIOLockedValueBox(false)
+
     init(scratch: URL) { self.scratch = scratch }
+
+    private func sh(_ arguments: [String]) throws -> SwarmBench.Output {
+        try SwarmBench.run(arguments[0], Array(arguments.dropFirst()), cleaning: true)
+    }
 
     func add(project: String) { lock.withLock { projects.append(project) } }
     func add(pid: Int32) { lock.withLock { pids.append(pid) } }
@@ -467,6 +500,7 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
+                Cleanup.interrupted.withLockedValue { $0 = true }
                 FileHandle.standardError.write(Data("berth-bench update: interrupted; cleaning up\n".utf8))
                 run()
                 exit(code)
@@ -492,7 +526,7 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
 
     func removeProject(_ project: String) {
         let d = SwarmBench.docker
-        _ = try? SwarmBench.sh(["/bin/sh", "-c", """
+        _ = try? sh(["/bin/sh", "-c", """
             ids=$(\(d) ps -aq --filter label=berth.project=\(project)); [ -z "$ids" ] || \(d) rm -f $ids >/dev/null
             \(d) network rm berth-\(project) >/dev/null 2>&1 || true
             """])
@@ -509,14 +543,14 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
         for project in projects { removeProject(project) }
         let d = SwarmBench.docker
         if swarm {
-            _ = try? SwarmBench.sh([d, "service", "rm", SwarmBench.service])
-            _ = try? SwarmBench.sh([d, "rm", "-f", SwarmBench.balancer])
+            _ = try? sh([d, "service", "rm", SwarmBench.service])
+            _ = try? sh([d, "rm", "-f", SwarmBench.balancer])
             _ = SwarmBench.waitUntil(seconds: 30) {
-                ((try? SwarmBench.sh([d, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=\(SwarmBench.service)"]).out) ?? "x").isEmpty
+                ((try? sh([d, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=\(SwarmBench.service)"]).out) ?? "x").isEmpty
             }
-            _ = try? SwarmBench.sh([d, "network", "rm", SwarmBench.network])
+            _ = try? sh([d, "network", "rm", SwarmBench.network])
         }
-        if leave { _ = try? SwarmBench.sh([d, "swarm", "leave", "--force"]) }
+        if leave { _ = try? sh([d, "swarm", "leave", "--force"]) }
         try? FileManager.default.removeItem(at: scratch)
     }
 }
@@ -577,7 +611,8 @@ final class UpdateLoad: @unchecked Sendable {  // state behind `lock`
                             result.bodies[body, default: 0] += 1
                         case .failure(let failure):
                             result.failed += 1
-                            let kind = String(failure.reason.prefix { $0 != ":" })
+                            // "connect: Connection refused" stays whole; an answer's text does not.
+                            let kind = failure.reason.hasPrefix("answer") ? "bad answer" : failure.reason
                             result.reasons[kind, default: 0] += 1
                         }
                     }

@@ -69,6 +69,9 @@ struct WatchCommand: AsyncParsableCommand {
         if listen != "off" && Self.parseListen(listen) == nil {
             throw ValidationError("--listen: expected HOST:PORT such as 127.0.0.1:7420 (or `off`), got \"\(listen)\"")
         }
+        if proxyBind.isEmpty || proxyBind.contains(where: \.isWhitespace) {
+            throw ValidationError("--proxy-bind: expected an address such as 0.0.0.0 or 127.0.0.1, got \"\(proxyBind)\"")
+        }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical, got \"\(logLevel)\"")
         }
