@@ -100,6 +100,15 @@ struct WatchStartsProxyTests {
     }
 }
 
+@Suite struct WatchProxyFlagTests {
+    @Test func anEmptyProxyBindIsAUsageError() throws {
+        let r = try ProcessRunner.run(WatchHarness.binary, ["watch", "--proxy-bind", ""])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("Error: --proxy-bind: expected an address such as 0.0.0.0 or 127.0.0.1, got \"\"\n"), "\(r.stderr)")
+        #expect(r.stdout == "")
+    }
+}
+
 /// The pids named by log lines with `message` (msg="…" proxy.pid=N), in order.
 private func logPIDs(_ h: WatchHarness, _ message: String) -> [Int32] {
     h.log().split(separator: "\n").filter { $0.contains("msg=\"\(message)\"") }.compactMap { line in
