@@ -80,6 +80,32 @@ struct WatchStartsProxyTests {
         #expect(try Docker.all(h.project) == [])
     }
 
+    @Test func aProxyThatDiesIsStartedAgainAtTheNextSync() throws {
+        let h = try WatchHarness()
+        defer {
+            h.terminate()
+            stopProxiesOf(h)
+            h.stop()
+        }
+        let publish = try freeHostPort()
+        try h.commit(["manifests/customer.yaml": zeroDowntimeManifest(image: "shop/customer:1.0", replicas: 1, publish: publish)], "customer x1")
+        try h.start(interval: "1s", extraArguments: ["--proxy-bind", "127.0.0.1"])
+        try #require(eventually(within: 40) { logPIDs(h, "berth proxy started").count == 1 }, "\(h.log())")
+        let first = logPIDs(h, "berth proxy started")[0]
+        try #require(eventually(within: 30) { (try? LoadClient.request(port: publish, path: "/version", stall: 0).get()) == "customer 1.0\n" })
+
+        kill(first, SIGKILL)
+        // The next syncs (every second) find no proxy answering and start another one.
+        let restarted = eventually(within: 30) { logPIDs(h, "berth proxy started").count == 2 }
+        #expect(restarted, "\(h.log())")
+        let second = logPIDs(h, "berth proxy started").last ?? 0
+        #expect(second != first)
+        #expect(proxyPIDs(h) == [second])
+        #expect(proxyState(h)?.pid == second)
+        #expect(eventually(within: 30) { (try? LoadClient.request(port: publish, path: "/version", stall: 0).get()) == "customer 1.0\n" })
+        #expect(h.terminate() == 0)
+    }
+
     @Test func withNoProxyWatchStartsNone() throws {
         let h = try WatchHarness()
         defer {
