@@ -42,6 +42,13 @@ let updateBenchmark = Benchmark(
 ///   order of retiring a replica. `docker service update --image shop/customer:1.1`
 ///   (waits for convergence). The load goes to HAProxy's address on the default bridge.
 ///
+/// What decides Swarm's result: its executor takes a task out of service discovery, waits a
+/// hard-coded 2 s (`defaultGossipConvergeDelay`, moby
+/// `daemon/cluster/executor/container/controller.go`, `Shutdown`) and only then sends the
+/// stop signal. A balancer that follows DNS faster than 2 s (200 ms here) stops sending it
+/// connections in time, and requests shorter than what is left of the 2 s finish; with
+/// `--resolve-ms 5000` (slower than the delay) requests do fail.
+///
 /// Everything is named `swarmbench-…` and removed at the end, also on failure or SIGINT/
 /// SIGTERM (the service, network, HAProxy container, the Berth project's containers and
 /// network, the `berth proxy` process by pid); the HAProxy image `swarmbench-haproxy:local`
@@ -85,7 +92,9 @@ enum SwarmBench {
 
         print("== update: image shop/customer:1.0 → 1.1 of 3 replicas under load (\(clients) clients, new connection per request, 5 ms apart; \(slow) clients holding each request 300 ms), \(rounds) round(s), load average \(loadAverage())")
         try buildBalancerImage(scratch: scratch)
-        print("   swarm side: dnsrr service behind HAProxy \(haproxyVersion()) in TCP mode, tasks.\(service) re-resolved every \(resolveMs) ms, health checks every 200 ms, connect retried on another task; Swarm itself takes a task out of DNS 2 s before it sends SIGTERM")
+        print("   berth side: berth apply of the commit that changes the image; berth proxy (its own process, loopback) in front; health http every 200 ms, maxSurge 1, maxUnavailable 0, stopGracePeriod 1s")
+        print("   (no IPVS on this machine: Swarm's routing mesh and VIPs do not work, so its tasks use --endpoint-mode dnsrr behind a balancer with the same abilities as berth proxy)")
+        print("   swarm side: dnsrr service behind HAProxy \(haproxyVersion()) in TCP mode, tasks.\(service) re-resolved every \(resolveMs) ms, health checks every 200 ms, connect retried on another task; --update-order start-first, same health check and stop grace; Swarm itself takes a task out of DNS 2 s before it sends SIGTERM")
         let swarm = try SwarmSetup.start(cleanup: cleanup, scratch: scratch, resolveMs: resolveMs)
 
         var results: [Round] = []
