@@ -11,6 +11,7 @@ let benchmarks: [Benchmark] = [
     applyBenchmark,
     healBenchmark,
     proxyBenchmark,
+    updateBenchmark,
 ]
 
 Harness.main(benchmarks)

@@ -26,6 +26,12 @@ struct WatchCommand: AsyncParsableCommand {
             `Authorization: Bearer $BERTH_API_TOKEN` and is disabled when BERTH_API_TOKEN is \
             not set. Logs go to standard error, one logfmt line per event. SIGTERM or SIGINT \
             finishes the step in flight and exits 0.
+
+            When a service publishes a port, watch joins the project's `berth proxy` (the one \
+            <state-dir>/proxy-<project>.json names, if it answers) or starts one: the same \
+            binary, detached in its own session, logging to <state-dir>/proxy-<project>.log. \
+            It outlives watch (stop it with SIGTERM to its pid). --no-proxy leaves the \
+            balancer to you (e.g. its own systemd unit).
             """)
 
     @OptionGroup var source: SourceOptions
@@ -50,12 +56,21 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .customLong("no-proxy"), help: "Never start `berth proxy` (run it yourself, e.g. as its own systemd unit); rolling updates still go through one that runs.")
+    var noProxy = false
+
+    @Option(name: .customLong("proxy-bind"), help: "Address the published ports of a `berth proxy` that watch starts listen on.")
+    var proxyBind: String = "0.0.0.0"
+
     func validate() throws {
         guard let ms = Millis(parsing: interval), ms.milliseconds >= 100 else {
             throw ValidationError("--interval: expected a duration of at least 100ms like 30s, 5m or 1m30s, got \"\(interval)\"")
         }
         if listen != "off" && Self.parseListen(listen) == nil {
             throw ValidationError("--listen: expected HOST:PORT such as 127.0.0.1:7420 (or `off`), got \"\(listen)\"")
+        }
+        if proxyBind.isEmpty || proxyBind.contains(where: \.isWhitespace) {
+            throw ValidationError("--proxy-bind: expected an address such as 0.0.0.0 or 127.0.0.1, got \"\(proxyBind)\"")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level: expected trace, debug, info, notice, warning, error or critical, got \"\(logLevel)\"")
@@ -103,9 +118,19 @@ struct WatchCommand: AsyncParsableCommand {
         options.interval = .milliseconds(Millis(parsing: interval)!.milliseconds)
         options.plan = PlanOptions(prune: !noPrune, allowMassDelete: allowMassDelete)
         let repo = source.repo
-        let provider = GitDesiredStateProvider(ref: source.ref, path: source.path) {
+        let git = GitDesiredStateProvider(ref: source.ref, path: source.path) {
             try await Self.openRepository(repo, environment: environment)
         }
+        // A desired state that publishes a port gets its balancer before it is applied.
+        let provider: any DesiredStateProvider = noProxy
+            ? git
+            : ProxyEnsuringProvider(
+                base: git,
+                attachment: ProxyAttachment(
+                    launcher: ProxyLauncher(
+                        project: project, stateDirectory: stateDir,
+                        arguments: ["--bind", proxyBind, "--log-level", logLevel]),
+                    logger: logger))
         // Rolling updates and scale-downs go through the project's `berth proxy`, if one runs.
         let router = ProxyRouter(stateDirectory: stateDir, project: project)
         let loop = ReconcileLoop(
@@ -164,6 +189,26 @@ struct WatchCommand: AsyncParsableCommand {
                 credentials: GitCredentials(environment: environment))
         }
         return try GitRepository(path: repo, discover: true)
+    }
+}
+
+/// `base`'s desired state; before it goes to the loop, the project's `berth proxy` is
+/// joined or started when a service publishes a port, so the first apply already goes
+/// through the balancer (and a proxy that died meanwhile is started again).
+struct ProxyEnsuringProvider: DesiredStateProvider {
+    let base: any DesiredStateProvider
+    let attachment: ProxyAttachment
+
+    func fetch() async throws -> DesiredState {
+        let desired = try await base.fetch()
+        if desired.services.values.contains(where: { $0.ports.contains { $0.publish != nil } }) {
+            await attachment.ensure()
+        }
+        return desired
+    }
+
+    func desiredState(at commit: String) async throws -> DesiredState {
+        try await base.desiredState(at: commit)
     }
 }
 
