@@ -31,6 +31,16 @@ enum ProxyBench {
         var p50: String
         var p99: String
         var errors: String
+        var requests: Int = 0
+        /// CPU time (user + system) the balancer under test spent during the run, in ms;
+        /// nil for `direct`.
+        var cpuMs: Double?
+
+        /// CPU ms per 1,000 requests.
+        var cpuPerThousand: Double? {
+            guard let cpuMs, requests > 0 else { return nil }
+            return cpuMs * 1000 / Double(requests)
+        }
     }
 
     static func run(_ args: [String]) throws {
@@ -65,40 +75,53 @@ enum ProxyBench {
         }
         try waitListening(port: nginxPort)
 
-        var targets: [(String, String)] = [
-            ("direct (one replica)", "http://\(setup.addresses[0])/version"),
-            ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version"),
-            ("nginx http (3 replicas)", "http://127.0.0.1:\(nginxPort)/version"),
+        // Whose CPU time counts for each target: nobody's for direct, this process alone for
+        // Berth (the balancer runs in it; its children wrk and nginx are not counted), nginx's
+        // master and its workers for nginx.
+        let me = CPUTime.Source(pid: getpid(), withChildren: false)
+        let nginxTree = CPUTime.Source(pid: nginxProcess.processIdentifier, withChildren: true)
+        var targets: [(name: String, url: String, cpu: CPUTime.Source?)] = [
+            ("direct (one replica)", "http://\(setup.addresses[0])/version", nil),
+            ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version", me),
+            ("nginx http (3 replicas)", "http://127.0.0.1:\(nginxPort)/version", nginxTree),
         ]
         if let nginxStreamPort {
-            targets.append(("nginx stream/L4 (3 repl.)", "http://127.0.0.1:\(nginxStreamPort)/version"))
+            targets.append(("nginx stream/L4 (3 repl.)", "http://127.0.0.1:\(nginxStreamPort)/version", nginxTree))
         } else {
             print("(nginx's stream module is not installed: apt-get install libnginx-mod-stream for the L4 comparison)")
         }
         print("== proxy: wrk -t2 -c\(connections) -d\(seconds)s --latency GET /version, \(rounds) round(s), 3 × shop/customer:1.0")
         // Warm-up: one second each.
-        for (_, url) in targets { _ = try runWrk(wrk, url: url, seconds: 1, connections: connections) }
+        for (_, url, _) in targets { _ = try runWrk(wrk, url: url, seconds: 1, connections: connections) }
         var results: [String: [WrkResult]] = [:]
         for round in 1...rounds {
-            for (name, url) in targets {
-                let result = try runWrk(wrk, url: url, seconds: seconds, connections: connections)
+            for (name, url, cpu) in targets {
+                let before = cpu.map(CPUTime.milliseconds)
+                var result = try runWrk(wrk, url: url, seconds: seconds, connections: connections)
+                if let cpu, let before { result.cpuMs = CPUTime.milliseconds(cpu) - before }
                 results[name, default: []].append(result)
                 print(
                     "   round \(round) \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) "
-                        + "\(String(format: "%9.0f", result.requestsPerSecond)) req/s  p50 \(result.p50)  p99 \(result.p99)\(result.errors)")
+                        + "\(String(format: "%9.0f", result.requestsPerSecond)) req/s  p50 \(result.p50)  p99 \(result.p99)"
+                        + (result.cpuPerThousand.map { String(format: "  cpu %.0f ms/1k req", $0) } ?? "")
+                        + "  load \(CPUTime.loadAverage())\(result.errors)")
             }
         }
         print("")
-        print("target                       requests/s   p50        p99        vs direct")
+        print("target                       requests/s   p50        p99        vs direct  CPU ms/1k req (median)")
         let direct = median(results[targets[0].0]!).requestsPerSecond
         var table: [String: Double] = [:]
-        for (name, _) in targets {
+        var cpuTable: [String: Double] = [:]
+        for (name, _, _) in targets {
             let m = median(results[name]!)
             table[name] = m.requestsPerSecond
+            let cpus = results[name]!.compactMap(\.cpuPerThousand).sorted()
+            if !cpus.isEmpty { cpuTable[name] = cpus[cpus.count / 2] }
             print(
                 "\(name.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(format: "%10.0f", m.requestsPerSecond))   "
                     + "\(m.p50.padding(toLength: 10, withPad: " ", startingAt: 0)) \(m.p99.padding(toLength: 10, withPad: " ", startingAt: 0)) "
-                    + String(format: "%5.1f %%", 100 * m.requestsPerSecond / direct))
+                    + String(format: "%5.1f %%", 100 * m.requestsPerSecond / direct)
+                    + (cpuTable[name].map { String(format: "    %6.0f", $0) } ?? ""))
         }
         let berth = table[targets[1].0]!, viaNginx = table[targets[2].0]!
         print(
@@ -112,6 +135,13 @@ enum ProxyBench {
                     format: "         berth ≥ nginx stream (L4, like for like): %@ (%.2f×)",
                     berth >= stream ? "met" : "NOT met", berth / stream))
         }
+        if let berthCPU = cpuTable[targets[1].0] {
+            let others = targets.dropFirst(2).compactMap { target in
+                cpuTable[target.name].map { String(format: "%.2f× %@", berthCPU / $0, target.name) }
+            }
+            print("berth CPU per request vs " + others.joined(separator: ", ") + " (lower is better)")
+        }
+        print("load average at the end: \(CPUTime.loadAverage())")
         let counters = setup.service.table.counters()["customer"] ?? ServiceCounters()
         print(
             "berth proxy accounting: \(counters.connectionsTotal) connections, \(counters.httpRequests) HTTP requests, "
@@ -130,6 +160,7 @@ enum ProxyBench {
         for line in output.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if line.hasPrefix("Requests/sec:"), fields.count >= 2 { result.requestsPerSecond = Double(fields[1]) ?? 0 }
+            if fields.count >= 3, fields[1] == "requests", fields[2] == "in" { result.requests = Int(fields[0]) ?? 0 }
             if fields.count == 2, fields[0] == "50%" { result.p50 = String(fields[1]) }
             if fields.count == 2, fields[0] == "99%" { result.p99 = String(fields[1]) }
             if line.contains("Socket errors") || line.contains("Non-2xx") {
@@ -247,6 +278,44 @@ enum ProxyBench {
             await service.shutdown()
             try? await runtime.destroyProject(project)
         }
+    }
+}
+
+/// CPU time of processes from /proc (Linux).
+enum CPUTime {
+    struct Source {
+        var pid: pid_t
+        /// Also count the live children of `pid` (one level: nginx's workers).
+        var withChildren: Bool
+    }
+
+    /// User + system CPU time of `source`, in milliseconds.
+    static func milliseconds(_ source: Source) -> Double {
+        var pids: Set<pid_t> = [source.pid]
+        if source.withChildren, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            for entry in entries {
+                guard let pid = pid_t(entry), let stat = stat(pid) else { continue }
+                if stat.ppid == source.pid { pids.insert(pid) }
+            }
+        }
+        let ticks = pids.compactMap { stat($0) }.reduce(0) { $0 + $1.utime + $1.stime }
+        return Double(ticks) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func stat(_ pid: pid_t) -> (ppid: pid_t, utime: Int, stime: Int)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after "(comm)": state(3) ppid(4) … utime(14) stime(15).
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let ppid = pid_t(fields[1]), let utime = Int(fields[11]), let stime = Int(fields[12])
+        else { return nil }
+        return (ppid, utime, stime)
+    }
+
+    static func loadAverage() -> String {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?"
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 }
 
