@@ -21,6 +21,7 @@ static const uint32_t CEPOLL_ERR = EPOLLERR;
 static const uint32_t CEPOLL_HUP = EPOLLHUP;
 static const uint32_t CEPOLL_RDHUP = EPOLLRDHUP;
 static const uint32_t CEPOLL_ET = EPOLLET;
+static const uint32_t CEPOLL_EXCLUSIVE = EPOLLEXCLUSIVE;
 
 static inline int cepoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -74,12 +75,6 @@ static inline int cepoll_socket_error(int fd) {
 
 static inline ssize_t cepoll_send(int fd, const void *bytes, size_t count) {
     return send(fd, bytes, count, MSG_NOSIGNAL);
-}
-
-/// SO_REUSEADDR and SO_REUSEPORT on a socket about to listen (one listener per loop).
-static inline int cepoll_reuse_port(int fd) {
-    if (cepoll_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0) return -1;
-    return cepoll_set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1);
 }
 
 /// The local port a socket is bound to, or -1.

@@ -11,8 +11,8 @@ public import NIOPosix
 /// replica before the client has seen a single byte; only when no ready replica is left is
 /// the client's connection closed.
 ///
-/// The data plane runs on `RelayLoop`s (one thread per core, epoll, one `SO_REUSEPORT`
-/// listening socket per loop and port); `group` serves the control plane.
+/// The data plane runs on `RelayLoop`s (one thread per core, epoll, each listening socket
+/// watched by all of them); `group` serves the control plane.
 public final class Balancer: Sendable {
     public let table: EndpointTable
     public let group: any EventLoopGroup
@@ -23,8 +23,8 @@ public final class Balancer: Sendable {
     private struct Listener {
         var service: String
         var port: Int
-        /// One listening socket per relay loop, by loop index.
-        var fds: [Int32]
+        /// The listening socket, watched by every relay loop.
+        var fd: Int32
     }
 
     private let listeners = NIOLockedValueBox<[Int: Listener]>([:])
@@ -54,33 +54,27 @@ public final class Balancer: Sendable {
                 "port \(publish) is already published by service \(table.service(publishedOn: publish) ?? "?"); "
                     + "service \(service) cannot publish it too: give one of them another `publish` port")
         }
-        let loops = RelayLoop.shared
-        var fds: [Int32] = []
-        var port = bindPort ?? publish
+        let fd: Int32
         do {
-            for _ in loops {
-                let fd = try Self.listeningSocket(host: bindHost, port: port)
-                fds.append(fd)
-                port = Int(cepoll_local_port(fd))
-            }
+            fd = try Self.listeningSocket(host: bindHost, port: bindPort ?? publish)
         } catch {
-            for fd in fds { close(fd) }
             table.unpublish(publish)
             throw ProxyError(
                 "cannot listen on \(bindHost):\(bindPort ?? publish) for service \(service): \(error); "
                     + "is another process using the port?")
         }
+        let port = Int(cepoll_local_port(fd))
         let raced: Bool = listeners.withLockedValue { listeners in
             if listeners[publish] != nil { return true }
-            listeners[publish] = Listener(service: service, port: port, fds: fds)
+            listeners[publish] = Listener(service: service, port: port, fd: fd)
             return false
         }
         if raced {
-            for fd in fds { close(fd) }
+            close(fd)
             return listeners.withLockedValue { $0[publish]?.port } ?? port
         }
-        for (loop, fd) in zip(loops, fds) {
-            let listener = RelayListener(fd: fd, publish: publish, balancer: self)
+        let listener = RelayListener(fd: fd, publish: publish, balancer: self)
+        for loop in RelayLoop.shared {
             await loop.submit { $0.addListener(listener) }
         }
         logger.info(
@@ -88,7 +82,7 @@ public final class Balancer: Sendable {
         return port
     }
 
-    /// A non-blocking listening socket with SO_REUSEPORT (so each loop can have its own).
+    /// A non-blocking listening socket.
     static func listeningSocket(host: String, port: Int) throws -> Int32 {
         let address: SocketAddress
         do {
@@ -103,7 +97,7 @@ public final class Balancer: Sendable {
             close(fd)
             return error
         }
-        guard cepoll_reuse_port(fd) == 0 else { throw fail("setsockopt(SO_REUSEPORT)") }
+        guard cepoll_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) == 0 else { throw fail("setsockopt(SO_REUSEADDR)") }
         guard address.withSockAddr({ bind(fd, $0, socklen_t($1)) }) == 0 else { throw fail("bind()") }
         guard Glibc.listen(fd, 4096) == 0 else { throw fail("listen()") }
         return fd
@@ -114,9 +108,11 @@ public final class Balancer: Sendable {
         let listener = listeners.withLockedValue { $0.removeValue(forKey: publish) }
         table.unpublish(publish)
         if let listener {
-            for (loop, fd) in zip(RelayLoop.shared, listener.fds) {
+            let fd = listener.fd
+            for loop in RelayLoop.shared {
                 await loop.submit { $0.removeListener(fd: fd) }
             }
+            close(fd)
             logger.info("stopped listening", metadata: ["proxy.publish": "\(publish)"])
         }
     }

@@ -4,11 +4,13 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The balancer's data plane: one thread per core, each with its own epoll instance, its own
-/// listening socket for every published port (`SO_REUSEPORT`, the kernel spreads accepted
-/// connections over them) and the outbound connects of the connections it accepted: a
-/// connection lives on one thread from accept to close, with no hop and no lock but the
-/// `EndpointTable`'s at pick and at close.
+/// The balancer's data plane: one thread per core, each with its own epoll instance in which
+/// every listening socket is registered with `EPOLLEXCLUSIVE` (one loop wakes per incoming
+/// connection, whichever is free: on a busy machine a loop that is not scheduled does not
+/// hold back the connections the kernel would have hashed to it with `SO_REUSEPORT`), and
+/// the outbound connects of the connections it accepted: a connection lives on one thread
+/// from accept to close, with no hop and no lock but the `EndpointTable`'s at pick and at
+/// close.
 ///
 /// Why not SwiftNIO's channels here: a proxied connection is two sockets that carry a few
 /// hundred bytes each. NIO spends 13 `epoll_ctl`, 7 `getsockname`/`getpeername` and a dozen
@@ -77,18 +79,18 @@ final class RelayLoop: @unchecked Sendable {
     // MARK: - Listeners (loop thread)
 
     func addListener(_ listener: RelayListener) {
-        if !register(listener.fd, .listener(listener), events: CEPOLL_IN) {
+        if !register(listener.fd, .listener(listener), events: CEPOLL_IN | CEPOLL_EXCLUSIVE) {
             listener.balancer.logger.error(
                 "cannot watch the listening socket of port \(listener.publish): errno \(cepoll_errno())")
         }
     }
 
-    /// Stops accepting on `fd` and closes it. Connections already accepted go on.
+    /// Stops accepting on `fd` (the caller closes it once every loop has let go of it).
+    /// Connections already accepted go on.
     func removeListener(fd: Int32) {
         guard Int(fd) < slots.count, case .listener = slots[Int(fd)].kind else { return }
         _ = cepoll_del(epoll, fd)
         slots[Int(fd)].kind = nil
-        close(fd)
     }
 
     // MARK: - The loop
