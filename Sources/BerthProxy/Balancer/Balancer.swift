@@ -18,6 +18,9 @@ public final class Balancer: Sendable {
     public let group: any EventLoopGroup
     public let bindHost: String
     public let connectTimeout: TimeAmount
+    /// Keep HTTP/1.1 clients connected when a replica closes after each response (see
+    /// `ClosingResponse`).
+    public let httpKeepAlive: Bool
     let logger: Logger
 
     private struct Listener {
@@ -31,13 +34,14 @@ public final class Balancer: Sendable {
 
     public init(
         table: EndpointTable = EndpointTable(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        bindHost: String = "0.0.0.0", connectTimeout: TimeAmount = .seconds(2),
+        bindHost: String = "0.0.0.0", connectTimeout: TimeAmount = .seconds(2), httpKeepAlive: Bool = true,
         logger: Logger = Logger(label: "berth.proxy")
     ) {
         self.table = table
         self.group = group
         self.bindHost = bindHost
         self.connectTimeout = connectTimeout
+        self.httpKeepAlive = httpKeepAlive
         self.logger = logger
     }
 

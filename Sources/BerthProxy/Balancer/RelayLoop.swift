@@ -205,8 +205,7 @@ final class RelayLoop: @unchecked Sendable {
                         "no replica accepted the connection",
                         metadata: ["proxy.publish": "\(publish)", "proxy.tried": "\(connection.tried.sorted())"])
                 }
-                forget(connection.client)
-                giveBack(connection)
+                finish(connection)
                 return
             }
             connection.lease = lease
@@ -277,6 +276,8 @@ final class RelayLoop: @unchecked Sendable {
             connection.deadline = 0
             connection.up.dst = connection.replica
             connection.down.src = connection.replica
+            // Hold the replica's first bytes until they are looked at (client keep-alive).
+            connection.down.hold = connection.listener.balancer.httpKeepAlive && connection.counter?.isCounting == true
         }
         if mask & (CEPOLL_IN | CEPOLL_RDHUP | CEPOLL_HUP | CEPOLL_ERR) != 0 { connection.down.srcReadable = true }
         if mask & (CEPOLL_RDHUP | CEPOLL_HUP) != 0 { connection.down.srcFinished = true }
@@ -287,14 +288,38 @@ final class RelayLoop: @unchecked Sendable {
     /// Moves bytes both ways as far as the sockets allow, passes FINs on, and closes the
     /// pair when both directions are done or one side failed.
     private func pump(_ connection: RelayConnection) {
-        let upOK = connection.up.run(counter: &connection.counter)
         var none: HTTPRequestCounter? = nil
-        let downOK = connection.down.run(counter: &none)
-        guard upOK && downOK else {
+        guard connection.up.run(counter: &connection.counter), connection.down.run(counter: &none) else {
             finish(connection)
             return
         }
+        if connection.down.hold && (connection.down.end > 0 || connection.down.eof) {
+            connection.inspectResponse()
+            guard connection.down.run(counter: &none) else {
+                finish(connection)
+                return
+            }
+        }
+        // Between two requests of a kept-alive client: no replica.
+        if connection.replica < 0 {
+            if connection.up.end > connection.up.start {
+                connectReplica(connection)
+            } else if connection.up.eof {
+                finish(connection)
+            }
+            return
+        }
         let upDone = connection.up.finished, downDone = connection.down.finished
+        if downDone && connection.keepAlive && (!connection.up.eof || connection.up.end > connection.up.start) {
+            // The replica closed after a response the client can delimit: keep the client.
+            recycle(connection)
+            if connection.up.end > connection.up.start {
+                connectReplica(connection)
+            } else {
+                connection.deadline = Self.nowMs() + UInt64(RelayConnection.idleLimitMs)
+            }
+            return
+        }
         if upDone && downDone {
             finish(connection)
             return
@@ -313,6 +338,24 @@ final class RelayLoop: @unchecked Sendable {
         if connection.up.eof && connection.down.eof && connection.deadline == 0 {
             connection.deadline = Self.nowMs() + UInt64(RelayConnection.lingerLimitMs)
         }
+    }
+
+    /// Ends the replica side of a kept-alive exchange: closes the replica's socket, gives
+    /// the lease back; the client's connection waits for its next request.
+    private func recycle(_ connection: RelayConnection) {
+        forget(connection.replica)
+        connection.replica = -1
+        if let lease = connection.lease {
+            connection.lease = nil
+            let requests = connection.unreportedRequests
+            connection.listener.balancer.table.close(
+                lease, bytesReceived: connection.up.unreported, bytesSent: connection.down.unreported,
+                httpRequests: requests)
+            connection.reportedRequests += requests
+            connection.up.unreported = 0
+            connection.down.unreported = 0
+        }
+        connection.nextExchange()
     }
 
     /// Closes both sockets, gives the lease back and reports the last traffic.
@@ -379,6 +422,8 @@ final class RelayListener: Sendable {
 /// A client connection and its replica connection, owned by one loop.
 final class RelayConnection {
     static let lingerLimitMs = 30_000
+    /// How long a kept-alive client may wait idle between requests.
+    static let idleLimitMs = 60_000
 
     let client: Int32
     var replica: Int32 = -1
@@ -395,6 +440,11 @@ final class RelayConnection {
     var down: Flow
     var counter: HTTPRequestCounter? = HTTPRequestCounter()
     var reportedRequests = 0
+    /// Requests of the client before the current exchange with a replica.
+    var exchangeStart = 0
+    /// The current replica's `Connection: close` was dropped: the client stays connected
+    /// when the replica closes (see `ClosingResponse`).
+    var keepAlive = false
 
     init(client: Int32, listener: RelayListener, buffer: UnsafeMutableRawPointer) {
         self.client = client
@@ -407,6 +457,35 @@ final class RelayConnection {
     }
 
     var unreportedRequests: Int { (counter?.requests ?? 0) - reportedRequests }
+
+    /// The replica's first bytes are here: decide on client keep-alive (see
+    /// `ClosingResponse`). Only for exactly one complete keep-alive request, all of it
+    /// forwarded; from then on the client's next bytes wait for the next replica.
+    func inspectResponse() {
+        down.hold = false
+        guard let counter, counter.isCounting, counter.requests - exchangeStart == 1, counter.isBetweenRequests,
+            counter.lastRequestKeepsAlive, !up.eof, up.start == up.end, down.start == 0,
+            let count = ClosingResponse.dropConnectionClose(down.base, count: down.end)
+        else { return }
+        down.unreported -= down.end - count
+        down.end = count
+        keepAlive = true
+        up.hold = true
+    }
+
+    /// After `recycle`: flows without a replica, waiting for the client's next request.
+    func nextExchange() {
+        tried = []
+        keepAlive = false
+        exchangeStart += 1
+        deadline = 0
+        up.hold = false
+        up.dst = -1
+        up.dstWritable = false
+        let clientWritable = down.dstWritable
+        down = Flow(src: -1, dst: client, base: down.base)
+        down.dstWritable = clientWritable
+    }
 
     /// Adds the traffic since the last report to the table.
     func report() {
@@ -441,6 +520,8 @@ struct Flow {
     var shut = false
     /// Bytes moved and not yet reported to the table.
     var unreported = 0
+    /// Read but do not write (bytes wait for a decision or for the next replica).
+    var hold = false
 
     init(src: Int32, dst: Int32, base: UnsafeMutableRawPointer) {
         self.src = src
@@ -455,7 +536,7 @@ struct Flow {
     mutating func run(counter: inout HTTPRequestCounter?) -> Bool {
         while true {
             var progress = false
-            if end > start && dstWritable && dst >= 0 {
+            if end > start && dstWritable && dst >= 0 && !hold {
                 let written = cepoll_send(dst, base + start, end - start)
                 if written > 0 {
                     start += written
