@@ -16,13 +16,17 @@ let proxyBenchmark = Benchmark(
 /// against `GET /version`:
 /// - **direct**: one replica's address on the bridge;
 /// - **berth**: Berth's balancer (in this process, learnt from Docker labels like
-///   `berth proxy`), published on a loopback port, forwarding to the three replicas;
+///   `berth proxy`), published on a loopback port, forwarding to the three replicas. It keeps
+///   wrk's HTTP/1.1 connections open although the replicas close theirs (it drops their
+///   `Connection: close` and picks a replica per request, see `ClosingResponse`);
 /// - **nginx http**: Debian's nginx as its own process (temp prefix, loopback port), the
-///   three replicas as one `upstream` (round robin), `worker_processes auto`. An HTTP (L7)
-///   proxy: it keeps wrk's connections alive although the replicas close theirs, so it
-///   saves a client connection per request that any TCP balancer must make;
+///   three replicas as one `upstream` (round robin), `worker_processes auto`: an HTTP (L7)
+///   proxy, which also keeps wrk's connections alive;
 /// - **nginx stream**: the same nginx process's `stream` module (libnginx-mod-stream, when
-///   installed), a TCP (L4) balancer like Berth's: the like-for-like comparison.
+///   installed), a TCP (L4) balancer: a new client connection per request.
+/// CPU: the user + system time of this process (the balancer's threads; wrk and nginx are
+/// children and not counted) or of nginx's master and workers, from /proc, per 1,000
+/// requests wrk completed — a figure that moves less than requests/s on a busy machine.
 /// Targets are run in turn for each round (rotated by one place per round); the table shows
 /// the median round, and the CPU time the balancer spent per 1,000 requests. Everything is
 /// removed afterwards (containers by the `berth.project` label, nginx by pid).
