@@ -61,7 +61,7 @@ enum ProxyBench {
         guard let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].first(where: FileManager.default.isExecutableFile)
         else { throw ApplyBench.BenchError("nginx is not installed: apt-get install nginx-light (or nginx)") }
 
-        let project = "bench-proxy-\(getpid())"
+        let project = "perf-proxy-\(getpid())"
         let setup = try blocking { try await Setup.start(project: project) }
         defer { _ = try? blocking { await setup.stop() } }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-proxy-bench-\(getpid())")
@@ -89,6 +89,7 @@ enum ProxyBench {
             ("direct (one replica)", "http://\(setup.addresses[0])/version", nil),
             ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version", me),
             ("nginx http (3 replicas)", "http://127.0.0.1:\(nginxPort)/version", nginxTree),
+            ("berth L4, no keep-alive", "http://127.0.0.1:\(setup.l4Port)/version", me),
         ]
         if let nginxStreamPort {
             targets.append(("nginx stream/L4 (3 repl.)", "http://127.0.0.1:\(nginxStreamPort)/version", nginxTree))
@@ -136,17 +137,20 @@ enum ProxyBench {
                 format: "targets: berth ≥ 80%% of direct: %@ (%.1f %%); berth ≥ nginx http: %@ (%.2f×)",
                 berth >= 0.8 * direct ? "met" : "NOT met", 100 * berth / direct, berth >= viaNginx ? "met" : "NOT met",
                 berth / viaNginx))
-        if targets.count > 3, let stream = table[targets[3].0] {
+        if let stream = table["nginx stream/L4 (3 repl.)"] {
             print(
                 String(
-                    format: "         berth ≥ nginx stream (L4, like for like): %@ (%.2f×)",
-                    berth >= stream ? "met" : "NOT met", berth / stream))
+                    format: "         berth ≥ nginx stream: %@ (%.2f×); berth L4 without keep-alive ≥ nginx stream: %@ (%.2f×)",
+                    berth >= stream ? "met" : "NOT met", berth / stream,
+                    table[targets[3].0]! >= stream ? "met" : "NOT met", table[targets[3].0]! / stream))
         }
-        if let berthCPU = cpuTable[targets[1].0] {
-            let others = targets.dropFirst(2).compactMap { target in
-                cpuTable[target.name].map { String(format: "%.2f× %@", berthCPU / $0, target.name) }
+        if let berthCPU = cpuTable[targets[1].0], let l4CPU = cpuTable[targets[3].0] {
+            for (name, cpu) in [("berth", berthCPU), ("berth L4", l4CPU)] {
+                let others = [targets[2].name, "nginx stream/L4 (3 repl.)"].compactMap { other in
+                    cpuTable[other].map { String(format: "%.2f× %@", cpu / $0, other) }
+                }
+                print("\(name) CPU per request vs " + others.joined(separator: ", ") + " (lower is better)")
             }
-            print("berth CPU per request vs " + others.joined(separator: ", ") + " (lower is better)")
         }
         print("load average at the end: \(CPUTime.loadAverage())")
         let counters = setup.service.table.counters()["customer"] ?? ServiceCounters()
@@ -242,6 +246,11 @@ enum ProxyBench {
         var runtime: DockerRuntime
         var service: ProxyService
         var publish: Int
+        /// A second balancer over the same replicas with client keep-alive off: a new client
+        /// connection per request, like for like with nginx stream (its endpoints are copied
+        /// once, not probed).
+        var l4: Balancer
+        var l4Port: Int
         /// `ip:8080` of each replica.
         var addresses: [String]
 
@@ -274,7 +283,16 @@ enum ProxyBench {
                     guard ContinuousClock.now < deadline else { throw ApplyBench.BenchError("the balancer did not see 3 ready replicas") }
                     try await Task.sleep(for: .milliseconds(50))
                 }
-                return Setup(project: project, runtime: runtime, service: service, publish: publish, addresses: addresses)
+                let l4 = Balancer(table: EndpointTable(), bindHost: "127.0.0.1", httpKeepAlive: false)
+                let l4Port = try await l4.listen(publish: publish, service: "customer", bindPort: 0)
+                for endpoint in service.table.snapshot() {
+                    l4.table.upsert(
+                        Endpoint(instance: endpoint.instance, service: "customer", host: endpoint.host, ports: [publish: 8080]),
+                        state: .ready)
+                }
+                return Setup(
+                    project: project, runtime: runtime, service: service, publish: publish, l4: l4, l4Port: l4Port,
+                    addresses: addresses)
             } catch {
                 try? await runtime.destroyProject(project)
                 throw error
@@ -282,6 +300,7 @@ enum ProxyBench {
         }
 
         func stop() async {
+            await l4.shutdown()
             await service.shutdown()
             try? await runtime.destroyProject(project)
         }

@@ -102,6 +102,8 @@ public final class Balancer: Sendable {
             return error
         }
         guard cepoll_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) == 0 else { throw fail("setsockopt(SO_REUSEADDR)") }
+        // Accepted sockets inherit TCP_NODELAY from the listening one.
+        guard cepoll_nodelay(fd) == 0 else { throw fail("setsockopt(TCP_NODELAY)") }
         guard address.withSockAddr({ bind(fd, $0, socklen_t($1)) }) == 0 else { throw fail("bind()") }
         guard Glibc.listen(fd, 4096) == 0 else { throw fail("listen()") }
         return fd

@@ -180,7 +180,7 @@ final class RelayLoop: @unchecked Sendable {
                 }
                 return
             }
-            _ = cepoll_nodelay(fd)
+            // TCP_NODELAY comes from the listening socket (Linux copies it on accept).
             let connection = RelayConnection(client: fd, listener: listener, buffer: takeBuffer())
             guard register(fd, .client(connection), events: Self.connectionEvents) else {
                 close(fd)
@@ -264,11 +264,13 @@ final class RelayLoop: @unchecked Sendable {
     private func replicaEvent(_ connection: RelayConnection, _ mask: UInt32) {
         if connection.connecting {
             guard mask & (CEPOLL_OUT | CEPOLL_ERR | CEPOLL_HUP) != 0 else { return }
-            let error = cepoll_socket_error(connection.replica)
-            if error != 0 {
+            // Writable without error or hang-up: connected (no getsockopt on the way of
+            // every connection); otherwise SO_ERROR says why.
+            if mask & (CEPOLL_ERR | CEPOLL_HUP) != 0 {
+                let error = cepoll_socket_error(connection.replica)
                 forget(connection.replica)
                 connection.replica = -1
-                connectFailed(connection, error: error)
+                connectFailed(connection, error: error == 0 ? ECONNREFUSED : error)
                 connectReplica(connection)
                 return
             }
