@@ -473,6 +473,7 @@ final class RelayConnection {
         down.end = count
         keepAlive = true
         up.hold = true
+        down.resetIsEOF = true
     }
 
     /// After `recycle`: flows without a replica, waiting for the client's next request.
@@ -524,6 +525,9 @@ struct Flow {
     var unreported = 0
     /// Read but do not write (bytes wait for a decision or for the next replica).
     var hold = false
+    /// A reset from `src` ends its bytes like a FIN (a replica that closes after its
+    /// response with the client's next bytes unread resets instead).
+    var resetIsEOF = false
 
     init(src: Int32, dst: Int32, base: UnsafeMutableRawPointer) {
         self.src = src
@@ -577,6 +581,9 @@ struct Flow {
                 } else {
                     let error = cepoll_errno()
                     if error == EAGAIN || error == EWOULDBLOCK {
+                        srcReadable = false
+                    } else if error == ECONNRESET && resetIsEOF {
+                        eof = true
                         srcReadable = false
                     } else if error != EINTR {
                         return false
