@@ -23,6 +23,7 @@ final class RelayLoop: @unchecked Sendable {
 
     static let bufferSize = 16 << 10
     static let sweepIntervalMs: UInt64 = 250
+    static let acceptsPerWake = 1
 
     let index: Int
     private let epoll: Int32
@@ -168,8 +169,12 @@ final class RelayLoop: @unchecked Sendable {
 
     private static let connectionEvents = CEPOLL_IN | CEPOLL_OUT | CEPOLL_RDHUP | CEPOLL_ET
 
+    /// Accepts one connection per wake-up (the listening socket is level-triggered: with
+    /// more waiting, the next `epoll_wait` returns at once), as nginx does by default
+    /// (`multi_accept off`): a burst of new connections wakes every free loop instead of
+    /// landing on the first one, which matters for long keep-alive connections.
     private func accept(_ listener: RelayListener) {
-        for _ in 0..<64 {
+        for _ in 0..<Self.acceptsPerWake {
             let fd = cepoll_accept(listener.fd)
             if fd < 0 {
                 let error = cepoll_errno()
