@@ -7,10 +7,27 @@ import Testing
 struct ClosingResponseTests {
     /// Runs `dropConnectionClose` on `text`; returns the resulting bytes and whether it rewrote.
     static func drop(_ text: String) -> (String, Bool) {
+        let (bytes, rewrite) = rewrite(text)
+        return (bytes, rewrite != nil)
+    }
+
+    static func rewrite(_ text: String) -> (String, ClosingResponse.Rewrite?) {
         var bytes = Array(text.utf8)
         let count = bytes.count
         let result = bytes.withUnsafeMutableBytes { ClosingResponse.dropConnectionClose($0.baseAddress!, count: count) }
-        return (String(decoding: bytes[..<(result ?? count)], as: UTF8.self), result != nil)
+        return (String(decoding: bytes[..<(result?.count ?? count)], as: UTF8.self), result)
+    }
+
+    @Test func theBodyStillToComeIsKnownForContentLengthAndEmptyResponses() {
+        let head = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\n"
+        #expect(Self.rewrite(head).1 == .init(count: head.utf8.count - 19, bodyRemaining: 5))
+        #expect(Self.rewrite(head + "ab").1 == .init(count: head.utf8.count - 17, bodyRemaining: 3))
+        #expect(Self.rewrite(head + "abcde").1 == .init(count: head.utf8.count - 14, bodyRemaining: 0))
+        // More than announced, chunked, and a 304 with a body: only the replica's FIN says.
+        #expect(Self.rewrite(head + "abcdef").1?.bodyRemaining == .some(nil))
+        let chunked = "HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        #expect(Self.rewrite(chunked).1?.bodyRemaining == .some(nil))
+        #expect(Self.rewrite("HTTP/1.1 304 Not Modified\r\nConnection: close\r\nContent-Length: 9\r\n\r\n").1?.bodyRemaining == 0)
     }
 
     @Test func theConnectionCloseLineOfADelimitedResponseIsDropped() {

@@ -12,11 +12,19 @@ import Foundation
 /// request to a replica picked afresh (so health, draining and balancing apply per request,
 /// as for new connections). An HTTP L7 proxy such as nginx's does the same.
 enum ClosingResponse {
+    struct Rewrite: Equatable {
+        /// The bytes in the buffer after the header line was removed.
+        var count: Int
+        /// Body bytes still to come from the replica after these (known for a
+        /// `Content-Length` body, 0 for 204 and 304); nil when only the replica's FIN says.
+        var bodyRemaining: Int?
+    }
+
     /// Looks at the start of a response, `base[0..<count]`. When it holds the complete head
     /// of an HTTP/1.1 final response that is self-delimiting and carries `Connection: close`
-    /// (exactly that token), removes that header line in place and returns the new count;
+    /// (exactly that token), removes that header line in place and says what is left;
     /// otherwise nil (the bytes are left alone).
-    static func dropConnectionClose(_ base: UnsafeMutableRawPointer, count: Int) -> Int? {
+    static func dropConnectionClose(_ base: UnsafeMutableRawPointer, count: Int) -> Rewrite? {
         let bytes = UnsafeRawBufferPointer(start: base, count: count)
         // "HTTP/1.1 SSS"
         let prefix: StaticString = "HTTP/1.1 "
@@ -29,13 +37,19 @@ enum ClosingResponse {
             status = status * 10 + Int(bytes[i] - UInt8(ascii: "0"))
         }
         guard status >= 200 else { return nil }
-        var delimited = status == 204 || status == 304
+        let noBody = status == 204 || status == 304
+        var delimited = noBody
+        var contentLength: Int?
+        var chunked = false
         var closeLine: Range<Int>?
         // Header lines, one per CRLF, up to the empty line.
         guard var lineStart = firstLineEnd(bytes, from: 0).map({ $0 + 2 }) else { return nil }
         while true {
             guard let lineEnd = firstLineEnd(bytes, from: lineStart) else { return nil }  // head incomplete
-            if lineEnd == lineStart { break }  // the empty line: end of the head
+            if lineEnd == lineStart {  // the empty line: end of the head
+                lineStart = lineEnd + 2
+                break
+            }
             guard let header = HTTPHeaderLine(UnsafeRawBufferPointer(rebasing: bytes[lineStart..<lineEnd])) else {
                 return nil
             }
@@ -43,17 +57,26 @@ enum ClosingResponse {
                 guard closeLine == nil, header.valueIs("close") else { return nil }
                 closeLine = lineStart..<(lineEnd + 2)
             } else if header.nameIs("content-length") {
-                guard header.integerValue != nil else { return nil }
+                guard let length = header.integerValue else { return nil }
+                contentLength = length
                 delimited = true
             } else if header.nameIs("transfer-encoding") {
                 guard header.valueHasSuffix("chunked") else { return nil }
+                chunked = true
                 delimited = true
             }
             lineStart = lineEnd + 2
         }
         guard delimited, let closeLine else { return nil }
+        let bodyPresent = count - lineStart
+        var bodyRemaining: Int?
+        if noBody {
+            bodyRemaining = bodyPresent == 0 ? 0 : nil
+        } else if let contentLength, !chunked, contentLength >= bodyPresent {
+            bodyRemaining = contentLength - bodyPresent
+        }
         memmove(base + closeLine.lowerBound, base + closeLine.upperBound, count - closeLine.upperBound)
-        return count - closeLine.count
+        return Rewrite(count: count - closeLine.count, bodyRemaining: bodyRemaining)
     }
 
     /// The index of the next CRLF at or after `from`, or nil.

@@ -37,12 +37,19 @@ final class RelayLoop: @unchecked Sendable {
     private var buffers: [UnsafeMutableRawPointer] = []
     private var lastSweep: UInt64 = 0
     private var lastReport: UInt64 = 0
+    private let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchSize, alignment: 16)
+    static let scratchSize = 4096
+    /// How long a replica may take to close after its complete response.
+    static let closingLimitMs: UInt64 = 10_000
 
     enum Kind {
         case wake
         case listener(RelayListener)
         case client(RelayConnection)
         case replica(RelayConnection)
+        /// A replica's socket whose response is complete and delivered, waiting for the
+        /// replica's FIN (so the replica, not the balancer, keeps the TIME_WAIT), since `ms`.
+        case closing(since: UInt64)
     }
 
     struct Slot {
@@ -117,6 +124,7 @@ final class RelayLoop: @unchecked Sendable {
                 case .client(let connection): clientEvent(connection, mask)
                 case .replica(let connection): replicaEvent(connection, mask)
                 case .listener(let listener): accept(listener)
+                case .closing: closingEvent(Int32(fd))
                 case .wake: drainInbox()
                 }
             }
@@ -317,8 +325,14 @@ final class RelayLoop: @unchecked Sendable {
             return
         }
         let upDone = connection.up.finished, downDone = connection.down.finished
-        if downDone && connection.keepAlive && (!connection.up.eof || connection.up.end > connection.up.start) {
-            // The replica closed after a response the client can delimit: keep the client.
+        let responseDelivered =
+            connection.keepAlive && !connection.down.eof && connection.down.bodyRemaining == 0
+            && connection.down.start == connection.down.end
+        if (downDone || responseDelivered) && connection.keepAlive
+            && (!connection.up.eof || connection.up.end > connection.up.start)
+        {
+            // The replica closed (or will, its response is all delivered) after a response
+            // the client can delimit: keep the client.
             recycle(connection)
             if connection.up.end > connection.up.start {
                 connectReplica(connection)
@@ -350,7 +364,14 @@ final class RelayLoop: @unchecked Sendable {
     /// Ends the replica side of a kept-alive exchange: closes the replica's socket, gives
     /// the lease back; the client's connection waits for its next request.
     private func recycle(_ connection: RelayConnection) {
-        forget(connection.replica)
+        if connection.down.eof {
+            forget(connection.replica)
+        } else {
+            // Its FIN is still to come: let the socket wait for it on its own.
+            let fd = connection.replica
+            slots[Int(fd)].kind = .closing(since: Self.nowMs())
+            if connection.down.srcFinished { closingEvent(fd) }
+        }
         connection.replica = -1
         if let lease = connection.lease {
             connection.lease = nil
@@ -363,6 +384,21 @@ final class RelayLoop: @unchecked Sendable {
             connection.down.unreported = 0
         }
         connection.nextExchange()
+    }
+
+    /// Reads (and drops) what a closing replica socket still sends; closes it at its FIN.
+    private func closingEvent(_ fd: Int32) {
+        while true {
+            let count = recv(fd, scratch, Self.scratchSize, 0)
+            if count > 0 { continue }
+            if count < 0 {
+                let error = cepoll_errno()
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EWOULDBLOCK { return }
+            }
+            forget(fd)
+            return
+        }
     }
 
     /// Closes both sockets, gives the lease back and reports the last traffic.
@@ -384,6 +420,10 @@ final class RelayLoop: @unchecked Sendable {
         let report = now &- lastReport >= 1000
         if report { lastReport = now }
         for index in slots.indices {
+            if case .closing(let since) = slots[index].kind, now &- since >= Self.closingLimitMs {
+                forget(Int32(index))
+                continue
+            }
             guard case .client(let connection) = slots[index].kind else { continue }
             if connection.deadline != 0 && now >= connection.deadline {
                 if connection.connecting {
@@ -472,10 +512,11 @@ final class RelayConnection {
         down.hold = false
         guard let counter, counter.isCounting, counter.requests - exchangeStart == 1, counter.isBetweenRequests,
             counter.lastRequestKeepsAlive, !up.eof, up.start == up.end, down.start == 0,
-            let count = ClosingResponse.dropConnectionClose(down.base, count: down.end)
+            let rewrite = ClosingResponse.dropConnectionClose(down.base, count: down.end)
         else { return }
-        down.unreported -= down.end - count
-        down.end = count
+        down.unreported -= down.end - rewrite.count
+        down.end = rewrite.count
+        down.bodyRemaining = rewrite.bodyRemaining ?? -1
         keepAlive = true
         up.hold = true
         down.resetIsEOF = true
@@ -530,6 +571,8 @@ struct Flow {
     var unreported = 0
     /// Read but do not write (bytes wait for a decision or for the next replica).
     var hold = false
+    /// Response body bytes still to come from `src` (-1: unknown, only the FIN says).
+    var bodyRemaining = -1
     /// A reset from `src` ends its bytes like a FIN (a replica that closes after its
     /// response with the client's next bytes unread resets instead).
     var resetIsEOF = false
@@ -576,6 +619,7 @@ struct Flow {
                     }
                     end += count
                     unreported += count
+                    if bodyRemaining >= 0 { bodyRemaining = bodyRemaining >= count ? bodyRemaining - count : -1 }
                     // Less than asked: the socket is empty for now (its next bytes raise a
                     // new edge), unless a FIN is known to be waiting behind them.
                     if count < space && !srcFinished { srcReadable = false }
