@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "BerthYAML", dependencies: ["CYAML"], swiftSettings: strict),
         .target(name: "BerthCore", dependencies: ["BerthYAML"], swiftSettings: strict),
         .target(name: "BerthGit", dependencies: ["CGit2"], swiftSettings: strict),
+        // Linux epoll for the balancer's data plane (header-only, nothing to link).
+        .systemLibrary(name: "CEpoll"),
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "BerthProxy",
             dependencies: [
-                "BerthCore", "BerthDocker", "BerthEngine",
+                "BerthCore", "BerthDocker", "BerthEngine", "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

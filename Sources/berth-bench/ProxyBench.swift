@@ -9,21 +9,28 @@ let proxyBenchmark = Benchmark(
     summary: "wrk through Berth's balancer vs straight to one replica vs nginx, 3 sample httpd replicas",
     run: ProxyBench.run)
 
-/// `swift run -c release berth-bench proxy [--seconds 5] [--rounds 2] [--connections 32]`
+/// `swift run -c release berth-bench proxy [--seconds 5] [--rounds 2] [--connections 32] [--l4]`
 ///
 /// Three `shop/customer:1.0` containers (busybox httpd, one connection per request: it does
 /// not keep connections alive) on a fresh project network. In one run, `wrk --latency`
 /// against `GET /version`:
 /// - **direct**: one replica's address on the bridge;
 /// - **berth**: Berth's balancer (in this process, learnt from Docker labels like
-///   `berth proxy`), published on a loopback port, forwarding to the three replicas;
+///   `berth proxy`), published on a loopback port, forwarding to the three replicas. It keeps
+///   wrk's HTTP/1.1 connections open although the replicas close theirs (it drops their
+///   `Connection: close` and picks a replica per request, see `ClosingResponse`);
 /// - **nginx http**: Debian's nginx as its own process (temp prefix, loopback port), the
-///   three replicas as one `upstream` (round robin), `worker_processes auto`. An HTTP (L7)
-///   proxy: it keeps wrk's connections alive although the replicas close theirs, so it
-///   saves a client connection per request that any TCP balancer must make;
+///   three replicas as one `upstream` (round robin), `worker_processes auto`: an HTTP (L7)
+///   proxy, which also keeps wrk's connections alive;
+/// - **berth L4** (with `--l4`): a second Berth balancer with client keep-alive off, like
+///   for like with nginx stream;
 /// - **nginx stream**: the same nginx process's `stream` module (libnginx-mod-stream, when
-///   installed), a TCP (L4) balancer like Berth's: the like-for-like comparison.
-/// Targets are run in turn for each round; the table shows the median round. Everything is
+///   installed), a TCP (L4) balancer: a new client connection per request.
+/// CPU: the user + system time of this process (the balancer's threads; wrk and nginx are
+/// children and not counted) or of nginx's master and workers, from /proc, per 1,000
+/// requests wrk completed — a figure that moves less than requests/s on a busy machine.
+/// Targets are run in turn for each round (rotated by one place per round); the table shows
+/// the median round, and the CPU time the balancer spent per 1,000 requests. Everything is
 /// removed afterwards (containers by the `berth.project` label, nginx by pid).
 enum ProxyBench {
     struct WrkResult {
@@ -31,6 +38,16 @@ enum ProxyBench {
         var p50: String
         var p99: String
         var errors: String
+        var requests: Int = 0
+        /// CPU time (user + system) the balancer under test spent during the run, in ms;
+        /// nil for `direct`.
+        var cpuMs: Double?
+
+        /// CPU ms per 1,000 requests.
+        var cpuPerThousand: Double? {
+            guard let cpuMs, requests > 0 else { return nil }
+            return cpuMs * 1000 / Double(requests)
+        }
     }
 
     static func run(_ args: [String]) throws {
@@ -46,7 +63,7 @@ enum ProxyBench {
         guard let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].first(where: FileManager.default.isExecutableFile)
         else { throw ApplyBench.BenchError("nginx is not installed: apt-get install nginx-light (or nginx)") }
 
-        let project = "bench-proxy-\(getpid())"
+        let project = "perf-proxy-\(getpid())"
         let setup = try blocking { try await Setup.start(project: project) }
         defer { _ = try? blocking { await setup.stop() } }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("berth-proxy-bench-\(getpid())")
@@ -65,40 +82,61 @@ enum ProxyBench {
         }
         try waitListening(port: nginxPort)
 
-        var targets: [(String, String)] = [
-            ("direct (one replica)", "http://\(setup.addresses[0])/version"),
-            ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version"),
-            ("nginx http (3 replicas)", "http://127.0.0.1:\(nginxPort)/version"),
+        // Whose CPU time counts for each target: nobody's for direct, this process alone for
+        // Berth (the balancer runs in it; its children wrk and nginx are not counted), nginx's
+        // master and its workers for nginx.
+        let me = CPUTime.Source(pid: getpid(), withChildren: false)
+        let nginxTree = CPUTime.Source(pid: nginxProcess.processIdentifier, withChildren: true)
+        var targets: [(name: String, url: String, cpu: CPUTime.Source?)] = [
+            ("direct (one replica)", "http://\(setup.addresses[0])/version", nil),
+            ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version", me),
+            ("nginx http (3 replicas)", "http://127.0.0.1:\(nginxPort)/version", nginxTree),
         ]
+        // Opt-in: every L4 target leaves ~20,000 client sockets in TIME_WAIT (wrk closes
+        // first), which makes every later connect on the machine search longer for a free
+        // port for a minute; one L4 target per round (nginx stream) is enough by default.
+        if args.contains("--l4") {
+            targets.append(("berth L4, no keep-alive", "http://127.0.0.1:\(setup.l4Port)/version", me))
+        }
         if let nginxStreamPort {
-            targets.append(("nginx stream/L4 (3 repl.)", "http://127.0.0.1:\(nginxStreamPort)/version"))
+            targets.append(("nginx stream/L4 (3 repl.)", "http://127.0.0.1:\(nginxStreamPort)/version", nginxTree))
         } else {
             print("(nginx's stream module is not installed: apt-get install libnginx-mod-stream for the L4 comparison)")
         }
         print("== proxy: wrk -t2 -c\(connections) -d\(seconds)s --latency GET /version, \(rounds) round(s), 3 × shop/customer:1.0")
         // Warm-up: one second each.
-        for (_, url) in targets { _ = try runWrk(wrk, url: url, seconds: 1, connections: connections) }
+        for (_, url, _) in targets { _ = try runWrk(wrk, url: url, seconds: 1, connections: connections) }
         var results: [String: [WrkResult]] = [:]
         for round in 1...rounds {
-            for (name, url) in targets {
-                let result = try runWrk(wrk, url: url, seconds: seconds, connections: connections)
+            // A different order each round, so no target always runs after the same one.
+            let shift = (round - 1) % targets.count
+            for (name, url, cpu) in targets[shift...] + targets[..<shift] {
+                let before = cpu.map(CPUTime.milliseconds)
+                var result = try runWrk(wrk, url: url, seconds: seconds, connections: connections)
+                if let cpu, let before { result.cpuMs = CPUTime.milliseconds(cpu) - before }
                 results[name, default: []].append(result)
                 print(
                     "   round \(round) \(name.padding(toLength: 26, withPad: " ", startingAt: 0)) "
-                        + "\(String(format: "%9.0f", result.requestsPerSecond)) req/s  p50 \(result.p50)  p99 \(result.p99)\(result.errors)")
+                        + "\(String(format: "%9.0f", result.requestsPerSecond)) req/s  p50 \(result.p50)  p99 \(result.p99)"
+                        + (result.cpuPerThousand.map { String(format: "  cpu %.0f ms/1k req", $0) } ?? "")
+                        + "  load \(CPUTime.loadAverage())\(result.errors)")
             }
         }
         print("")
-        print("target                       requests/s   p50        p99        vs direct")
+        print("target                       requests/s   p50        p99        vs direct  CPU ms/1k req (median)")
         let direct = median(results[targets[0].0]!).requestsPerSecond
         var table: [String: Double] = [:]
-        for (name, _) in targets {
+        var cpuTable: [String: Double] = [:]
+        for (name, _, _) in targets {
             let m = median(results[name]!)
             table[name] = m.requestsPerSecond
+            let cpus = results[name]!.compactMap(\.cpuPerThousand).sorted()
+            if !cpus.isEmpty { cpuTable[name] = cpus[cpus.count / 2] }
             print(
                 "\(name.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(format: "%10.0f", m.requestsPerSecond))   "
                     + "\(m.p50.padding(toLength: 10, withPad: " ", startingAt: 0)) \(m.p99.padding(toLength: 10, withPad: " ", startingAt: 0)) "
-                    + String(format: "%5.1f %%", 100 * m.requestsPerSecond / direct))
+                    + String(format: "%5.1f %%", 100 * m.requestsPerSecond / direct)
+                    + (cpuTable[name].map { String(format: "    %6.0f", $0) } ?? ""))
         }
         let berth = table[targets[1].0]!, viaNginx = table[targets[2].0]!
         print(
@@ -106,12 +144,27 @@ enum ProxyBench {
                 format: "targets: berth ≥ 80%% of direct: %@ (%.1f %%); berth ≥ nginx http: %@ (%.2f×)",
                 berth >= 0.8 * direct ? "met" : "NOT met", 100 * berth / direct, berth >= viaNginx ? "met" : "NOT met",
                 berth / viaNginx))
-        if targets.count > 3, let stream = table[targets[3].0] {
+        if let stream = table["nginx stream/L4 (3 repl.)"] {
             print(
-                String(
-                    format: "         berth ≥ nginx stream (L4, like for like): %@ (%.2f×)",
-                    berth >= stream ? "met" : "NOT met", berth / stream))
+                String(format: "         berth ≥ nginx stream: %@ (%.2f×)", berth >= stream ? "met" : "NOT met", berth / stream))
+            if let l4 = table["berth L4, no keep-alive"] {
+                print(
+                    String(
+                        format: "         berth L4 without keep-alive ≥ nginx stream: %@ (%.2f×)",
+                        l4 >= stream ? "met" : "NOT met", l4 / stream))
+            }
         }
+        if let berthCPU = cpuTable[targets[1].0] {
+            let l4CPU = cpuTable["berth L4, no keep-alive"]
+            for (name, cpu) in [("berth", berthCPU), ("berth L4", l4CPU)] {
+                guard let cpu else { continue }
+                let others = [targets[2].name, "nginx stream/L4 (3 repl.)"].compactMap { other in
+                    cpuTable[other].map { String(format: "%.2f× %@", cpu / $0, other) }
+                }
+                print("\(name) CPU per request vs " + others.joined(separator: ", ") + " (lower is better)")
+            }
+        }
+        print("load average at the end: \(CPUTime.loadAverage())")
         let counters = setup.service.table.counters()["customer"] ?? ServiceCounters()
         print(
             "berth proxy accounting: \(counters.connectionsTotal) connections, \(counters.httpRequests) HTTP requests, "
@@ -130,6 +183,7 @@ enum ProxyBench {
         for line in output.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if line.hasPrefix("Requests/sec:"), fields.count >= 2 { result.requestsPerSecond = Double(fields[1]) ?? 0 }
+            if fields.count >= 3, fields[1] == "requests", fields[2] == "in" { result.requests = Int(fields[0]) ?? 0 }
             if fields.count == 2, fields[0] == "50%" { result.p50 = String(fields[1]) }
             if fields.count == 2, fields[0] == "99%" { result.p99 = String(fields[1]) }
             if line.contains("Socket errors") || line.contains("Non-2xx") {
@@ -204,6 +258,11 @@ enum ProxyBench {
         var runtime: DockerRuntime
         var service: ProxyService
         var publish: Int
+        /// A second balancer over the same replicas with client keep-alive off: a new client
+        /// connection per request, like for like with nginx stream (its endpoints are copied
+        /// once, not probed).
+        var l4: Balancer
+        var l4Port: Int
         /// `ip:8080` of each replica.
         var addresses: [String]
 
@@ -236,7 +295,16 @@ enum ProxyBench {
                     guard ContinuousClock.now < deadline else { throw ApplyBench.BenchError("the balancer did not see 3 ready replicas") }
                     try await Task.sleep(for: .milliseconds(50))
                 }
-                return Setup(project: project, runtime: runtime, service: service, publish: publish, addresses: addresses)
+                let l4 = Balancer(table: EndpointTable(), bindHost: "127.0.0.1", httpKeepAlive: false)
+                let l4Port = try await l4.listen(publish: publish, service: "customer", bindPort: 0)
+                for endpoint in service.table.snapshot() {
+                    l4.table.upsert(
+                        Endpoint(instance: endpoint.instance, service: "customer", host: endpoint.host, ports: [publish: 8080]),
+                        state: .ready)
+                }
+                return Setup(
+                    project: project, runtime: runtime, service: service, publish: publish, l4: l4, l4Port: l4Port,
+                    addresses: addresses)
             } catch {
                 try? await runtime.destroyProject(project)
                 throw error
@@ -244,9 +312,48 @@ enum ProxyBench {
         }
 
         func stop() async {
+            await l4.shutdown()
             await service.shutdown()
             try? await runtime.destroyProject(project)
         }
+    }
+}
+
+/// CPU time of processes from /proc (Linux).
+enum CPUTime {
+    struct Source {
+        var pid: pid_t
+        /// Also count the live children of `pid` (one level: nginx's workers).
+        var withChildren: Bool
+    }
+
+    /// User + system CPU time of `source`, in milliseconds.
+    static func milliseconds(_ source: Source) -> Double {
+        var pids: Set<pid_t> = [source.pid]
+        if source.withChildren, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            for entry in entries {
+                guard let pid = pid_t(entry), let stat = stat(pid) else { continue }
+                if stat.ppid == source.pid { pids.insert(pid) }
+            }
+        }
+        let ticks = pids.compactMap { stat($0) }.reduce(0) { $0 + $1.utime + $1.stime }
+        return Double(ticks) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func stat(_ pid: pid_t) -> (ppid: pid_t, utime: Int, stime: Int)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after "(comm)": state(3) ppid(4) … utime(14) stime(15).
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let ppid = pid_t(fields[1]), let utime = Int(fields[11]), let stime = Int(fields[12])
+        else { return nil }
+        return (ppid, utime, stime)
+    }
+
+    static func loadAverage() -> String {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?"
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 }
 

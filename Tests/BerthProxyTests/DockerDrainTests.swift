@@ -46,6 +46,58 @@ struct DockerDrainTests {
         return result
     }
 
+    /// Requests one after the other on one HTTP/1.1 keep-alive connection (a new one only
+    /// when the balancer closes it), every `pause`, until `stop` or `deadline`.
+    static func keepAliveLoad(
+        port: Int, path: String, pause: Duration, deadline: Duration, stop: NIOLockedValueBox<Bool>
+    ) async -> (LoadResult, connections: Int) {
+        var result = LoadResult()
+        var connections = 0
+        let ends = ContinuousClock.now + deadline
+        while !stop.withLockedValue({ $0 }), ContinuousClock.now < ends {
+            do {
+                connections += 1
+                let client = try await TestClient.connect(port: port)
+                try await client.channel.executeThenClose { inbound, outbound in
+                    var iterator = inbound.makeAsyncIterator()
+                    while !stop.withLockedValue({ $0 }), ContinuousClock.now < ends {
+                        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n"))
+                        var reply = ""
+                        var complete = false
+                        while !complete, let chunk = try await iterator.next() {
+                            reply += String(buffer: chunk)
+                            complete = Self.completeResponse(reply)
+                        }
+                        guard complete, reply.hasPrefix("HTTP/1.1 200 OK\r\n"), let split = reply.range(of: "\r\n\r\n") else {
+                            result.failures.append("answer: \(reply.prefix(60).debugDescription)")
+                            return
+                        }
+                        let body = String(reply[split.upperBound...])
+                        result.ok += 1
+                        result.bodies[body, default: 0] += 1
+                        result.last = body
+                        // The replica said `Connection: close`; the balancer keeps the client.
+                        if reply.lowercased().contains("\r\nconnection: close") { return }
+                        try await Task.sleep(for: pause)
+                    }
+                }
+            } catch {
+                result.failures.append("\(error)")
+            }
+        }
+        return (result, connections)
+    }
+
+    /// Whether `reply` holds a whole response head and its Content-Length body.
+    static func completeResponse(_ reply: String) -> Bool {
+        guard let split = reply.range(of: "\r\n\r\n") else { return false }
+        let head = reply[..<split.lowerBound].lowercased()
+        guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
+        return reply[split.upperBound...].utf8.count >= length
+    }
+
     static func freePort() async throws -> Int { try await refusedPort() }
 
     @Test func replicasRetiredOneByOneThroughDrainFailNoRequest() async throws {
@@ -88,6 +140,11 @@ struct DockerDrainTests {
                     port: publish, path: "/version", pause: .milliseconds(5), limit: 20_000, deadline: .seconds(60),
                     stop: stop)
             }
+            // And one HTTP/1.1 client keeping its connection: each request goes to a replica
+            // picked afresh although the replicas close after every response.
+            let kept = Task {
+                await Self.keepAliveLoad(port: publish, path: "/version", pause: .milliseconds(5), deadline: .seconds(60), stop: stop)
+            }
             try await Task.sleep(for: .milliseconds(300))
             var retired: [DrainResult] = []
             for instance in old {
@@ -101,7 +158,16 @@ struct DockerDrainTests {
             try await Task.sleep(for: .milliseconds(300))
             stop.withLockedValue { $0 = true }
             let result = await load.value
+            let (keptResult, keptConnections) = await kept.value
             print("steady load through 3 replacements: \(result.ok + result.failures.count) requests, \(result.failures.count) failed")
+            print(
+                "keep-alive client through 3 replacements: \(keptResult.ok + keptResult.failures.count) requests on "
+                    + "\(keptConnections) connection(s), \(keptResult.failures.count) failed")
+            #expect(keptResult.failures == [], "failed keep-alive requests: \(keptResult.failures)")
+            #expect(keptConnections == 1)
+            #expect(keptResult.ok >= 100)
+            #expect(keptResult.last == "customer 1.1\n")
+            #expect(keptResult.bodies.keys.sorted() == ["customer 1.0\n", "customer 1.1\n"])
 
             #expect(result.failures == [], "failed requests: \(result.failures.count) of \(result.ok + result.failures.count)")
             #expect(result.ok >= 100)
@@ -112,11 +178,14 @@ struct DockerDrainTests {
                 table.snapshot().map(\.state) == [.ready, .ready, .ready]
             }
             let counters = try #require(table.counters()["customer"])
-            #expect(counters.httpRequests == result.ok)
-            #expect(counters.connectionsTotal == result.ok)
+            // One replica connection per request, from both clients.
+            #expect(counters.httpRequests == result.ok + keptResult.ok)
+            #expect(counters.connectionsTotal == result.ok + keptResult.ok)
             #expect(counters.rejected == 0)
             let metrics = try await control.metrics()
-            #expect(metrics.contains("berth_proxy_http_requests_total{project=\"\(project)\",service=\"customer\"} \(result.ok)\n"))
+            #expect(
+                metrics.contains(
+                    "berth_proxy_http_requests_total{project=\"\(project)\",service=\"customer\"} \(result.ok + keptResult.ok)\n"))
         } catch {
             await service?.shutdown()
             try? await runtime.destroyProject(project)

@@ -11,6 +11,9 @@ final class TestBackend: Sendable {
         case tagEcho
         /// Answers each request head (up to CRLFCRLF) with a 200 whose body is the name; keep-alive.
         case http
+        /// Answers the first request head with a 200 `Connection: close` whose body is the
+        /// name, then closes (as busybox httpd does).
+        case httpClose
         /// Collects everything until the client's FIN, then answers "<name> got: <text>" and closes.
         case replyAfterEOF
         /// Sends "hello from <name>", shuts its output (FIN), and records what it receives after.
@@ -55,6 +58,11 @@ final class TestBackend: Sendable {
 
     func close() async { try? await channel.close() }
 
+    /// What `.httpClose` answers.
+    static func closingResponse(_ name: String) -> String {
+        "HTTP/1.1 200 OK\r\nDate: today\r\nConnection: close\r\nContent-Length: \(name.utf8.count)\r\n\r\n\(name)"
+    }
+
     var endpoint: Endpoint { Endpoint(instance: name, service: "web", host: "127.0.0.1", ports: [8081: port]) }
 }
 
@@ -87,7 +95,7 @@ private final class BackendHandler: ChannelInboundHandler {
         case .flood(let total):
             remaining = total
             flood(context: context)
-        case .http, .replyAfterEOF:
+        case .http, .httpClose, .replyAfterEOF:
             break
         }
     }
@@ -132,6 +140,17 @@ private final class BackendHandler: ChannelInboundHandler {
                 context.write(wrapOutboundOut(ByteBuffer(string: response)), promise: nil)
             }
             context.flush()
+        case .httpClose:
+            collected += buffer.readBytes(length: buffer.readableBytes)!
+            guard let end = collected.firstRange(of: Array("\r\n\r\n".utf8)) else { return }
+            let head = String(decoding: collected[..<end.upperBound], as: UTF8.self)
+            stats.withLockedValue { $0.received.append(head) }
+            collected = []
+            let response = TestBackend.closingResponse(name)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
         case .replyAfterEOF, .halfCloseFirst:
             collected += buffer.readBytes(length: buffer.readableBytes)!
         case .flood:
@@ -142,7 +161,10 @@ private final class BackendHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let event = event as? ChannelEvent, case .inputClosed = event else { return }
         let text = String(decoding: collected, as: UTF8.self)
-        if case .halfCloseFirst = mode {} else { stats.withLockedValue { $0.received.append(text) } }
+        switch mode {
+        case .halfCloseFirst, .httpClose: break  // recorded elsewhere
+        default: stats.withLockedValue { $0.received.append(text) }
+        }
         switch mode {
         case .replyAfterEOF:
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "\(name) got: \(text)")))
@@ -214,8 +236,8 @@ func refusedPort() async throws -> Int {
 }
 
 /// A balancer on 127.0.0.1 serving published port 8081 for service "web" on a free port.
-func makeBalancer() async throws -> (Balancer, Int) {
-    let balancer = Balancer(bindHost: "127.0.0.1")
+func makeBalancer(httpKeepAlive: Bool = true) async throws -> (Balancer, Int) {
+    let balancer = Balancer(bindHost: "127.0.0.1", httpKeepAlive: httpKeepAlive)
     let port = try await balancer.listen(publish: 8081, service: "web", bindPort: 0)
     return (balancer, port)
 }

@@ -114,28 +114,30 @@ public struct DrainResult: Sendable, Hashable, Codable {
 /// until both of its sockets are closed, so a drain also waits for connects in flight.
 public final class EndpointTable: Sendable {
     struct Entry {
-        var endpoint: Endpoint {
-            didSet { addresses = Self.addresses(of: endpoint) }
-        }
+        var endpoint: Endpoint
         var state: EndpointState
         var order: Int
         var active = 0
         var total = 0
         var lastProbe: String?
-        /// Container port → socket address, parsed once.
+        /// Container port → socket address, resolved once (outside the lock).
         var addresses: [Int: SocketAddress]
 
-        init(endpoint: Endpoint, state: EndpointState, order: Int) {
+        init(endpoint: Endpoint, state: EndpointState, order: Int, addresses: [Int: SocketAddress]) {
             self.endpoint = endpoint
             self.state = state
             self.order = order
-            self.addresses = Self.addresses(of: endpoint)
+            self.addresses = addresses
         }
 
+        /// An IP literal is parsed; a host name is resolved here, on the control plane, so
+        /// that no connection waits for a resolver.
         static func addresses(of endpoint: Endpoint) -> [Int: SocketAddress] {
             var out: [Int: SocketAddress] = [:]
             for port in endpoint.ports.values {
-                out[port] = try? SocketAddress(ipAddress: endpoint.host, port: port)
+                out[port] =
+                    (try? SocketAddress(ipAddress: endpoint.host, port: port))
+                    ?? (try? SocketAddress.makeAddressResolvingHost(endpoint.host, port: port))
             }
             return out
         }
@@ -170,14 +172,17 @@ public final class EndpointTable: Sendable {
 
     /// Adds `endpoint` (or updates its address and ports), in `state` unless it was retired.
     public func upsert(_ endpoint: Endpoint, state: EndpointState) {
+        let addresses = Entry.addresses(of: endpoint)
         box.withLockedValue { s in
             let state = s.retired.contains(endpoint.instance) ? .draining : state
             if var entry = s.entries[endpoint.instance] {
                 entry.endpoint = endpoint
+                entry.addresses = addresses
                 if entry.state != .draining { entry.state = state }
                 s.entries[endpoint.instance] = entry
             } else {
-                s.entries[endpoint.instance] = Entry(endpoint: endpoint, state: state, order: s.nextOrder)
+                s.entries[endpoint.instance] = Entry(
+                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses)
                 s.nextOrder += 1
             }
             if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
@@ -334,6 +339,27 @@ public final class EndpointTable: Sendable {
             guard var entry = s.entries[lease.instance] else { return [] }
             entry.active -= 1
             if connectFailed { entry.total -= 1 }
+            s.entries[lease.instance] = entry
+            if entry.active == 0 && entry.state == .draining {
+                return Self.takeWaiters(&s, instance: lease.instance, remaining: 0, drained: true, known: true)
+            }
+            return []
+        }
+        for (continuation, result) in resumed { continuation.resume(returning: result) }
+    }
+
+    /// A connection closed: adds its last traffic and gives back the slot of `lease` (one
+    /// lock instead of `account` then `release`).
+    public func close(_ lease: Lease, bytesReceived: Int, bytesSent: Int, httpRequests: Int) {
+        let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
+            var counters = s.services[lease.service, default: ServiceCounters()]
+            counters.connectionsActive -= 1
+            counters.bytesReceived += bytesReceived
+            counters.bytesSent += bytesSent
+            counters.httpRequests += httpRequests
+            s.services[lease.service] = counters
+            guard var entry = s.entries[lease.instance] else { return [] }
+            entry.active -= 1
             s.entries[lease.instance] = entry
             if entry.active == 0 && entry.state == .draining {
                 return Self.takeWaiters(&s, instance: lease.instance, remaining: 0, drained: true, known: true)

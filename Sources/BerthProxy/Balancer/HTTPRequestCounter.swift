@@ -25,6 +25,8 @@ public struct HTTPRequestCounter: Sendable {
     private var contentLength = 0
     private var chunked = false
     private var upgrade = false
+    private var http11 = false
+    private var connectionClose = false
     public private(set) var requests = 0
 
     static let maxLine = 8192
@@ -33,6 +35,14 @@ public struct HTTPRequestCounter: Sendable {
 
     /// Whether this connection is still being parsed as HTTP/1.x.
     public var isCounting: Bool { phase != .off }
+
+    /// Every request seen so far is complete (head and body) and no byte of the next one
+    /// has arrived.
+    public var isBetweenRequests: Bool { phase == .requestLine && line.isEmpty }
+
+    /// The last request was HTTP/1.1 without `Connection: close` and without an upgrade:
+    /// its client expects the connection to stay open after the response.
+    public var lastRequestKeepsAlive: Bool { requests > 0 && http11 && !connectionClose && !upgrade }
 
     /// Consumes `buffer`'s readable bytes (without moving its reader index) and returns how
     /// many request lines they completed.
@@ -88,14 +98,16 @@ public struct HTTPRequestCounter: Sendable {
         switch phase {
         case .requestLine:
             if line.isEmpty { return }  // stray CRLF between requests (RFC 9112 §2.2)
-            guard let method = Self.requestLineMethod(line) else {
+            guard let isConnect = Self.requestLineIsConnect(line) else {
                 phase = .off
                 return
             }
             requests += 1
             contentLength = 0
             chunked = false
-            upgrade = method == "CONNECT"
+            upgrade = isConnect
+            http11 = line[line.count - 1] == UInt8(ascii: "1")
+            connectionClose = false
             phase = .headers
         case .headers:
             if line.isEmpty {
@@ -110,24 +122,20 @@ public struct HTTPRequestCounter: Sendable {
                 }
                 return
             }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
-            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-            let value = String(decoding: line[(colon + 1)...], as: UTF8.self)
-                .trimmingASCIISpaces().lowercased()
-            switch name {
-            case "content-length":
-                contentLength = Int(value) ?? 0
-            case "transfer-encoding":
-                chunked = value.hasSuffix("chunked")
-            case "upgrade":
-                upgrade = true
-            default:
-                break
+            line.withUnsafeBytes { bytes in
+                guard let header = HTTPHeaderLine(bytes) else { return }
+                if header.nameIs("content-length") {
+                    contentLength = header.integerValue ?? 0
+                } else if header.nameIs("transfer-encoding") {
+                    chunked = header.valueHasSuffix("chunked")
+                } else if header.nameIs("upgrade") {
+                    upgrade = true
+                } else if header.nameIs("connection") {
+                    connectionClose = connectionClose || header.valueContains("close")
+                }
             }
         case .chunkSize:
-            let digits = line.prefix { $0 != UInt8(ascii: ";") }
-            guard let size = Int(String(decoding: digits, as: UTF8.self).trimmingASCIISpaces(), radix: 16), size >= 0
-            else {
+            guard let size = Self.chunkSize(line) else {
                 phase = .off
                 return
             }
@@ -141,31 +149,112 @@ public struct HTTPRequestCounter: Sendable {
         }
     }
 
-    /// `METHOD SP target SP HTTP/1.d` → METHOD; nil when the line is not a request line.
-    static func requestLineMethod(_ line: [UInt8]) -> String? {
+    /// `METHOD SP target SP HTTP/1.d` → whether METHOD is CONNECT; nil when the line is not
+    /// a request line.
+    static func requestLineIsConnect(_ line: [UInt8]) -> Bool? {
         guard let firstSpace = line.firstIndex(of: UInt8(ascii: " ")), firstSpace > 0,
             line[..<firstSpace].allSatisfy(isTokenByte)
         else { return nil }
-        let version: [UInt8] = Array("HTTP/1.".utf8)
-        guard line.count >= firstSpace + 2 + version.count + 1 else { return nil }
-        let tail = line[(line.count - version.count - 1)..<(line.count - 1)]
-        guard tail.elementsEqual(version), line[line.count - version.count - 2] == UInt8(ascii: " "),
+        let version: StaticString = "HTTP/1."
+        let versionCount = version.utf8CodeUnitCount
+        guard line.count >= firstSpace + 2 + versionCount + 1 else { return nil }
+        let tailStart = line.count - versionCount - 1
+        for i in 0..<versionCount where line[tailStart + i] != version.utf8Start[i] { return nil }
+        guard line[tailStart - 1] == UInt8(ascii: " "),
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[line.count - 1])
         else { return nil }
-        return String(decoding: line[..<firstSpace], as: UTF8.self)
+        return firstSpace == 7 && line[0..<7].elementsEqual("CONNECT".utf8)
     }
 
     static func isTokenByte(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || byte == UInt8(ascii: "-")
             || byte == UInt8(ascii: "_")
     }
+
+    /// The hexadecimal size at the start of a chunk-size line (extensions after `;`
+    /// ignored), or nil.
+    static func chunkSize(_ line: [UInt8]) -> Int? {
+        var size = 0
+        var digits = 0
+        for byte in line {
+            if byte == UInt8(ascii: ";") { break }
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                if digits > 0 { break } else { continue }
+            }
+            let value: Int
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = Int(byte - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = Int(byte - UInt8(ascii: "A")) + 10
+            default: return nil
+            }
+            guard digits < 15 else { return nil }
+            size = size * 16 + value
+            digits += 1
+        }
+        return digits > 0 ? size : nil
+    }
 }
 
-extension String {
-    fileprivate func trimmingASCIISpaces() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
-        return String(scalars)
+/// One `Name: value` header line (no CRLF), compared on bytes: no String on the data path.
+struct HTTPHeaderLine {
+    let name: UnsafeRawBufferPointer
+    /// Without surrounding spaces and tabs.
+    let value: UnsafeRawBufferPointer
+
+    init?(_ line: UnsafeRawBufferPointer) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+        var start = colon + 1
+        var end = line.count
+        while start < end, line[start] == UInt8(ascii: " ") || line[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        value = UnsafeRawBufferPointer(rebasing: line[start..<end])
+    }
+
+    /// `lowercase` must be lowercase ASCII.
+    func nameIs(_ lowercase: StaticString) -> Bool {
+        Self.equalFolded(name, lowercase)
+    }
+
+    func valueIs(_ lowercase: StaticString) -> Bool {
+        Self.equalFolded(value, lowercase)
+    }
+
+    func valueHasSuffix(_ lowercase: StaticString) -> Bool {
+        let count = lowercase.utf8CodeUnitCount
+        guard value.count >= count else { return false }
+        return Self.equalFolded(UnsafeRawBufferPointer(rebasing: value[(value.count - count)...]), lowercase)
+    }
+
+    func valueContains(_ lowercase: StaticString) -> Bool {
+        let count = lowercase.utf8CodeUnitCount
+        guard value.count >= count else { return false }
+        for start in 0...(value.count - count)
+        where Self.equalFolded(UnsafeRawBufferPointer(rebasing: value[start..<(start + count)]), lowercase) {
+            return true
+        }
+        return false
+    }
+
+    var integerValue: Int? {
+        guard !value.isEmpty, value.count <= 18 else { return nil }
+        var result = 0
+        for byte in value {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            result = result * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return result
+    }
+
+    static func equalFolded(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        for i in 0..<bytes.count {
+            var byte = bytes[i]
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte += 32 }
+            if byte != expected[i] { return false }
+        }
+        return true
     }
 }
