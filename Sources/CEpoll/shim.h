@@ -2,9 +2,8 @@
 #define BERTH_CEPOLL_SHIM_H
 // Linux epoll, eventfd and non-blocking accept/socket for Berth's balancer, which the Swift
 // Glibc module does not export. Header-only: static inline wrappers, no library to link.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// No _GNU_SOURCE here: it changes fd_set's field names and clashes with CDispatch's copy
+// of <sys/select.h> in the same Clang module graph. accept4 is declared by hand instead.
 #include <errno.h>
 #include <stdint.h>
 #include <stddef.h>
@@ -14,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+
+extern int accept4(int, struct sockaddr *, socklen_t *, int);
 
 static const uint32_t CEPOLL_IN = EPOLLIN;
 static const uint32_t CEPOLL_OUT = EPOLLOUT;
