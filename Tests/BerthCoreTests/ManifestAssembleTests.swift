@@ -1,5 +1,5 @@
 import Testing
-import BerthCore
+@testable import BerthCore
 
 /// The checks across files: duplicate names, unknown dependencies, cycles, shared host ports.
 @Suite struct ManifestAssembleTests {
@@ -56,10 +56,68 @@ import BerthCore
         #expect(state.diagnostics.map(\.rendered) == [
             #"a.yaml:7:13: error: spec.replicas: expected an integer, found "many""#,
             #"b.yaml:7:15: warning: spec.dependsOn[0]: service "booking" is held back: it depends on "customer", which has errors"#,
-            #"c.yaml:7:15: warning: spec.dependsOn[0]: service "gateway" is held back: it depends on "booking", which has errors"#,
+            #"c.yaml:7:15: warning: spec.dependsOn[0]: service "gateway" is held back: it depends on "booking", which is held back"#,
         ])
         #expect(state.services.keys.sorted() == ["search"])
         #expect(state.hasErrors)
+    }
+
+    @Test func aHeldBackServiceNamesTheDependencyWithErrorsFirst() {
+        // web depends on api (held back, later in file order) and db (has errors): the
+        // warning points at db, the one to fix, whatever the order of dependsOn.
+        let state = loadManifests([
+            ("a.yaml", service("web", "dependsOn: [api, db]")),
+            ("b.yaml", service("api", "dependsOn: [db]")),
+            ("c.yaml", service("db", "replicas: -1")),
+        ])
+        #expect(state.diagnostics.map(\.rendered) == [
+            #"a.yaml:7:20: warning: spec.dependsOn[1]: service "web" is held back: it depends on "db", which has errors"#,
+            #"b.yaml:7:15: warning: spec.dependsOn[0]: service "api" is held back: it depends on "db", which has errors"#,
+            "c.yaml:7:13: error: spec.replicas: expected an integer of at least 0, found -1",
+        ])
+        #expect(state.services.isEmpty)
+    }
+
+    /// Thousands of services in a chain whose far end is broken, and thousands of dangling
+    /// dependsOn names: every one is reported, in time linear in the services (the checks
+    /// used to take minutes here: a pass over all services per link of the chain, and an
+    /// edit distance to every service name per dangling name).
+    @Test func largeRepositoriesWithManyProblemsAreCheckedInOnePass() {
+        let chain = 5_000, dangling = 1_000
+        func padded(_ i: Int) -> String { String(repeating: "0", count: 5 - String(i).count) + "\(i).yaml" }
+        var files: [(String, String)] = []
+        for i in 0..<chain {
+            let next = i + 1 < chain ? "dependsOn: [svc-\(i + 1)]" : "replicas: -1"
+            files.append(("chain/" + padded(i), service("svc-\(i)", next)))
+        }
+        for i in 0..<dangling {
+            files.append(("dangling/" + padded(i), service("web-\(i)", "dependsOn: [retired-service-\(i)]")))
+        }
+        let state = loadManifests(files)
+        let rendered = state.diagnostics.map(\.rendered)
+        #expect(state.services.isEmpty)
+        #expect(rendered.count == chain + dangling)
+        #expect(rendered.filter { $0.contains("which is held back") }.count == chain - 2)
+        #expect(rendered.contains(
+            #"chain/04998.yaml:7:15: warning: spec.dependsOn[0]: service "svc-4998" is held back: it depends on "svc-4999", which has errors"#))
+        #expect(rendered.contains(
+            #"chain/00000.yaml:7:15: warning: spec.dependsOn[0]: service "svc-0" is held back: it depends on "svc-1", which is held back"#))
+        // No dangling name is within two edits of a service name.
+        #expect(rendered.contains(
+            #"dangling/00999.yaml:7:15: error: spec.dependsOn[0]: unknown service "retired-service-999": no manifest defines it"#))
+        #expect(rendered.filter { $0.hasSuffix("no manifest defines it") }.count == dangling)
+    }
+
+    @Test func suggestionsForDanglingNamesWithinTheBudget() {
+        var budget = 3
+        #expect(Suggestion.closest(to: "bookng", among: ["booking", "customer", "gateway"], budget: &budget) == "booking")
+        #expect(budget == 0)
+        // Not enough budget left for every candidate: no suggestion rather than a partial one.
+        #expect(Suggestion.closest(to: "bookng", among: ["booking"], budget: &budget) == nil)
+        var plenty = Int.max
+        #expect(Suggestion.closest(to: "CUSTOMER", among: ["booking", "customer"], budget: &plenty) == "customer")
+        #expect(Suggestion.closest(to: "custmer-2", among: ["customer-1", "customer-2"], budget: &plenty) == "customer-2")
+        #expect(Suggestion.closest(to: "über", among: ["Uber", "ÜBER"], budget: &plenty) == "ÜBER")
     }
 
     @Test func anInvalidNameIsNotAlsoAnUnknownService() {

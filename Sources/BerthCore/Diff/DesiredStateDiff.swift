@@ -178,7 +178,6 @@ extension FileManifests {
         var copy = self
         copy.path = newPath
         func move(_ ref: inout SourceRef) { if ref.file == path { ref.file = newPath } }
-        for i in copy.services.indices { copy.services[i].source?.file = newPath }
         for i in copy.declared.indices {
             move(&copy.declared[i].source)
             copy.declared[i].spec?.source?.file = newPath

@@ -413,22 +413,94 @@ struct Fields {
     }
 }
 
-/// "Did you mean" for unknown field names and enum values.
+/// "Did you mean" for unknown field names, enum values and service names.
 enum Suggestion {
     /// The candidate equal ignoring case, else the one within edit distance 2 (closest
     /// first, then alphabetical); nil when none is close.
     static func closest(to word: String, among candidates: [String]) -> String? {
-        let lower = word.lowercased()
-        if let same = candidates.first(where: { $0.lowercased() == lower }) { return same }
-        var best: (distance: Int, word: String)?
-        for c in candidates {
-            let d = distance(lower, c.lowercased())
-            guard d <= 2, d < max(c.count, word.count) else { continue }
-            if best == nil || d < best!.distance || (d == best!.distance && c < best!.word) {
-                best = (d, c)
+        var budget = Int.max
+        return closest(to: word, among: candidates, budget: &budget)
+    }
+
+    /// `closest`, charged to `budget` (one unit per candidate). With fewer units left than
+    /// candidates it compares nothing and answers nil, so thousands of unknown names among
+    /// thousands of services cost a bounded time instead of their product.
+    static func closest(to word: String, among candidates: [String], budget: inout Int) -> String? {
+        var prepared = Candidates(candidates)
+        return prepared.closest(to: word, budget: &budget)
+    }
+
+    /// Candidates lowercased once, for many look-ups among the same names.
+    struct Candidates {
+        let names: [String]
+        private var lowered: [[UInt32]]?
+        private var rows = ([Int](), [Int]())
+
+        init(_ names: [String]) { self.names = names }
+
+        mutating func closest(to word: String, budget: inout Int) -> String? {
+            guard budget >= names.count else { return nil }
+            budget -= names.count
+            if lowered == nil {
+                lowered = names.map { name in
+                    var out: [UInt32] = []
+                    Suggestion.lowered(name, into: &out)
+                    return out
+                }
             }
+            var w: [UInt32] = []
+            Suggestion.lowered(word, into: &w)
+            var caseless: String?
+            var best: (distance: Int, word: String)?
+            for (k, c) in lowered!.enumerated() {
+                guard abs(c.count - w.count) <= 2 else { continue }
+                if c == w {
+                    if caseless == nil { caseless = names[k] }
+                    continue
+                }
+                guard caseless == nil, let d = boundedDistance(w, c, limit: 2, rows: &rows),
+                    d < max(names[k].count, word.count)
+                else { continue }
+                if best == nil || d < best!.distance || (d == best!.distance && names[k] < best!.word) {
+                    best = (d, names[k])
+                }
+            }
+            return caseless ?? best?.word
         }
-        return best?.word
+    }
+
+    /// The lowercased text's Unicode scalars (ASCII mapped byte by byte, without a String).
+    static func lowered(_ text: String, into out: inout [UInt32]) {
+        out.removeAll(keepingCapacity: true)
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            for b in text.utf8 { out.append(UInt32(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)) }
+        } else {
+            for u in text.lowercased().unicodeScalars { out.append(u.value) }
+        }
+    }
+
+    /// Levenshtein distance when it is at most `limit`, else nil (stops at the first row
+    /// whose every cell is above the limit). `rows` are reused buffers.
+    static func boundedDistance(_ a: [UInt32], _ b: [UInt32], limit: Int, rows: inout ([Int], [Int])) -> Int? {
+        if a.isEmpty { return b.count <= limit ? b.count : nil }
+        if b.isEmpty { return a.count <= limit ? a.count : nil }
+        rows.0.removeAll(keepingCapacity: true)
+        rows.0.append(contentsOf: 0...b.count)
+        rows.1.removeAll(keepingCapacity: true)
+        rows.1.append(contentsOf: repeatElement(0, count: b.count + 1))
+        for i in 1...a.count {
+            rows.1[0] = i
+            var smallest = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                let cell = min(rows.0[j] + 1, rows.1[j - 1] + 1, rows.0[j - 1] + cost)
+                rows.1[j] = cell
+                smallest = min(smallest, cell)
+            }
+            if smallest > limit { return nil }
+            swap(&rows.0, &rows.1)
+        }
+        return rows.0[b.count] <= limit ? rows.0[b.count] : nil
     }
 
     /// Levenshtein distance over Unicode scalars.

@@ -14,21 +14,23 @@ public struct ManifestFile: Sendable, Hashable {
 /// file's bytes and path, so callers may cache it by content (a git blob id).
 public struct FileManifests: Sendable, Hashable {
     public var path: String
-    /// The services of this file that have no problem of their own.
-    public var services: [ServiceSpec]
     public var diagnostics: [Diagnostic]
     /// Every object that names a service, valid or not, with the places the checks across
-    /// files point at. Empty when built by hand: `assemble` then derives it from `services`.
+    /// files point at.
     public var declared: [DeclaredService]
+    /// The services of this file that have no problem of their own: the specs of `declared`
+    /// (kept once, there).
+    public var services: [ServiceSpec] { declared.compactMap(\.spec) }
 
+    /// `services` alone (built by hand) are declared at their `source`, or at the file's
+    /// first line; given `declared` wins.
     public init(
         path: String, services: [ServiceSpec] = [], diagnostics: [Diagnostic] = [],
         declared: [DeclaredService] = []
     ) {
         self.path = path
-        self.services = services
         self.diagnostics = diagnostics
-        self.declared = declared
+        self.declared = declared.isEmpty ? services.map { DeclaredService(spec: $0, file: path) } : declared
     }
 }
 
@@ -170,69 +172,99 @@ public enum ManifestLoader {
                 }
             }
         }
-        var services: [ServiceSpec] = []
-        services.reserveCapacity(declared.count)
         // Revisions are computed once here, so every later plan of this file (watch plans
         // the same desired state again and again; git loads reuse the parse by blob id)
         // finds them ready.
         for i in declared.indices { declared[i].spec?.memoizeRevision() }
-        for d in declared { if let spec = d.spec { services.append(spec) } }
-        return FileManifests(
-            path: file.path, services: services, diagnostics: diagnostics.sorted(), declared: declared)
+        return FileManifests(path: file.path, diagnostics: diagnostics.sorted(), declared: declared)
     }
 
     public static func assemble(_ files: [FileManifests], commit: String? = nil) -> DesiredState {
         var diagnostics = files.flatMap(\.diagnostics)
-        let declared = files.flatMap { file in
-            file.declared.isEmpty ? file.services.map { DeclaredService(spec: $0, file: file.path) } : file.declared
-        }
+        // Every declaration, read in place through its (file, index): nothing below copies
+        // a service, so the checks cost little time and memory beside the parse.
+        let all = Declarations(files)
+        let count = all.count
         var held: Set<String> = []  // names left out of the desired state
         func error(_ at: SourceRef, _ path: String, _ message: String) {
             diagnostics.append(Diagnostic(.error, file: at.file, line: at.line, column: at.column, path: path, message: message))
         }
 
-        // Duplicate names: an error at each place, naming the others.
-        var byName: [String: [DeclaredService]] = [:]
-        for d in declared { byName[d.name, default: []].append(d) }
-        for (name, list) in byName where list.count > 1 {
-            held.insert(name)
-            for d in list {
-                let others = list.filter { $0.source != d.source }.map(\.source).sorted().map(\.description)
-                error(d.source, "metadata.name", "service \"\(name)\" is also defined at \(others.joined(separator: ", "))")
+        // Each name's first declaration; the names declared more than once, with all of theirs.
+        var first: [String: Int] = [:]
+        first.reserveCapacity(count)
+        var repeated: [String: [Int]] = [:]
+        for k in 0..<count {
+            let name = all[k].name
+            if let j = first[name] {
+                repeated[name, default: [j]].append(k)
+            } else {
+                first[name] = k
             }
         }
-        for d in declared where d.spec == nil { held.insert(d.name) }
 
-        // dependsOn naming no service.
-        let known = byName.keys.sorted()
-        for d in declared {
-            for dep in d.dependsOn where byName[dep.name] == nil {
+        // Duplicate names: an error at each place, naming the others.
+        for (name, list) in repeated {
+            held.insert(name)
+            for k in list {
+                let source = all[k].source
+                let others = list.lazy.map { all[$0].source }.filter { $0 != source }.sorted().map(\.description)
+                error(source, "metadata.name", "service \"\(name)\" is also defined at \(others.joined(separator: ", "))")
+            }
+        }
+        for k in 0..<count where all[k].spec == nil { held.insert(all[k].name) }
+
+        // dependsOn naming no service. Suggestions are looked up once per unknown name and
+        // within a budget (see `Suggestion.closest`), so a refactoring that leaves thousands
+        // of dangling names in a large repository is reported in well under a second.
+        var candidates: Suggestion.Candidates?  // the names, sorted, once one is needed
+        var suggestionBudget = 2_000_000
+        var suggested: [String: String?] = [:]
+        var edgeCount = 0
+        for k in 0..<count {
+            edgeCount += all[k].dependsOn.count
+            for dep in all[k].dependsOn where first[dep.name] == nil {
                 var message = "unknown service \"\(dep.name)\""
-                if let close = Suggestion.closest(to: dep.name, among: known) {
+                let close: String?
+                if let memo = suggested[dep.name] {
+                    close = memo
+                } else {
+                    if candidates == nil { candidates = Suggestion.Candidates(first.keys.sorted()) }
+                    close = candidates!.closest(to: dep.name, budget: &suggestionBudget)
+                    suggested[dep.name] = close
+                }
+                if let close {
                     message += "; did you mean \"\(close)\"?"
                 } else {
                     message += ": no manifest defines it"
                 }
                 error(dep.source, dep.path, message)
-                held.insert(d.name)
+                held.insert(all[k].name)
             }
         }
 
-        // Cycles, each reported once at the first edge of its spelling.
-        var edges: [String: [String]] = [:]
-        for d in declared { edges[d.name, default: []] += d.dependsOn.map(\.name) }
-        for cycle in DependencyGraph(edges as [String: [String]]).cycles() {
-            held.formUnion(cycle)
-            let from = cycle[0], to = cycle[1]
-            let edge = declared.lazy.filter { $0.name == from }.flatMap(\.dependsOn).first { $0.name == to }
-            let at = edge?.source ?? byName[from]![0].source
-            error(at, edge?.path ?? "spec.dependsOn", "dependency cycle: \(cycle.joined(separator: " → ")); remove one of these dependsOn entries")
+        // Cycles, each reported once at the first edge of its spelling. A name declared more
+        // than once depends on what any of its declarations names.
+        if edgeCount > 0 {
+            let pairs = first.map { name, k in
+                (name, (repeated[name] ?? [k]).flatMap { all[$0].dependsOn.map(\.name) })
+            }
+            for cycle in DependencyGraph(pairs: pairs).cycles() {
+                held.formUnion(cycle)
+                let from = cycle[0], to = cycle[1]
+                let declarations = repeated[from] ?? [first[from]!]
+                let edge = declarations.lazy.flatMap { all[$0].dependsOn }.first { $0.name == to }
+                let at = edge?.source ?? all[declarations[0]].source
+                error(at, edge?.path ?? "spec.dependsOn", "dependency cycle: \(cycle.joined(separator: " → ")); remove one of these dependsOn entries")
+            }
         }
 
         // A host port published by two services.
         var publishers: [Int: [(service: String, place: DeclaredService.Published)]] = [:]
-        for d in declared { for p in d.published { publishers[p.port, default: []].append((d.name, p)) } }
-        for (port, list) in publishers where Set(list.map(\.service)).count > 1 {
+        for k in 0..<count {
+            for p in all[k].published { publishers[p.port, default: []].append((all[k].name, p)) }
+        }
+        for (port, list) in publishers where list.count > 1 && Set(list.map(\.service)).count > 1 {
             for entry in list {
                 held.insert(entry.service)
                 let others = list.filter { $0.service != entry.service }
@@ -242,29 +274,68 @@ public enum ManifestLoader {
             }
         }
 
-        // Hold back whatever depends on a held-back service, until nothing changes.
-        let inOrder = declared.sorted { $0.source < $1.source }
-        var changed = true
-        while changed {
-            changed = false
-            for d in inOrder where !held.contains(d.name) {
-                if let dep = d.dependsOn.first(where: { held.contains($0.name) }) {
-                    held.insert(d.name)
-                    changed = true
-                    diagnostics.append(
-                        Diagnostic(
-                            .warning, file: dep.source.file, line: dep.source.line, column: dep.source.column,
-                            path: dep.path,
-                            message: "service \"\(d.name)\" is held back: it depends on \"\(dep.name)\", which has errors"))
+        // Hold back whatever depends on a held-back service: the closure over dependents,
+        // found by a walk from the services with errors (linear in services and edges). Each
+        // names the dependency that holds it: one with errors of its own if it has any,
+        // else the first that is held back in turn.
+        let withErrors = held
+        var dependents: [String: [Int]] = [:]
+        if !withErrors.isEmpty {
+            for k in 0..<count {
+                for dep in all[k].dependsOn where !withErrors.contains(all[k].name) {
+                    dependents[dep.name, default: []].append(k)
                 }
             }
         }
+        var pending = withErrors.sorted()
+        var heldAfter: [Int] = []
+        while let name = pending.popLast() {
+            for k in dependents[name] ?? [] where !held.contains(all[k].name) {
+                held.insert(all[k].name)
+                pending.append(all[k].name)
+                heldAfter.append(k)
+            }
+        }
+        for k in heldAfter {
+            let d = all[k]
+            let byError = d.dependsOn.first { withErrors.contains($0.name) }
+            let dep = byError ?? d.dependsOn.first { held.contains($0.name) }!
+            let why = byError != nil ? "which has errors" : "which is held back"
+            diagnostics.append(
+                Diagnostic(
+                    .warning, file: dep.source.file, line: dep.source.line, column: dep.source.column,
+                    path: dep.path,
+                    message: "service \"\(d.name)\" is held back: it depends on \"\(dep.name)\", \(why)"))
+        }
 
         var services: [String: ServiceSpec] = [:]
-        for d in declared where !held.contains(d.name) {
-            if let spec = d.spec { services[d.name] = spec }
+        services.reserveCapacity(count - held.count)
+        for k in 0..<count where !held.contains(all[k].name) {
+            if let spec = all[k].spec { services[all[k].name] = spec }
         }
         return DesiredState(services: services, diagnostics: diagnostics.sorted(), commit: commit)
+    }
+
+    /// The declarations of several files as one collection, read in place.
+    private struct Declarations {
+        let files: [FileManifests]
+        let places: [(file: Int32, index: Int32)]
+
+        init(_ files: [FileManifests]) {
+            self.files = files
+            var places: [(file: Int32, index: Int32)] = []
+            places.reserveCapacity(files.reduce(0) { $0 + $1.declared.count })
+            for f in files.indices {
+                for i in files[f].declared.indices { places.append((Int32(f), Int32(i))) }
+            }
+            self.places = places
+        }
+
+        var count: Int { places.count }
+
+        subscript(k: Int) -> DeclaredService {
+            _read { yield files[Int(places[k].file)].declared[Int(places[k].index)] }
+        }
     }
 
     public static func load(_ files: [ManifestFile], commit: String? = nil) -> DesiredState {

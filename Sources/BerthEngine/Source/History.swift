@@ -90,7 +90,6 @@ extension GitDesiredStateSource {
             let parsed = try await fileManifests(candidates)
             for (file, manifests) in zip(candidates, parsed) {
                 declares[file.id] = manifests.declared.contains { $0.name == service }
-                    || manifests.services.contains { $0.name == service }
                     || (manifests.diagnostics.hasErrors && manifests.declared.isEmpty && Self.mentions(blobs[file.id] ?? [], needle))
             }
         }
