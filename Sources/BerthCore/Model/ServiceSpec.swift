@@ -16,27 +16,213 @@ public struct SourceRef: Sendable, Hashable, Codable, Comparable {
 
 /// One `berth/v1` Service, decoded and with defaults filled in. Equality and hashing
 /// ignore `source`, so a file that moves is the same desired state.
+///
+/// A value type whose fields live in one shared box (copy on write, as `Array` does): a spec
+/// is one pointer wide, so the many copies a load, a plan or a diff makes of 10,000 specs
+/// (arrays, dictionaries, plan steps) are a retain each, not a few hundred bytes each.
 public struct ServiceSpec: Sendable, Codable {
-    public var name: String { didSet { cachedRevision = nil } }
-    public var labels: [String: String] { didSet { cachedRevision = nil } }
-    public var image: String { didSet { cachedRevision = nil } }
-    public var replicas: Int
-    public var command: [String]? { didSet { cachedRevision = nil } }
-    public var env: [String: String] { didSet { cachedRevision = nil } }
-    public var ports: [PortSpec] { didSet { cachedRevision = nil } }
-    public var dependsOn: [String] { didSet { cachedRevision = nil } }
-    public var health: HealthCheck? { didSet { cachedRevision = nil } }
-    public var update: UpdatePolicy { didSet { cachedRevision = nil } }
-    public var stopGracePeriod: Millis { didSet { cachedRevision = nil } }
-    public var restart: RestartPolicy { didSet { cachedRevision = nil } }
-    public var resources: Resources? { didSet { cachedRevision = nil } }
-    public var autoscale: Autoscale?
-    public var source: SourceRef?
+    /// The fields. Mutated only through `ServiceSpec`'s accessors, and only when this
+    /// spec is its sole owner (`unique()`), so sharing it across threads is safe.
+    private final class Box: @unchecked Sendable {
+        var name: String
+        var labels: [String: String]
+        var image: String
+        var replicas: Int
+        var command: [String]?
+        var env: [String: String]
+        var ports: [PortSpec]
+        var dependsOn: [String]
+        var health: HealthCheck?
+        var update: UpdatePolicy
+        var stopGracePeriod: Millis
+        var restart: RestartPolicy
+        var resources: Resources?
+        var autoscale: Autoscale?
+        var source: SourceRef?
+        var cachedRevision: Revision?
+
+        init(
+            name: String,
+            labels: [String: String],
+            image: String,
+            replicas: Int,
+            command: [String]?,
+            env: [String: String],
+            ports: [PortSpec],
+            dependsOn: [String],
+            health: HealthCheck?,
+            update: UpdatePolicy,
+            stopGracePeriod: Millis,
+            restart: RestartPolicy,
+            resources: Resources?,
+            autoscale: Autoscale?,
+            source: SourceRef?,
+            cachedRevision: Revision?
+        ) {
+            self.name = name
+            self.labels = labels
+            self.image = image
+            self.replicas = replicas
+            self.command = command
+            self.env = env
+            self.ports = ports
+            self.dependsOn = dependsOn
+            self.health = health
+            self.update = update
+            self.stopGracePeriod = stopGracePeriod
+            self.restart = restart
+            self.resources = resources
+            self.autoscale = autoscale
+            self.source = source
+            self.cachedRevision = cachedRevision
+        }
+
+        func copy() -> Box {
+            Box(
+                name: name,
+                labels: labels,
+                image: image,
+                replicas: replicas,
+                command: command,
+                env: env,
+                ports: ports,
+                dependsOn: dependsOn,
+                health: health,
+                update: update,
+                stopGracePeriod: stopGracePeriod,
+                restart: restart,
+                resources: resources,
+                autoscale: autoscale,
+                source: source,
+                cachedRevision: cachedRevision)
+        }
+    }
+
+    private var box: Box
+
+    /// The box, copied first when another spec shares it.
+    @inline(__always)
+    private mutating func unique() -> Box {
+        if !isKnownUniquelyReferenced(&box) { box = box.copy() }
+        return box
+    }
+
+    public var name: String {
+        get { box.name }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.name
+        }
+    }
+    public var labels: [String: String] {
+        get { box.labels }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.labels
+        }
+    }
+    public var image: String {
+        get { box.image }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.image
+        }
+    }
+    public var replicas: Int {
+        get { box.replicas }
+        _modify { yield &unique().replicas }
+    }
+    public var command: [String]? {
+        get { box.command }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.command
+        }
+    }
+    public var env: [String: String] {
+        get { box.env }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.env
+        }
+    }
+    public var ports: [PortSpec] {
+        get { box.ports }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.ports
+        }
+    }
+    public var dependsOn: [String] {
+        get { box.dependsOn }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.dependsOn
+        }
+    }
+    public var health: HealthCheck? {
+        get { box.health }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.health
+        }
+    }
+    public var update: UpdatePolicy {
+        get { box.update }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.update
+        }
+    }
+    public var stopGracePeriod: Millis {
+        get { box.stopGracePeriod }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.stopGracePeriod
+        }
+    }
+    public var restart: RestartPolicy {
+        get { box.restart }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.restart
+        }
+    }
+    public var resources: Resources? {
+        get { box.resources }
+        _modify {
+            let b = unique()
+            b.cachedRevision = nil
+            yield &b.resources
+        }
+    }
+    public var autoscale: Autoscale? {
+        get { box.autoscale }
+        _modify { yield &unique().autoscale }
+    }
+    public var source: SourceRef? {
+        get { box.source }
+        _modify { yield &unique().source }
+    }
     /// The revision, computed once by the manifest loader so that planning the same desired
     /// state again (the reconcile loop does, on every pass) does not hash every service
     /// again. Any change to a field that enters the revision clears it (`replicas`,
     /// `autoscale` and `source` do not enter it). Not encoded, not part of equality.
-    var cachedRevision: Revision?
+    var cachedRevision: Revision? {
+        get { box.cachedRevision }
+        _modify { yield &unique().cachedRevision }
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, labels, image, replicas, command, env, ports, dependsOn, health, update,
@@ -44,7 +230,8 @@ public struct ServiceSpec: Sendable, Codable {
     }
 
     mutating func memoizeRevision() {
-        cachedRevision = Revision(of: self)
+        let revision = Revision(of: self)
+        cachedRevision = revision
     }
 
     public init(
@@ -54,27 +241,71 @@ public struct ServiceSpec: Sendable, Codable {
         stopGracePeriod: Millis = .seconds(10), restart: RestartPolicy = .always,
         resources: Resources? = nil, autoscale: Autoscale? = nil, source: SourceRef? = nil
     ) {
-        self.name = name
-        self.labels = labels
-        self.image = image
-        self.replicas = replicas
-        self.command = command
-        self.env = env
-        self.ports = ports
-        self.dependsOn = dependsOn
-        self.health = health
-        self.update = update
-        self.stopGracePeriod = stopGracePeriod
-        self.restart = restart
-        self.resources = resources
-        self.autoscale = autoscale
-        self.source = source
+        box = Box(
+            name: name,
+            labels: labels,
+            image: image,
+            replicas: replicas,
+            command: command,
+            env: env,
+            ports: ports,
+            dependsOn: dependsOn,
+            health: health,
+            update: update,
+            stopGracePeriod: stopGracePeriod,
+            restart: restart,
+            resources: resources,
+            autoscale: autoscale,
+            source: source,
+            cachedRevision: nil)
+    }
+
+    // Codable as the compiler synthesised it for the stored fields: optionals with
+    // decodeIfPresent/encodeIfPresent, the rest required, in `CodingKeys` order.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try c.decode(String.self, forKey: .name),
+            labels: try c.decode([String: String].self, forKey: .labels),
+            image: try c.decode(String.self, forKey: .image),
+            replicas: try c.decode(Int.self, forKey: .replicas),
+            command: try c.decodeIfPresent([String].self, forKey: .command),
+            env: try c.decode([String: String].self, forKey: .env),
+            ports: try c.decode([PortSpec].self, forKey: .ports),
+            dependsOn: try c.decode([String].self, forKey: .dependsOn),
+            health: try c.decodeIfPresent(HealthCheck.self, forKey: .health),
+            update: try c.decode(UpdatePolicy.self, forKey: .update),
+            stopGracePeriod: try c.decode(Millis.self, forKey: .stopGracePeriod),
+            restart: try c.decode(RestartPolicy.self, forKey: .restart),
+            resources: try c.decodeIfPresent(Resources.self, forKey: .resources),
+            autoscale: try c.decodeIfPresent(Autoscale.self, forKey: .autoscale),
+            source: try c.decodeIfPresent(SourceRef.self, forKey: .source))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(image, forKey: .image)
+        try c.encode(replicas, forKey: .replicas)
+        try c.encodeIfPresent(command, forKey: .command)
+        try c.encode(env, forKey: .env)
+        try c.encode(ports, forKey: .ports)
+        try c.encode(dependsOn, forKey: .dependsOn)
+        try c.encodeIfPresent(health, forKey: .health)
+        try c.encode(update, forKey: .update)
+        try c.encode(stopGracePeriod, forKey: .stopGracePeriod)
+        try c.encode(restart, forKey: .restart)
+        try c.encodeIfPresent(resources, forKey: .resources)
+        try c.encodeIfPresent(autoscale, forKey: .autoscale)
+        try c.encodeIfPresent(source, forKey: .source)
     }
 }
 
 extension ServiceSpec: Hashable {
     public static func == (a: ServiceSpec, b: ServiceSpec) -> Bool {
-        a.name == b.name && a.labels == b.labels && a.image == b.image && a.replicas == b.replicas
+        if a.box === b.box { return true }
+        return a.name == b.name && a.labels == b.labels && a.image == b.image && a.replicas == b.replicas
             && a.command == b.command && a.env == b.env && a.ports == b.ports
             && a.dependsOn == b.dependsOn && a.health == b.health && a.update == b.update
             && a.stopGracePeriod == b.stopGracePeriod && a.restart == b.restart
