@@ -74,21 +74,31 @@ struct RevisionHasher {
         }
     }
 
-    /// As `ServiceSpec.quote`.
+    /// As `ServiceSpec.quote`: one pass over the bytes, escaping as it hashes.
     private mutating func quoted(_ s: String) {
-        if !s.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 == 0x0A }) {
-            byte(UInt8(ascii: "\""))
-            text(s)
-            byte(UInt8(ascii: "\""))
-            return
-        }
         byte(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): text("\\\"")
-            case UInt8(ascii: "\\"): text("\\\\")
-            case UInt8(ascii: "\n"): text("\\n")
-            default: byte(b)
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { buffer in
+            var v = value
+            for b in buffer {
+                if b == 0x22 || b == 0x5C || b == 0x0A {
+                    v ^= 0x5C  // a backslash, then the escaped byte
+                    v = v &* 0x0000_0100_0000_01b3
+                    v ^= UInt64(b == 0x0A ? UInt8(ascii: "n") : b)
+                } else {
+                    v ^= UInt64(b)
+                }
+                v = v &* 0x0000_0100_0000_01b3
+            }
+            value = v
+        }
+        if done == nil {
+            for b in s.utf8 {
+                switch b {
+                case UInt8(ascii: "\""): text("\\\"")
+                case UInt8(ascii: "\\"): text("\\\\")
+                case UInt8(ascii: "\n"): text("\\n")
+                default: byte(b)
+                }
             }
         }
         byte(UInt8(ascii: "\""))
@@ -101,19 +111,20 @@ struct RevisionHasher {
         }
     }
 
-    private static func sortedKeys(_ d: [String: String]) -> [String] {
-        d.count < 2 ? Array(d.keys) : d.keys.sorted()
+    /// The entries in key order (no second look-up per key).
+    private static func sorted(_ d: [String: String]) -> [(key: String, value: String)] {
+        d.count < 2 ? Array(d) : d.sorted { $0.key < $1.key }
     }
 
     /// As `ServiceSpec.canonicalTemplate`, line for line.
     private mutating func write(_ spec: ServiceSpec) {
         text("name="); text(spec.name); text("\nimage="); text(spec.image); text("\n")
-        for k in Self.sortedKeys(spec.labels) {
-            text("label."); text(k); text("="); text(spec.labels[k]!); text("\n")
+        for (k, v) in Self.sorted(spec.labels) {
+            text("label."); text(k); text("="); text(v); text("\n")
         }
         if let command = spec.command { text("command="); words(command); text("\n") }
-        for k in Self.sortedKeys(spec.env) {
-            text("env."); text(k); text("="); quoted(spec.env[k]!); text("\n")
+        for (k, v) in Self.sorted(spec.env) {
+            text("env."); text(k); text("="); quoted(v); text("\n")
         }
         for p in spec.ports {
             text("port="); int(p.containerPort); text(":")
