@@ -22,7 +22,8 @@ test: setup
 # Benchmarks run the binaries as shipped: release, Swift runtime linked statically.
 RELEASE := -c release --static-swift-stdlib
 
-bench: setup
+bench:
+	@scripts/setup.sh --bench
 	$(SWIFT) build $(RELEASE) --product berth
 	$(SWIFT) build $(RELEASE) --product berth-bench
 	.build/release/berth-bench all

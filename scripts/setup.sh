@@ -2,9 +2,15 @@
 # Installs what Berth needs on Debian 12 (run as root): the C libraries Berth links, the
 # Docker Engine, and the tools the demo and benchmarks use. Starts dockerd if none answers.
 # Idempotent: a second run does nothing but check.
+#
+#   scripts/setup.sh --bench   also the peers the benchmarks measure Berth against (nginx with
+#                              its stream module, HAProxy) and the load generator wrk
 set -euo pipefail
 
 need=(libyaml-dev libgit2-dev libsqlite3-dev curl procps pkg-config git docker.io busybox-static)
+if [ "${1:-}" = "--bench" ]; then
+  need+=(nginx libnginx-mod-stream haproxy wrk)
+fi
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -192,7 +192,9 @@ enum HealBench {
     static func measureSwarm(kills: Int) throws -> Figures {
         let state = try sh(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"])
         var joined = false
+        var gatewayBridge = true  // docker_gwbridge existed before (swarm leave keeps it)
         if state != "active" {
+            gatewayBridge = (try? sh(["docker", "network", "inspect", "docker_gwbridge"])) != nil
             try sh(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"])
             joined = true
         }
@@ -201,6 +203,7 @@ enum HealBench {
             _ = try? sh(["docker", "service", "rm", name])
             _ = wait(20) { running(label: "com.docker.swarm.service.name=\(name)").isEmpty }
             if joined { _ = try? sh(["docker", "swarm", "leave", "--force"]) }
+            if joined && !gatewayBridge { _ = try? sh(["docker", "network", "rm", "docker_gwbridge"]) }
         }
         let label = "com.docker.swarm.service.name=\(name)"
         let events = try EventLog(filters: ["label=\(label)"])

@@ -229,6 +229,9 @@ enum SwarmBench {
         static func start(cleanup: Cleanup, scratch: URL, resolveMs: Int) throws -> SwarmSetup {
             let state = try sh([docker, "info", "--format", "{{.Swarm.LocalNodeState}}"]).out
             if state == "inactive" {
+                // `swarm init` creates the docker_gwbridge network when there is none, and
+                // `swarm leave` keeps it: it is ours to remove at the end then.
+                cleanup.removeGatewayBridge = (try? sh([docker, "network", "inspect", "docker_gwbridge"]))?.status != 0
                 let r = try sh([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"])
                 guard r.status == 0 else { throw ApplyBench.BenchError("docker swarm init failed: \(r.err)") }
                 cleanup.leaveSwarm = true
@@ -490,6 +493,7 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
     private var pids: [Int32] = []
     var swarm = false
     var leaveSwarm = false
+    var removeGatewayBridge = false
     private var done = false
     private var sources: [any DispatchSourceSignal] = []
 
@@ -543,9 +547,9 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
     }
 
     func run() {
-        let (first, pids, projects, swarm, leave) = lock.withLock {
+        let (first, pids, projects, swarm, leave, gateway) = lock.withLock {
             defer { done = true }
-            return (!done, self.pids, self.projects, self.swarm, self.leaveSwarm)
+            return (!done, self.pids, self.projects, self.swarm, self.leaveSwarm, self.removeGatewayBridge)
         }
         guard first else { return }
         for pid in pids { stop(pid: pid) }
@@ -560,6 +564,7 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
             _ = try? sh([d, "network", "rm", SwarmBench.network])
         }
         if leave { _ = try? sh([d, "swarm", "leave", "--force"]) }
+        if leave && gateway { _ = try? sh([d, "network", "rm", "docker_gwbridge"]) }
         try? FileManager.default.removeItem(at: scratch)
     }
 }
