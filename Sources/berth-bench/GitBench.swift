@@ -87,12 +87,84 @@ enum GitBench {
         let diff = try interleaved([
             (["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"], { env }, true),
             ([berth, "diff", "HEAD~100", "HEAD", "--format", "json"], { env }, true),
+            ([berth, "diff", "HEAD", "HEAD", "--format", "json"], { env }, true),
         ], in: repo, runs: runs)
-        let (gitDiff, berthDiff) = (diff[0], diff[1])
+        let (gitDiff, berthDiff, berthSame) = (diff[0], diff[1], diff[2])
         report("git diff --stat HEAD~100 HEAD -- manifests", gitDiff)
         report("berth diff HEAD~100 HEAD", berthDiff)
         ratio(berthDiff, gitDiff)
-        print(String(format: "    berth diff minus its start-up floor: %.1f ms", (berthDiff.median - startB.median) * 1000))
+        // What no program on this libgit2 and libyaml can go below: a C program that loads
+        // and initialises libgit2 (certificates deferred, as Berth does), opens the
+        // repository, resolves both revisions and lists the manifests that differ — no blob
+        // read, nothing parsed — plus libyaml's bare event loop over the blobs a diff of
+        // desired state must parse (both sides of every changed manifest).
+        report("berth diff HEAD HEAD (no blob read: start-up, open, resolve)", berthSame)
+        let blobs = try changedBlobs(repo: repo, from: "HEAD~100", to: "HEAD")
+        let bytes = blobs.reduce(0) { $0 + $1.count }
+        var best = Double.infinity
+        for _ in 0..<max(runs, 5) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var documents = 0
+            for blob in blobs { documents += YAMLBench.rawEventLoop(blob) }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            precondition(documents == blobs.count)
+        }
+        print(String(format: "  libyaml's bare event loop over the %d blobs that differ (%.0f KiB, both sides): %.1f ms (best of %d)", blobs.count, Double(bytes) / 1024, best * 1000, max(runs, 5)))
+        if let floor = try compileLibgit2Floor(in: root.path) {
+            let t = try interleaved([([floor, "HEAD~100", "HEAD"], { env }, true)], in: repo, runs: runs)[0]
+            report("C program on the same libgit2: init, open, resolve, list changed manifests (no blob read)", t)
+            print(String(format: "    floor for a libgit2 + libyaml diff = %.1f + %.1f = %.1f ms = %.2f× git diff --stat", t.median * 1000, best * 1000, (t.median + best) * 1000, (t.median + best) / gitDiff.median))
+        } else {
+            print("  (no C compiler or libgit2 headers: the libgit2 floor is not measured)")
+        }
+    }
+
+    /// Builds the floor program of the diff comparison with `cc`; nil when it cannot.
+    static func compileLibgit2Floor(in directory: String) throws -> String? {
+        guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: FileManager.default.isExecutableFile) else { return nil }
+        let source = directory + "/libgit2-floor.c", binary = directory + "/libgit2-floor"
+        try """
+            #include <git2.h>
+            #include <stdio.h>
+            /* Certificates deferred as Berth does: mbedTLS's parse of the system bundle is skipped. */
+            int mbedtls_x509_crt_parse_file(void *chain, const char *path) { (void)chain; (void)path; return 0; }
+            int main(int argc, char **argv) {
+                git_repository *repo; git_object *a, *b; git_tree *ta, *tb; git_diff *diff;
+                git_diff_options o = GIT_DIFF_OPTIONS_INIT;
+                char *paths[] = {"manifests"};
+                if (argc < 3) return 2;
+                git_libgit2_init();
+                if (git_repository_open(&repo, ".") < 0) return 1;
+                if (git_revparse_single(&a, repo, argv[1]) < 0 || git_revparse_single(&b, repo, argv[2]) < 0) return 1;
+                if (git_commit_tree(&ta, (git_commit *)a) < 0 || git_commit_tree(&tb, (git_commit *)b) < 0) return 1;
+                o.pathspec.strings = paths; o.pathspec.count = 1;
+                if (git_diff_tree_to_tree(&diff, repo, ta, tb, &o) < 0) return 1;
+                printf("%zu\\n", git_diff_num_deltas(diff));
+                return 0;
+            }
+
+            """.write(toFile: source, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: cc)
+        p.arguments = ["-O2", source, "-o", binary, "-lgit2"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? binary : nil
+    }
+
+    /// Both sides' blobs of every manifest that differs between two revisions.
+    static func changedBlobs(repo: String, from: String, to: String) throws -> [[UInt8]] {
+        let raw = try shell(["git", "diff", "--raw", "--no-abbrev", from, to, "--", "manifests"], in: repo)
+        var ids: [String] = []
+        for line in raw.split(separator: "\n") {
+            // :100644 100644 <old> <new> M\tpath
+            let fields = line.split(separator: " ")
+            guard fields.count >= 4 else { continue }
+            for id in [fields[2], fields[3]] where !id.allSatisfy({ $0 == "0" }) { ids.append(String(id)) }
+        }
+        return try ids.map { id in Array(try shell(["git", "cat-file", "blob", id], in: repo).utf8) }
     }
 
     /// Writes the repository with `git fast-import`; returns the benchmarked service's name.
