@@ -168,4 +168,48 @@ import BerthTestSupport
         let plain = try ProcessRunner.run(script, command, in: dir.url, environment: environment)
         #expect(plain.stdout == "a.yaml:7:13: error: spec.replicas: expected an integer, found \"x\"\r\n  replicas: x\r\n            ^\r\n1 error in 1 file\r\n")
     }
+
+    /// CRLF line ends and a lone CR are line breaks for the snippets as they are for libyaml.
+    @Test func snippetsOfFilesWithCRLFAndCRLineEnds() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func lines(_ name: String) -> [Substring] {
+            Self.manifest(name, "  replicas: three").split(separator: "\n", omittingEmptySubsequences: false)
+        }
+        try dir.write("crlf.yaml", lines("booking").joined(separator: "\r\n"))
+        try dir.write("cr.yaml", lines("customer").joined(separator: "\r"))
+        let result = try ProcessRunner.berth(["validate", "crlf.yaml", "cr.yaml"], in: dir.url)
+        #expect(result == ProcessResult(stdout: """
+            cr.yaml:7:13: error: spec.replicas: expected an integer, found "three"
+              replicas: three
+                        ^
+            crlf.yaml:7:13: error: spec.replicas: expected an integer, found "three"
+              replicas: three
+                        ^
+            2 errors in 2 files
+
+            """, stderr: "", status: 1))
+    }
+
+    /// A long line is shown as the 120 characters around the column, cut with ellipses.
+    @Test func snippetsOfLongLinesAreCut() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let digits = String(repeating: "1", count: 100_000)
+        try dir.write("m.yaml", Self.manifest("booking", "  command: [\(String(repeating: "x", count: 300))]\n  replicas: \(digits)\n"))
+        try dir.write("n.yaml", Self.manifest("gateway", "  env: {A: \(String(repeating: "y", count: 300))}\n  e: 1\n").replacingOccurrences(of: "  e: 1", with: "  \(String(repeating: "z", count: 300)): 1"))
+        let result = try ProcessRunner.berth(["validate", "m.yaml", "n.yaml"], in: dir.url)
+        let ones80 = String(repeating: "1", count: 80)
+        #expect(result.status == 1)
+        #expect(result.stdout == """
+            m.yaml:8:13: error: spec.replicas: expected an integer, found \(ones80)…
+              replicas: \(String(repeating: "1", count: 108))…
+                        ^
+            n.yaml:8:3: error: spec.\(String(repeating: "z", count: 300)): unknown field "\(String(repeating: "z", count: 80))…" (spec takes image, replicas, command, env, ports, dependsOn, health, update, stopGracePeriod, restart, resources, autoscale)
+              \(String(repeating: "z", count: 118))…
+              ^
+            2 errors in 2 files
+
+            """)
+    }
 }

@@ -94,18 +94,24 @@ import Testing
             files.append(("dangling/" + padded(i), service("web-\(i)", "dependsOn: [retired-service-\(i)]")))
         }
         let state = loadManifests(files)
-        let rendered = state.diagnostics.map(\.rendered)
+        // Membership checked as Bools: a failure should not print 6,000 lines.
+        let rendered = Set(state.diagnostics.map(\.rendered))
         #expect(state.services.isEmpty)
         #expect(rendered.count == chain + dangling)
-        #expect(rendered.filter { $0.contains("which is held back") }.count == chain - 2)
-        #expect(rendered.contains(
-            #"chain/04998.yaml:7:15: warning: spec.dependsOn[0]: service "svc-4998" is held back: it depends on "svc-4999", which has errors"#))
-        #expect(rendered.contains(
-            #"chain/00000.yaml:7:15: warning: spec.dependsOn[0]: service "svc-0" is held back: it depends on "svc-1", which is held back"#))
-        // No dangling name is within two edits of a service name.
-        #expect(rendered.contains(
-            #"dangling/00999.yaml:7:15: error: spec.dependsOn[0]: unknown service "retired-service-999": no manifest defines it"#))
-        #expect(rendered.filter { $0.hasSuffix("no manifest defines it") }.count == dangling)
+        #expect(rendered.filter { $0.hasSuffix("which is held back") }.count == chain - 2)
+        let nearEnd = rendered.contains(
+            #"chain/04998.yaml:7:15: warning: spec.dependsOn[0]: service "svc-4998" is held back: it depends on "svc-4999", which has errors"#)
+        let farEnd = rendered.contains(
+            #"chain/00000.yaml:7:15: warning: spec.dependsOn[0]: service "svc-0" is held back: it depends on "svc-1", which is held back"#)
+        #expect(nearEnd && farEnd)
+        // No dangling name is within two edits of a service name; the first ones are
+        // compared with every name, the rest (past the budget of comparisons) say why not.
+        #expect(rendered.filter { $0.contains("no manifest defines it") }.count == dangling)
+        let first = rendered.contains(
+            #"dangling/00000.yaml:7:15: error: spec.dependsOn[0]: unknown service "retired-service-0": no manifest defines it"#)
+        let last = rendered.contains(
+            #"dangling/00999.yaml:7:15: error: spec.dependsOn[0]: unknown service "retired-service-999": no manifest defines it (too many unknown services to look for a close name)"#)
+        #expect(first && last)
     }
 
     @Test func suggestionsForDanglingNamesWithinTheBudget() {
@@ -163,5 +169,62 @@ import Testing
         let forward = loadManifests(files), backward = loadManifests(files.reversed())
         #expect(forward == backward)
         #expect(forward.diagnostics.count == 4)
+    }
+}
+
+/// Warnings for held-back services, and "did you mean" for many unknown names.
+@Suite struct ManifestHoldBackTests {
+    /// One strongly connected group reported as the cycle a → b → a: following the
+    /// warnings from any held-back service ends at a service with errors (x → y → z → b),
+    /// never in a loop between two held-back services.
+    @Test func warningsLeadToTheServiceWithErrors() {
+        let state = loadManifests([
+            ("a.yaml", service("a", "dependsOn: [b, x]")),
+            ("b.yaml", service("b", "dependsOn: [a]")),
+            ("x.yaml", service("x", "dependsOn: [y]")),
+            ("y.yaml", service("y", "dependsOn: [x, z]")),
+            ("z.yaml", service("z", "dependsOn: [b]")),
+        ])
+        #expect(state.diagnostics.map(\.rendered) == [
+            "a.yaml:7:15: error: spec.dependsOn[0]: dependency cycle: a → b → a; remove one of these dependsOn entries",
+            #"x.yaml:7:15: warning: spec.dependsOn[0]: service "x" is held back: it depends on "y", which is held back"#,
+            #"y.yaml:7:18: warning: spec.dependsOn[1]: service "y" is held back: it depends on "z", which is held back"#,
+            #"z.yaml:7:15: warning: spec.dependsOn[0]: service "z" is held back: it depends on "b", which has errors"#,
+        ])
+        #expect(state.services.isEmpty)
+        // The same warnings whatever the order of the files.
+        let shuffled = loadManifests([
+            ("z.yaml", service("z", "dependsOn: [b]")),
+            ("y.yaml", service("y", "dependsOn: [x, z]")),
+            ("b.yaml", service("b", "dependsOn: [a]")),
+            ("x.yaml", service("x", "dependsOn: [y]")),
+            ("a.yaml", service("a", "dependsOn: [b, x]")),
+        ])
+        #expect(shuffled.diagnostics == state.diagnostics)
+    }
+
+    /// Past the budget of comparisons, an unknown name gets no suggestion and the error
+    /// says why; the names looked up before still get theirs.
+    @Test func suggestionsStopAtTheBudget() {
+        var files: [(String, String)] = []
+        for i in 0..<20 { files.append(("svc/\(i).yaml", service("svc-\(i)"))) }
+        for i in 0..<4 { files.append(("web/\(i).yaml", service("web-\(i)", "dependsOn: [svc-\(i)x]"))) }
+        // 24 names: a budget of 50 pays for two look-ups.
+        let parsed = files.map { ManifestLoader.parse(ManifestFile(path: $0.0, bytes: Array($0.1.utf8))) }
+        let state = ManifestLoader.assemble(parsed, commit: nil, suggestionBudget: 50)
+        #expect(state.diagnostics.map(\.rendered) == [
+            #"web/0.yaml:7:15: error: spec.dependsOn[0]: unknown service "svc-0x"; did you mean "svc-0"?"#,
+            #"web/1.yaml:7:15: error: spec.dependsOn[0]: unknown service "svc-1x"; did you mean "svc-1"?"#,
+            #"web/2.yaml:7:15: error: spec.dependsOn[0]: unknown service "svc-2x": no manifest defines it (too many unknown services to look for a close name)"#,
+            #"web/3.yaml:7:15: error: spec.dependsOn[0]: unknown service "svc-3x": no manifest defines it (too many unknown services to look for a close name)"#,
+        ])
+        // With the default budget every one gets its suggestion.
+        #expect(ManifestLoader.assemble(parsed).diagnostics.allSatisfy { $0.message.contains("did you mean") })
+    }
+
+    @Test func suggestionsCompareCanonicallyEquivalentText() {
+        // "é" precomposed and decomposed are the same text; so are K and KELVIN SIGN.
+        #expect(Suggestion.closest(to: "\u{E9}", among: ["e\u{301}", "f"]) == "e\u{301}")
+        #expect(Suggestion.closest(to: "k", among: ["\u{212A}"]) == "\u{212A}")
     }
 }

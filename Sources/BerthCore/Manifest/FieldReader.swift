@@ -226,10 +226,11 @@ struct FieldReader {
                 var whole: Int64 = 0
                 let start = i
                 while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                    guard i - start < 12 else { return nil }  // more than 12 digits
                     whole = whole * 10 + Int64(b[i] - 0x30)
                     i += 1
                 }
-                guard i > start, i - start <= 12, i < b.count else { return nil }
+                guard i > start, i < b.count else { return nil }
                 let scale: Int64
                 switch b[i] {
                 case UInt8(ascii: "h"): scale = 3_600_000
@@ -247,7 +248,9 @@ struct FieldReader {
                 // A unit runs on while letters follow (`2sec` is no duration): leave that,
                 // and every other oddity, to the general parser.
                 if i < b.count, (b[i] | 0x20) >= UInt8(ascii: "a"), (b[i] | 0x20) <= UInt8(ascii: "z") { return nil }
-                total += whole * scale
+                let (sum, overflow) = total.addingReportingOverflow(whole * scale)
+                guard !overflow else { return nil }
+                total = sum
             }
             return total
         }()
@@ -322,11 +325,22 @@ struct FieldReader {
             switch s.resolved {
             case .null: return "null"
             case .string(let text): return quoted(text)
-            case .bool, .int, .float: return s.value
+            case .bool, .int, .float: return shortened(s.value)
             }
         case .sequence: return "a list"
         case .mapping: return "a mapping"
         }
+    }
+
+    /// `text`, cut after 80 Unicode scalars with an ellipsis (a 10 MB value stays readable).
+    static func shortened(_ text: String) -> String {
+        guard text.utf8.count > 80 else { return text }
+        var out = String.UnicodeScalarView()
+        for (i, c) in text.unicodeScalars.enumerated() {
+            if i == 80 { return String(out) + "…" }
+            out.append(c)
+        }
+        return text
     }
 
     /// A hint for a quoted number where a number is expected.
@@ -434,6 +448,8 @@ enum Suggestion {
     struct Candidates {
         let names: [String]
         private var lowered: [[UInt32]]?
+        private var ascii: [Bool] = []
+        private var longest: Int?
         private var rows = ([Int](), [Int]())
 
         init(_ names: [String]) { self.names = names }
@@ -441,23 +457,33 @@ enum Suggestion {
         mutating func closest(to word: String, budget: inout Int) -> String? {
             guard budget >= names.count else { return nil }
             budget -= names.count
+            // A word far longer than every name is close to none (and a 10 MB value is
+            // not lowercased for nothing).
+            if longest == nil { longest = names.lazy.map(\.utf8.count).max() ?? 0 }
+            if word.utf8.count > 4 * longest! + 8 { return nil }
             if lowered == nil {
                 lowered = names.map { name in
                     var out: [UInt32] = []
                     Suggestion.lowered(name, into: &out)
                     return out
                 }
+                ascii = names.map { $0.utf8.allSatisfy { $0 < 0x80 } }
             }
             var w: [UInt32] = []
             Suggestion.lowered(word, into: &w)
+            let wordIsASCII = word.utf8.allSatisfy { $0 < 0x80 }
+            let wordLowered = word.lowercased()
             var caseless: String?
             var best: (distance: Int, word: String)?
             for (k, c) in lowered!.enumerated() {
-                guard abs(c.count - w.count) <= 2 else { continue }
-                if c == w {
+                // Equal ignoring case: scalar by scalar for ASCII; as Strings (canonical
+                // equivalence: "é" precomposed or not) otherwise.
+                let same = wordIsASCII && ascii[k] ? c == w : names[k].lowercased() == wordLowered
+                if same {
                     if caseless == nil { caseless = names[k] }
                     continue
                 }
+                guard abs(c.count - w.count) <= 2 else { continue }
                 guard caseless == nil, let d = boundedDistance(w, c, limit: 2, rows: &rows),
                     d < max(names[k].count, word.count)
                 else { continue }

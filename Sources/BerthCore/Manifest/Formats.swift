@@ -9,7 +9,7 @@ enum Formats {
         if text.withUTF8(isValidLabelName) { return nil }
         let u = Array(name.utf8)
         if u.isEmpty { return "a name cannot be empty" }
-        if u.count > 63 { return "a name has at most 63 characters (this one has \(name.count))" }
+        if u.count > 63 { return "a name has at most 63 characters (this one has \(name.unicodeScalars.count))" }
         let allowed = u.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
         if !allowed || !isLowerAlnum(u.first!) || !isLowerAlnum(u.last!) {
             return "use lowercase letters, digits and '-', starting and ending with a letter or digit (RFC 1123)"
@@ -35,6 +35,11 @@ enum Formats {
     /// `imageProblem` without the byte-level fast path (the one that writes the messages).
     static func generalImageProblem(_ ref: String) -> String? {
         if ref.isEmpty { return "an image reference cannot be empty" }
+        // Host, repository, tag and digest together stay well below this; checked first so
+        // a huge value is not walked character by character.
+        if ref.utf8.count > 1024 {
+            return "an image reference has at most 1024 characters (this one has \(ref.unicodeScalars.count))"
+        }
         var rest = Substring(ref)
         if let at = rest.firstIndex(of: "@") {
             let digest = rest[rest.index(after: at)...]

@@ -180,6 +180,12 @@ public enum ManifestLoader {
     }
 
     public static func assemble(_ files: [FileManifests], commit: String? = nil) -> DesiredState {
+        assemble(files, commit: commit, suggestionBudget: 2_000_000)
+    }
+
+    /// `assemble` with the budget of "did you mean" comparisons for unknown `dependsOn`
+    /// names (see `Suggestion.closest(to:among:budget:)`; tests set a small one).
+    static func assemble(_ files: [FileManifests], commit: String?, suggestionBudget budget: Int) -> DesiredState {
         var diagnostics = files.flatMap(\.diagnostics)
         // Every declaration, read in place through its (file, index): nothing below copies
         // a service, so the checks cost little time and memory beside the parse.
@@ -218,23 +224,27 @@ public enum ManifestLoader {
         // within a budget (see `Suggestion.closest`), so a refactoring that leaves thousands
         // of dangling names in a large repository is reported in well under a second.
         var candidates: Suggestion.Candidates?  // the names, sorted, once one is needed
-        var suggestionBudget = 2_000_000
+        var suggestionBudget = budget
         var suggested: [String: String?] = [:]
+        var unsuggested: Set<String> = []  // looked up after the budget ran out
         var edgeCount = 0
         for k in 0..<count {
             edgeCount += all[k].dependsOn.count
             for dep in all[k].dependsOn where first[dep.name] == nil {
-                var message = "unknown service \"\(dep.name)\""
+                var message = "unknown service \(FieldReader.quoted(dep.name))"
                 let close: String?
                 if let memo = suggested[dep.name] {
                     close = memo
                 } else {
                     if candidates == nil { candidates = Suggestion.Candidates(first.keys.sorted()) }
+                    if suggestionBudget < candidates!.names.count { unsuggested.insert(dep.name) }
                     close = candidates!.closest(to: dep.name, budget: &suggestionBudget)
                     suggested[dep.name] = close
                 }
                 if let close {
                     message += "; did you mean \"\(close)\"?"
+                } else if unsuggested.contains(dep.name) {
+                    message += ": no manifest defines it (too many unknown services to look for a close name)"
                 } else {
                     message += ": no manifest defines it"
                 }
@@ -275,9 +285,10 @@ public enum ManifestLoader {
         }
 
         // Hold back whatever depends on a held-back service: the closure over dependents,
-        // found by a walk from the services with errors (linear in services and edges). Each
-        // names the dependency that holds it: one with errors of its own if it has any,
-        // else the first that is held back in turn.
+        // found breadth-first from the services with errors (linear in services and edges).
+        // Each names the first of its dependencies one step closer to the errors, so
+        // following the warnings always ends at a service with errors of its own, and the
+        // names do not depend on the order of the files.
         let withErrors = held
         var dependents: [String: [Int]] = [:]
         if !withErrors.isEmpty {
@@ -287,20 +298,30 @@ public enum ManifestLoader {
                 }
             }
         }
-        var pending = withErrors.sorted()
+        var steps: [String: Int] = [:]  // held-back name → its distance from the errors
         var heldAfter: [Int] = []
-        while let name = pending.popLast() {
-            for k in dependents[name] ?? [] where !held.contains(all[k].name) {
-                held.insert(all[k].name)
-                pending.append(all[k].name)
-                heldAfter.append(k)
+        var frontier = withErrors.sorted()
+        var distance = 0
+        while !frontier.isEmpty {
+            distance += 1
+            var next: [String] = []
+            for name in frontier {
+                for k in dependents[name] ?? [] where !held.contains(all[k].name) {
+                    held.insert(all[k].name)
+                    steps[all[k].name] = distance
+                    next.append(all[k].name)
+                    heldAfter.append(k)
+                }
             }
+            frontier = next
         }
         for k in heldAfter {
             let d = all[k]
-            let byError = d.dependsOn.first { withErrors.contains($0.name) }
-            let dep = byError ?? d.dependsOn.first { held.contains($0.name) }!
-            let why = byError != nil ? "which has errors" : "which is held back"
+            let distance = steps[d.name]!
+            let dep = d.dependsOn.first {
+                distance == 1 ? withErrors.contains($0.name) : steps[$0.name] == distance - 1
+            }!
+            let why = distance == 1 ? "which has errors" : "which is held back"
             diagnostics.append(
                 Diagnostic(
                     .warning, file: dep.source.file, line: dep.source.line, column: dep.source.column,

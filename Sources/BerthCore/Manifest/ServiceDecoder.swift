@@ -422,16 +422,16 @@ struct ServiceDecoder {
         guard whole.allSatisfy({ $0.isASCII && $0.isNumber }), fraction.allSatisfy({ $0.isASCII && $0.isNumber }),
             whole.count <= 6, !(whole.isEmpty && fraction.isEmpty)
         else {
-            r.error(at: node.mark, path, "expected \(expected), found \(s.value)")
+            r.error(at: node.mark, path, "expected \(expected), found \(FieldReader.shortened(s.value))")
             return nil
         }
         guard fraction.count <= 3 || fraction.dropFirst(3).allSatisfy({ $0 == "0" }) else {
-            r.error(at: node.mark, path, "expected a number of CPUs with at most 3 decimal places, found \(s.value)")
+            r.error(at: node.mark, path, "expected a number of CPUs with at most 3 decimal places, found \(FieldReader.shortened(s.value))")
             return nil
         }
         let milli = (Int(whole) ?? 0) * 1000 + (Int(String(fraction.prefix(3)).padding(toLength: 3)) ?? 0)
         guard milli > 0 else {
-            r.error(at: node.mark, path, "expected \(expected), found \(s.value)")
+            r.error(at: node.mark, path, "expected \(expected), found \(FieldReader.shortened(s.value))")
             return nil
         }
         return milli
@@ -449,10 +449,11 @@ struct ServiceDecoder {
             var i = 0
             var whole = 0
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                guard i < 6 else { return nil }  // more than 6 digits
                 whole = whole * 10 + Int(b[i] - 0x30)
                 i += 1
             }
-            guard i >= 1, i <= 6 else { return nil }
+            guard i >= 1 else { return nil }
             var fraction = 0
             if i < b.count {
                 guard b[i] == UInt8(ascii: "."), b.count - i - 1 >= 1, b.count - i - 1 <= 3 else { return nil }

@@ -51,14 +51,18 @@ public struct Millis: Sendable, Hashable, Comparable, Codable, CustomStringConve
             case "ms": scale = 1
             default: return nil
             }
-            total += (Int64(whole) ?? 0) * scale
-            // The fraction's digits, scaled to milliseconds (at most 9 digits matter).
+            // At most 12 whole digits and 9 of the fraction: each part fits; their sum is
+            // checked (`999999999999h` three times does not fit in 64 bits).
             var numerator: Int64 = 0, denominator: Int64 = 1
             for digit in fraction.prefix(9) {
                 numerator = numerator * 10 + Int64(digit.asciiValue! - 48)
                 denominator *= 10
             }
-            total += numerator * scale / denominator
+            for part in [(Int64(whole) ?? 0) * scale, numerator * scale / denominator] {
+                let (sum, overflow) = total.addingReportingOverflow(part)
+                guard !overflow else { return nil }
+                total = sum
+            }
         }
         self.milliseconds = total
     }

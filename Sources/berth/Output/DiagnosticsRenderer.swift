@@ -27,16 +27,17 @@ struct DiagnosticsRenderer {
     /// ending in a newline.
     func render(_ diagnostics: [Diagnostic]) -> String {
         var out = ""
-        var lineCache: [String: [Substring]] = [:]
+        var lineCache: [String: [Range<Int>]] = [:]
         for d in diagnostics {
             out += headline(d) + "\n"
             if lineCache[d.file] == nil, let bytes = sources[d.file] {
-                lineCache[d.file] = Self.lines(bytes)
+                lineCache[d.file] = Self.lineRanges(bytes)
             }
-            if let lines = lineCache[d.file], d.line >= 1, d.line <= lines.count {
-                let text = lines[d.line - 1]
-                if !text.isEmpty {
-                    out += "\(text)\n\(Self.caretPadding(text, column: d.column))\(paint("^", "32;1"))\n"
+            if let lines = lineCache[d.file], let bytes = sources[d.file], d.line >= 1, d.line <= lines.count {
+                let line = String(decoding: bytes[lines[d.line - 1]], as: UTF8.self)
+                if !line.isEmpty {
+                    let (text, column) = Self.window(line, column: d.column)
+                    out += "\(text)\n\(Self.caretPadding(text[...], column: column))\(paint("^", "32;1"))\n"
                 }
             }
         }
@@ -73,13 +74,47 @@ struct DiagnosticsRenderer {
         return isatty(fileDescriptor) == 1
     }
 
-    /// The file's lines without their line breaks (LF or CRLF) and without a leading BOM.
-    static func lines(_ bytes: [UInt8]) -> [Substring] {
-        var text = String(decoding: bytes, as: UTF8.self)[...]
-        if text.unicodeScalars.first == "\u{FEFF}" { text = text.dropFirst() }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.last == "\r" ? line.dropLast() : line
+    /// Where each line of the file lies, without its line break and without a leading BOM.
+    /// Line breaks as libyaml counts them (so its line numbers find their line): LF, CRLF,
+    /// a lone CR, NEL, LS and PS.
+    static func lineRanges(_ bytes: [UInt8]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var i = start
+        while i < bytes.count {
+            let breakLength: Int
+            switch bytes[i] {
+            case 0x0A: breakLength = 1
+            case 0x0D: breakLength = i + 1 < bytes.count && bytes[i + 1] == 0x0A ? 2 : 1
+            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85: breakLength = 2
+            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                breakLength = 3
+            default:
+                i += 1
+                continue
+            }
+            ranges.append(start..<i)
+            i += breakLength
+            start = i
         }
+        ranges.append(start..<bytes.count)
+        return ranges
+    }
+
+    /// A long line cut to the part around `column` (in Unicode scalars, 1-based), with an
+    /// ellipsis where it was cut, and the column within that part: a snippet of a 10 MB line
+    /// is one readable line.
+    static func window(_ line: String, column: Int, width: Int = 120) -> (text: String, column: Int) {
+        guard line.utf8.count > width else { return (line, column) }
+        let scalars = Array(line.unicodeScalars)
+        guard scalars.count > width else { return (line, column) }
+        let first = max(0, min(column - 1 - width / 3, scalars.count - width))
+        let end = min(scalars.count, first + width)
+        var text = String.UnicodeScalarView()
+        if first > 0 { text.append("…") }
+        text.append(contentsOf: scalars[first..<end])
+        if end < scalars.count { text.append("…") }
+        return (String(text), column - first + (first > 0 ? 1 : 0))
     }
 
     /// Spaces (tabs where the line has tabs) up to `column`, counted in Unicode scalars as
