@@ -362,30 +362,94 @@ func outcomes(_ report: ApplyReport) -> [String] {
 }
 
 /// A router that writes into the runtime's log, so the order of traffic changes and
-/// container changes is one sequence.
+/// container changes is one sequence. A drain takes `drainTime` and logs when it returns,
+/// so "stopped only after its drain returned" can be checked, not just "after it began".
 struct RecordingRouter: TrafficRouter {
     let runtime: TestRuntime
+    var drainTime: Duration = .milliseconds(20)
     func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
-    func drain(_ instance: Instance, grace: Millis) async { await runtime.note("drain \(instance.id) \(grace)") }
+    func drain(_ instance: Instance, grace: Millis) async {
+        await runtime.note("drain \(instance.id) \(grace)")
+        try? await Task.sleep(for: drainTime)
+        await runtime.note("drained \(instance.id)")
+    }
+}
+
+/// Where `log` (runtime and router calls, as `TestRuntime` and `RecordingRouter` write
+/// them) breaks DESIGN.md's order: an instance made ready before it was healthy, or
+/// removed before its drain returned (every instance here was serving, so each is drained).
+func trafficOrderViolations(_ log: [String]) -> [String] {
+    var violations: [String] = []
+    for (index, line) in log.enumerated() {
+        let words = line.split(separator: " ")
+        guard words.count >= 2 else { continue }
+        let id = words[1]
+        let before = log[..<index]
+        switch words[0] {
+        case "ready" where !before.contains("healthy \(id)"):
+            violations.append("\(id) made ready before it was healthy")
+        case "remove" where !before.contains("drained \(id)"):
+            violations.append("\(id) stopped before its drain returned")
+        default:
+            break
+        }
+    }
+    return violations
 }
 
 @Suite struct TrafficRouterTests {
-    @Test func newInstancesJoinWhenHealthyAndOldOnesDrainBeforeTheyStop() async throws {
+    /// Applies `state` through a `RecordingRouter`; returns the report and the one log of
+    /// runtime and router calls.
+    func applyRecording(_ state: DesiredState, on runtime: TestRuntime) async throws -> (ApplyReport, [String]) {
+        let observed = try await runtime.observe(project: "shop")
+        let plan = try Planner.plan(desired: state, observed: observed)
+        let report = await Executor(runtime: runtime, project: "shop", router: RecordingRouter(runtime: runtime))
+            .apply(plan, desired: state, observed: observed)
+        return (report, await runtime.log)
+    }
+
+    /// Per replica: start new → healthy → ready (into the balancer) → drain old → stop old.
+    @Test func aRollingUpdateOfTwoPutsEachNewReplicaInBeforeDrainingAndStoppingAnOldOne() async throws {
         let runtime = TestRuntime()
         let v1 = service("web", image: "x/web:1", replicas: 2)
         await runtime.seed(v1, count: 2)
         await runtime.clearLog()
         var v2 = v1
         v2.image = "x/web:2"
-        let state = desired(v2)
-        let observed = try await runtime.observe(project: "shop")
-        let plan = try Planner.plan(desired: state, observed: observed)
-        let report = await Executor(runtime: runtime, project: "shop", router: RecordingRouter(runtime: runtime))
-            .apply(plan, desired: state, observed: observed)
+        let (report, log) = try await applyRecording(desired(v2), on: runtime)
         #expect(report.succeeded)
-        #expect(await runtime.log == [
-            "start web-0003 x/web:2", "healthy web-0003", "ready web-0003", "drain web-0002 500ms", "remove web-0002",
-            "start web-0004 x/web:2", "healthy web-0004", "ready web-0004", "drain web-0001 500ms", "remove web-0001",
+        #expect(log == [
+            "start web-0003 x/web:2", "healthy web-0003", "ready web-0003",
+            "drain web-0002 500ms", "drained web-0002", "remove web-0002",
+            "start web-0004 x/web:2", "healthy web-0004", "ready web-0004",
+            "drain web-0001 500ms", "drained web-0001", "remove web-0001",
+        ])
+        #expect(trafficOrderViolations(log) == [])
+    }
+
+    /// 3 → 1: the two newest are drained (at once), each stopped only once its own drain
+    /// returned; nothing is started or made ready; the oldest is not touched.
+    @Test func aScaleDownFrom3To1DrainsEachRetiredReplicaBeforeStoppingIt() async throws {
+        let runtime = TestRuntime()
+        let three = service("web", image: "x/web:1", replicas: 3)
+        await runtime.seed(three, count: 3)
+        await runtime.clearLog()
+        var one = three
+        one.replicas = 1
+        let (report, log) = try await applyRecording(desired(one), on: runtime)
+        #expect(outcomes(report) == ["web scale succeeded"])
+        for id in ["web-0003", "web-0002"] {
+            #expect(log.filter { $0.split(separator: " ")[1] == id } == ["drain \(id) 500ms", "drained \(id)", "remove \(id)"])
+        }
+        #expect(log.count == 6)
+        #expect(trafficOrderViolations(log) == [])
+        #expect(await runtime.instances(of: "web").map(\.id) == ["web-0001"])
+    }
+
+    /// The checker itself catches both mistakes (so the tests above can fail).
+    @Test func theOrderCheckerCatchesReadyBeforeHealthyAndStopBeforeDrained() {
+        #expect(trafficOrderViolations(["start a x", "ready a", "healthy a", "drain b 1s", "remove b", "drained b"]) == [
+            "a made ready before it was healthy", "b stopped before its drain returned",
         ])
     }
 }
