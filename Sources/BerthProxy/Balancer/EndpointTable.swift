@@ -165,8 +165,13 @@ public final class EndpointTable: Sendable {
     }
 
     private let box = NIOLockedValueBox(State())
+    /// Runs inside every `drain`, after the instance is retired and before the drain waits
+    /// for its connections: tests hold a drain there to order it against its own timeout.
+    private let drainWillWait: (@Sendable (String) async -> Void)?
 
-    public init() {}
+    public init() { drainWillWait = nil }
+
+    init(drainWillWait: @escaping @Sendable (String) async -> Void) { self.drainWillWait = drainWillWait }
 
     // MARK: - Endpoints
 
@@ -397,9 +402,16 @@ public final class EndpointTable: Sendable {
     /// open connection has closed, or when `grace` has passed (then `drained` is false and
     /// `remaining` says how many were still open). An unknown instance is remembered as
     /// retired (so it never becomes ready later) and returns at once.
+    ///
+    /// The answer never waits past the deadline (`grace` after the call) by more than the
+    /// scheduling of one task: the timeout answers a waiter registered by then, and a drain
+    /// that comes to wait only after its deadline (its timeout already fired and found no
+    /// waiter) answers at once. Both read the clock under the lock, so one of them always
+    /// answers.
     public func drain(_ instance: String, grace: Duration) async -> DrainResult {
         let clock = ContinuousClock()
         let started = clock.now
+        let deadline = started + grace
         let waiterID: Int? = box.withLockedValue { s in
             s.retired.insert(instance)
             guard var entry = s.entries[instance] else { return nil }
@@ -414,28 +426,38 @@ public final class EndpointTable: Sendable {
             return DrainResult(instance: instance, drained: true, remaining: 0, known: known, waitedMs: 0)
         }
         let timeout = Task { [box] in
-            try? await Task.sleep(until: started + grace, clock: clock)
-            if Task.isCancelled { return }
-            let taken: Waiter? = box.withLockedValue { s in s.waiters.removeValue(forKey: waiterID) }
-            if let taken {
-                let remaining = box.withLockedValue { $0.entries[instance]?.active ?? 0 }
-                taken.continuation.resume(
+            // Acts only at or after the deadline (a sleep may end early), so a waiter that
+            // registers after this took the lock sees its deadline passed.
+            while clock.now < deadline {
+                do { try await Task.sleep(until: deadline, clock: clock) } catch { return }
+            }
+            let taken: (Waiter, Int)? = box.withLockedValue { s in
+                guard let waiter = s.waiters.removeValue(forKey: waiterID) else { return nil }
+                return (waiter, s.entries[instance]?.active ?? 0)
+            }
+            if let (waiter, remaining) = taken {
+                waiter.continuation.resume(
                     returning: DrainResult(
-                        instance: instance, drained: remaining == 0, remaining: remaining, known: true,
-                        waitedMs: Self.millis(clock.now - started)))
+                        instance: instance, drained: remaining == 0, remaining: remaining, known: true, waitedMs: 0))
             }
         }
+        await drainWillWait?(instance)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<DrainResult, Never>) in
-            let resumeNow: Bool = box.withLockedValue { s in
+            let answer: DrainResult? = box.withLockedValue { s in
+                let remaining = s.entries[instance]?.active ?? 0
                 // Drained meanwhile (between marking and registering)?
-                if (s.entries[instance]?.active ?? 0) == 0 { return true }
+                if remaining == 0 {
+                    return DrainResult(instance: instance, drained: true, remaining: 0, known: true, waitedMs: 0)
+                }
+                // The deadline passed before this drain came to wait: its timeout found no
+                // waiter, so nothing else would answer before the connections close.
+                if clock.now >= deadline {
+                    return DrainResult(instance: instance, drained: false, remaining: remaining, known: true, waitedMs: 0)
+                }
                 s.waiters[waiterID] = Waiter(id: waiterID, instance: instance, started: started, continuation: continuation)
-                return false
+                return nil
             }
-            if resumeNow {
-                continuation.resume(
-                    returning: DrainResult(instance: instance, drained: true, remaining: 0, known: true, waitedMs: 0))
-            }
+            if let answer { continuation.resume(returning: answer) }
         }
         timeout.cancel()
         var final = result
