@@ -153,8 +153,11 @@ public final class EndpointTable: Sendable {
     struct State {
         var entries: [String: Entry] = [:]
         /// Instances retired by the control plane before (or after) this table heard of
-        /// them: they never become ready again.
+        /// them: they never become ready again (until they start again after a stop).
         var retired: Set<String> = []
+        /// Instances the engine reported stopping (or found not running) since their last
+        /// start: their next start is a new life.
+        var halted: Set<String> = []
         var services: [String: ServiceCounters] = [:]
         /// Published host port → service.
         var listeners: [Int: String] = [:]
@@ -194,6 +197,57 @@ public final class EndpointTable: Sendable {
         }
     }
 
+    /// What a container start meant to the table.
+    public enum Start: Sendable, Hashable {
+        /// The table did not know the instance: added in the state asked for (draining if
+        /// it was retired before and has not stopped since).
+        case added
+        /// The engine had stopped it: a new life, in the state asked for, retirement
+        /// forgotten, open connections still counted.
+        case restarted
+        /// The table already follows this life of the instance (a start event that arrived
+        /// after `ready`, `drain` or a probe had a say): address and ports refreshed, state
+        /// kept.
+        case unchanged
+    }
+
+    /// The engine reports `endpoint`'s container running (a `start` event, learnt late or
+    /// not). Only a start after `halted` is a new life; a late start event of the life the
+    /// table follows never undoes what the control plane or the probes decided.
+    @discardableResult
+    public func started(_ endpoint: Endpoint, state: EndpointState) -> Start {
+        let addresses = Entry.addresses(of: endpoint)
+        return box.withLockedValue { s in
+            if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
+            let restarted = s.halted.remove(endpoint.instance) != nil
+            if restarted { s.retired.remove(endpoint.instance) }
+            guard var entry = s.entries[endpoint.instance] else {
+                let state = s.retired.contains(endpoint.instance) ? .draining : state
+                s.entries[endpoint.instance] = Entry(
+                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses)
+                s.nextOrder += 1
+                return restarted ? .restarted : .added
+            }
+            entry.endpoint = endpoint
+            entry.addresses = addresses
+            if restarted { entry.state = state }
+            s.entries[endpoint.instance] = entry
+            return restarted ? .restarted : .unchanged
+        }
+    }
+
+    /// The engine reports `instance` stopping (`kill`, `stop`, `die`) or not running: no
+    /// new connections from now on, and its next start is a new life. Works for instances
+    /// the table does not know yet, too.
+    public func halted(_ instance: String) {
+        box.withLockedValue { s in
+            s.halted.insert(instance)
+            guard var entry = s.entries[instance] else { return }
+            entry.state = .draining
+            s.entries[instance] = entry
+        }
+    }
+
     /// Sets the state of a known endpoint; a draining endpoint stays draining. Returns false
     /// when the instance is unknown.
     @discardableResult
@@ -226,6 +280,7 @@ public final class EndpointTable: Sendable {
         let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
             s.entries[instance] = nil
             s.retired.remove(instance)
+            s.halted.remove(instance)
             return Self.takeWaiters(&s, instance: instance, remaining: 0, drained: true, known: true)
         }
         for (continuation, result) in resumed { continuation.resume(returning: result) }
