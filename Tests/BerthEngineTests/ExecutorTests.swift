@@ -368,10 +368,21 @@ struct RecordingRouter: TrafficRouter {
     let runtime: TestRuntime
     var drainTime: Duration = .milliseconds(20)
     func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
-    func drain(_ instance: Instance, grace: Millis) async {
+    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
         await runtime.note("drain \(instance.id) \(grace)")
         try? await Task.sleep(for: drainTime)
         await runtime.note("drained \(instance.id)")
+        return .drained
+    }
+}
+
+/// A router whose balancer never answers, as `ProxyRouter` with no proxy running.
+struct UnansweredRouter: TrafficRouter {
+    let runtime: TestRuntime
+    func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
+    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+        await runtime.note("drain \(instance.id) \(grace)")
+        return .notDrained(reason: "no berth proxy answers for project shop; start one with `berth proxy --project shop`")
     }
 }
 
@@ -453,3 +464,84 @@ func trafficOrderViolations(_ log: [String]) -> [String] {
         ])
     }
 }
+
+@Suite struct NoProxyTests {
+    static let warning =
+        "web: warning: connections to retired replicas were not drained: no berth proxy answers for project shop; "
+        + "start one with `berth proxy --project shop`"
+
+    /// A published port and no proxy: the update and the scale-down still succeed, every
+    /// old replica is still stopped, and the report and the progress say once per service
+    /// that connections were not drained. A service without a published port goes unmentioned.
+    @Test func retiringReplicasWithoutAProxySaysSoOncePerServiceAndStillSucceeds() async throws {
+        let runtime = TestRuntime()
+        var web = service("web", image: "x/web:1", replicas: 3)
+        web.ports = [PortSpec(containerPort: 8080, publish: 8081)]
+        var worker = service("worker", image: "x/worker:1", replicas: 2)
+        worker.ports = [PortSpec(containerPort: 8080)]
+        await runtime.seed(web, count: 3)
+        await runtime.seed(worker, count: 2)
+        var web2 = web
+        web2.image = "x/web:2"
+        var worker2 = worker
+        worker2.image = "x/worker:2"
+        let state = desired(web2, worker2)
+        let events = EventLog()
+        let observed = try await runtime.observe(project: "shop")
+        let plan = try Planner.plan(desired: state, observed: observed)
+        let report = await Executor(runtime: runtime, project: "shop", router: UnansweredRouter(runtime: runtime))
+            .apply(plan, desired: state, observed: observed, onEvent: { events.append($0) })
+        #expect(report.succeeded)
+        #expect(report.warnings == [
+            ApplyWarning(
+                service: "web",
+                message: "connections to retired replicas were not drained: no berth proxy answers for project shop; "
+                    + "start one with `berth proxy --project shop`"),
+        ])
+        #expect(report.warnings.map(\.line) == [Self.warning])
+        #expect(events.all.filter { $0.contains("warning") } == [Self.warning])
+        // Said with the first drain that was not answered, before that replica stopped.
+        let said = try #require(events.all.firstIndex(of: Self.warning))
+        #expect(try #require(events.all.firstIndex(of: "web: web-0003 draining")) < said)
+        #expect(said < (try #require(events.all.firstIndex(of: "web: web-0003 stopped"))))
+        let log = await runtime.log
+        #expect(log.filter { $0.hasPrefix("drain web-") }.count == 3)
+        #expect(await runtime.instances(of: "web").allSatisfy { $0.image == "x/web:2" })
+        #expect(await runtime.instances(of: "worker").allSatisfy { $0.image == "x/worker:2" })
+
+        // Scale-down 3 → 1 in a later apply: said again, once.
+        var one = web2
+        one.replicas = 1
+        let later = EventLog()
+        let now = try await runtime.observe(project: "shop")
+        let scaleDown = try Planner.plan(desired: desired(one, worker2), observed: now)
+        let second = await Executor(runtime: runtime, project: "shop", router: UnansweredRouter(runtime: runtime))
+            .apply(scaleDown, desired: desired(one, worker2), observed: now, onEvent: { later.append($0) })
+        #expect(second.succeeded)
+        #expect(second.warnings.map(\.line) == [Self.warning])
+        #expect(later.all.filter { $0.contains("warning") } == [Self.warning])
+        #expect(await runtime.instances(of: "web").count == 1)
+    }
+
+    /// No balancer at all (`NoTrafficRouter`), or one that drained: nothing to say.
+    @Test func noWarningWhenTheDrainWasAnsweredOrNoBalancerIsUsed() async throws {
+        for recording in [false, true] {
+            let runtime = TestRuntime()
+            let router: any TrafficRouter = recording ? RecordingRouter(runtime: runtime) : NoTrafficRouter()
+            var web = service("web", image: "x/web:1", replicas: 2)
+            web.ports = [PortSpec(containerPort: 8080, publish: 8081)]
+            await runtime.seed(web, count: 2)
+            var web2 = web
+            web2.image = "x/web:2"
+            let observed = try await runtime.observe(project: "shop")
+            let plan = try Planner.plan(desired: desired(web2), observed: observed)
+            let events = EventLog()
+            let report = await Executor(runtime: runtime, project: "shop", router: router)
+                .apply(plan, desired: desired(web2), observed: observed, onEvent: { events.append($0) })
+            #expect(report.succeeded)
+            #expect(report.warnings == [])
+            #expect(!events.all.contains { $0.contains("warning") })
+        }
+    }
+}
+
