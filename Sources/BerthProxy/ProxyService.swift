@@ -186,7 +186,9 @@ extension ProxyService: TrafficRouter {
         }
     }
 
-    public func drain(_ instance: Instance, grace: Millis) async {
-        _ = await drain(instance: instance.id, grace: .milliseconds(grace.milliseconds))
+    @discardableResult
+    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+        let result = await drain(instance: instance.id, grace: .milliseconds(grace.milliseconds))
+        return result.drained ? .drained : .gracePassed(remaining: result.remaining)
     }
 }

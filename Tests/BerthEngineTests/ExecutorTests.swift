@@ -362,30 +362,186 @@ func outcomes(_ report: ApplyReport) -> [String] {
 }
 
 /// A router that writes into the runtime's log, so the order of traffic changes and
-/// container changes is one sequence.
+/// container changes is one sequence. A drain takes `drainTime` and logs when it returns,
+/// so "stopped only after its drain returned" can be checked, not just "after it began".
 struct RecordingRouter: TrafficRouter {
     let runtime: TestRuntime
+    var drainTime: Duration = .milliseconds(20)
     func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
-    func drain(_ instance: Instance, grace: Millis) async { await runtime.note("drain \(instance.id) \(grace)") }
+    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+        await runtime.note("drain \(instance.id) \(grace)")
+        try? await Task.sleep(for: drainTime)
+        await runtime.note("drained \(instance.id)")
+        return .drained
+    }
+}
+
+/// A router whose balancer never answers, as `ProxyRouter` with no proxy running.
+struct UnansweredRouter: TrafficRouter {
+    let runtime: TestRuntime
+    func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
+    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+        await runtime.note("drain \(instance.id) \(grace)")
+        return .notDrained(reason: "no berth proxy answers for project shop; start one with `berth proxy --project shop`")
+    }
+}
+
+/// Where `log` (runtime and router calls, as `TestRuntime` and `RecordingRouter` write
+/// them) breaks DESIGN.md's order: an instance made ready before it was healthy, or
+/// removed before its drain returned (every instance here was serving, so each is drained).
+func trafficOrderViolations(_ log: [String]) -> [String] {
+    var violations: [String] = []
+    for (index, line) in log.enumerated() {
+        let words = line.split(separator: " ")
+        guard words.count >= 2 else { continue }
+        let id = words[1]
+        let before = log[..<index]
+        switch words[0] {
+        case "ready" where !before.contains("healthy \(id)"):
+            violations.append("\(id) made ready before it was healthy")
+        case "remove" where !before.contains("drained \(id)"):
+            violations.append("\(id) stopped before its drain returned")
+        default:
+            break
+        }
+    }
+    return violations
 }
 
 @Suite struct TrafficRouterTests {
-    @Test func newInstancesJoinWhenHealthyAndOldOnesDrainBeforeTheyStop() async throws {
+    /// Applies `state` through a `RecordingRouter`; returns the report and the one log of
+    /// runtime and router calls.
+    func applyRecording(_ state: DesiredState, on runtime: TestRuntime) async throws -> (ApplyReport, [String]) {
+        let observed = try await runtime.observe(project: "shop")
+        let plan = try Planner.plan(desired: state, observed: observed)
+        let report = await Executor(runtime: runtime, project: "shop", router: RecordingRouter(runtime: runtime))
+            .apply(plan, desired: state, observed: observed)
+        return (report, await runtime.log)
+    }
+
+    /// Per replica: start new → healthy → ready (into the balancer) → drain old → stop old.
+    @Test func aRollingUpdateOfTwoPutsEachNewReplicaInBeforeDrainingAndStoppingAnOldOne() async throws {
         let runtime = TestRuntime()
         let v1 = service("web", image: "x/web:1", replicas: 2)
         await runtime.seed(v1, count: 2)
         await runtime.clearLog()
         var v2 = v1
         v2.image = "x/web:2"
-        let state = desired(v2)
-        let observed = try await runtime.observe(project: "shop")
-        let plan = try Planner.plan(desired: state, observed: observed)
-        let report = await Executor(runtime: runtime, project: "shop", router: RecordingRouter(runtime: runtime))
-            .apply(plan, desired: state, observed: observed)
+        let (report, log) = try await applyRecording(desired(v2), on: runtime)
         #expect(report.succeeded)
-        #expect(await runtime.log == [
-            "start web-0003 x/web:2", "healthy web-0003", "ready web-0003", "drain web-0002 500ms", "remove web-0002",
-            "start web-0004 x/web:2", "healthy web-0004", "ready web-0004", "drain web-0001 500ms", "remove web-0001",
+        #expect(log == [
+            "start web-0003 x/web:2", "healthy web-0003", "ready web-0003",
+            "drain web-0002 500ms", "drained web-0002", "remove web-0002",
+            "start web-0004 x/web:2", "healthy web-0004", "ready web-0004",
+            "drain web-0001 500ms", "drained web-0001", "remove web-0001",
+        ])
+        #expect(trafficOrderViolations(log) == [])
+    }
+
+    /// 3 → 1: the two newest are drained (at once), each stopped only once its own drain
+    /// returned; nothing is started or made ready; the oldest is not touched.
+    @Test func aScaleDownFrom3To1DrainsEachRetiredReplicaBeforeStoppingIt() async throws {
+        let runtime = TestRuntime()
+        let three = service("web", image: "x/web:1", replicas: 3)
+        await runtime.seed(three, count: 3)
+        await runtime.clearLog()
+        var one = three
+        one.replicas = 1
+        let (report, log) = try await applyRecording(desired(one), on: runtime)
+        #expect(outcomes(report) == ["web scale succeeded"])
+        for id in ["web-0003", "web-0002"] {
+            #expect(log.filter { $0.split(separator: " ")[1] == id } == ["drain \(id) 500ms", "drained \(id)", "remove \(id)"])
+        }
+        #expect(log.count == 6)
+        #expect(trafficOrderViolations(log) == [])
+        #expect(await runtime.instances(of: "web").map(\.id) == ["web-0001"])
+    }
+
+    /// The checker itself catches both mistakes (so the tests above can fail).
+    @Test func theOrderCheckerCatchesReadyBeforeHealthyAndStopBeforeDrained() {
+        #expect(trafficOrderViolations(["start a x", "ready a", "healthy a", "drain b 1s", "remove b", "drained b"]) == [
+            "a made ready before it was healthy", "b stopped before its drain returned",
         ])
     }
 }
+
+@Suite struct NoProxyTests {
+    static let warning =
+        "web: warning: connections to retired replicas were not drained: no berth proxy answers for project shop; "
+        + "start one with `berth proxy --project shop`"
+
+    /// A published port and no proxy: the update and the scale-down still succeed, every
+    /// old replica is still stopped, and the report and the progress say once per service
+    /// that connections were not drained. A service without a published port goes unmentioned.
+    @Test func retiringReplicasWithoutAProxySaysSoOncePerServiceAndStillSucceeds() async throws {
+        let runtime = TestRuntime()
+        var web = service("web", image: "x/web:1", replicas: 3)
+        web.ports = [PortSpec(containerPort: 8080, publish: 8081)]
+        var worker = service("worker", image: "x/worker:1", replicas: 2)
+        worker.ports = [PortSpec(containerPort: 8080)]
+        await runtime.seed(web, count: 3)
+        await runtime.seed(worker, count: 2)
+        var web2 = web
+        web2.image = "x/web:2"
+        var worker2 = worker
+        worker2.image = "x/worker:2"
+        let state = desired(web2, worker2)
+        let events = EventLog()
+        let observed = try await runtime.observe(project: "shop")
+        let plan = try Planner.plan(desired: state, observed: observed)
+        let report = await Executor(runtime: runtime, project: "shop", router: UnansweredRouter(runtime: runtime))
+            .apply(plan, desired: state, observed: observed, onEvent: { events.append($0) })
+        #expect(report.succeeded)
+        #expect(report.warnings == [
+            ApplyWarning(
+                service: "web",
+                message: "connections to retired replicas were not drained: no berth proxy answers for project shop; "
+                    + "start one with `berth proxy --project shop`"),
+        ])
+        #expect(report.warnings.map(\.line) == [Self.warning])
+        #expect(events.all.filter { $0.contains("warning") } == [Self.warning])
+        // Said with the first drain that was not answered, before that replica stopped.
+        let said = try #require(events.all.firstIndex(of: Self.warning))
+        #expect(try #require(events.all.firstIndex(of: "web: web-0003 draining")) < said)
+        #expect(said < (try #require(events.all.firstIndex(of: "web: web-0003 stopped"))))
+        let log = await runtime.log
+        #expect(log.filter { $0.hasPrefix("drain web-") }.count == 3)
+        #expect(await runtime.instances(of: "web").allSatisfy { $0.image == "x/web:2" })
+        #expect(await runtime.instances(of: "worker").allSatisfy { $0.image == "x/worker:2" })
+
+        // Scale-down 3 → 1 in a later apply: said again, once.
+        var one = web2
+        one.replicas = 1
+        let later = EventLog()
+        let now = try await runtime.observe(project: "shop")
+        let scaleDown = try Planner.plan(desired: desired(one, worker2), observed: now)
+        let second = await Executor(runtime: runtime, project: "shop", router: UnansweredRouter(runtime: runtime))
+            .apply(scaleDown, desired: desired(one, worker2), observed: now, onEvent: { later.append($0) })
+        #expect(second.succeeded)
+        #expect(second.warnings.map(\.line) == [Self.warning])
+        #expect(later.all.filter { $0.contains("warning") } == [Self.warning])
+        #expect(await runtime.instances(of: "web").count == 1)
+    }
+
+    /// No balancer at all (`NoTrafficRouter`), or one that drained: nothing to say.
+    @Test func noWarningWhenTheDrainWasAnsweredOrNoBalancerIsUsed() async throws {
+        for recording in [false, true] {
+            let runtime = TestRuntime()
+            let router: any TrafficRouter = recording ? RecordingRouter(runtime: runtime) : NoTrafficRouter()
+            var web = service("web", image: "x/web:1", replicas: 2)
+            web.ports = [PortSpec(containerPort: 8080, publish: 8081)]
+            await runtime.seed(web, count: 2)
+            var web2 = web
+            web2.image = "x/web:2"
+            let observed = try await runtime.observe(project: "shop")
+            let plan = try Planner.plan(desired: desired(web2), observed: observed)
+            let events = EventLog()
+            let report = await Executor(runtime: runtime, project: "shop", router: router)
+                .apply(plan, desired: desired(web2), observed: observed, onEvent: { events.append($0) })
+            #expect(report.succeeded)
+            #expect(report.warnings == [])
+            #expect(!events.all.contains { $0.contains("warning") })
+        }
+    }
+}
+

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthEngine
 @testable import BerthProxy
 import Foundation
 import NIOCore
@@ -87,4 +88,35 @@ struct ControlAPITests {
                     == "\(directory)/proxy-other.json: no such file; start the balancer first: berth proxy --project other")
         }
     }
+
+    /// No proxy for the project: the executor's drain answers `.notDrained` with plain
+    /// words and what to run, both when there is no state file and when the one there names
+    /// a control address where nothing answers. A proxy that answers drains.
+    @Test func aDrainWithNoProxyAnsweringSaysSoAndHowToStartOne() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-proxy-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let old = Instance(id: "aaaaaaaa1", service: "web", revision: Revision("r1"), state: .running)
+        let router = ProxyRouter(stateDirectory: directory, project: "shop")
+        let advice = "start one with `berth proxy --project shop --state-dir \(directory)`, or run `berth watch`, which starts it"
+        #expect(
+            await router.drain(old, grace: Millis(100))
+                == .notDrained(
+                    reason: "no berth proxy answers for project shop (no \(directory)/proxy-shop.json); \(advice)"))
+
+        let port = try await refusedPort()
+        try ProxyStateFile(project: "shop", controlHost: "127.0.0.1", controlPort: port, pid: 1).write(directory: directory)
+        #expect(
+            await router.drain(old, grace: Millis(100))
+                == .notDrained(
+                    reason: "no berth proxy answers for project shop (nothing answers at 127.0.0.1:\(port), "
+                        + "where its state file says it listens); \(advice)"))
+
+        let balancer = Balancer(bindHost: "127.0.0.1")
+        let service = try await ProxyService.start(project: "shop", balancer: balancer, docker: nil)
+        defer { Task { await service.shutdown() } }
+        try ProxyStateFile(project: "shop", controlHost: "127.0.0.1", controlPort: service.controlPort, pid: 1)
+            .write(directory: directory)
+        #expect(await router.drain(old, grace: Millis(100)) == .drained)
+    }
 }
+

@@ -320,4 +320,56 @@ struct DockerDrainTests {
         }
         try await runtime.destroyProject(project)
     }
+
+    /// Docker's `start` of a new replica reaches the proxy after the executor's `ready`
+    /// (replayed here with the very event Docker sends): the replica stays in rotation.
+    /// A real restart (kill, then start) is still a new life. The proxy's own probe never
+    /// passes here (404, and failures do not count during the start period), so only
+    /// `ready` and the events decide the state.
+    @Test func aLateStartEventDoesNotUndoReady() async throws {
+        let runtime = try await DockerRuntime.connect()
+        let project = "bp-late-\(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF)"
+        let publish = try await Self.freePort()
+        let spec = ServiceSpec(
+            name: "customer", image: "shop/customer:1.0", ports: [PortSpec(containerPort: 8080, publish: publish)],
+            health: HealthCheck(
+                probe: .http(path: "/no-such-page", port: 8080), interval: Millis(100), timeout: Millis(500),
+                startPeriod: .seconds(60), failureThreshold: 1),
+            stopGracePeriod: .seconds(1))
+        var service: ProxyService?
+        do {
+            let instance = try await runtime.startInstance(.init(project: project, spec: spec, commit: "c1"))
+            let balancer = Balancer(bindHost: "127.0.0.1")
+            let started = try await ProxyService.start(project: project, balancer: balancer, docker: runtime.client)
+            service = started
+            let table = balancer.table
+            try await eventually(.seconds(10), "the replica known as starting") { table.state(of: instance.id) == .starting }
+            #expect(await started.ready(instance: instance.id) == instance.id)
+            #expect(table.state(of: instance.id) == .ready)
+
+            let discovery = try #require(started.discovery)
+            let late = try JSONDecoder().decode(
+                Engine.Event.self,
+                from: Data(#"{"Type":"container","Action":"start","Actor":{"ID":"\#(instance.id)"}}"#.utf8))
+            await discovery.handle(late)
+            #expect(table.state(of: instance.id) == .ready)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(table.state(of: instance.id) == .ready)
+
+            // Killed and started again: Docker's own events make it a new life.
+            try await runtime.client.killContainer(instance.id)
+            try await eventually(.seconds(5), "the killed replica out of rotation") { table.state(of: instance.id) == .draining }
+            try await runtime.client.startContainer(instance.id)
+            try await eventually(.seconds(5), "the restarted replica starting afresh") {
+                table.state(of: instance.id) == .starting
+            }
+        } catch {
+            await service?.shutdown()
+            try? await runtime.destroyProject(project)
+            throw error
+        }
+        await service?.shutdown()
+        try await runtime.destroyProject(project)
+        #expect(try await runtime.client.listContainers(labels: [BerthLabel.project: project]).isEmpty)
+    }
 }

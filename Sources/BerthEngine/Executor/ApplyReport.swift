@@ -62,16 +62,41 @@ public struct StepReport: Sendable, Hashable {
     }
 }
 
-/// Every step of a plan with its outcome, in plan order.
+/// Something an apply did that a person should know although no step failed, once per
+/// service: `web: connections to retired replicas were not drained: …`.
+public struct ApplyWarning: Sendable, Hashable, Comparable {
+    public var service: String
+    public var message: String
+
+    public init(service: String, message: String) {
+        self.service = service
+        self.message = message
+    }
+
+    public var line: String { "\(service): warning: \(message)" }
+
+    public static func < (a: ApplyWarning, b: ApplyWarning) -> Bool { (a.service, a.message) < (b.service, b.message) }
+
+    /// What the executor says when a service publishes a port and its retired replicas
+    /// could not be drained.
+    public static func notDrained(service: String, reason: String) -> ApplyWarning {
+        ApplyWarning(service: service, message: "connections to retired replicas were not drained: \(reason)")
+    }
+}
+
+/// Every step of a plan with its outcome, in plan order, and the warnings of the apply
+/// (sorted by service).
 public struct ApplyReport: Sendable, Hashable {
     public var plan: Plan
     public var steps: [StepReport]
     public var duration: Duration
+    public var warnings: [ApplyWarning]
 
-    public init(plan: Plan, steps: [StepReport], duration: Duration) {
+    public init(plan: Plan, steps: [StepReport], duration: Duration, warnings: [ApplyWarning] = []) {
         self.plan = plan
         self.steps = steps
         self.duration = duration
+        self.warnings = warnings
     }
 
     /// True when every step succeeded (an empty plan included).
@@ -92,6 +117,9 @@ public struct ApplyEvent: Sendable, Hashable {
         case draining(instance: String)
         case stopped(instance: String)
         case stopFailed(instance: String, reason: String)
+        /// A service that publishes a port had a replica stopped without draining it (no
+        /// load balancer answered); said once per service and apply.
+        case notDrained(reason: String)
         case rollingBack(reason: String)
         case stepFinished(StepReport)
     }
@@ -115,6 +143,7 @@ public struct ApplyEvent: Sendable, Hashable {
         case .draining(let id): "\(service): \(shortID(id)) draining"
         case .stopped(let id): "\(service): \(shortID(id)) stopped"
         case .stopFailed(let id, let reason): "\(service): \(shortID(id)) could not be stopped: \(reason)"
+        case .notDrained(let reason): ApplyWarning.notDrained(service: service, reason: reason).line
         case .rollingBack(let reason): "\(service): rolling back: \(reason)"
         case .stepFinished(let report): report.line
         }

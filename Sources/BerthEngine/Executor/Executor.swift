@@ -9,7 +9,10 @@ public import BerthCore
 ///   healthy (its steps in this apply succeeded, or, with no steps, an instance of it runs).
 ///   Otherwise it is skipped, and says why: "depends on booking, whose update failed".
 /// - create / scale up: start instances, wait until healthy (deadline: progressDeadline).
-///   scale down and delete: drain, then stop with stopGracePeriod.
+///   scale down and delete: drain, then stop with stopGracePeriod. A drain that no load
+///   balancer answered does not fail the step: the instance is stopped anyway, and for a
+///   service that publishes a port the report warns once (`ApplyReport.warnings`, and a
+///   `notDrained` event) that its retired replicas' connections were not drained.
 /// - heal: an exited instance is removed, then replaced; an unhealthy one is replaced first
 ///   and removed once the replacement is healthy.
 /// - update, rolling: never more than replicas + maxSurge instances, never fewer than
@@ -67,6 +70,7 @@ public struct Executor: Sendable {
         }
         guard prepared else { return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin) }
 
+        let warnings = ApplyWarnings()
         let touched = Set(plan.steps.map(\.service))
         let waves = Dictionary(grouping: plan.steps, by: \.wave).sorted { $0.key < $1.key }
         for (_, steps) in waves {
@@ -89,7 +93,7 @@ public struct Executor: Sendable {
                     let blocker = spec.flatMap { gate($0, unhealthy: unhealthy, touched: touched, running: running) }
                     let context = StepContext(
                         executor: self, spec: spec, instances: running[name]?.instances ?? [],
-                        commit: plan.revision, onEvent: onEvent)
+                        commit: plan.revision, warnings: warnings, onEvent: onEvent)
                     group.addTask {
                         var out: [StepReport] = []
                         for step in serviceSteps {
@@ -125,7 +129,7 @@ public struct Executor: Sendable {
         }
         let order = Dictionary(plan.steps.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
         reports.sort { (order[$0.step] ?? 0) < (order[$1.step] ?? 0) }
-        return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin)
+        return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin, warnings: warnings.sorted)
     }
 
     /// Why `spec` may not start yet (nil when every dependency is healthy).

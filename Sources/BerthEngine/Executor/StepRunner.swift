@@ -1,4 +1,5 @@
 import BerthCore
+import Synchronization
 
 /// Carries out the steps of one service: everything one step needs, and nothing shared
 /// with other services' steps (which run concurrently).
@@ -9,6 +10,8 @@ struct StepContext: Sendable {
     /// The service's instances as observed when the plan was made.
     let instances: [Instance]
     let commit: String?
+    /// The apply's warnings, shared by the steps of every service.
+    let warnings: ApplyWarnings
     let onEvent: @Sendable (ApplyEvent) -> Void
 
     var runtime: any ContainerRuntime { executor.runtime }
@@ -121,7 +124,13 @@ struct StepContext: Sendable {
     func stop(_ instance: Instance, grace: Millis) async -> String? {
         if instance.state != .exited {
             emit(instance.service, .draining(instance: instance.id))
-            await router.drain(instance, grace: grace)
+            let outcome = await router.drain(instance, grace: grace)
+            // Said once per service, and only where clients go through the balancer.
+            if case .notDrained(let reason) = outcome, spec?.ports.contains(where: { $0.publish != nil }) == true,
+                warnings.add(.notDrained(service: instance.service, reason: reason))
+            {
+                emit(instance.service, .notDrained(reason: reason))
+            }
         }
         do {
             try await runtime.removeInstance(id: instance.id, grace: grace)
@@ -356,4 +365,20 @@ struct StepContext: Sendable {
         if (a.created ?? "") != (b.created ?? "") { return (a.created ?? "") > (b.created ?? "") }
         return a.id > b.id
     }
+}
+
+/// The warnings of one apply: at most one per service.
+final class ApplyWarnings: Sendable {
+    private let byService = Mutex<[String: ApplyWarning]>([:])
+
+    /// Records `warning` unless its service has one already; true when recorded.
+    func add(_ warning: ApplyWarning) -> Bool {
+        byService.withLock { all in
+            guard all[warning.service] == nil else { return false }
+            all[warning.service] = warning
+            return true
+        }
+    }
+
+    var sorted: [ApplyWarning] { byService.withLock { $0.values.sorted() } }
 }

@@ -7,13 +7,30 @@ public protocol TrafficRouter: Sendable {
     /// `instance` passed its health check: send it traffic.
     func instanceReady(_ instance: Instance) async
     /// Stop sending new connections to `instance` and return once its open connections
-    /// finished or `grace` passed. Called before the instance is stopped.
-    func drain(_ instance: Instance, grace: Millis) async
+    /// finished or `grace` passed. Called before the instance is stopped; the executor
+    /// stops it whatever the answer (a drain never fails an apply).
+    @discardableResult
+    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome
+}
+
+/// How a drain went, as far as the executor needs to know.
+public enum DrainOutcome: Sendable, Hashable {
+    /// Out of rotation, and its last connection closed.
+    case drained
+    /// Out of rotation; the grace period ran out with `remaining` connections open (the
+    /// stop ends them).
+    case gracePassed(remaining: Int)
+    /// No load balancer is in use: nothing to drain.
+    case noBalancer
+    /// A load balancer should have drained it and did not (none answers, or it refused):
+    /// the instance is stopped with its connections open. `reason` says why and what to do.
+    case notDrained(reason: String)
 }
 
 /// No load balancer: nothing to add or drain.
 public struct NoTrafficRouter: TrafficRouter {
     public init() {}
     public func instanceReady(_ instance: Instance) async {}
-    public func drain(_ instance: Instance, grace: Millis) async {}
+    @discardableResult
+    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome { .noBalancer }
 }

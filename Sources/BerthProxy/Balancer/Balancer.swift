@@ -155,6 +155,12 @@ public final class Balancer: Sendable {
 /// A proxy error, worded for the operator.
 public struct ProxyError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// True when nothing answered at the control API's address (as opposed to a proxy
+    /// that answered with an error).
+    public var unreachable: Bool
+    public init(_ message: String, unreachable: Bool = false) {
+        self.message = message
+        self.unreachable = unreachable
+    }
     public var description: String { message }
 }

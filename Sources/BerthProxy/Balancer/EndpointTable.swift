@@ -153,8 +153,11 @@ public final class EndpointTable: Sendable {
     struct State {
         var entries: [String: Entry] = [:]
         /// Instances retired by the control plane before (or after) this table heard of
-        /// them: they never become ready again.
+        /// them: they never become ready again (until they start again after a stop).
         var retired: Set<String> = []
+        /// Instances the engine reported stopping (or found not running) since their last
+        /// start: their next start is a new life.
+        var halted: Set<String> = []
         var services: [String: ServiceCounters] = [:]
         /// Published host port → service.
         var listeners: [Int: String] = [:]
@@ -165,8 +168,13 @@ public final class EndpointTable: Sendable {
     }
 
     private let box = NIOLockedValueBox(State())
+    /// Runs inside every `drain`, after the instance is retired and before the drain waits
+    /// for its connections: tests hold a drain there to order it against its own timeout.
+    private let drainWillWait: (@Sendable (String) async -> Void)?
 
-    public init() {}
+    public init() { drainWillWait = nil }
+
+    init(drainWillWait: @escaping @Sendable (String) async -> Void) { self.drainWillWait = drainWillWait }
 
     // MARK: - Endpoints
 
@@ -186,6 +194,57 @@ public final class EndpointTable: Sendable {
                 s.nextOrder += 1
             }
             if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
+        }
+    }
+
+    /// What a container start meant to the table.
+    public enum Start: Sendable, Hashable {
+        /// The table did not know the instance: added in the state asked for (draining if
+        /// it was retired before and has not stopped since).
+        case added
+        /// The engine had stopped it: a new life, in the state asked for, retirement
+        /// forgotten, open connections still counted.
+        case restarted
+        /// The table already follows this life of the instance (a start event that arrived
+        /// after `ready`, `drain` or a probe had a say): address and ports refreshed, state
+        /// kept.
+        case unchanged
+    }
+
+    /// The engine reports `endpoint`'s container running (a `start` event, learnt late or
+    /// not). Only a start after `halted` is a new life; a late start event of the life the
+    /// table follows never undoes what the control plane or the probes decided.
+    @discardableResult
+    public func started(_ endpoint: Endpoint, state: EndpointState) -> Start {
+        let addresses = Entry.addresses(of: endpoint)
+        return box.withLockedValue { s in
+            if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
+            let restarted = s.halted.remove(endpoint.instance) != nil
+            if restarted { s.retired.remove(endpoint.instance) }
+            guard var entry = s.entries[endpoint.instance] else {
+                let state = s.retired.contains(endpoint.instance) ? .draining : state
+                s.entries[endpoint.instance] = Entry(
+                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses)
+                s.nextOrder += 1
+                return restarted ? .restarted : .added
+            }
+            entry.endpoint = endpoint
+            entry.addresses = addresses
+            if restarted { entry.state = state }
+            s.entries[endpoint.instance] = entry
+            return restarted ? .restarted : .unchanged
+        }
+    }
+
+    /// The engine reports `instance` stopping (`kill`, `stop`, `die`) or not running: no
+    /// new connections from now on, and its next start is a new life. Works for instances
+    /// the table does not know yet, too.
+    public func halted(_ instance: String) {
+        box.withLockedValue { s in
+            s.halted.insert(instance)
+            guard var entry = s.entries[instance] else { return }
+            entry.state = .draining
+            s.entries[instance] = entry
         }
     }
 
@@ -221,6 +280,7 @@ public final class EndpointTable: Sendable {
         let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
             s.entries[instance] = nil
             s.retired.remove(instance)
+            s.halted.remove(instance)
             return Self.takeWaiters(&s, instance: instance, remaining: 0, drained: true, known: true)
         }
         for (continuation, result) in resumed { continuation.resume(returning: result) }
@@ -397,9 +457,16 @@ public final class EndpointTable: Sendable {
     /// open connection has closed, or when `grace` has passed (then `drained` is false and
     /// `remaining` says how many were still open). An unknown instance is remembered as
     /// retired (so it never becomes ready later) and returns at once.
+    ///
+    /// The answer never waits past the deadline (`grace` after the call) by more than the
+    /// scheduling of one task: the timeout answers a waiter registered by then, and a drain
+    /// that comes to wait only after its deadline (its timeout already fired and found no
+    /// waiter) answers at once. Both read the clock under the lock, so one of them always
+    /// answers.
     public func drain(_ instance: String, grace: Duration) async -> DrainResult {
         let clock = ContinuousClock()
         let started = clock.now
+        let deadline = started + grace
         let waiterID: Int? = box.withLockedValue { s in
             s.retired.insert(instance)
             guard var entry = s.entries[instance] else { return nil }
@@ -414,28 +481,38 @@ public final class EndpointTable: Sendable {
             return DrainResult(instance: instance, drained: true, remaining: 0, known: known, waitedMs: 0)
         }
         let timeout = Task { [box] in
-            try? await Task.sleep(until: started + grace, clock: clock)
-            if Task.isCancelled { return }
-            let taken: Waiter? = box.withLockedValue { s in s.waiters.removeValue(forKey: waiterID) }
-            if let taken {
-                let remaining = box.withLockedValue { $0.entries[instance]?.active ?? 0 }
-                taken.continuation.resume(
+            // Acts only at or after the deadline (a sleep may end early), so a waiter that
+            // registers after this took the lock sees its deadline passed.
+            while clock.now < deadline {
+                do { try await Task.sleep(until: deadline, clock: clock) } catch { return }
+            }
+            let taken: (Waiter, Int)? = box.withLockedValue { s in
+                guard let waiter = s.waiters.removeValue(forKey: waiterID) else { return nil }
+                return (waiter, s.entries[instance]?.active ?? 0)
+            }
+            if let (waiter, remaining) = taken {
+                waiter.continuation.resume(
                     returning: DrainResult(
-                        instance: instance, drained: remaining == 0, remaining: remaining, known: true,
-                        waitedMs: Self.millis(clock.now - started)))
+                        instance: instance, drained: remaining == 0, remaining: remaining, known: true, waitedMs: 0))
             }
         }
+        await drainWillWait?(instance)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<DrainResult, Never>) in
-            let resumeNow: Bool = box.withLockedValue { s in
+            let answer: DrainResult? = box.withLockedValue { s in
+                let remaining = s.entries[instance]?.active ?? 0
                 // Drained meanwhile (between marking and registering)?
-                if (s.entries[instance]?.active ?? 0) == 0 { return true }
+                if remaining == 0 {
+                    return DrainResult(instance: instance, drained: true, remaining: 0, known: true, waitedMs: 0)
+                }
+                // The deadline passed before this drain came to wait: its timeout found no
+                // waiter, so nothing else would answer before the connections close.
+                if clock.now >= deadline {
+                    return DrainResult(instance: instance, drained: false, remaining: remaining, known: true, waitedMs: 0)
+                }
                 s.waiters[waiterID] = Waiter(id: waiterID, instance: instance, started: started, continuation: continuation)
-                return false
+                return nil
             }
-            if resumeNow {
-                continuation.resume(
-                    returning: DrainResult(instance: instance, drained: true, remaining: 0, known: true, waitedMs: 0))
-            }
+            if let answer { continuation.resume(returning: answer) }
         }
         timeout.cancel()
         var final = result

@@ -10,11 +10,14 @@ import NIOHTTP1
 /// file it writes (`ProxyStateFile`).
 ///
 /// As the executor's `TrafficRouter` (whose calls cannot fail), an unreachable proxy is
-/// logged and the call returns: the executor goes on (a drain then ends at once, so the old
-/// replica is stopped without draining — the same as running without a balancer).
+/// logged and the call returns: the executor goes on (a drain then ends at once with
+/// `.notDrained`, so the old replica is stopped without draining and the apply says so).
 public struct ProxyControlClient: TrafficRouter, Sendable {
     public var host: String
     public var port: Int
+    /// The project and state folder this proxy was found through (for advice in messages).
+    public var project: String?
+    public var stateDirectory: String?
     /// Added to a drain's grace period for the answer to arrive.
     public var slack: Duration = .seconds(5)
     public var logger = Logger(label: "berth.proxy.client")
@@ -28,6 +31,23 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
     public init(stateDirectory: String, project: String) throws {
         let state = try ProxyStateFile.read(directory: stateDirectory, project: project)
         self.init(host: state.controlHost, port: state.controlPort)
+        self.project = project
+        self.stateDirectory = stateDirectory
+    }
+
+    /// How to get a proxy for `project`: `start one with `berth proxy …`, or run `berth
+    /// watch`, which starts it`.
+    public static func startAdvice(project: String, stateDirectory: String?) -> String {
+        let folder = stateDirectory.map { " --state-dir \($0)" } ?? ""
+        return "start one with `berth proxy --project \(project)\(folder)`, or run `berth watch`, which starts it"
+    }
+
+    /// Why a drain did not happen, for the executor's report: plain words when no proxy
+    /// answers (the log line has the connect error), the proxy's own error otherwise.
+    func notDrainedReason(_ error: any Error) -> String {
+        guard let error = error as? ProxyError, error.unreachable, let project else { return "\(error)" }
+        return "no berth proxy answers for project \(project) (nothing answers at \(host):\(port), "
+            + "where its state file says it listens); " + Self.startAdvice(project: project, stateDirectory: stateDirectory)
     }
 
     public func instanceReady(_ instance: Instance) async {
@@ -38,16 +58,20 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         }
     }
 
-    public func drain(_ instance: Instance, grace: Millis) async {
+    @discardableResult
+    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
         do {
             let result = try await drain(instance: instance.id, grace: grace)
             if !result.drained {
                 logger.warning(
                     "grace period over with \(result.remaining) connection(s) still open",
                     metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+                return .gracePassed(remaining: result.remaining)
             }
+            return .drained
         } catch {
             logger.error("\(error)", metadata: ["service.name": "\(instance.service)", "proxy.instance": "\(instance.id)"])
+            return .notDrained(reason: notDrainedReason(error))
         }
     }
 
@@ -93,7 +117,7 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         } catch {
             throw ProxyError(
                 "cannot reach berth proxy's control API at \(host):\(port) (\(method) \(path)): \(error); "
-                    + "is `berth proxy` running for this project?")
+                    + "is `berth proxy` running for this project?", unreachable: true)
         }
         guard response.status == 200 else { throw failure(response, "\(method) \(path)") }
         do {

@@ -3,7 +3,8 @@ public import BerthEngine
 
 /// The executor's `TrafficRouter` for a project: the `berth proxy` recorded in the state
 /// folder, looked up on every call, so a proxy started (or restarted) after `berth watch`
-/// is found. With no proxy running, nothing is added or drained — as with no balancer.
+/// is found. With no proxy running, nothing is added or drained — as with no balancer —
+/// and a drain answers `.notDrained` with how to start one.
 public struct ProxyRouter: TrafficRouter, Sendable {
     public var stateDirectory: String
     public var project: String
@@ -21,7 +22,14 @@ public struct ProxyRouter: TrafficRouter, Sendable {
         await client?.instanceReady(instance)
     }
 
-    public func drain(_ instance: Instance, grace: Millis) async {
-        await client?.drain(instance, grace: grace)
+    @discardableResult
+    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+        guard let client else {
+            let file = ProxyStateFile.path(directory: stateDirectory, project: project)
+            return .notDrained(
+                reason: "no berth proxy answers for project \(project) (no \(file)); "
+                    + ProxyControlClient.startAdvice(project: project, stateDirectory: stateDirectory))
+        }
+        return await client.drain(instance, grace: grace)
     }
 }

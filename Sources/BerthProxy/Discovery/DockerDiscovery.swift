@@ -12,10 +12,13 @@ import NIOPosix
 ///
 /// - at start and every `resyncInterval`: lists the project's containers; running ones
 ///   are added (`.starting`, or `.ready` when they have no health check), gone ones removed;
-/// - Docker events: `start` adds (a restarted container starts a new life), `kill` / `stop`
-///   / `die` retire at once (no new connections from the moment the engine signals the
-///   container — before it has even handled SIGTERM), `destroy` removes; when the event
-///   stream breaks, it reconnects with back-off and resyncs;
+/// - Docker events: `start` adds; a container started again after the engine stopped it
+///   starts a new life (`.starting`, probed afresh), while a late `start` of the life the
+///   table already follows changes nothing (it never undoes a `ready` or `drain` of the
+///   control API); `kill` / `stop` / `die` retire at once (no new connections from the
+///   moment the engine signals the container — before it has even handled SIGTERM),
+///   `destroy` removes; when the event stream breaks, it reconnects with back-off and
+///   resyncs;
 /// - probes: every endpoint with a health check is probed on its own task, every 100 ms
 ///   until it first passes, then every `interval`; `failureThreshold` failures in a row make
 ///   it `.unhealthy` (no new connections), one pass makes it `.ready` again.
@@ -95,7 +98,7 @@ public actor DockerDiscovery {
         for id in known.subtracting(running) {
             // Stopped or gone: no new connections; removed once destroyed or absent.
             if containers.contains(where: { $0.Id == id }) {
-                table.setState(id, .draining)
+                table.halted(id)
                 stopProbing(id)
             } else {
                 forget(id)
@@ -113,24 +116,24 @@ public actor DockerDiscovery {
         return true
     }
 
-    private func handle(_ event: Engine.Event) async {
+    func handle(_ event: Engine.Event) async {
         let id = event.Actor.ID
         switch event.Action {
         case "start":
             do {
                 let details = try await client.inspectContainer(id)
                 guard details.State.Running else { return }
-                // A start is a new life, even for a container retired before.
-                table.remove(id)
-                known.remove(id)
-                stopProbing(id)
-                add(id: details.Id, labels: details.Config.Labels ?? [:], address: details.ipAddress(on: network))
+                // A new life only after a stop; a late event of this life keeps the state
+                // that `ready`, `drain` or the probes set meanwhile.
+                add(
+                    id: details.Id, labels: details.Config.Labels ?? [:], address: details.ipAddress(on: network),
+                    started: true)
                 await balancer.syncListeners()
             } catch {
                 logger.warning("cannot inspect started container \(id): \(error)")
             }
         case "kill", "stop", "die":
-            table.setState(id, .draining)
+            table.halted(id)
             stopProbing(id)
         case "destroy":
             forget(id)
@@ -140,7 +143,9 @@ public actor DockerDiscovery {
         }
     }
 
-    private func add(id: String, labels: [String: String], address: String?) {
+    /// Adds (or refreshes) the endpoint of a running container and probes it. `started`:
+    /// Docker just reported it starting (see `EndpointTable.started`).
+    private func add(id: String, labels: [String: String], address: String?, started: Bool = false) {
         guard let service = labels[BerthLabel.service] else { return }
         let ports = BerthLabel.recordedSpec(labels)?.ports ?? []
         var mapping: [Int: Int] = [:]
@@ -151,9 +156,14 @@ public actor DockerDiscovery {
         }
         let check = BerthLabel.healthCheck(labels)
         known.insert(id)
-        table.upsert(
-            Endpoint(instance: id, service: service, host: address, ports: mapping),
-            state: check == nil ? .ready : .starting)
+        let endpoint = Endpoint(instance: id, service: service, host: address, ports: mapping)
+        let state: EndpointState = check == nil ? .ready : .starting
+        if started {
+            // A new life is probed from scratch (start period, first pass at 100 ms).
+            if table.started(endpoint, state: state) == .restarted { stopProbing(id) }
+        } else {
+            table.upsert(endpoint, state: state)
+        }
         logger.debug("endpoint added", metadata: ["service.name": "\(service)", "proxy.instance": "\(id.prefix(12))"])
         if let check, probes[id] == nil {
             probes[id] = Task { [client, table, logger] in

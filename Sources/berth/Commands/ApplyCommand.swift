@@ -127,7 +127,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
 /// `berth apply --format json`: `{"formatVersion": 1, "project", "revision", "plan",
 /// "steps": [{"service", "action", "wave", "outcome", "message", "durationMs"}],
-/// "converged", "status"}`.
+/// "warnings": [{"service", "message"}], "converged", "status"}`.
 struct ApplyDocument: Encodable {
     var report: ApplyReport
     var status: StatusReport
@@ -141,7 +141,12 @@ struct ApplyDocument: Encodable {
         var durationMs: Int64
     }
 
-    enum CodingKeys: String, CodingKey { case formatVersion, project, revision, plan, steps, converged, status }
+    struct Warning: Encodable {
+        var service: String
+        var message: String
+    }
+
+    enum CodingKeys: String, CodingKey { case formatVersion, project, revision, plan, steps, warnings, converged, status }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -155,6 +160,7 @@ struct ApplyDocument: Encodable {
                 service: s.step.service, action: s.step.action.rawValue, wave: s.step.wave, outcome: s.outcome.word,
                 message: s.outcome.message, durationMs: d.seconds * 1000 + d.attoseconds / 1_000_000_000_000_000)
         }, forKey: .steps)
+        try c.encode(report.warnings.map { Warning(service: $0.service, message: $0.message) }, forKey: .warnings)
         try c.encode(report.succeeded && status.services.allSatisfy { $0.sync == .synced }, forKey: .converged)
         try c.encode(status, forKey: .status)
     }
