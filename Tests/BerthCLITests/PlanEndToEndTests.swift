@@ -130,23 +130,131 @@ import BerthTestSupport
             """, stderr: "", status: 0))
     }
 
+    /// No steps: exit 0 with --detailed-exitcode, in every format.
+    @Test func aConvergedStateIsExitZeroInEveryFormat() throws {
+        let (repo, sha) = try Self.repo(["manifests/customer.yaml": Self.customer])
+        defer { repo.cleanup() }
+        let spec = ServiceSpec(name: "customer", image: "shop/customer:1.0", replicas: 2)
+        let file = try Self.observedFile(repo, ObservedState(project: "shop", services: [Self.instances(spec, 2)]))
+        let run = { (format: String) in
+            try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", file, "--detailed-exitcode", "--format", format])
+        }
+        #expect(try run("text") == ProcessResult(stdout: """
+            Berth plan for project shop at commit \(sha.prefix(7))
+
+            No changes. Desired state matches what runs.
+
+            """, stderr: "", status: 0))
+        #expect(try run("markdown") == ProcessResult(stdout: """
+            ### Berth plan for `shop` at `\(sha.prefix(7))`
+
+            No changes. Desired state matches what runs.
+
+            """, stderr: "", status: 0))
+        #expect(try run("json") == ProcessResult(stdout: """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(sha)",
+              "steps" : [
+
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 0,
+                "heal" : 0,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
+
+            """, stderr: "", status: 0))
+    }
+
     @Test func massDeletionIsRefusedThenAllowed() throws {
         let (repo, sha) = try Self.repo(["manifests/customer.yaml": Self.customer])
         defer { repo.cleanup() }
         let spec = ServiceSpec(name: "customer", image: "shop/customer:1.0", replicas: 2)
         let gone = ["a", "b"].map { Self.instances(ServiceSpec(name: $0, image: "shop/\($0):1"), 1) }
         let file = try Self.observedFile(repo, ObservedState(project: "shop", services: [Self.instances(spec, 2)] + gone))
-        let refused = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", file, "--prune"])
-        #expect(refused == ProcessResult(stdout: "", stderr: """
-            error: refusing to delete 2 of 3 running services (a, b): that is more than half. \
-            If --path or --ref is wrong, the manifests were not found; check them. \
-            If you really mean to delete them, pass --allow-mass-delete
+        // Refused in every format alike: nothing on stdout (no half a document for CI), exit 1.
+        for format in ["text", "json", "markdown"] {
+            let refused = try ProcessRunner.berth([
+                "plan", "--repo", repo.path, "--observed", file, "--prune", "--detailed-exitcode", "--format", format,
+            ])
+            #expect(refused == ProcessResult(stdout: "", stderr: """
+                error: refusing to delete 2 of 3 running services (a, b): that is more than half. \
+                If --path or --ref is wrong, the manifests were not found; check them. \
+                If you really mean to delete them, pass --allow-mass-delete
 
-            """, status: 1))
-        let allowed = try ProcessRunner.berth([
-            "plan", "--repo", repo.path, "--observed", file, "--prune", "--allow-mass-delete", "--detailed-exitcode",
-            "--format", "markdown",
-        ])
+                """, status: 1), "\(format)")
+        }
+        let allow = ["plan", "--repo", repo.path, "--observed", file, "--prune", "--allow-mass-delete", "--detailed-exitcode"]
+        #expect(try ProcessRunner.berth(allow) == ProcessResult(stdout: """
+            Berth plan for project shop at commit \(sha.prefix(7))
+
+            Symbols: - delete
+
+            wave 0:
+              - delete a  remove a-1  # not in the desired state
+              - delete b  remove b-1  # not in the desired state
+
+            Plan: 0 to create, 0 to update, 0 to scale, 0 to heal, 2 to delete.
+
+            """, stderr: "", status: 2))
+        let (ra, rb) = (ServiceSpec(name: "a", image: "shop/a:1").revision.id, ServiceSpec(name: "b", image: "shop/b:1").revision.id)
+        #expect(try ProcessRunner.berth(allow + ["--format", "json"]) == ProcessResult(stdout: """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(sha)",
+              "steps" : [
+                {
+                  "action" : "delete",
+                  "from" : {
+                    "image" : "shop/a:1",
+                    "replicas" : 1,
+                    "revision" : "\(ra)"
+                  },
+                  "instances" : [
+                    "a-1"
+                  ],
+                  "reason" : "not in the desired state",
+                  "service" : "a",
+                  "wave" : 0
+                },
+                {
+                  "action" : "delete",
+                  "from" : {
+                    "image" : "shop/b:1",
+                    "replicas" : 1,
+                    "revision" : "\(rb)"
+                  },
+                  "instances" : [
+                    "b-1"
+                  ],
+                  "reason" : "not in the desired state",
+                  "service" : "b",
+                  "wave" : 0
+                }
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 2,
+                "heal" : 0,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
+
+            """, stderr: "", status: 2))
+        let allowed = try ProcessRunner.berth(allow + ["--format", "markdown"])
         #expect(allowed == ProcessResult(stdout: """
             ### Berth plan for `shop` at `\(sha.prefix(7))`
 
@@ -202,5 +310,133 @@ import BerthTestSupport
             error: the desired state has 1 error (above); the plan covers only the services that loaded, and prunes nothing
 
             """, status: 1))
+        let stderr = r.stderr
+        let markdown = try ProcessRunner.berth([
+            "plan", "--repo", repo.path, "--observed", "none", "--project", "shop", "--detailed-exitcode", "--format", "markdown",
+        ])
+        #expect(markdown == ProcessResult(stdout: """
+            ### Berth plan for `shop` at `\(sha.prefix(7))`
+
+            No changes for the services that loaded. The desired state has 1 error: the services that did not load are left as they run.
+
+            """, stderr: stderr, status: 1))
+        let json = try ProcessRunner.berth([
+            "plan", "--repo", repo.path, "--observed", "none", "--project", "shop", "--detailed-exitcode", "--format", "json",
+        ])
+        #expect(json == ProcessResult(stdout: """
+            {
+              "desiredErrors" : 1,
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(sha)",
+              "steps" : [
+
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 0,
+                "heal" : 0,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
+
+            """, stderr: stderr, status: 1))
+    }
+
+    /// Env values whose key contains TOKEN, SECRET, PASSWORD, PASSWD or KEY, in any case, are
+    /// masked in every format. The rule is "contains": MONKEY holds KEY, so it is masked too;
+    /// MODE is not a secret and shows.
+    @Test func secretEnvValuesAreMaskedInEveryFormat() throws {
+        let env = [
+            "GH_TOKEN": "t0k3n-value", "CLIENT_SECRET": "s3cr3t-value", "DB_PASSWORD": "hunter2-value",
+            "LDAP_PASSWD": "pa55wd-value", "API_KEY": "k3y-value", "db_password": "lower-value",
+            "Api_Token": "mixed-value", "MONKEY": "banana-value", "MODE": "live",
+        ]
+        let (repo, sha) = try Self.repo([
+            "manifests/vault.yaml": GitRepoBuilder.service("vault", image: "shop/vault:1.0", env: env),
+        ])
+        defer { repo.cleanup() }
+        let run = { (format: String) in
+            try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", "none", "--project", "shop", "--format", format])
+        }
+        let masked = """
+            API_KEY=(sensitive), Api_Token=(sensitive), CLIENT_SECRET=(sensitive), DB_PASSWORD=(sensitive), \
+            GH_TOKEN=(sensitive), LDAP_PASSWD=(sensitive), MODE=live, MONKEY=(sensitive), db_password=(sensitive)
+            """
+        let text = try run("text")
+        #expect(text == ProcessResult(stdout: """
+            Berth plan for project shop at commit \(sha.prefix(7))
+
+            Symbols: + create
+
+            wave 0:
+              + create vault  1 replica of shop/vault:1.0  # new service: nothing runs yet
+                              env: \(masked)
+
+            Plan: 1 to create, 0 to update, 0 to scale, 0 to heal, 0 to delete.
+
+            """, stderr: "", status: 0))
+        let markdown = try run("markdown")
+        #expect(markdown == ProcessResult(stdout: """
+            ### Berth plan for `shop` at `\(sha.prefix(7))`
+
+            | | Action | Service | Change | Why | Wave |
+            |:-:|---|---|---|---|--:|
+            | `+` | create | `vault` | 1 replica of shop/vault:1.0<br>env: \(masked) | new service: nothing runs yet | 0 |
+
+            **Plan: 1 to create, 0 to update, 0 to scale, 0 to heal, 0 to delete.**
+
+            """, stderr: "", status: 0))
+        let revision = ServiceSpec(name: "vault", image: "shop/vault:1.0", env: env).revision.id
+        let json = try run("json")
+        #expect(json == ProcessResult(stdout: """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(sha)",
+              "steps" : [
+                {
+                  "action" : "create",
+                  "reason" : "new service: nothing runs yet",
+                  "service" : "vault",
+                  "to" : {
+                    "env" : {
+                      "API_KEY" : "(sensitive)",
+                      "Api_Token" : "(sensitive)",
+                      "CLIENT_SECRET" : "(sensitive)",
+                      "DB_PASSWORD" : "(sensitive)",
+                      "GH_TOKEN" : "(sensitive)",
+                      "LDAP_PASSWD" : "(sensitive)",
+                      "MODE" : "live",
+                      "MONKEY" : "(sensitive)",
+                      "db_password" : "(sensitive)"
+                    },
+                    "image" : "shop/vault:1.0",
+                    "replicas" : 1,
+                    "revision" : "\(revision)"
+                  },
+                  "wave" : 0
+                }
+              ],
+              "summary" : {
+                "create" : 1,
+                "delete" : 0,
+                "heal" : 0,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
+
+            """, stderr: "", status: 0))
+        for output in [text.stdout, markdown.stdout, json.stdout] {
+            for (key, value) in env where key != "MODE" { #expect(!output.contains(value), "\(key) leaked") }
+        }
     }
 }

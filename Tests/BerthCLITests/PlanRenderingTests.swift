@@ -93,6 +93,47 @@ import BerthCore
             **Plan: 0 to create, 0 to update, 1 to scale, 0 to heal, 0 to delete.**
 
             """)
+        let r = customer.revision.id
+        #expect(p.jsonText() == """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(Self.commit)",
+              "steps" : [
+                {
+                  "action" : "scale",
+                  "from" : {
+                    "image" : "shop/customer:1.0",
+                    "replicas" : 2,
+                    "revision" : "\(r)"
+                  },
+                  "instances" : [
+                    "customer-1",
+                    "customer-2"
+                  ],
+                  "reason" : "replicas 2 → 0",
+                  "service" : "customer",
+                  "to" : {
+                    "image" : "shop/customer:1.0",
+                    "replicas" : 0,
+                    "revision" : "\(r)"
+                  },
+                  "wave" : 0
+                }
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 0,
+                "heal" : 0,
+                "scale" : 1,
+                "update" : 0
+              }
+            }
+
+            """)
     }
 
     @Test func scaleAndUpdateTogetherAndTheirDependents() throws {
@@ -115,6 +156,17 @@ import BerthCore
               ~ update booking  revision b0b0b0b0b0 → \(b), 2 → 3 replicas, rolling, maxSurge 1, maxUnavailable 0  # image shop/booking:1.4.1 → shop/booking:1.4.2; replicas 2 → 3
 
             Plan: 0 to create, 2 to update, 0 to scale, 0 to heal, 0 to delete.
+
+            """)
+        #expect(PlanRendering.markdown(p) == """
+            ### Berth plan for `shop` at `0123456`
+
+            | | Action | Service | Change | Why | Wave |
+            |:-:|---|---|---|---|--:|
+            | `~` | update | `db` | revision d0d0d0d0d0 → \(d), rolling, maxSurge 1, maxUnavailable 0 | image postgres:15 → postgres:16 | 0 |
+            | `~` | update | `booking` | revision b0b0b0b0b0 → \(b), 2 → 3 replicas, rolling, maxSurge 1, maxUnavailable 0 | image shop/booking:1.4.1 → shop/booking:1.4.2; replicas 2 → 3 | 1 |
+
+            **Plan: 0 to create, 2 to update, 0 to scale, 0 to heal, 0 to delete.**
 
             """)
         #expect(p.jsonText() == """
@@ -206,8 +258,94 @@ import BerthCore
             Plan: 0 to create, 0 to update, 0 to scale, 1 to heal, 0 to delete.
 
             """)
-        #expect(PlanRendering.markdown(p).contains(
-            "| `!` | heal | `customer` | replace customer-2 | customer-2 exited with code 137, restarted 4 times | 0 |\n"))
+        #expect(PlanRendering.markdown(p) == """
+            ### Berth plan for `shop` at `0123456`
+
+            | | Action | Service | Change | Why | Wave |
+            |:-:|---|---|---|---|--:|
+            | `!` | heal | `customer` | replace customer-2 | customer-2 exited with code 137, restarted 4 times | 0 |
+
+            **Plan: 0 to create, 0 to update, 0 to scale, 1 to heal, 0 to delete.**
+
+            """)
+        let r = customer.revision.id
+        #expect(p.jsonText() == """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(Self.commit)",
+              "steps" : [
+                {
+                  "action" : "heal",
+                  "from" : {
+                    "image" : "shop/customer:1.0",
+                    "replicas" : 2,
+                    "revision" : "\(r)"
+                  },
+                  "instances" : [
+                    "customer-2"
+                  ],
+                  "reason" : "customer-2 exited with code 137, restarted 4 times",
+                  "service" : "customer",
+                  "to" : {
+                    "image" : "shop/customer:1.0",
+                    "replicas" : 2,
+                    "revision" : "\(r)"
+                  },
+                  "wave" : 0
+                }
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 0,
+                "heal" : 1,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
+
+            """)
+    }
+
+    @Test func converged() throws {
+        let customer = Self.spec("customer", replicas: 2)
+        let p = try plan([customer], [Self.running("customer", 2, revision: customer.revision.id)])
+        #expect(PlanRendering.text(p) == """
+            Berth plan for project shop at commit 0123456
+
+            No changes. Desired state matches what runs.
+
+            """)
+        #expect(PlanRendering.markdown(p) == """
+            ### Berth plan for `shop` at `0123456`
+
+            No changes. Desired state matches what runs.
+
+            """)
+        #expect(p.jsonText() == """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+
+              ],
+              "project" : "shop",
+              "revision" : "\(Self.commit)",
+              "steps" : [
+
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 0,
+                "heal" : 0,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
+
+            """)
     }
 
     @Test func convergedAndWouldPrune() throws {
@@ -234,6 +372,35 @@ import BerthCore
             **Not changed:**
 
             - `legacy`: not in the desired state (2 instances); pass --prune to delete it
+
+            """)
+        #expect(p.jsonText() == """
+            {
+              "formatVersion" : 1,
+              "notes" : [
+                {
+                  "instances" : [
+                    "legacy-1",
+                    "legacy-2"
+                  ],
+                  "kind" : "wouldPrune",
+                  "message" : "not in the desired state (2 instances); pass --prune to delete it",
+                  "service" : "legacy"
+                }
+              ],
+              "project" : "shop",
+              "revision" : "\(Self.commit)",
+              "steps" : [
+
+              ],
+              "summary" : {
+                "create" : 0,
+                "delete" : 0,
+                "heal" : 0,
+                "scale" : 0,
+                "update" : 0
+              }
+            }
 
             """)
         let pruned = try plan([customer, Self.spec("other")], services + [Self.running("other", 1, revision: "0e0e0e0e0e")], prune: true)

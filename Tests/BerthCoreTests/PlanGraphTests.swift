@@ -18,6 +18,20 @@ import BerthCore
         #expect(graph.cycles().isEmpty)
     }
 
+    /// Waves among the services with steps: a node without a step passes on the highest wave
+    /// below it (-1 for none); reversed, the same over dependents (the order of deletes).
+    @Test func stepWavesSkipServicesWithoutSteps() throws {
+        // c → b → a, d → a, e alone.
+        let graph = DependencyGraph(["a": [], "b": ["a"], "c": ["b"], "d": ["a"], "e": []])
+        #expect(graph.stepWaveIndices(hasStep: [true, false, true, false, true]) == [0, 0, 1, 0, 0])
+        #expect(graph.stepWaveIndices(hasStep: [false, false, true, false, true]) == [-1, -1, 0, -1, 0])
+        #expect(graph.stepWaveIndices(hasStep: [true, true, true, true, true]) == graph.waveIndices())
+        #expect(graph.stepWaveIndices(hasStep: [true, true, true, true, true], reversed: true) == [2, 1, 0, 0, 0])
+        #expect(graph.stepWaveIndices(hasStep: [true, false, true, true, true], reversed: true) == [1, 0, 0, 0, 0])
+        let cycle = DependencyGraph(["x": ["y"], "y": ["x"]])
+        #expect(cycle.stepWaveIndices(hasStep: [false, false]) == nil)
+    }
+
     @Test func aCycleHasNoWavesAndIsSpelledFromItsSmallestName() throws {
         let graph = DependencyGraph(["x": ["y"], "y": ["z"], "z": ["x"], "w": ["x"], "me": ["me"]])
         #expect(graph.waves() == nil)

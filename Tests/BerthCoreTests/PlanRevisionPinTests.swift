@@ -1,5 +1,6 @@
 import Testing
 @testable import BerthCore
+import BerthTestSupport
 
 /// Revisions are stored on running containers: a change in how they are computed would
 /// re-roll every service. These pins catch it (the planner relies on them being stable).

@@ -92,6 +92,77 @@ import BerthCore
         ])
     }
 
+    /// The example: `api` depends on `db`; with nothing to do for `db`, the update of
+    /// `api` waits for nothing and shares wave 0 with an unrelated create. Once `db` has a
+    /// step too, `api` comes one wave after it.
+    @Test func aStepWhoseDependenciesHaveNoStepsIsInWaveZero() throws {
+        let db = Fx.spec("db", image: "postgres:16")
+        let api = Fx.spec("api", image: "shop/api:2", dependsOn: ["db"])
+        let oldAPI = Fx.spec("api", image: "shop/api:1", dependsOn: ["db"])
+        let cache = Fx.spec("cache")
+        let observed = Fx.observed([Fx.instances(of: db, 1), Fx.instances(of: oldAPI, 1)])
+        let plan = try Fx.plan(Fx.desired([db, api, cache]), observed)
+        #expect(lines(plan) == [
+            "0 create cache: new service: nothing runs yet | to shop/cache:1.0 x1",
+            "0 update api: image shop/api:1 → shop/api:2 | from shop/api:1 x1 | to shop/api:2 x1 | rolling, maxSurge 1, maxUnavailable 0 | [api-1]",
+        ])
+        let twoDBs = Fx.spec("db", image: "postgres:16", replicas: 2)
+        let both = try Fx.plan(Fx.desired([twoDBs, api, cache]), observed)
+        #expect(lines(both) == [
+            "0 create cache: new service: nothing runs yet | to shop/cache:1.0 x1",
+            "0 scale db: replicas 1 → 2 | from postgres:16 x1 | to postgres:16 x2",
+            "1 update api: image shop/api:1 → shop/api:2 | from shop/api:1 x1 | to shop/api:2 x1 | rolling, maxSurge 1, maxUnavailable 0 | [api-1]",
+        ])
+    }
+
+    /// Dependencies count transitively, through services that have no step: web → api → db
+    /// with steps for web and db puts web after db; edge → mid → base with a step for edge
+    /// alone puts edge in wave 0, however deep it sits in the graph.
+    @Test func wavesFollowDependenciesThroughServicesWithoutSteps() throws {
+        let db = Fx.spec("db", image: "postgres:16"), oldDB = Fx.spec("db", image: "postgres:15")
+        let api = Fx.spec("api", dependsOn: ["db"])
+        let web = Fx.spec("web", replicas: 2, dependsOn: ["api"])
+        let base = Fx.spec("base"), mid = Fx.spec("mid", dependsOn: ["base"]), edge = Fx.spec("edge", dependsOn: ["mid"])
+        let plan = try Fx.plan(
+            Fx.desired([db, api, web, base, mid, edge]),
+            Fx.observed([
+                Fx.instances(of: oldDB, 1), Fx.instances(of: api, 1), Fx.instances(of: web, 1),
+                Fx.instances(of: base, 1), Fx.instances(of: mid, 1), Fx.instances(of: edge, 1, state: .unhealthy),
+            ]))
+        #expect(lines(plan) == [
+            "0 update db: image postgres:15 → postgres:16 | from postgres:15 x1 | to postgres:16 x1 | rolling, maxSurge 1, maxUnavailable 0 | [db-1]",
+            "0 heal edge: edge-1 is unhealthy | from shop/edge:1.0 x1 | to shop/edge:1.0 x1 | [edge-1]",
+            "1 scale web: replicas 1 → 2 | from shop/web:1.0 x1 | to shop/web:1.0 x2",
+        ])
+    }
+
+    /// Deletes, the same rule in reverse: after every other step, a delete waits only for
+    /// the deletes of services that depend on it, directly or through a service no longer
+    /// desired that has no instance left (old-worker → old-queue → old-cache).
+    @Test func deletesWaitOnlyForTheDeletesOfTheirDependents() throws {
+        let names = ["old-db", "old-api", "old-web", "old-cron", "old-worker", "old-cache"]
+        var observed = Fx.observed([Fx.instances(of: customer, 1)] + names.map { Fx.instances(of: Fx.spec($0), 1) })
+        let dependsOn = ["old-api": ["old-db"], "old-web": ["old-api"], "old-worker": ["old-queue"]]
+        for i in observed.services.indices { observed.services[i].dependsOn = dependsOn[observed.services[i].name] ?? [] }
+        observed.services.append(ObservedService(name: "old-queue", instances: [], dependsOn: ["old-cache"]))
+        let plan = try Fx.plan(Fx.desired([customer]), observed, prune: true, allowMassDelete: true)
+        #expect(lines(plan) == [
+            "0 scale customer: replicas 1 → 2 | from shop/customer:1.0 x1 | to shop/customer:1.0 x2",
+            "1 delete old-cron: not in the desired state | from shop/old-cron:1.0 x1 | [old-cron-1]",
+            "1 delete old-web: not in the desired state | from shop/old-web:1.0 x1 | [old-web-1]",
+            "1 delete old-worker: not in the desired state | from shop/old-worker:1.0 x1 | [old-worker-1]",
+            "2 delete old-api: not in the desired state | from shop/old-api:1.0 x1 | [old-api-1]",
+            "2 delete old-cache: not in the desired state | from shop/old-cache:1.0 x1 | [old-cache-1]",
+            "3 delete old-db: not in the desired state | from shop/old-db:1.0 x1 | [old-db-1]",
+        ])
+        // With nothing else to do, deletes start at wave 0.
+        let onlyDeletes = try Fx.plan(
+            Fx.desired([Fx.spec("customer", replicas: 1)]), observed, prune: true, allowMassDelete: true)
+        #expect(onlyDeletes.steps.map { "\($0.wave) \($0.service)" } == [
+            "0 old-cron", "0 old-web", "0 old-worker", "1 old-api", "1 old-cache", "2 old-db",
+        ])
+    }
+
     @Test func unrelatedStepsShareAWaveAndSortByActionThenName() throws {
         let a = Fx.spec("alpha"), z = Fx.spec("zulu", replicas: 2), m = Fx.spec("mike")
         let plan = try Fx.plan(Fx.desired([z, a, m]), Fx.observed([Fx.instances(of: z, 1), Fx.instances(of: m, 1, state: .unhealthy)]))

@@ -2,99 +2,6 @@ import Testing
 import BerthCore
 import BerthTestSupport
 
-/// SplitMix64: tiny, seeded, the same sequence on every platform.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
-}
-
-/// A random world: desired services forming a DAG, observed instances in every state and
-/// revision (current, old, stray), services no longer desired (some depending on others).
-struct RandomWorld {
-    var desired: DesiredState
-    var observed: ObservedState
-    var options: PlanOptions
-
-    init(seed: UInt64) {
-        var rng = SeededRandom(seed: seed)
-        let count = rng.int(0...12)
-        let names = (0..<count).map { "svc\($0)" }
-        var specs: [ServiceSpec] = []
-        for (i, name) in names.enumerated() {
-            // Only earlier services as dependencies: a DAG.
-            let deps = i == 0 ? [] : (0..<rng.int(0...min(2, i))).map { _ in names[rng.int(0...(i - 1))] }
-            let restart: RestartPolicy = [.always, .always, .onFailure, .never][rng.int(0...3)]
-            let strategy: UpdatePolicy.Strategy = rng.chance(30) ? .recreate : .rolling
-            specs.append(ServiceSpec(
-                name: name, image: "shop/\(name):\(rng.int(1...3))", replicas: rng.int(0...4),
-                env: rng.chance(30) ? ["DB_PASSWORD": "hunter\(i)", "MODE": "m\(i)"] : [:],
-                dependsOn: Array(Set(deps)).sorted(), update: UpdatePolicy(strategy: strategy),
-                restart: restart))
-        }
-        desired = DesiredState(
-            services: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) }),
-            commit: "c0ffee\(seed)")
-
-        var services: [ObservedService] = []
-        var serial = 0
-        func instance(_ name: String, revision: String) -> Instance {
-            serial += 1
-            let states = Instance.State.allCases
-            let state = rng.chance(60) ? .running : states[rng.int(0...(states.count - 1))]
-            return Instance(
-                id: "\(name)-\(serial)", service: name, revision: Revision(revision), image: "shop/\(name):0",
-                state: state, exitCode: state == .exited ? [0, 1, 137][rng.int(0...2)] : nil,
-                restartCount: rng.int(0...5))
-        }
-        for spec in specs where rng.chance(75) {
-            let n = rng.int(0...5)
-            let instances = (0..<n).map { _ -> Instance in
-                let roll = rng.int(0...9)
-                let rev = roll < 6 ? spec.revision.id : roll < 9 ? "0ldrev0000" : "stray\(rng.int(0...99))"
-                return instance(spec.name, revision: rev)
-            }
-            services.append(ObservedService(name: spec.name, instances: instances))
-        }
-        let orphans = (0..<rng.int(0...4)).map { "gone\($0)" }
-        for (i, name) in orphans.enumerated() {
-            let deps = i == 0 || !rng.chance(50) ? [] : [orphans[rng.int(0...(i - 1))]]
-            services.append(ObservedService(
-                name: name, instances: (0..<rng.int(1...3)).map { _ in instance(name, revision: "0ldrev0000") },
-                dependsOn: deps))
-        }
-        observed = ObservedState(project: "shop", services: services)
-        options = PlanOptions(prune: rng.chance(50), allowMassDelete: true)
-    }
-
-    /// The same world with every collection in another order.
-    func shuffled(seed: UInt64) -> RandomWorld {
-        var rng = SeededRandom(seed: seed ^ 0xDEAD_BEEF)
-        var copy = self
-        var services: [String: ServiceSpec] = [:]
-        for (name, spec) in desired.services.shuffled(using: &rng) {
-            var s = spec
-            s.dependsOn.shuffle(using: &rng)
-            services[name] = s
-        }
-        copy.desired.services = services
-        copy.observed.services = observed.services.shuffled(using: &rng).map {
-            var s = $0
-            s.instances.shuffle(using: &rng)
-            return s
-        }
-        return copy
-    }
-}
-
 @Suite struct PropertyTests {
     static let seeds: [UInt64] = Array(1...200)
 
@@ -147,6 +54,90 @@ struct RandomWorld {
         #expect(Set(plan.steps.map(\.wave)) == Set(0..<plan.waveCount))
     }
 
+    /// The wave rule, checked against a plain recursive reading of it: a step's wave is 0
+    /// when nothing its service depends on, directly or transitively, has a step, else one
+    /// more than the highest wave among those steps; deletes, after every other step, the
+    /// same over the services that depend on them.
+    @Test(arguments: seeds) func wavesCountOnlyServicesWithSteps(seed: UInt64) throws {
+        let world = RandomWorld(seed: seed)
+        let plan = try Planner.plan(desired: world.desired, observed: world.observed, options: world.options)
+        let applying = Set(plan.steps.filter { $0.action != .delete }.map(\.service))
+        let deleting = Set(plan.steps.filter { $0.action == .delete }.map(\.service))
+        /// Everything reachable from `name` along `next`, by a depth-first walk.
+        func reachable(from name: String, _ next: (String) -> [String]) -> Set<String> {
+            var seen: Set<String> = []
+            var stack = next(name)
+            while let n = stack.popLast() { if seen.insert(n).inserted { stack += next(n) } }
+            return seen
+        }
+        func dependencies(_ name: String) -> [String] { world.desired.services[name]?.dependsOn ?? [] }
+        func dependents(_ name: String) -> [String] {
+            world.observed.services.filter { world.desired.services[$0.name] == nil && $0.dependsOn.contains(name) }.map(\.name)
+        }
+        func applyWave(_ name: String) -> Int {
+            reachable(from: name, dependencies).filter(applying.contains).map(applyWave).max().map { $0 + 1 } ?? 0
+        }
+        func deleteWave(_ name: String) -> Int {
+            reachable(from: name, dependents).filter(deleting.contains).map(deleteWave).max().map { $0 + 1 } ?? 0
+        }
+        let firstDelete = (plan.steps.filter { $0.action != .delete }.map(\.wave).max() ?? -1) + 1
+        for step in plan.steps {
+            let expected = step.action == .delete ? firstDelete + deleteWave(step.service) : applyWave(step.service)
+            #expect(step.wave == expected, "seed \(seed): \(step.action) \(step.service)")
+        }
+    }
+
+    /// Without --allow-mass-delete, a prune of more than half of the running services (strays
+    /// are none) is refused, naming them; otherwise the flag changes nothing.
+    @Test(arguments: seeds) func massDeletionIsRefusedExactlyWhenMoreThanHalfWouldGo(seed: UInt64) throws {
+        let world = RandomWorld(seed: seed)
+        let allowed = try Planner.plan(
+            desired: world.desired, observed: world.observed, options: PlanOptions(prune: true, allowMassDelete: true))
+        let running = world.observed.services.filter { !$0.instances.isEmpty && !$0.isStrays }.map(\.name)
+        let deleting = running.filter { world.desired.services[$0] == nil }.sorted()
+        let refused = PlanOptions(prune: true, allowMassDelete: false)
+        if deleting.count * 2 > running.count {
+            #expect(throws: PlanError.massDelete(deleting: deleting, running: running.count), "seed \(seed)") {
+                try Planner.plan(desired: world.desired, observed: world.observed, options: refused)
+            }
+        } else {
+            #expect(try Planner.plan(desired: world.desired, observed: world.observed, options: refused) == allowed, "seed \(seed)")
+        }
+    }
+
+    /// Scripted failures in the fake engine: the failing services' steps that start
+    /// instances fail (and only theirs), the next plan still has work for every service
+    /// whose step failed, and once the failures stop that plan converges.
+    @Test(arguments: seeds) func afterScriptedFailuresTheNextPlanStillConverges(seed: UInt64) throws {
+        let world = RandomWorld(seed: seed)
+        var rng = SeededRandom(seed: seed &* 0x9E37)
+        let plan = try Planner.plan(desired: world.desired, observed: world.observed, options: world.options)
+        let starting = Set(plan.steps.filter(\.startsInstances).map(\.service)).sorted()
+        var scripted: Set<String> = []
+        var failures: [FakeFailure] = []
+        for name in starting where rng.chance(50) {
+            scripted.insert(name)
+            failures.append(rng.chance(50) ? .createFails(service: name) : .neverHealthy(service: name))
+        }
+        var cluster = FakeCluster(state: world.observed, seed: 9000, failures: failures)
+        let outcomes = cluster.apply(plan)
+        var failed: Set<String> = []
+        for (step, outcome) in zip(plan.steps, outcomes) {
+            let failing = scripted.contains(step.service)
+            if outcome != .succeeded { failed.insert(step.service) }
+            #expect(outcome == .succeeded || failing, "seed \(seed): \(step.action) \(step.service) failed unscripted")
+            if failing && step.startsInstances {
+                #expect(outcome != .succeeded, "seed \(seed): \(step.action) \(step.service) did not fail")
+            }
+        }
+        let retry = try Planner.plan(desired: world.desired, observed: cluster.state, options: world.options)
+        #expect(failed.isSubset(of: Set(retry.steps.map(\.service))), "seed \(seed): a failed service has no step")
+        cluster.failures = []
+        #expect(cluster.apply(retry).allSatisfy { $0 == .succeeded }, "seed \(seed)")
+        let again = try Planner.plan(desired: world.desired, observed: cluster.state, options: world.options)
+        #expect(again.steps.isEmpty, "seed \(seed): \(again.steps.map { "\($0.action) \($0.service): \($0.reason)" })")
+    }
+
     @Test func theWorldsCoverEveryAction() throws {
         var seen: Set<PlanStep.Action> = []
         for seed in Self.seeds {
@@ -155,5 +146,30 @@ struct RandomWorld {
             seen.formUnion(plan.steps.map(\.action))
         }
         #expect(seen == Set(PlanStep.Action.allCases))
+    }
+
+    /// The seeds reach both sides of the properties above: refused and allowed mass
+    /// deletions, and scripted failures of every kind of step that starts instances.
+    @Test func theWorldsCoverRefusalsAndScriptedFailures() throws {
+        var refusals = 0, prunes = 0
+        var failingActions: Set<PlanStep.Action> = []
+        for seed in Self.seeds {
+            let world = RandomWorld(seed: seed)
+            do {
+                let plan = try Planner.plan(
+                    desired: world.desired, observed: world.observed, options: PlanOptions(prune: true))
+                if plan.summary.delete > 0 { prunes += 1 }
+            } catch PlanError.massDelete {
+                refusals += 1
+            }
+            let plan = try Planner.plan(desired: world.desired, observed: world.observed, options: world.options)
+            for step in plan.steps where step.startsInstances {
+                var cluster = FakeCluster(state: world.observed, failures: [.createFails(service: step.service)])
+                if cluster.apply(step, commit: nil) != .succeeded { failingActions.insert(step.action) }
+            }
+        }
+        #expect(refusals >= 10)
+        #expect(prunes >= 10)
+        #expect(failingActions == [.create, .scale, .heal])
     }
 }

@@ -161,10 +161,31 @@ public struct DependencyGraph: Sendable, Hashable {
         return Self.waves(count: nodes.count, edges: flat)
     }
 
+    /// Waves counted only among the services that have a step (`Self.stepWaves`), by index
+    /// into `nodes`; `reversed` turns every edge around (the order of deletes: a service
+    /// before the services it depends on). Nil when the graph has a cycle.
+    public func stepWaveIndices(hasStep: [Bool], reversed: Bool = false) -> [Int]? {
+        precondition(hasStep.count == nodes.count, "one hasStep flag per node")
+        var flat: [(dependent: Int, dependency: Int)] = []
+        for n in edges.indices { for d in edges[n] { flat.append(reversed ? (d, n) : (n, d)) } }
+        return Self.stepWaves(count: nodes.count, edges: flat, hasStep: hasStep)
+    }
+
     /// Kahn's algorithm over nodes `0..<count`: each node's wave is 0 when it depends on
     /// nothing, else one more than the highest wave among its dependencies. Repeated edges
     /// are harmless. Nil when the graph has a cycle (a self-edge included).
     static func waves(count: Int, edges: [(dependent: Int, dependency: Int)]) -> [Int]? {
+        stepWaves(count: count, edges: edges, hasStep: [Bool](repeating: true, count: count))
+    }
+
+    /// Waves counted only among the nodes that have a step (the planner's rule): a node with a
+    /// step is in wave 0 when no node it depends on, directly or through nodes without
+    /// steps, has a step; else one more than the highest wave among those. Chains through
+    /// nodes without steps still order (c → b → a with steps on a and c: a 0, c 1), and
+    /// every wave from 0 to the highest holds a step. For a node without a step the answer
+    /// is the highest wave among the steps below it (-1 for none). Kahn's algorithm, in
+    /// linear time; nil when the graph has a cycle (a self-edge included), steps or not.
+    static func stepWaves(count: Int, edges: [(dependent: Int, dependency: Int)], hasStep: [Bool]) -> [Int]? {
         // Dependents of each node as one flat adjacency array (`start[n]..<start[n + 1]`).
         var unresolved = [Int](repeating: 0, count: count)
         var start = [Int](repeating: 0, count: count + 1)
@@ -179,7 +200,9 @@ public struct DependencyGraph: Sendable, Hashable {
             dependents[next[e.dependency]] = e.dependent
             next[e.dependency] += 1
         }
-        var wave = [Int](repeating: 0, count: count)
+        // `level[n]`: first the highest wave among the steps below n, then (once n is
+        // ready) n's own wave when it has a step.
+        var level = [Int](repeating: -1, count: count)
         var ready: [Int] = []
         ready.reserveCapacity(count)
         for n in 0..<count where unresolved[n] == 0 { ready.append(n) }
@@ -187,13 +210,14 @@ public struct DependencyGraph: Sendable, Hashable {
         while head < ready.count {
             let n = ready[head]
             head += 1
+            if hasStep[n] { level[n] += 1 }
             for k in start[n]..<start[n + 1] {
                 let dependent = dependents[k]
-                wave[dependent] = max(wave[dependent], wave[n] + 1)
+                level[dependent] = max(level[dependent], level[n])
                 unresolved[dependent] -= 1
                 if unresolved[dependent] == 0 { ready.append(dependent) }
             }
         }
-        return ready.count == count ? wave : nil
+        return ready.count == count ? level : nil
     }
 }

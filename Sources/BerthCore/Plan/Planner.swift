@@ -25,10 +25,15 @@ public struct PlanOptions: Sendable, Hashable {
 /// Services no longer desired → `delete` with `prune` (never while the desired state has
 /// errors; more than half of the running services only with `allowMassDelete`), else a note.
 ///
-/// Waves: a service's wave in the `dependsOn` graph, renumbered densely over the services
-/// that have steps (so relative order is kept and no wave is empty). Deletes come after
-/// every other step, in reverse dependency order when the observed services carry their
-/// `dependsOn`, else all in one wave.
+/// Waves count only services that have steps. A create, update, scale or heal step is in
+/// wave 0 when none of the services its service depends on, directly or transitively, has
+/// a step; else one more than the highest wave among the steps of those services. So an
+/// update of `api` whose dependency `db` is converged shares wave 0 with an unrelated
+/// create, and a dependency is never after its dependent. Deletes come after every other
+/// step, by the same rule in reverse over the services no longer desired (as their
+/// observed `dependsOn` says): wave `first` when no service that depends on it, directly or
+/// transitively, is deleted too; else one more than the highest such delete's wave. Waves
+/// are dense by construction: a step in wave n > 0 waits for one in wave n − 1.
 public enum Planner {
     public static func plan(
         desired: DesiredState, observed: ObservedState, options: PlanOptions = .init()
@@ -51,24 +56,20 @@ public enum Planner {
             services.formIndex(after: &position)
         }
 
-        // Waves: Kahn's algorithm over the ids. Unknown targets are the manifest checks'
-        // business and ignored here.
+        // The dependsOn edges over the ids. Unknown targets are the manifest checks' business
+        // and ignored here.
         var edges: [(dependent: Int, dependency: Int)] = []
         for i in 0..<count {
             for name in services.values[positions[i]].dependsOn {
                 if let d = ids[name] { edges.append((i, d)) }
             }
         }
-        // Waves exist exactly when there is no cycle; only then are cycles spelled out, on
-        // the name-sorted graph, so the message does not depend on the dictionary's order.
-        guard let graphWaves = DependencyGraph.waves(count: count, edges: edges) else {
-            throw .dependencyCycle(DependencyGraph(services: services.values).cycles())
-        }
 
         // Observed services by desired id, in one pass; the rest are orphans. Two entries
         // with one name (only a hand-written file has them) are merged first, then planned.
         var observedIndex = [Int](repeating: -1, count: count)
         var orphanIndices: [Int] = []
+        var emptyOrphanIndices: [Int] = []  // no instances: no step, but maybe in a dependsOn chain
         var orphanNames: Set<String> = []
         var runningCount = 0  // services with instances; strays are no service
         for j in observed.services.indices {
@@ -81,35 +82,45 @@ public enum Planner {
                 guard orphanNames.insert(name).inserted else {
                     return try plan(desired: desired, observed: observed.merged, options: options)
                 }
-                if hasInstances { orphanIndices.append(j) }
+                if hasInstances { orphanIndices.append(j) } else { emptyOrphanIndices.append(j) }
             }
             if hasInstances && name != ObservedService.straysName { runningCount += 1 }
         }
 
-        // 1. Create, update, scale, heal: with the graph wave, renumbered below.
+        // 1. Create, update, scale, heal; the wave is set once every service's steps are known.
         var steps: [PlanStep] = []
+        var owner: [Int] = []  // the id of each step's service
+        var hasStep = [Bool](repeating: false, count: count)
         for i in 0..<count {
             let p = positions[i]
             let j = observedIndex[i]
+            let made: [PlanStep]
             if j < 0 {
                 if services.values[p].replicas == 0 { continue }
-                steps += serviceSteps(services.values[p], instances: [], wave: graphWaves[i])
-                continue
-            }
-            // The common case, converged, read in place.
-            if isConverged(
+                made = serviceSteps(services.values[p], instances: [], wave: 0)
+            } else if isConverged(
                 observed.services[j].instances, revision: services.values[p].revision,
                 replicas: services.values[p].replicas, restart: services.values[p].restart)
             {
-                continue
+                continue  // the common case, converged, read in place
+            } else {
+                made = serviceSteps(services.values[p], instances: observed.services[j].instances, wave: 0)
             }
-            steps += serviceSteps(services.values[p], instances: observed.services[j].instances, wave: graphWaves[i])
+            if made.isEmpty { continue }
+            hasStep[i] = true
+            steps += made
+            owner += repeatElement(i, count: made.count)
         }
-        let used = Set(steps.map(\.wave)).sorted()
-        var dense: [Int: Int] = [:]
-        for (i, w) in used.enumerated() { dense[w] = i }
-        for i in steps.indices { steps[i].wave = dense[steps[i].wave]! }
-        let firstDeleteWave = used.count
+        // Waves exist exactly when there is no cycle; only then are cycles spelled out, on
+        // the name-sorted graph, so the message does not depend on the dictionary's order.
+        guard let waves = DependencyGraph.stepWaves(count: count, edges: edges, hasStep: hasStep) else {
+            throw .dependencyCycle(DependencyGraph(services: services.values).cycles())
+        }
+        var firstDeleteWave = 0
+        for k in steps.indices {
+            steps[k].wave = waves[owner[k]]
+            firstDeleteWave = max(firstDeleteWave, steps[k].wave + 1)
+        }
 
         // 2. Services no longer desired.
         var notes: [PlanNote] = []
@@ -136,7 +147,8 @@ public enum Planner {
                 if deleting.count * 2 > runningCount && !options.allowMassDelete {
                     throw .massDelete(deleting: deleting.map(\.name), running: runningCount)
                 }
-                steps += deleteSteps(orphans, firstWave: firstDeleteWave)
+                let empty = emptyOrphanIndices.map { observed.services[$0] }
+                steps += deleteSteps(orphans, passingThrough: empty, firstWave: firstDeleteWave)
             }
         }
         // The total order, sorting small keys: a PlanStep is large, and moving or copying it
@@ -297,16 +309,24 @@ public enum Planner {
     // MARK: - Deletes
 
     /// Reverse dependency order among the deleted services: a service is deleted before
-    /// the services it depended on.
-    static func deleteSteps(_ orphans: [ObservedService], firstWave: Int) -> [PlanStep] {
-        let graph = DependencyGraph(Dictionary(uniqueKeysWithValues: orphans.map { ($0.name, $0.dependsOn) }))
-        let waves = graph.waves() ?? [:]  // a cycle among deleted services: one wave
-        let top = waves.values.max() ?? 0
+    /// the services it depended on, directly or through services no longer desired that
+    /// have no instances left (`passingThrough`, no step of their own). A delete is in
+    /// `firstWave` when nothing deleted depends on it, else one wave after the latest delete
+    /// of a service that does. A cycle in the observed `dependsOn` labels (only a
+    /// hand-written file has one): every delete in `firstWave`.
+    static func deleteSteps(
+        _ orphans: [ObservedService], passingThrough empty: [ObservedService] = [], firstWave: Int
+    ) -> [PlanStep] {
+        let graph = DependencyGraph(pairs: (orphans + empty).map { ($0.name, $0.dependsOn) })
+        let deleted = Set(orphans.map(\.name))
+        let levels = graph.stepWaveIndices(hasStep: graph.nodes.map { deleted.contains($0) }, reversed: true)
+        var waves: [String: Int] = [:]
+        if let levels { for (n, name) in graph.nodes.enumerated() { waves[name] = levels[n] } }
         return orphans.map { o in
             let ids = o.instances.map(\.id).sorted()
             let image = mostCommon(o.instances.map { $0.image ?? "" })
             return PlanStep(
-                action: .delete, service: o.name, wave: firstWave + top - (waves[o.name] ?? top),
+                action: .delete, service: o.name, wave: firstWave + (waves[o.name] ?? 0),
                 reason: "not in the desired state",
                 from: PlanStep.Endpoint(
                     image: image, replicas: ids.count, revision: mostCommon(o.instances.map(\.revision.id))),
