@@ -94,7 +94,9 @@ final class Repository {
 
     func suggestionHint(for spec: String) -> String {
         let names = referenceNames()
-        let near = Suggestions.nearest(to: spec, among: names)
+        var near = Suggestions.sameBranch(as: spec, among: names)
+        for name in Suggestions.nearest(to: spec, among: names) where !near.contains(name) { near.append(name) }
+        near = Array(near.prefix(3))
         if !near.isEmpty {
             return "did you mean " + near.joined(separator: ", ") + "?"
         }
