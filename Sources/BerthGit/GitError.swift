@@ -34,6 +34,8 @@ public struct GitError: Error, Sendable, Hashable, CustomStringConvertible {
     public var subject: String
     /// A sentence for the operator: what to check or do next.
     public var hint: String
+    /// libgit2's error class (`git_error_t`), 0 when Berth raised the error itself.
+    var libgit2Class: Int32 = 0
 
     public init(code: Code, libgit2Message: String = "", operation: String, subject: String, hint: String = "") {
         self.code = code

@@ -76,9 +76,29 @@ func lastError(_ rc: Int32, _ operation: String, _ subject: String, scrub: Scrub
     }
     git_error_clear()
     let code = GitError.Code(rc: rc, klass: klass)
-    return GitError(
+    var error = GitError(
         code: code, libgit2Message: scrub.apply(message.trimmingTrailingNewlines),
         operation: operation, subject: scrub.apply(subject), hint: code.defaultHint)
+    error.libgit2Class = klass
+    return error
+}
+
+extension GitError {
+    /// Whether libgit2's HTTP transport failed on authentication, all of class
+    /// GIT_ERROR_HTTP. Seen with libgit2 1.5.1 against a server answering 401: "remote
+    /// authentication required but no callback set" (GIT_EAUTH) when nothing answered the
+    /// challenge, "too many redirects or authentication replays" (rc -1) after 15 rejected
+    /// replays. Its other words for it: "server requires authentication that we do not
+    /// support", and "unexpected http status code: 403" for a refusal (401 taken as well).
+    /// A plain redirect loop also ends in "too many redirects or authentication replays":
+    /// that counts only when the server `askedForCredentials`.
+    func isHTTPAuthFailure(askedForCredentials: Bool) -> Bool {
+        guard UInt32(bitPattern: libgit2Class) == GIT_ERROR_HTTP.rawValue else { return false }
+        let text = libgit2Message.lowercased()
+        if text.contains("status code: 401") || text.contains("status code: 403") { return true }
+        if text.contains("authentication replays") { return askedForCredentials }
+        return text.contains("authentication")
+    }
 }
 
 extension GitError.Code {

@@ -61,7 +61,11 @@ final class Repository {
         let rc = git_revparse_single(&object, pointer, spec)
         if rc < 0 {
             var error = lastError(rc, "resolve revision", "\"\(spec)\"")
-            if error.code == .notFound || error.code == .invalidSpec || error.code == .ambiguous && false {
+            if error.code == .ambiguous {
+                // Only a short commit id is ambiguous (a name that is both a branch and a tag
+                // resolves as git does, tag first): nearby branch names would not help.
+                error.hint = "a short id in \"\(spec)\" is the start of several object ids; give more of its hex digits"
+            } else if error.code == .notFound || error.code == .invalidSpec {
                 error.hint = suggestionHint(for: spec)
             }
             throw error
@@ -94,7 +98,9 @@ final class Repository {
 
     func suggestionHint(for spec: String) -> String {
         let names = referenceNames()
-        let near = Suggestions.nearest(to: spec, among: names)
+        var near = Suggestions.sameBranch(as: spec, among: names)
+        for name in Suggestions.nearest(to: spec, among: names) where !near.contains(name) { near.append(name) }
+        near = Array(near.prefix(3))
         if !near.isEmpty {
             return "did you mean " + near.joined(separator: ", ") + "?"
         }

@@ -11,6 +11,14 @@ enum Suggestions {
         return scored.sorted { $0 < $1 }.prefix(limit).map(\.1)
     }
 
+    /// Names that are `word` with or without a leading `remote/` (or folder) part: a
+    /// remote-tracking `origin/feature` for `feature`, and `feature` for `origin/feature`
+    /// (in a mirror the remote's branches are plain `refs/heads/…`). Edit distance misses
+    /// them: the prefix alone is too long.
+    static func sameBranch(as word: String, among names: [String]) -> [String] {
+        names.filter { $0 != word && ($0.hasSuffix("/" + word) || word.hasSuffix("/" + $0)) }
+    }
+
     /// Levenshtein distance.
     static func distance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
         if a.isEmpty { return b.count }

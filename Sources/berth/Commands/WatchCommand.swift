@@ -181,14 +181,9 @@ struct WatchCommand: AsyncParsableCommand {
     /// on every call; a local repository is opened afresh so new commits are seen.
     static func openRepository(_ repo: String?, environment: [String: String]) async throws -> GitRepository {
         guard let repo else { return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true) }
-        if GitRepository.isRemote(repo) {
-            let root = SourceOptions.cacheRoot(environment: environment)
-            try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            return try await GitRepository.mirror(
-                url: repo, into: GitRepository.mirrorDirectory(for: repo, cacheRoot: root),
-                credentials: GitCredentials(environment: environment))
-        }
-        return try GitRepository(path: repo, discover: true)
+        return try await GitRepository.open(
+            location: repo, mirrorCacheRoot: SourceOptions.cacheRoot(environment: environment),
+            credentials: GitCredentials(environment: environment))
     }
 }
 

@@ -27,13 +27,9 @@ extension SourceOptions {
         guard let repo else {
             return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true)
         }
-        if GitRepository.isRemote(repo) {
-            let root = Self.cacheRoot(environment: environment)
-            try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            let directory = GitRepository.mirrorDirectory(for: repo, cacheRoot: root)
-            return try await GitRepository.mirror(url: repo, into: directory, credentials: GitCredentials(environment: environment))
-        }
-        return try GitRepository(path: repo, discover: true)
+        return try await GitRepository.open(
+            location: repo, mirrorCacheRoot: Self.cacheRoot(environment: environment),
+            credentials: GitCredentials(environment: environment))
     }
 
     func openSource() async throws -> GitDesiredStateSource {
