@@ -77,7 +77,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(
             name: "berth-bench",
-            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker",
+            dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker", "BerthTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict),

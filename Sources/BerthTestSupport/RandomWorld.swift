@@ -12,6 +12,8 @@ public struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
     public mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
+    /// `next() % n`: the plain reduction the generators of tests and benchmarks use.
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
     public mutating func chance(_ percent: Int) -> Bool { int(0...99) < percent }
 }
 

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 
 // `berth-bench git`: a generated repository of 10,000 commits over 500 manifest files
@@ -169,7 +170,7 @@ enum GitBench {
 
     /// Writes the repository with `git fast-import`; returns the benchmarked service's name.
     static func generate(repo: String, commits: Int, files: Int) throws -> String {
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)  // SplitMix64: every run generates the same repository
         var stream = ""
         stream.reserveCapacity(commits * 600)
         var versions = [Int](repeating: 0, count: files)
@@ -305,18 +306,5 @@ enum GitBench {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { Harness.fail("\(command.joined(separator: " ")) exited \(process.terminationStatus)") }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-/// A small deterministic PRNG (SplitMix64), so every run generates the same repository.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

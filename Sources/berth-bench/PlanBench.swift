@@ -1,3 +1,4 @@
+import BerthTestSupport
 import BerthCore
 import BerthYAML
 import Foundation
@@ -30,23 +31,11 @@ enum PlanBench {
         var files: [ManifestFile]
     }
 
-    /// SplitMix64, so every run plans the same world.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
 
     static func name(_ i: Int) -> String { String(format: "svc-%05d", i) }
 
     static func makeWorld() -> World {
-        var rng = Random(state: 0x0B3A_7417)
+        var rng = SeededRandom(seed: 0x0B3A_7417)  // SplitMix64: every run plans the same world
         var specs: [String: ServiceSpec] = [:]
         var files: [ManifestFile] = []
         var services: [ObservedService] = []

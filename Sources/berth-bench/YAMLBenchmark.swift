@@ -1,3 +1,4 @@
+import BerthTestSupport
 import BerthCore
 import BerthYAML
 import CYAML
@@ -229,18 +230,11 @@ enum YAMLBench {
 
 /// Realistic `berth/v1` Services, deterministic (SplitMix64).
 struct Generator {
-    var state: UInt64
+    var rng: SeededRandom
     var published = 0
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { rng = SeededRandom(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func int(_ n: Int) -> Int { rng.below(n) }
     mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
 
     static let words = [

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import BerthTestSupport
 @testable import BerthCore
 
 /// `ManifestLoader.parse`'s fast path (`FastServiceDecoder`, libyaml events straight into
@@ -155,15 +156,10 @@ import Testing
     }
 
     struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        var base: SeededRandom
+        init(state: UInt64) { base = SeededRandom(seed: state) }
+        mutating func next() -> UInt64 { base.next() }
+        mutating func int(_ n: Int) -> Int { base.below(n) }
         mutating func chance(_ n: Int) -> Bool { int(n) == 0 }
         mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
     }

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 import BerthCore
+import BerthTestSupport
 
 /// Seeded mutations of full manifests through the whole loader: whatever the bytes, a load
 /// ends with services and located diagnostics, never a crash (a trap would take `berth
@@ -64,19 +65,6 @@ import BerthCore
         """,
     ]
 
-    /// SplitMix64: the same seed, the same mutations.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
-
     /// Values that have broken parsers: huge and odd numbers, YAML specials, decorations.
     static let values: [String] = [
         String(repeating: "9", count: 20), String(repeating: "9", count: 400), "-1", "-0", "0", "+5", "0x10", "0o7",
@@ -88,7 +76,7 @@ import BerthCore
         "\"\\x7f\"", "'it''s'", "|\n  block", ">-\n  folded", "a: b", "- x", "? k", "@x", "`x", "%x", "\t1",
     ]
 
-    static func mutate(_ text: String, _ r: inout Random) -> [UInt8] {
+    static func mutate(_ text: String, _ r: inout SeededRandom) -> [UInt8] {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         for _ in 0...r.below(3) {
             let i = r.below(lines.count)
@@ -117,7 +105,7 @@ import BerthCore
 
     @Test func mutatedManifestsNeverCrashTheLoader() {
         let iterations = Int(ProcessInfo.processInfo.environment["BERTH_FUZZ_ITERATIONS"] ?? "") ?? 1_500
-        var r = Random(state: 0xB3A7_F022)
+        var r = SeededRandom(seed: 0xB3A7_F022)
         var withErrors = 0
         for n in 0..<iterations {
             let seed = Self.seeds[r.below(Self.seeds.count)]
