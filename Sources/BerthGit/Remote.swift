@@ -217,7 +217,7 @@ extension GitRepository {
     /// with other credentials, in the URL or in the environment, shares the cache, and no
     /// secret ends up in a file name.
     public static func mirrorDirectory(for url: String, cacheRoot: String) -> String {
-        let scrubbed = Scrubber.scrubURLUserInfo(url).replacing("://***@", with: "://")
+        let scrubbed = Scrubber.removingURLUserInfo(url)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in scrubbed.utf8 {
             hash ^= UInt64(byte)

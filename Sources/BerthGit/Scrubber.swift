@@ -21,6 +21,15 @@ public struct Scrubber: Sendable {
 
     /// Replaces the user-info part of every `scheme://user[:pass]@host` in `text` by `***`.
     public static func scrubURLUserInfo(_ text: String) -> String {
+        replacingURLUserInfo(text, with: "***@")
+    }
+
+    /// `text` with the user-info part of every URL (`user[:pass]@`) taken out.
+    public static func removingURLUserInfo(_ text: String) -> String {
+        replacingURLUserInfo(text, with: "")
+    }
+
+    private static func replacingURLUserInfo(_ text: String, with replacement: String) -> String {
         guard text.contains("://") else { return text }
         var result = ""
         var rest = Substring(text)
@@ -31,8 +40,8 @@ public struct Scrubber: Sendable {
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == " " || $0 == "'" || $0 == "\"" || $0 == "\n" || $0 == "?" || $0 == "#" } ?? rest.endIndex
             let authority = rest[..<authorityEnd]
             if let at = authority.lastIndex(of: "@") {
-                result += "***"
-                rest = rest[at...]
+                result += replacement
+                rest = rest[rest.index(after: at)...]
             }
         }
         return result + rest

@@ -354,10 +354,7 @@ struct FieldReader {
     /// `"text"` with quotes, backslashes and control characters escaped; long text shortened.
     static func quoted(_ text: String) -> String {
         var out = "\""
-        var count = 0
-        for c in text.unicodeScalars {
-            count += 1
-            if count > 80 { out += "…"; break }
+        for c in shortened(text).unicodeScalars {
             switch c {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
@@ -441,41 +438,49 @@ enum Suggestion {
     /// thousands of services cost a bounded time instead of their product.
     static func closest(to word: String, among candidates: [String], budget: inout Int) -> String? {
         var prepared = Candidates(candidates)
-        return prepared.closest(to: word, budget: &budget)
+        if case .found(let name) = prepared.lookup(word, budget: &budget) { return name }
+        return nil
+    }
+
+    /// What a look-up found: a close name, none, or nothing because the budget ran out.
+    enum Lookup: Equatable {
+        case found(String)
+        case none
+        case overBudget
     }
 
     /// Candidates lowercased once, for many look-ups among the same names.
     struct Candidates {
         let names: [String]
-        private var lowered: [[UInt32]]?
-        private var ascii: [Bool] = []
-        private var longest: Int?
+        private let lowered: [[UInt32]]
+        private let ascii: [Bool]
+        private let longest: Int
         private var rows = ([Int](), [Int]())
 
-        init(_ names: [String]) { self.names = names }
+        init(_ names: [String]) {
+            self.names = names
+            lowered = names.map { name in
+                var out: [UInt32] = []
+                Suggestion.lowered(name, into: &out)
+                return out
+            }
+            ascii = names.map { $0.utf8.allSatisfy { $0 < 0x80 } }
+            longest = names.lazy.map(\.utf8.count).max() ?? 0
+        }
 
-        mutating func closest(to word: String, budget: inout Int) -> String? {
-            guard budget >= names.count else { return nil }
+        mutating func lookup(_ word: String, budget: inout Int) -> Lookup {
+            guard budget >= names.count else { return .overBudget }
             budget -= names.count
             // A word far longer than every name is close to none (and a 10 MB value is
             // not lowercased for nothing).
-            if longest == nil { longest = names.lazy.map(\.utf8.count).max() ?? 0 }
-            if word.utf8.count > 4 * longest! + 8 { return nil }
-            if lowered == nil {
-                lowered = names.map { name in
-                    var out: [UInt32] = []
-                    Suggestion.lowered(name, into: &out)
-                    return out
-                }
-                ascii = names.map { $0.utf8.allSatisfy { $0 < 0x80 } }
-            }
+            if word.utf8.count > 4 * longest + 8 { return .none }
             var w: [UInt32] = []
             Suggestion.lowered(word, into: &w)
             let wordIsASCII = word.utf8.allSatisfy { $0 < 0x80 }
             let wordLowered = word.lowercased()
             var caseless: String?
             var best: (distance: Int, word: String)?
-            for (k, c) in lowered!.enumerated() {
+            for (k, c) in lowered.enumerated() {
                 // Equal ignoring case: scalar by scalar for ASCII; as Strings (canonical
                 // equivalence: "é" precomposed or not) otherwise.
                 let same = wordIsASCII && ascii[k] ? c == w : names[k].lowercased() == wordLowered
@@ -491,7 +496,7 @@ enum Suggestion {
                     best = (d, names[k])
                 }
             }
-            return caseless ?? best?.word
+            return (caseless ?? best?.word).map(Lookup.found) ?? .none
         }
     }
 

@@ -225,28 +225,24 @@ public enum ManifestLoader {
         // of dangling names in a large repository is reported in well under a second.
         var candidates: Suggestion.Candidates?  // the names, sorted, once one is needed
         var suggestionBudget = budget
-        var suggested: [String: String?] = [:]
-        var unsuggested: Set<String> = []  // looked up after the budget ran out
+        var suggested: [String: Suggestion.Lookup] = [:]
         var edgeCount = 0
         for k in 0..<count {
             edgeCount += all[k].dependsOn.count
             for dep in all[k].dependsOn where first[dep.name] == nil {
                 var message = "unknown service \(FieldReader.quoted(dep.name))"
-                let close: String?
+                let lookup: Suggestion.Lookup
                 if let memo = suggested[dep.name] {
-                    close = memo
+                    lookup = memo
                 } else {
                     if candidates == nil { candidates = Suggestion.Candidates(first.keys.sorted()) }
-                    if suggestionBudget < candidates!.names.count { unsuggested.insert(dep.name) }
-                    close = candidates!.closest(to: dep.name, budget: &suggestionBudget)
-                    suggested[dep.name] = close
+                    lookup = candidates!.lookup(dep.name, budget: &suggestionBudget)
+                    suggested[dep.name] = lookup
                 }
-                if let close {
-                    message += "; did you mean \"\(close)\"?"
-                } else if unsuggested.contains(dep.name) {
-                    message += ": no manifest defines it (too many unknown services to look for a close name)"
-                } else {
-                    message += ": no manifest defines it"
+                switch lookup {
+                case .found(let close): message += "; did you mean \"\(close)\"?"
+                case .none: message += ": no manifest defines it"
+                case .overBudget: message += ": no manifest defines it (too many unknown services to look for a close name)"
                 }
                 error(dep.source, dep.path, message)
                 held.insert(all[k].name)

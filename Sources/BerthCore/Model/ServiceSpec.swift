@@ -21,9 +21,8 @@ public struct SourceRef: Sendable, Hashable, Codable, Comparable {
 /// is one pointer wide, so the many copies a load, a plan or a diff makes of 10,000 specs
 /// (arrays, dictionaries, plan steps) are a retain each, not a few hundred bytes each.
 public struct ServiceSpec: Sendable, Codable {
-    /// The fields. Mutated only through `ServiceSpec`'s accessors, and only when this
-    /// spec is its sole owner (`unique()`), so sharing it across threads is safe.
-    private final class Box: @unchecked Sendable {
+    /// The stored fields, as a plain struct (its memberwise initialiser builds a spec).
+    private struct Fields {
         var name: String
         var labels: [String: String]
         var image: String
@@ -40,62 +39,13 @@ public struct ServiceSpec: Sendable, Codable {
         var autoscale: Autoscale?
         var source: SourceRef?
         var cachedRevision: Revision?
+    }
 
-        init(
-            name: String,
-            labels: [String: String],
-            image: String,
-            replicas: Int,
-            command: [String]?,
-            env: [String: String],
-            ports: [PortSpec],
-            dependsOn: [String],
-            health: HealthCheck?,
-            update: UpdatePolicy,
-            stopGracePeriod: Millis,
-            restart: RestartPolicy,
-            resources: Resources?,
-            autoscale: Autoscale?,
-            source: SourceRef?,
-            cachedRevision: Revision?
-        ) {
-            self.name = name
-            self.labels = labels
-            self.image = image
-            self.replicas = replicas
-            self.command = command
-            self.env = env
-            self.ports = ports
-            self.dependsOn = dependsOn
-            self.health = health
-            self.update = update
-            self.stopGracePeriod = stopGracePeriod
-            self.restart = restart
-            self.resources = resources
-            self.autoscale = autoscale
-            self.source = source
-            self.cachedRevision = cachedRevision
-        }
-
-        func copy() -> Box {
-            Box(
-                name: name,
-                labels: labels,
-                image: image,
-                replicas: replicas,
-                command: command,
-                env: env,
-                ports: ports,
-                dependsOn: dependsOn,
-                health: health,
-                update: update,
-                stopGracePeriod: stopGracePeriod,
-                restart: restart,
-                resources: resources,
-                autoscale: autoscale,
-                source: source,
-                cachedRevision: cachedRevision)
-        }
+    /// The fields, shared. Mutated only through `ServiceSpec`'s accessors, and only when
+    /// this spec is its sole owner (`unique()`), so sharing it across threads is safe.
+    private final class Box: @unchecked Sendable {
+        var f: Fields
+        init(_ fields: Fields) { f = fields }
     }
 
     private var box: Box
@@ -103,125 +53,125 @@ public struct ServiceSpec: Sendable, Codable {
     /// The box, copied first when another spec shares it.
     @inline(__always)
     private mutating func unique() -> Box {
-        if !isKnownUniquelyReferenced(&box) { box = box.copy() }
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
         return box
     }
 
     public var name: String {
-        get { box.name }
+        get { box.f.name }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.name
+            b.f.cachedRevision = nil
+            yield &b.f.name
         }
     }
     public var labels: [String: String] {
-        get { box.labels }
+        get { box.f.labels }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.labels
+            b.f.cachedRevision = nil
+            yield &b.f.labels
         }
     }
     public var image: String {
-        get { box.image }
+        get { box.f.image }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.image
+            b.f.cachedRevision = nil
+            yield &b.f.image
         }
     }
     public var replicas: Int {
-        get { box.replicas }
-        _modify { yield &unique().replicas }
+        get { box.f.replicas }
+        _modify { yield &unique().f.replicas }
     }
     public var command: [String]? {
-        get { box.command }
+        get { box.f.command }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.command
+            b.f.cachedRevision = nil
+            yield &b.f.command
         }
     }
     public var env: [String: String] {
-        get { box.env }
+        get { box.f.env }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.env
+            b.f.cachedRevision = nil
+            yield &b.f.env
         }
     }
     public var ports: [PortSpec] {
-        get { box.ports }
+        get { box.f.ports }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.ports
+            b.f.cachedRevision = nil
+            yield &b.f.ports
         }
     }
     public var dependsOn: [String] {
-        get { box.dependsOn }
+        get { box.f.dependsOn }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.dependsOn
+            b.f.cachedRevision = nil
+            yield &b.f.dependsOn
         }
     }
     public var health: HealthCheck? {
-        get { box.health }
+        get { box.f.health }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.health
+            b.f.cachedRevision = nil
+            yield &b.f.health
         }
     }
     public var update: UpdatePolicy {
-        get { box.update }
+        get { box.f.update }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.update
+            b.f.cachedRevision = nil
+            yield &b.f.update
         }
     }
     public var stopGracePeriod: Millis {
-        get { box.stopGracePeriod }
+        get { box.f.stopGracePeriod }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.stopGracePeriod
+            b.f.cachedRevision = nil
+            yield &b.f.stopGracePeriod
         }
     }
     public var restart: RestartPolicy {
-        get { box.restart }
+        get { box.f.restart }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.restart
+            b.f.cachedRevision = nil
+            yield &b.f.restart
         }
     }
     public var resources: Resources? {
-        get { box.resources }
+        get { box.f.resources }
         _modify {
             let b = unique()
-            b.cachedRevision = nil
-            yield &b.resources
+            b.f.cachedRevision = nil
+            yield &b.f.resources
         }
     }
     public var autoscale: Autoscale? {
-        get { box.autoscale }
-        _modify { yield &unique().autoscale }
+        get { box.f.autoscale }
+        _modify { yield &unique().f.autoscale }
     }
     public var source: SourceRef? {
-        get { box.source }
-        _modify { yield &unique().source }
+        get { box.f.source }
+        _modify { yield &unique().f.source }
     }
     /// The revision, computed once by the manifest loader so that planning the same desired
     /// state again (the reconcile loop does, on every pass) does not hash every service
     /// again. Any change to a field that enters the revision clears it (`replicas`,
     /// `autoscale` and `source` do not enter it). Not encoded, not part of equality.
     var cachedRevision: Revision? {
-        get { box.cachedRevision }
-        _modify { yield &unique().cachedRevision }
+        get { box.f.cachedRevision }
+        _modify { yield &unique().f.cachedRevision }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -241,23 +191,11 @@ public struct ServiceSpec: Sendable, Codable {
         stopGracePeriod: Millis = .seconds(10), restart: RestartPolicy = .always,
         resources: Resources? = nil, autoscale: Autoscale? = nil, source: SourceRef? = nil
     ) {
-        box = Box(
-            name: name,
-            labels: labels,
-            image: image,
-            replicas: replicas,
-            command: command,
-            env: env,
-            ports: ports,
-            dependsOn: dependsOn,
-            health: health,
-            update: update,
-            stopGracePeriod: stopGracePeriod,
-            restart: restart,
-            resources: resources,
-            autoscale: autoscale,
-            source: source,
-            cachedRevision: nil)
+        box = Box(Fields(
+            name: name, labels: labels, image: image, replicas: replicas, command: command, env: env,
+            ports: ports, dependsOn: dependsOn, health: health, update: update,
+            stopGracePeriod: stopGracePeriod, restart: restart, resources: resources,
+            autoscale: autoscale, source: source, cachedRevision: nil))
     }
 
     // Codable as the compiler synthesised it for the stored fields: optionals with

@@ -35,19 +35,21 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         self.stateDirectory = stateDirectory
     }
 
-    /// How to get a proxy for `project`: `start one with `berth proxy …`, or run `berth
-    /// watch`, which starts it`.
-    public static func startAdvice(project: String, stateDirectory: String?) -> String {
+    /// Why nothing was drained when no proxy answers for `project` (`detail`: what was
+    /// found instead), and how to get one.
+    public static func noProxyReason(project: String, stateDirectory: String?, detail: String) -> String {
         let folder = stateDirectory.map { " --state-dir \($0)" } ?? ""
-        return "start one with `berth proxy --project \(project)\(folder)`, or run `berth watch`, which starts it"
+        return "no berth proxy answers for project \(project) (\(detail)); "
+            + "start one with `berth proxy --project \(project)\(folder)`, or run `berth watch`, which starts it"
     }
 
     /// Why a drain did not happen, for the executor's report: plain words when no proxy
     /// answers (the log line has the connect error), the proxy's own error otherwise.
     func notDrainedReason(_ error: any Error) -> String {
         guard let error = error as? ProxyError, error.unreachable, let project else { return "\(error)" }
-        return "no berth proxy answers for project \(project) (nothing answers at \(host):\(port), "
-            + "where its state file says it listens); " + Self.startAdvice(project: project, stateDirectory: stateDirectory)
+        return Self.noProxyReason(
+            project: project, stateDirectory: stateDirectory,
+            detail: "nothing answers at \(host):\(port), where its state file says it listens")
     }
 
     public func instanceReady(_ instance: Instance) async {

@@ -27,8 +27,7 @@ public struct ProxyRouter: TrafficRouter, Sendable {
         guard let client else {
             let file = ProxyStateFile.path(directory: stateDirectory, project: project)
             return .notDrained(
-                reason: "no berth proxy answers for project \(project) (no \(file)); "
-                    + ProxyControlClient.startAdvice(project: project, stateDirectory: stateDirectory))
+                reason: ProxyControlClient.noProxyReason(project: project, stateDirectory: stateDirectory, detail: "no \(file)"))
         }
         return await client.drain(instance, grace: grace)
     }

@@ -70,7 +70,7 @@ enum EventLoop {
     }
 
     /// The 1-based line and column (in Unicode scalars) of byte `offset`, counting line
-    /// breaks as libyaml does (`\r\n`, `\r`, `\n`, NEL, LS, PS) and skipping a UTF-8 BOM.
+    /// breaks as libyaml does (`LineBreaks`) and skipping a UTF-8 BOM.
     static func markOfOffset(_ offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Mark {
         var line = 1
         var column = 1
@@ -78,18 +78,11 @@ enum EventLoop {
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
         let end = min(offset, bytes.count)
         while i < end {
-            let b = bytes[i]
-            if b == 0x0A {
-                line += 1; column = 1; i += 1
-            } else if b == 0x0D {
-                line += 1; column = 1; i += 1
-                if i < end, bytes[i] == 0x0A { i += 1 }
-            } else if b == 0xC2, i + 1 < end, bytes[i + 1] == 0x85 {
-                line += 1; column = 1; i += 2
-            } else if b == 0xE2, i + 2 < end, bytes[i + 1] == 0x80, bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9 {
-                line += 1; column = 1; i += 3
+            let breakLength = LineBreaks.length(at: i, in: bytes, end: end)
+            if breakLength > 0 {
+                line += 1; column = 1; i += breakLength
             } else {
-                if b & 0xC0 != 0x80 { column += 1 }
+                if bytes[i] & 0xC0 != 0x80 { column += 1 }
                 i += 1
             }
         }

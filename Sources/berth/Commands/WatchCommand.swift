@@ -119,7 +119,7 @@ struct WatchCommand: AsyncParsableCommand {
         options.plan = PlanOptions(prune: !noPrune, allowMassDelete: allowMassDelete)
         let repo = source.repo
         let git = GitDesiredStateProvider(ref: source.ref, path: source.path) {
-            try await Self.openRepository(repo, environment: environment)
+            try await SourceOptions.openRepository(repo, environment: environment)
         }
         // A desired state that publishes a port gets its balancer before it is applied.
         let provider: any DesiredStateProvider = noProxy
@@ -175,15 +175,6 @@ struct WatchCommand: AsyncParsableCommand {
             }
         }
         return nil
-    }
-
-    /// As `SourceOptions.openRepository`, from plain values: a remote is mirrored (fetched)
-    /// on every call; a local repository is opened afresh so new commits are seen.
-    static func openRepository(_ repo: String?, environment: [String: String]) async throws -> GitRepository {
-        guard let repo else { return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true) }
-        return try await GitRepository.open(
-            location: repo, mirrorCacheRoot: SourceOptions.cacheRoot(environment: environment),
-            credentials: GitCredentials(environment: environment))
     }
 }
 

@@ -23,7 +23,13 @@ extension SourceOptions {
     }
 
     func openRepository() async throws -> GitRepository {
-        let environment = ProcessInfo.processInfo.environment
+        try await Self.openRepository(repo, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// `--repo` opened: the current directory's repository when nil, else a local path or a
+    /// remote, mirrored (and fetched) under the cache root. `berth watch` calls it on every
+    /// fetch, so a local repository is opened afresh and new commits are seen.
+    static func openRepository(_ repo: String?, environment: [String: String]) async throws -> GitRepository {
         guard let repo else {
             return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true)
         }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthYAML
 import Foundation
 
 /// Renders diagnostics the way swift, clang and rustc do: the located message, then the
@@ -31,7 +32,7 @@ struct DiagnosticsRenderer {
         for d in diagnostics {
             out += headline(d) + "\n"
             if lineCache[d.file] == nil, let bytes = sources[d.file] {
-                lineCache[d.file] = Self.lineRanges(bytes)
+                lineCache[d.file] = LineBreaks.lineRanges(bytes)
             }
             if let lines = lineCache[d.file], let bytes = sources[d.file], d.line >= 1, d.line <= lines.count {
                 let line = String(decoding: bytes[lines[d.line - 1]], as: UTF8.self)
@@ -72,33 +73,6 @@ struct DiagnosticsRenderer {
     static func wantsColour(fileDescriptor: Int32, environment: [String: String]) -> Bool {
         if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return false }
         return isatty(fileDescriptor) == 1
-    }
-
-    /// Where each line of the file lies, without its line break and without a leading BOM.
-    /// Line breaks as libyaml counts them (so its line numbers find their line): LF, CRLF,
-    /// a lone CR, NEL, LS and PS.
-    static func lineRanges(_ bytes: [UInt8]) -> [Range<Int>] {
-        var ranges: [Range<Int>] = []
-        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        var i = start
-        while i < bytes.count {
-            let breakLength: Int
-            switch bytes[i] {
-            case 0x0A: breakLength = 1
-            case 0x0D: breakLength = i + 1 < bytes.count && bytes[i + 1] == 0x0A ? 2 : 1
-            case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0x85: breakLength = 2
-            case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
-                breakLength = 3
-            default:
-                i += 1
-                continue
-            }
-            ranges.append(start..<i)
-            i += breakLength
-            start = i
-        }
-        ranges.append(start..<bytes.count)
-        return ranges
     }
 
     /// A long line cut to the part around `column` (in Unicode scalars, 1-based), with an
