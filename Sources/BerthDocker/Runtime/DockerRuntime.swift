@@ -93,9 +93,21 @@ public struct DockerRuntime: ContainerRuntime {
             }
             try await group.waitForAll()
         }
-        do {
-            try await client.removeNetwork(BerthNaming.network(project: project))
-        } catch let error as DockerError where error.code == .notFound {}
+        // dockerd can still count an endpoint of a container it has just removed ("network
+        // … has active endpoints", 403): ask again, a bounded number of times.
+        let network = BerthNaming.network(project: project)
+        for attempt in 1...20 {
+            do {
+                try await client.removeNetwork(network)
+                break
+            } catch let error as DockerError where error.code == .notFound {
+                break
+            } catch let error as DockerError where attempt < 20 && error.status == 403
+                && (error.engineMessage ?? error.message).contains("active endpoints")
+            {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         await verdicts.forgetNetwork(project: project)
     }
 
