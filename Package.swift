@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "BerthProxy",
             dependencies: [
-                "BerthCore", "BerthDocker", "BerthEngine", "CEpoll",
+                "BerthCore", "BerthDocker", "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

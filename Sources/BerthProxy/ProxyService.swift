@@ -1,5 +1,4 @@
 public import BerthCore
-public import BerthEngine
 public import BerthDocker
 import Foundation
 public import Logging

@@ -1,5 +1,4 @@
 import BerthCore
-import BerthEngine
 @testable import BerthProxy
 import Foundation
 import NIOCore

@@ -125,10 +125,12 @@ public struct Instance: Sendable, Hashable, Codable {
     public var restartCount: Int
     /// RFC 3339 UTC; informative only, never enters a plan.
     public var created: String?
+    /// The node the instance runs on (a Swarm node); nil on one Docker host.
+    public var node: String?
 
     public init(
         id: String, service: String, revision: Revision, commit: String? = nil, image: String? = nil,
-        state: State, exitCode: Int? = nil, restartCount: Int = 0, created: String? = nil
+        state: State, exitCode: Int? = nil, restartCount: Int = 0, created: String? = nil, node: String? = nil
     ) {
         self.id = id
         self.service = service
@@ -139,6 +141,7 @@ public struct Instance: Sendable, Hashable, Codable {
         self.exitCode = exitCode
         self.restartCount = restartCount
         self.created = created
+        self.node = node
     }
 
     /// Exited or unhealthy: an instance the planner replaces (restart policy permitting).
@@ -170,7 +173,7 @@ public struct Instance: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, service, revision, commit, image, state, health, exitCode, restartCount, created
+        case id, service, revision, commit, image, state, health, exitCode, restartCount, created, node
     }
 
     public init(from decoder: any Decoder) throws {
@@ -184,9 +187,11 @@ public struct Instance: Sendable, Hashable, Codable {
         exitCode = try c.decodeIfPresent(Int.self, forKey: .exitCode)
         restartCount = try c.decodeIfPresent(Int.self, forKey: .restartCount) ?? 0
         created = try c.decodeIfPresent(String.self, forKey: .created)
+        node = try c.decodeIfPresent(String.self, forKey: .node)
     }
 
-    /// The status shape nests instances under their service, so `service` is left out.
+    /// The status shape nests instances under their service, so `service` is left out;
+    /// `node` only when set (never on one Docker host).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
@@ -198,5 +203,6 @@ public struct Instance: Sendable, Hashable, Codable {
         try c.encodeIfPresent(exitCode, forKey: .exitCode)
         try c.encode(restartCount, forKey: .restartCount)
         try c.encodeIfPresent(created, forKey: .created)
+        try c.encodeIfPresent(node, forKey: .node)
     }
 }

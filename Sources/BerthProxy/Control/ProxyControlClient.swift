@@ -1,5 +1,4 @@
 public import BerthCore
-public import BerthEngine
 public import Logging
 import Foundation
 import NIOCore

@@ -1,5 +1,4 @@
 public import BerthCore
-public import BerthEngine
 
 /// The executor's `TrafficRouter` for a project: the `berth proxy` recorded in the state
 /// folder, looked up on every call, so a proxy started (or restarted) after `berth watch`

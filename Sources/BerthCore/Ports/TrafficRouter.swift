@@ -1,5 +1,3 @@
-public import BerthCore
-
 /// Where the executor tells the load balancer about instances: a new instance is put into
 /// rotation once healthy, and an old one is taken out (and its connections drained) before
 /// it is stopped. The load balancer implements it; `NoTrafficRouter` does nothing.
