@@ -33,10 +33,21 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // Berth's one HTTP/1.1 server and client, and its one health prober, on NIO: shared by
+        // the Docker client, the engine's API and the balancer (BerthCore does no I/O).
+        .target(
+            name: "BerthNet",
+            dependencies: [
+                "BerthCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthGit", "CSQLite",
+                "BerthCore", "BerthGit", "BerthNet", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -49,7 +60,7 @@ let package = Package(
         .target(
             name: "BerthDocker",
             dependencies: [
-                "BerthCore",
+                "BerthCore", "BerthNet",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -59,7 +70,7 @@ let package = Package(
         .target(
             name: "BerthProxy",
             dependencies: [
-                "BerthCore", "BerthDocker", "CEpoll",
+                "BerthCore", "BerthNet", "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -99,13 +110,13 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthEngineTests",
-            dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthTestSupport",
+            dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthNet", "BerthTestSupport",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "BerthProxyTests",
             dependencies: [
-                "BerthProxy", "BerthDocker", "BerthCore", "BerthTestSupport", "berth",
+                "BerthProxy", "BerthDocker", "BerthCore", "BerthNet", "BerthTestSupport", "berth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

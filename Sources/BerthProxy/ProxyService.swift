@@ -1,36 +1,43 @@
 public import BerthCore
-public import BerthDocker
+import BerthNet
 import Foundation
 public import Logging
 import NIOConcurrencyHelpers
 
-/// `berth proxy` in one object: the balancer (data plane), the control API, and, with a
-/// Docker client, the discovery that keeps the endpoint table in step with the engine.
+/// `berth proxy` in one object: the balancer (data plane), the control API, and, with an
+/// endpoint source (Docker on one host), the discovery that keeps the endpoint table in
+/// step with the runtime.
 ///
 /// Control API (HTTP/1.1 on `controlHost:controlPort`, JSON with `"formatVersion": 1`):
 /// - `POST /v1/drain {"instance": ID, "graceMs": N}` → retire the instance (no new
 ///   connections from now on) and answer once its last connection closed or `graceMs`
 ///   passed: `{"drained", "remaining", "known", "waitedMs", "instance"}`.
 /// - `POST /v1/ready {"instance": ID}` → the instance takes connections now (learnt from
-///   Docker first if this proxy has not seen it yet); 404 when it is unknown and not running.
+///   the runtime first if this proxy has not seen it yet); 404 when it is unknown and not
+///   running.
 /// - `GET /v1/endpoints` → listeners and endpoints, sorted.
+/// - `GET /v1/traffic` → per-service request and connection counters since the proxy
+///   started, and one sample per second of the last minute (`TrafficReport`).
 /// - `GET /metrics` → Prometheus text, sorted.
 /// - `GET /healthz` → `ok`.
 /// IDs may be a unique prefix of at least 6 characters.
 public final class ProxyService: Sendable {
     public let project: String
     public let balancer: Balancer
-    public let discovery: DockerDiscovery?
-    let server: ControlHTTPServer
+    public let discovery: EndpointDiscovery?
+    let server: HTTPServer
     let logger: Logger
     private let discoveryTask: Task<Void, Never>?
+    private let samplerTask: Task<Void, Never>
+    private let history: NIOLockedValueBox<TrafficHistory>
+    private let started: ContinuousClock.Instant
 
     public var table: EndpointTable { balancer.table }
     /// The port the control API listens on.
     public var controlPort: Int { server.port }
 
     private init(
-        project: String, balancer: Balancer, discovery: DockerDiscovery?, server: ControlHTTPServer,
+        project: String, balancer: Balancer, discovery: EndpointDiscovery?, server: HTTPServer,
         discoveryTask: Task<Void, Never>?, logger: Logger
     ) {
         self.project = project
@@ -39,19 +46,46 @@ public final class ProxyService: Sendable {
         self.server = server
         self.discoveryTask = discoveryTask
         self.logger = logger
+        let history = NIOLockedValueBox(TrafficHistory())
+        let started = ContinuousClock.now
+        let table = balancer.table
+        self.history = history
+        self.started = started
+        samplerTask = Task {
+            // One sample at the end of each whole second since the start (a late wake-up
+            // catches up at once: the seconds it missed count their traffic in the first).
+            var second: Int64 = 1
+            while !Task.isCancelled {
+                try? await ContinuousClock().sleep(until: started + .seconds(second))
+                if Task.isCancelled { return }
+                let counters = table.counters()
+                history.withLockedValue { $0.record(second: second, counters: counters) }
+                second += 1
+            }
+        }
     }
 
-    /// Starts serving. With `docker`, the initial resync runs before this returns, so the
+    static func seconds(since start: ContinuousClock.Instant) -> Int64 {
+        (ContinuousClock.now - start).components.seconds
+    }
+
+    /// The traffic counted so far (see `TrafficHistory`).
+    public func traffic() -> TrafficReport {
+        let counters = table.counters()
+        return history.withLockedValue { $0.report(uptimeSeconds: Self.seconds(since: started), counters: counters) }
+    }
+
+    /// Starts serving. With `endpoints`, the initial resync runs before this returns, so the
     /// listeners of every running service are open.
     public static func start(
-        project: String, balancer: Balancer, docker: DockerClient?, controlHost: String = "127.0.0.1",
+        project: String, balancer: Balancer, endpoints: (any EndpointSource)?, controlHost: String = "127.0.0.1",
         controlPort: Int = 0, logger: Logger = Logger(label: "berth.proxy")
     ) async throws -> ProxyService {
-        let discovery = docker.map { DockerDiscovery(client: $0, project: project, balancer: balancer, logger: logger) }
+        let discovery = endpoints.map { EndpointDiscovery(source: $0, project: project, balancer: balancer, logger: logger) }
         let box = HandlerBox()
-        let server: ControlHTTPServer
+        let server: HTTPServer
         do {
-            server = try await ControlHTTPServer.start(
+            server = try await HTTPServer.start(
                 host: controlHost, port: controlPort, group: balancer.group
             ) { request in await box.handle(request) }
         } catch {
@@ -77,6 +111,7 @@ public final class ProxyService: Sendable {
     /// Stops discovery, the control API and every listener (open connections finish by
     /// themselves).
     public func shutdown() async {
+        samplerTask.cancel()
         discoveryTask?.cancel()
         await discoveryTask?.value
         await server.close()
@@ -85,15 +120,15 @@ public final class ProxyService: Sendable {
 
     // MARK: - Control API
 
-    func handle(_ request: ControlRequest) async -> ControlResponse {
-        let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
+    func handle(_ request: HTTPServer.Request) async -> HTTPServer.Response {
+        let path = request.path
         switch (request.method, path) {
         case ("POST", "/v1/drain"):
             guard let body = try? JSONDecoder().decode(ControlAPI.DrainRequest.self, from: Data(request.body)) else {
                 return Self.error(400, "expected a JSON body {\"instance\": ID, \"graceMs\": N}")
             }
             let result = await drain(instance: body.instance, grace: .milliseconds(max(0, body.graceMs)))
-            return ControlResponse(
+            return HTTPServer.Response(
                 status: 200,
                 body: ControlAPI.encode(
                     ControlAPI.DrainResponse(
@@ -108,20 +143,24 @@ public final class ProxyService: Sendable {
                     404,
                     "instance \(body.instance) is unknown to the balancer of project \(project) and not running in it")
             }
-            return ControlResponse(
+            return HTTPServer.Response(
                 status: 200, body: ControlAPI.encode(ControlAPI.ReadyResponse(instance: id, state: .ready)))
         case ("GET", "/v1/endpoints"):
-            return ControlResponse(status: 200, body: ControlAPI.encode(endpointsDocument()))
+            return HTTPServer.Response(status: 200, body: ControlAPI.encode(endpointsDocument()))
+        case ("GET", "/v1/traffic"):
+            return HTTPServer.Response(
+                status: 200, body: ControlAPI.encode(ControlAPI.TrafficDocument(project: project, report: traffic())))
         case ("GET", "/metrics"):
-            return ControlResponse(
+            return HTTPServer.Response(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(metrics().utf8))
         case ("GET", "/healthz"):
-            return ControlResponse(status: 200, contentType: "text/plain", body: Array("ok\n".utf8))
-        case (_, "/v1/drain"), (_, "/v1/ready"), (_, "/v1/endpoints"), (_, "/metrics"), (_, "/healthz"):
+            return HTTPServer.Response(status: 200, contentType: "text/plain", body: Array("ok\n".utf8))
+        case (_, "/v1/drain"), (_, "/v1/ready"), (_, "/v1/endpoints"), (_, "/v1/traffic"), (_, "/metrics"), (_, "/healthz"):
             return Self.error(405, "\(request.method) is not allowed on \(path)")
         default:
             return Self.error(
-                404, "no such endpoint \(path); try POST /v1/drain, POST /v1/ready, GET /v1/endpoints, GET /metrics")
+                404,
+                "no such endpoint \(path); try POST /v1/drain, POST /v1/ready, GET /v1/endpoints, GET /v1/traffic, GET /metrics")
         }
     }
 
@@ -132,7 +171,7 @@ public final class ProxyService: Sendable {
     }
 
     /// Puts `instance` into rotation; returns its full id, or nil when it is unknown and
-    /// cannot be learnt from Docker.
+    /// cannot be learnt from the runtime.
     public func ready(instance: String) async -> String? {
         if let id = table.resolve(instance) {
             table.markReady(id)
@@ -155,8 +194,8 @@ public final class ProxyService: Sendable {
         MetricsRenderer.render(project: project, counters: table.counters(), endpoints: table.snapshot())
     }
 
-    static func error(_ status: Int, _ message: String) -> ControlResponse {
-        ControlResponse(status: status, body: ControlAPI.encode(ControlAPI.ErrorDocument(error: message)))
+    static func error(_ status: Int, _ message: String) -> HTTPServer.Response {
+        HTTPServer.Response(status: status, body: ControlAPI.encode(ControlAPI.ErrorDocument(error: message)))
     }
 }
 
@@ -168,7 +207,7 @@ private final class HandlerBox: Sendable {
         self.service.withLockedValue { $0 = service }
     }
 
-    func handle(_ request: ControlRequest) async -> ControlResponse {
+    func handle(_ request: HTTPServer.Request) async -> HTTPServer.Response {
         let service = self.service.withLockedValue { $0 }
         guard let service else { return ProxyService.error(503, "the balancer is still starting; try again") }
         return await service.handle(request)

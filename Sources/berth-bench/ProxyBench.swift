@@ -289,7 +289,7 @@ enum ProxyBench {
                     addresses.append("\(ip):8080")
                 }
                 let balancer = Balancer(bindHost: "127.0.0.1")
-                let service = try await ProxyService.start(project: project, balancer: balancer, docker: runtime.client)
+                let service = try await ProxyService.start(project: project, balancer: balancer, endpoints: runtime.endpointSource)
                 let deadline = ContinuousClock.now + .seconds(10)
                 while service.table.snapshot().filter({ $0.state == .ready }).count < 3 {
                     guard ContinuousClock.now < deadline else { throw ApplyBench.BenchError("the balancer did not see 3 ready replicas") }

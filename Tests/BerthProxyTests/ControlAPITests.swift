@@ -1,4 +1,5 @@
 import BerthCore
+import BerthNet
 @testable import BerthProxy
 import Foundation
 import NIOCore
@@ -9,7 +10,7 @@ struct ControlAPITests {
     @Test func drainReadyEndpointsAndMetricsOverHTTP() async throws {
         let backends = try await [TestBackend.start("aaaaaaaa1", .tagEcho), .start("bbbbbbbb2", .tagEcho)]
         let (balancer, port) = try await makeBalancer()
-        let service = try await ProxyService.start(project: "shop", balancer: balancer, docker: nil)
+        let service = try await ProxyService.start(project: "shop", balancer: balancer, endpoints: nil)
         defer { Task { await service.shutdown(); for b in backends { await b.close() } } }
         let client = ProxyControlClient(port: service.controlPort)
         for backend in backends { balancer.table.upsert(backend.endpoint, state: .starting) }
@@ -54,16 +55,16 @@ struct ControlAPITests {
 
     @Test func unknownPathsAndBadBodiesAreErrorsWithAdvice() async throws {
         let balancer = Balancer(bindHost: "127.0.0.1")
-        let service = try await ProxyService.start(project: "shop", balancer: balancer, docker: nil)
+        let service = try await ProxyService.start(project: "shop", balancer: balancer, endpoints: nil)
         defer { Task { await service.shutdown() } }
-        let bad = await service.handle(ControlRequest(method: "POST", path: "/v1/drain", body: Array("{}".utf8)))
+        let bad = await service.handle(HTTPServer.Request(method: "POST", uri: "/v1/drain", body: Array("{}".utf8)))
         #expect(bad.status == 400)
         #expect(
             String(decoding: bad.body, as: UTF8.self)
                 == #"{"error":"expected a JSON body {\"instance\": ID, \"graceMs\": N}","formatVersion":1}"# + "\n")
-        let missing = await service.handle(ControlRequest(method: "GET", path: "/v2/x", body: []))
+        let missing = await service.handle(HTTPServer.Request(method: "GET", uri: "/v2/x", body: []))
         #expect(missing.status == 404)
-        let wrongMethod = await service.handle(ControlRequest(method: "GET", path: "/v1/drain", body: []))
+        let wrongMethod = await service.handle(HTTPServer.Request(method: "GET", uri: "/v1/drain", body: []))
         #expect(wrongMethod.status == 405)
         #expect(
             String(decoding: wrongMethod.body, as: UTF8.self)
@@ -111,7 +112,7 @@ struct ControlAPITests {
                         + "where its state file says it listens); \(advice)"))
 
         let balancer = Balancer(bindHost: "127.0.0.1")
-        let service = try await ProxyService.start(project: "shop", balancer: balancer, docker: nil)
+        let service = try await ProxyService.start(project: "shop", balancer: balancer, endpoints: nil)
         defer { Task { await service.shutdown() } }
         try ProxyStateFile(project: "shop", controlHost: "127.0.0.1", controlPort: service.controlPort, pid: 1)
             .write(directory: directory)

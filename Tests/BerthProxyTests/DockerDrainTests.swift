@@ -123,7 +123,7 @@ struct DockerDrainTests {
             }
             // The balancer learns them from labels and its own probes.
             let balancer = Balancer(bindHost: "127.0.0.1")
-            let started = try await ProxyService.start(project: project, balancer: balancer, docker: runtime.client)
+            let started = try await ProxyService.start(project: project, balancer: balancer, endpoints: runtime.endpointSource)
             service = started
             let table = balancer.table
             try await eventually(.seconds(10), "3 ready endpoints") {
@@ -214,7 +214,7 @@ struct DockerDrainTests {
             let b = try await runtime.startInstance(.init(project: project, spec: good, commit: "c1"))
             let bad = try await runtime.startInstance(.init(project: project, spec: broken, commit: "c1"))
             let balancer = Balancer(bindHost: "127.0.0.1")
-            service = try await ProxyService.start(project: project, balancer: balancer, docker: runtime.client)
+            service = try await ProxyService.start(project: project, balancer: balancer, endpoints: runtime.endpointSource)
             let table = balancer.table
             try await eventually(.seconds(10), "2 ready, 1 unhealthy") {
                 table.state(of: a.id) == .ready && table.state(of: b.id) == .ready && table.state(of: bad.id) == .unhealthy
@@ -340,7 +340,7 @@ struct DockerDrainTests {
         do {
             let instance = try await runtime.startInstance(.init(project: project, spec: spec, commit: "c1"))
             let balancer = Balancer(bindHost: "127.0.0.1")
-            let started = try await ProxyService.start(project: project, balancer: balancer, docker: runtime.client)
+            let started = try await ProxyService.start(project: project, balancer: balancer, endpoints: runtime.endpointSource)
             service = started
             let table = balancer.table
             try await eventually(.seconds(10), "the replica known as starting") { table.state(of: instance.id) == .starting }
@@ -351,7 +351,8 @@ struct DockerDrainTests {
             let late = try JSONDecoder().decode(
                 Engine.Event.self,
                 from: Data(#"{"Type":"container","Action":"start","Actor":{"ID":"\#(instance.id)"}}"#.utf8))
-            await discovery.handle(late)
+            let change = try #require(await runtime.endpointSource.change(for: late, project: project))
+            await discovery.handle(change)
             #expect(table.state(of: instance.id) == .ready)
             try await Task.sleep(for: .milliseconds(300))
             #expect(table.state(of: instance.id) == .ready)

@@ -1,3 +1,4 @@
+import BerthNet
 import Foundation
 public import Logging
 import NIOHTTP1
@@ -19,19 +20,19 @@ public struct DockerClient: Sendable {
     /// period; event streams have no limit).
     public var requestTimeout: Duration = .seconds(60)
 
-    private let transport: HTTPTransport
+    private let transport: HTTPClient
 
     /// Connects to the engine at `endpoint` and negotiates the API version. Throws
     /// `.daemonUnreachable` with advice when nothing answers.
     public static func connect(
         to endpoint: DockerEndpoint, logger: Logger = Logger(label: "berth.docker")
     ) async throws -> DockerClient {
-        let transport = HTTPTransport(endpoint: endpoint)
-        let response: HTTPTransport.Response
+        let transport = HTTPClient(endpoint.target, hostHeader: endpoint.hostHeader)
+        let response: HTTPClient.Response
         do {
             response = try await transport.send(.GET, "/version")
-        } catch let failure as HTTPTransport.ConnectFailure {
-            throw unreachable(endpoint, failure.description)
+        } catch let failure as HTTPClient.ConnectFailure {
+            throw unreachable(endpoint, explain(failure))
         } catch {
             throw DockerError(
                 .daemonUnreachable,
@@ -60,13 +61,18 @@ public struct DockerClient: Sendable {
 
     private init(
         endpoint: DockerEndpoint, apiVersion: APIVersion, engineVersion: Engine.Version, logger: Logger,
-        transport: HTTPTransport
+        transport: HTTPClient
     ) {
         self.endpoint = endpoint
         self.apiVersion = apiVersion
         self.engineVersion = engineVersion
         self.logger = logger
         self.transport = transport
+    }
+
+    /// Why the engine's socket did not answer; a socket we may not open says what to do.
+    static func explain(_ failure: HTTPClient.ConnectFailure) -> String {
+        failure.errnoCode == 13 ? "permission denied (run as root or join the docker group)" : failure.description
     }
 
     static func unreachable(_ endpoint: DockerEndpoint, _ reason: String) -> DockerError {
@@ -96,17 +102,17 @@ public struct DockerClient: Sendable {
     func call(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
         doing: @autoclosure () -> String, accept: Set<Int> = [], timeout: Duration? = nil
-    ) async throws -> HTTPTransport.Response {
+    ) async throws -> HTTPClient.Response {
         let target = uri(path, query)
         logger.trace("docker request", metadata: ["docker.method": "\(method)", "docker.uri": "\(target)"])
-        let response: HTTPTransport.Response
+        let response: HTTPClient.Response
         let transport = self.transport
         do {
             response = try await withTimeout(timeout ?? requestTimeout, doing()) {
                 try await transport.send(method, target, body: body)
             }
-        } catch let failure as HTTPTransport.ConnectFailure {
-            throw Self.unreachable(endpoint, failure.description)
+        } catch let failure as HTTPClient.ConnectFailure {
+            throw Self.unreachable(endpoint, Self.explain(failure))
         } catch let error as DockerError {
             throw error
         } catch {
@@ -116,7 +122,7 @@ public struct DockerClient: Sendable {
         throw Self.engineError(response, doing: doing())
     }
 
-    static func engineError(_ response: HTTPTransport.Response, doing: String) -> DockerError {
+    static func engineError(_ response: HTTPClient.Response, doing: String) -> DockerError {
         let engineMessage =
             (try? JSONDecoder().decode(Engine.ErrorBody.self, from: Data(response.body)).message)
             ?? String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -306,7 +312,7 @@ public struct DockerClient: Sendable {
     public func pullImage(_ reference: String, timeout: Duration = .seconds(30)) async throws {
         let (name, tag) = Self.splitReference(reference)
         let doing = "pulling image \(reference)"
-        let response: HTTPTransport.Response
+        let response: HTTPClient.Response
         do {
             response = try await withTimeout(timeout, doing) { [self] in
                 try await call(
@@ -360,11 +366,11 @@ public struct DockerClient: Sendable {
             query.append(("since", "\(whole).\(padded)"))
         }
         let target = uri("/events", query)
-        let streaming: HTTPTransport.Streaming
+        let streaming: HTTPClient.Streaming
         do {
             streaming = try await transport.stream(.GET, target)
-        } catch let failure as HTTPTransport.ConnectFailure {
-            throw Self.unreachable(endpoint, failure.description)
+        } catch let failure as HTTPClient.ConnectFailure {
+            throw Self.unreachable(endpoint, Self.explain(failure))
         }
         guard streaming.status == 200 else {
             var body: [UInt8] = []
@@ -426,4 +432,11 @@ func percentEncode(_ text: String) -> String {
         }
     }
     return out
+}
+
+/// Runs `body`, throwing `DockerError.timedOut` (with `what`) if it takes longer than `limit`.
+func withTimeout<T: Sendable>(
+    _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await BerthNet.withTimeout(limit, DockerError(.timedOut, "\(what): no answer within \(limit.formattedMillis)"), body)
 }

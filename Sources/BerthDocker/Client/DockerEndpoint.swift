@@ -1,3 +1,5 @@
+import BerthNet
+
 /// Where the Docker Engine listens: a unix socket (the default) or a TCP address, as
 /// `DOCKER_HOST` spells it (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`).
 public enum DockerEndpoint: Sendable, Hashable, CustomStringConvertible {
@@ -44,6 +46,22 @@ public enum DockerEndpoint: Sendable, Hashable, CustomStringConvertible {
             throw DockerError(
                 .badEndpoint,
                 "DOCKER_HOST=\(text): Berth speaks unix:// and tcp:// (plain, no TLS), e.g. unix:///var/run/docker.sock")
+        }
+    }
+
+    /// Where the HTTP client connects.
+    var target: HTTPClient.Target {
+        switch self {
+        case .unix(let path): .unix(path: path)
+        case .tcp(let host, let port): .tcp(host: host, port: port)
+        }
+    }
+
+    /// The engine ignores the Host header over its socket; say who we talk to.
+    var hostHeader: String? {
+        switch self {
+        case .unix: "docker"
+        case .tcp: nil
         }
     }
 

@@ -1,4 +1,5 @@
 public import BerthCore
+import BerthNet
 import Foundation
 public import Logging
 
@@ -277,11 +278,10 @@ public struct DockerRuntime: ContainerRuntime {
     private func firstSightState(
         _ container: Engine.ContainerSummary, address: String?, check: HealthCheck
     ) async -> Instance.State {
-        let prober = Prober(client: client)
         let attempts = max(1, check.failureThreshold)
         let pause = Duration.milliseconds(min(max(1, check.interval.milliseconds), 1000))
         for attempt in 1...attempts {
-            if await prober.probe(containerID: container.Id, address: address, check: check).passed {
+            if await prober.probe(instanceID: container.Id, host: address, check: check).passed {
                 return .running
             }
             if attempt < attempts { try? await Task.sleep(for: pause) }
@@ -331,9 +331,17 @@ public struct DockerRuntime: ContainerRuntime {
         let details = try await client.inspectContainer(instanceID)
         guard details.State.Running else { return .fail("the container is \(details.State.Status)") }
         let project = details.Config.Labels?[BerthLabel.project] ?? ""
-        return await Prober(client: client).probe(
-            containerID: instanceID, address: details.ipAddress(on: BerthNaming.network(project: project)),
-            check: check)
+        return await prober.probe(
+            instanceID: instanceID, host: details.ipAddress(on: BerthNaming.network(project: project)), check: check)
+    }
+
+    /// Berth's one prober (http and tcp against the container's address on the project
+    /// bridge), with exec checks through the Docker exec API.
+    var prober: HealthProber {
+        HealthProber { [client] id, command in
+            let result = try await client.exec(id, command)
+            return CommandOutput(exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr)
+        }
     }
 
     public func waitHealthy(_ instance: Instance, check: HealthCheck?, deadline: ContinuousClock.Instant)
@@ -352,37 +360,34 @@ public struct DockerRuntime: ContainerRuntime {
         }
         let project = first.Config.Labels?[BerthLabel.project] ?? ""
         let address = first.ipAddress(on: BerthNaming.network(project: project))
-        let prober = Prober(client: client)
-        let interval = Duration.milliseconds(max(1, check.interval.milliseconds))
-        // Until the first pass, probe often so a fast starter is seen at once; a failure
-        // counts toward `failureThreshold` only once per `interval`, after `startPeriod`.
-        let fastPoll = min(interval, .milliseconds(100))
-        let startPeriodEnds = started + .milliseconds(check.startPeriod.milliseconds)
-        var failures = 0
-        var lastCounted: ContinuousClock.Instant? = nil
+        let prober = self.prober
+        var tally = ProbeTally(check: check)
         var lastFailure: String? = nil
         while true {
-            let result = await prober.probe(containerID: instance.id, address: address, check: check)
-            let now = clock.now
-            if result.passed {
+            let result = await prober.probe(instanceID: instance.id, host: address, check: check)
+            switch tally.record(result, elapsed: clock.now - started) {
+            case .healthy:
                 await verdicts.set(instance.id, .healthy)
                 return .healthy
-            }
-            lastFailure = result.description
-            details = try await inspectIfPresent(instance.id)
-            guard let current = details, current.State.Running else {
-                await verdicts.forget(instance.id)
-                return .exited(code: details?.State.ExitCode)
-            }
-            if now >= startPeriodEnds, lastCounted.map({ now - $0 >= interval }) ?? true {
-                failures += 1
-                lastCounted = now
-                if failures >= max(1, check.failureThreshold) {
-                    await verdicts.set(instance.id, .unhealthy)
-                    return .unhealthy(lastFailure: result.description)
+            case .unhealthy(let why):
+                // Gone meanwhile: that is the answer, not the probe's.
+                details = try await inspectIfPresent(instance.id)
+                guard let current = details, current.State.Running else {
+                    await verdicts.forget(instance.id)
+                    return .exited(code: details?.State.ExitCode)
+                }
+                await verdicts.set(instance.id, .unhealthy)
+                return .unhealthy(lastFailure: why)
+            case .failing(_, let why):
+                lastFailure = why
+                details = try await inspectIfPresent(instance.id)
+                guard let current = details, current.State.Running else {
+                    await verdicts.forget(instance.id)
+                    return .exited(code: details?.State.ExitCode)
                 }
             }
-            let next = clock.now + fastPoll
+            // Until the first pass, probe often so a fast starter is seen at once.
+            let next = clock.now + tally.nextProbeDelay
             if next >= deadline {
                 return .timedOut(lastFailure: lastFailure)
             }

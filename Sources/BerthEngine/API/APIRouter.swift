@@ -1,27 +1,13 @@
 import BerthCore
+public import BerthNet
 public import Foundation
 
-/// One HTTP request as the router sees it.
-public struct APIRequest: Sendable {
-    public var method: String
-    /// Path and query, as sent: `/api/v1/journal?limit=5`.
-    public var uri: String
-    public var headers: [(String, String)]
-    public var body: [UInt8]
+/// One HTTP request as the router sees it: Berth's one server's request
+/// (`BerthNet.HTTPServer.Request`: method, uri, headers, body, `path`, `header(_:)`).
+public typealias APIRequest = HTTPServer.Request
 
-    public init(method: String, uri: String, headers: [(String, String)] = [], body: [UInt8] = []) {
-        self.method = method
-        self.uri = uri
-        self.headers = headers
-        self.body = body
-    }
-
-    public func header(_ name: String) -> String? {
-        headers.first { $0.0.lowercased() == name.lowercased() }?.1
-    }
-
-    public var path: String { String(uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
-
+extension HTTPServer.Request {
+    /// The query's parameters, percent-decoded (`+` is a space); the last of a name wins.
     public var query: [String: String] {
         guard let q = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
         var out: [String: String] = [:]

@@ -1,138 +1,28 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
+import BerthNet
 
-/// A small HTTP/1.1 server (NIOHTTP1) in front of an `APIRouter`.
+/// `berth watch`'s HTTP API: Berth's one HTTP/1.1 server (`BerthNet.HTTPServer`) in front
+/// of an `APIRouter`.
 public final class APIServer: Sendable {
-    private let channel: any Channel
-    /// The address actually bound (port 0 picks a free one).
-    public let host: String
-    public let port: Int
+    private let server: HTTPServer
+    /// The address actually bound.
+    public var host: String { server.host }
+    /// The port actually bound (port 0 picks a free one).
+    public var port: Int { server.port }
 
-    private init(channel: any Channel, host: String, port: Int) {
-        self.channel = channel
-        self.host = host
-        self.port = port
-    }
+    private init(server: HTTPServer) { self.server = server }
 
     /// Binds `host:port` and serves `router` until `close()`.
     public static func start(host: String, port: Int, router: APIRouter) async throws -> APIServer {
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.backlog, value: 64)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                // On the channel's event loop: the handler never leaves it.
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router))
-                }
-            }
-        let channel = try await bootstrap.bind(host: host, port: port).get()
-        let bound = channel.localAddress?.port ?? port
-        return APIServer(channel: channel, host: host, port: bound)
+        let server = try await HTTPServer.start(host: host, port: port) { request in
+            let response = await router.handle(request)
+            return HTTPServer.Response(
+                status: response.status, contentType: response.contentType, body: Array(response.body.utf8),
+                headers: response.headers)
+        }
+        return APIServer(server: server)
     }
 
     public func close() async {
-        try? await channel.close()
-    }
-}
-
-/// Collects each request (head, body, end), runs the router, writes the answer. Bound to
-/// its channel's event loop (not Sendable): every property is touched only there, and the
-/// router's answers come back to the loop through `NIOLoopBound`. The requests of one
-/// connection are answered one at a time, in the order they arrived, also when a client
-/// pipelines them.
-private final class HTTPHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private struct Pending {
-        var request: APIRequest
-        var version: HTTPVersion
-        var keepAlive: Bool
-        var isHead: Bool
-    }
-
-    let router: APIRouter
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-    /// Complete requests not answered yet, oldest first; the first is being handled when `busy`.
-    private var queue: [Pending] = []
-    private var busy = false
-    private var closed = false
-
-    init(router: APIRouter) { self.router = router }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body = []
-        case .body(var buffer):
-            if body.count < 1 << 20, let bytes = buffer.readBytes(length: buffer.readableBytes) { body += bytes }
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            let request = APIRequest(
-                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body)
-            body = []
-            queue.append(Pending(request: request, version: head.version, keepAlive: head.isKeepAlive, isHead: head.method == .HEAD))
-            next(context: context)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        closed = true
-        queue = []
-        context.fireChannelInactive()
-    }
-
-    /// Starts the oldest unanswered request unless one is in flight.
-    private func next(context: ChannelHandlerContext) {
-        guard !busy, !closed, let pending = queue.first else { return }
-        busy = true
-        let router = self.router
-        let request = pending.request
-        let loop = context.eventLoop
-        let promise = loop.makePromise(of: APIResponse.self)
-        promise.completeWithTask { await router.handle(request) }
-        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
-        promise.futureResult.whenSuccess { response in
-            let (handler, context) = bound.value
-            handler.finish(response, context: context)
-        }
-    }
-
-    private func finish(_ response: APIResponse, context: ChannelHandlerContext) {
-        busy = false
-        guard !closed, !queue.isEmpty else { return }
-        let pending = queue.removeFirst()
-        write(response, context: context, version: pending.version, keepAlive: pending.keepAlive, isHead: pending.isHead)
-        if pending.keepAlive {
-            next(context: context)
-        } else {
-            queue = []
-        }
-    }
-
-    private func write(_ response: APIResponse, context: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool, isHead: Bool) {
-        var headers = HTTPHeaders()
-        let bytes = Array(response.body.utf8)
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(bytes.count)")
-        for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { headers.add(name: name, value: value) }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !isHead {
-            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-            buffer.writeBytes(bytes)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
-        }
+        await server.close()
     }
 }

@@ -1,7 +1,6 @@
 public import BerthCore
-import Foundation
 
-/// The loop's counters and gauges, rendered as Prometheus text by hand (format 0.0.4).
+/// The loop's counters and gauges, rendered by Berth's one `PrometheusText`.
 public struct WatchMetrics: Sendable, Hashable {
     public static let durationBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
@@ -31,62 +30,47 @@ public struct WatchMetrics: Sendable, Hashable {
     }
 
     public func prometheusText(project: String) -> String {
-        let p = "project=\"\(escape(project))\""
-        var out = ""
-        func line(_ s: String) { out += s + "\n" }
-        line("# HELP berth_syncs_total Syncs by result.")
-        line("# TYPE berth_syncs_total counter")
-        for result in SyncResult.allCases.sorted(by: { $0.rawValue < $1.rawValue }) {
-            line("berth_syncs_total{\(p),result=\"\(result.rawValue)\"} \(syncs[result] ?? 0)")
+        let p = ("project", project)
+        var buckets: [MetricSample] = Self.durationBuckets.indices.map { i in
+            MetricSample(suffix: "_bucket", [p, ("le", PrometheusText.format(Self.durationBuckets[i]))], durationBucketCounts[i])
         }
-        line("# HELP berth_sync_duration_seconds How long syncs took, from fetch to the last step.")
-        line("# TYPE berth_sync_duration_seconds histogram")
-        for (i, bound) in Self.durationBuckets.enumerated() {
-            line("berth_sync_duration_seconds_bucket{\(p),le=\"\(format(bound))\"} \(durationBucketCounts[i])")
-        }
-        line("berth_sync_duration_seconds_bucket{\(p),le=\"+Inf\"} \(durationCount)")
-        line("berth_sync_duration_seconds_sum{\(p)} \(format(durationSum))")
-        line("berth_sync_duration_seconds_count{\(p)} \(durationCount)")
-        line("# HELP berth_heals_total Instances replaced because they died, disappeared or turned unhealthy.")
-        line("# TYPE berth_heals_total counter")
-        line("berth_heals_total{\(p)} \(heals)")
-        line("# HELP berth_drift_corrections_total Syncs that undid drift between git and the runtime.")
-        line("# TYPE berth_drift_corrections_total counter")
-        line("berth_drift_corrections_total{\(p)} \(driftCorrections)")
-        line("# HELP berth_services Desired or running services by health.")
-        line("# TYPE berth_services gauge")
-        for health in HealthStatus.allCases.sorted() {
-            line("berth_services{\(p),health=\"\(health.rawValue)\"} \(servicesByHealth[health] ?? 0)")
-        }
-        line("# HELP berth_last_applied_commit The commit last applied in full (value 1).")
-        line("# TYPE berth_last_applied_commit gauge")
-        if let commit = lastAppliedCommit { line("berth_last_applied_commit{\(p),commit=\"\(escape(commit))\"} 1") }
-        line("# HELP berth_desired_state_invalid 1 while the newest commit has invalid manifests (the last good one keeps running).")
-        line("# TYPE berth_desired_state_invalid gauge")
-        if let commit = invalidCommit {
-            line("berth_desired_state_invalid{\(p),commit=\"\(escape(commit))\"} 1")
-        } else {
-            line("berth_desired_state_invalid{\(p),commit=\"\"} 0")
-        }
-        line("# HELP berth_desired_state_errors Errors in the newest commit's manifests.")
-        line("# TYPE berth_desired_state_errors gauge")
-        line("berth_desired_state_errors{\(p)} \(invalidErrors)")
-        line("# HELP berth_backoff_services Services waiting out a crash-loop backoff.")
-        line("# TYPE berth_backoff_services gauge")
-        line("berth_backoff_services{\(p)} \(backoffServices)")
-        line("# HELP berth_held_back_services Services whose rollout of this commit failed and was rolled back.")
-        line("# TYPE berth_held_back_services gauge")
-        line("berth_held_back_services{\(p)} \(heldBackServices)")
-        return out
-    }
-
-    private func format(_ v: Double) -> String {
-        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
-        return String(v)
-    }
-
-    private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        buckets.append(MetricSample(suffix: "_bucket", [p, ("le", "+Inf")], durationCount))
+        buckets.append(MetricSample(suffix: "_sum", [p], durationSum))
+        buckets.append(MetricSample(suffix: "_count", [p], durationCount))
+        return PrometheusText.render([
+            MetricFamily(
+                "berth_syncs_total", .counter, help: "Syncs by result.",
+                samples: SyncResult.allCases.map { MetricSample([p, ("result", $0.rawValue)], syncs[$0] ?? 0) }),
+            MetricFamily(
+                "berth_sync_duration_seconds", .histogram, help: "How long syncs took, from fetch to the last step.",
+                samples: buckets),
+            MetricFamily(
+                "berth_heals_total", .counter,
+                help: "Instances replaced because they died, disappeared or turned unhealthy.",
+                samples: [MetricSample([p], heals)]),
+            MetricFamily(
+                "berth_drift_corrections_total", .counter, help: "Syncs that undid drift between git and the runtime.",
+                samples: [MetricSample([p], driftCorrections)]),
+            MetricFamily(
+                "berth_services", .gauge, help: "Desired or running services by health.",
+                samples: HealthStatus.allCases.map { MetricSample([p, ("health", $0.rawValue)], servicesByHealth[$0] ?? 0) }),
+            MetricFamily(
+                "berth_last_applied_commit", .gauge, help: "The commit last applied in full (value 1).",
+                samples: lastAppliedCommit.map { [MetricSample([p, ("commit", $0)], 1)] } ?? []),
+            MetricFamily(
+                "berth_desired_state_invalid", .gauge,
+                help: "1 while the newest commit has invalid manifests (the last good one keeps running).",
+                samples: [MetricSample([p, ("commit", invalidCommit ?? "")], invalidCommit == nil ? 0 : 1)]),
+            MetricFamily(
+                "berth_desired_state_errors", .gauge, help: "Errors in the newest commit's manifests.",
+                samples: [MetricSample([p], invalidErrors)]),
+            MetricFamily(
+                "berth_backoff_services", .gauge, help: "Services waiting out a crash-loop backoff.",
+                samples: [MetricSample([p], backoffServices)]),
+            MetricFamily(
+                "berth_held_back_services", .gauge,
+                help: "Services whose rollout of this commit failed and was rolled back.",
+                samples: [MetricSample([p], heldBackServices)]),
+        ])
     }
 }

@@ -16,7 +16,7 @@ import NIOCore
 /// hundred bytes each. NIO spends 13 `epoll_ctl`, 7 `getsockname`/`getpeername` and a dozen
 /// futures on such a pair; this loop registers each socket once, edge-triggered, for
 /// everything (as nginx does), which halves the CPU per connection. The control plane (HTTP
-/// API, Docker discovery) stays on NIO.
+/// API, endpoint discovery) stays on NIO.
 final class RelayLoop: @unchecked Sendable {
     /// The process-wide loops, one per core (started on first use).
     static let shared: [RelayLoop] = (0..<max(1, System.coreCount)).map { RelayLoop(index: $0) }

@@ -1,3 +1,4 @@
+public import BerthCore
 import Foundation
 
 /// The control API's documents. Every one carries `"formatVersion": 1`.
@@ -44,6 +45,22 @@ public enum ControlAPI {
         public var endpoints: [EndpointStatus]
     }
 
+    /// `GET /v1/traffic`: a `TrafficReport` with the project.
+    public struct TrafficDocument: Codable, Sendable {
+        public var formatVersion = 1
+        public var project: String
+        public var uptimeSeconds: Int64
+        public var services: [ServiceTraffic]
+
+        public init(project: String, report: TrafficReport) {
+            self.project = project
+            self.uptimeSeconds = report.uptimeSeconds
+            self.services = report.services
+        }
+
+        public var report: TrafficReport { TrafficReport(uptimeSeconds: uptimeSeconds, services: services) }
+    }
+
     public struct ErrorDocument: Codable, Sendable {
         public var formatVersion = 1
         public var error: String
@@ -56,57 +73,46 @@ public enum ControlAPI {
     }
 }
 
-/// Prometheus text exposition (version 0.0.4) of the balancer's counters: families in
-/// name order, series in label order, every service present in every family.
+/// The balancer's counters as Prometheus text (Berth's one `PrometheusText`): every
+/// service present in every family.
 public enum MetricsRenderer {
     public static func render(project: String, counters: [String: ServiceCounters], endpoints: [EndpointStatus]) -> String {
         let services = counters.keys.sorted()
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String, _ value: (ServiceCounters) -> Int) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for service in services {
-                out += "\(name){project=\"\(escape(project))\",service=\"\(escape(service))\"} \(value(counters[service]!))\n"
-            }
+        func family(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ value: (ServiceCounters) -> Int)
+            -> MetricFamily
+        {
+            MetricFamily(
+                name, kind, help: help,
+                samples: services.map { MetricSample([("project", project), ("service", $0)], value(counters[$0]!)) })
         }
-        family(
-            "berth_proxy_bytes_received_total", "counter", "Bytes forwarded from clients to replicas.",
-            { $0.bytesReceived })
-        family(
-            "berth_proxy_bytes_sent_total", "counter", "Bytes forwarded from replicas to clients.", { $0.bytesSent })
-        family(
-            "berth_proxy_connect_failures_total", "counter",
-            "Connects to a replica that failed (retried on another replica when one was left).", { $0.connectFailures })
-        family(
-            "berth_proxy_connections_active", "gauge", "Client connections open now.", { $0.connectionsActive })
-        family(
-            "berth_proxy_connections_rejected_total", "counter",
-            "Client connections closed because no replica was ready.", { $0.rejected })
-        family(
-            "berth_proxy_connections_total", "counter", "Client connections forwarded to a replica.",
-            { $0.connectionsTotal })
-        out += "# HELP berth_proxy_endpoint_connections_active Open connections per replica.\n"
-        out += "# TYPE berth_proxy_endpoint_connections_active gauge\n"
-        for endpoint in endpoints {
-            out += "berth_proxy_endpoint_connections_active{instance=\"\(escape(endpoint.instance))\","
-                + "project=\"\(escape(project))\",service=\"\(escape(endpoint.service))\","
-                + "state=\"\(endpoint.state.rawValue)\"} \(endpoint.activeConnections)\n"
-        }
-        family(
-            "berth_proxy_http_requests_total", "counter",
-            "HTTP/1.x requests seen from clients (request lines; keep-alive aware).", { $0.httpRequests })
-        return out
-    }
-
-    static func escape(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
-        }
-        return out
+        return PrometheusText.render([
+            family("berth_proxy_bytes_received_total", .counter, "Bytes forwarded from clients to replicas.") {
+                $0.bytesReceived
+            },
+            family("berth_proxy_bytes_sent_total", .counter, "Bytes forwarded from replicas to clients.") { $0.bytesSent },
+            family(
+                "berth_proxy_connect_failures_total", .counter,
+                "Connects to a replica that failed (retried on another replica when one was left)."
+            ) { $0.connectFailures },
+            family("berth_proxy_connections_active", .gauge, "Client connections open now.") { $0.connectionsActive },
+            family(
+                "berth_proxy_connections_rejected_total", .counter,
+                "Client connections closed because no replica was ready."
+            ) { $0.rejected },
+            family("berth_proxy_connections_total", .counter, "Client connections forwarded to a replica.") {
+                $0.connectionsTotal
+            },
+            MetricFamily(
+                "berth_proxy_endpoint_connections_active", .gauge, help: "Open connections per replica.",
+                samples: endpoints.map {
+                    MetricSample(
+                        [("instance", $0.instance), ("project", project), ("service", $0.service), ("state", $0.state.rawValue)],
+                        $0.activeConnections)
+                }),
+            family(
+                "berth_proxy_http_requests_total", .counter,
+                "HTTP/1.x requests seen from clients (request lines; keep-alive aware)."
+            ) { $0.httpRequests },
+        ])
     }
 }

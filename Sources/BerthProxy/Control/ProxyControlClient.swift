@@ -1,17 +1,17 @@
 public import BerthCore
 public import Logging
+import BerthNet
 import Foundation
-import NIOCore
 import NIOHTTP1
 
 /// The control API of a running `berth proxy`, over HTTP on loopback. The executor uses it
-/// as its `TrafficRouter`; `berth watch` finds the proxy of a project through the state
-/// file it writes (`ProxyStateFile`).
+/// as its `TrafficRouter`, an autoscaler as its `TrafficStatistics`; `berth watch` finds
+/// the proxy of a project through the state file it writes (`ProxyStateFile`).
 ///
 /// As the executor's `TrafficRouter` (whose calls cannot fail), an unreachable proxy is
 /// logged and the call returns: the executor goes on (a drain then ends at once with
 /// `.notDrained`, so the old replica is stopped without draining and the apply says so).
-public struct ProxyControlClient: TrafficRouter, Sendable {
+public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
     public var host: String
     public var port: Int
     /// The project and state folder this proxy was found through (for advice in messages).
@@ -20,6 +20,8 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
     /// Added to a drain's grace period for the answer to arrive.
     public var slack: Duration = .seconds(5)
     public var logger = Logger(label: "berth.proxy.client")
+
+    var client: HTTPClient { HTTPClient(.tcp(host: host, port: port), connectTimeout: .seconds(10)) }
 
     public init(host: String = "127.0.0.1", port: Int) {
         self.host = host
@@ -97,9 +99,15 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         try await call(.GET, "/v1/endpoints", Optional<ControlAPI.ReadyRequest>.none, timeout: .seconds(10))
     }
 
+    /// The balancer's per-service counters (the `TrafficStatistics` port).
+    public func traffic() async throws -> TrafficReport {
+        let document: ControlAPI.TrafficDocument = try await call(
+            .GET, "/v1/traffic", Optional<ControlAPI.ReadyRequest>.none, timeout: .seconds(10))
+        return document.report
+    }
+
     public func metrics() async throws -> String {
-        let response = try await MiniHTTPClient().send(
-            host: host, port: port, method: .GET, path: "/metrics", timeout: .seconds(10))
+        let response = try await client.send(.GET, "/metrics", timeout: .seconds(10))
         guard response.status == 200 else { throw failure(response, "GET /metrics") }
         return String(decoding: response.body, as: UTF8.self)
     }
@@ -110,11 +118,9 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let bytes = try body.map { Array(try encoder.encode($0)) }
-        let response: MiniHTTPClient.Response
+        let response: HTTPClient.Response
         do {
-            response = try await MiniHTTPClient().send(
-                host: host, port: port, method: method, path: path, body: bytes,
-                timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            response = try await client.send(method, path, body: bytes, timeout: timeout)
         } catch {
             throw ProxyError(
                 "cannot reach berth proxy's control API at \(host):\(port) (\(method) \(path)): \(error); "
@@ -128,7 +134,7 @@ public struct ProxyControlClient: TrafficRouter, Sendable {
         }
     }
 
-    private func failure(_ response: MiniHTTPClient.Response, _ what: String) -> ProxyError {
+    private func failure(_ response: HTTPClient.Response, _ what: String) -> ProxyError {
         let message = (try? JSONDecoder().decode(ControlAPI.ErrorDocument.self, from: Data(response.body)))?.error
             ?? String(decoding: response.body, as: UTF8.self)
         return ProxyError("berth proxy refused \(what) (HTTP \(response.status)): \(message)")

@@ -1,3 +1,4 @@
+import BerthNet
 import Foundation
 public import Logging
 import NIOCore
@@ -74,9 +75,8 @@ public struct ProxyLauncher: Sendable {
             state.project == project
         else { return nil }
         guard
-            let response = try? await MiniHTTPClient().send(
-                host: state.controlHost, port: state.controlPort, method: .GET, path: "/v1/endpoints",
-                timeout: .seconds(3)),
+            let response = try? await HTTPClient(.tcp(host: state.controlHost, port: state.controlPort))
+                .send(.GET, "/v1/endpoints", timeout: .seconds(3)),
             response.status == 200,
             let document = try? JSONDecoder().decode(ControlAPI.EndpointsDocument.self, from: Data(response.body)),
             document.project == project

@@ -1,10 +1,10 @@
 public import BerthCore
 
-/// The executor's `TrafficRouter` for a project: the `berth proxy` recorded in the state
+/// The executor's `TrafficRouter` (and an autoscaler's `TrafficStatistics`) for a project: the `berth proxy` recorded in the state
 /// folder, looked up on every call, so a proxy started (or restarted) after `berth watch`
 /// is found. With no proxy running, nothing is added or drained — as with no balancer —
 /// and a drain answers `.notDrained` with how to start one.
-public struct ProxyRouter: TrafficRouter, Sendable {
+public struct ProxyRouter: TrafficRouter, TrafficStatistics, Sendable {
     public var stateDirectory: String
     public var project: String
 
@@ -29,5 +29,15 @@ public struct ProxyRouter: TrafficRouter, Sendable {
                 reason: ProxyControlClient.noProxyReason(project: project, stateDirectory: stateDirectory, detail: "no \(file)"))
         }
         return await client.drain(instance, grace: grace)
+    }
+
+    /// The counters of the project's proxy; throws when none answers.
+    public func traffic() async throws -> TrafficReport {
+        guard let client else {
+            let file = ProxyStateFile.path(directory: stateDirectory, project: project)
+            throw ProxyError(
+                ProxyControlClient.noProxyReason(project: project, stateDirectory: stateDirectory, detail: "no \(file)"))
+        }
+        return try await client.traffic()
     }
 }

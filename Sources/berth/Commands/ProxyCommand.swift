@@ -1,7 +1,6 @@
 import ArgumentParser
 import BerthDocker
 import BerthProxy
-import Dispatch
 import Foundation
 import Logging
 
@@ -64,10 +63,12 @@ struct ProxyCommand: AsyncParsableCommand {
             ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
         let (controlHost, controlPort) = Self.split(control)!
 
+        // The composition: the balancer learns endpoints from one Docker Engine.
+        let signals = TerminationSignals.install()
         let docker = try await DockerClient.connect(logger: Logger(label: "berth.docker"))
         let balancer = Balancer(bindHost: bind, logger: logger)
         let service = try await ProxyService.start(
-            project: project, balancer: balancer, docker: docker, controlHost: controlHost,
+            project: project, balancer: balancer, endpoints: DockerEndpointSource(client: docker), controlHost: controlHost,
             controlPort: controlPort, logger: logger)
         let state = ProxyStateFile(
             project: project, controlHost: controlHost, controlPort: service.controlPort,
@@ -80,7 +81,7 @@ struct ProxyCommand: AsyncParsableCommand {
                 "proxy.state": "\(ProxyStateFile.path(directory: stateDir, project: project))",
             ])
 
-        let signal = await Self.waitForTermination()
+        let signal = await signals.wait()
         logger.info("stopping on \(signal)")
         await service.shutdown()
         // Leave the state file only if another proxy has not replaced it meanwhile.
@@ -88,38 +89,4 @@ struct ProxyCommand: AsyncParsableCommand {
             try? FileManager.default.removeItem(atPath: ProxyStateFile.path(directory: stateDir, project: project))
         }
     }
-
-    /// Waits for SIGTERM or SIGINT and returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            let queue = DispatchQueue(label: "berth.proxy.signals")
-            let once = OnceBox(continuation)
-            var sources: [any DispatchSourceSignal] = []
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { once.resume(name) }
-                source.resume()
-                sources.append(source)
-            }
-            SignalSources.keep(sources)
-        }
-    }
-}
-
-/// Resumes a continuation once.
-private final class OnceBox: @unchecked Sendable {
-    // Only touched on the signal queue ("berth.proxy.signals"), which is serial.
-    private var continuation: CheckedContinuation<String, Never>?
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
-    func resume(_ name: String) {
-        continuation?.resume(returning: name)
-        continuation = nil
-    }
-}
-
-/// Keeps the signal sources alive for the life of the process.
-private enum SignalSources {
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
-    static func keep(_ new: [any DispatchSourceSignal]) { sources += new }
 }

@@ -4,7 +4,6 @@ import BerthDocker
 import BerthEngine
 import BerthGit
 import BerthProxy
-import Dispatch
 import Foundation
 import Logging
 
@@ -108,8 +107,7 @@ struct WatchCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
 
-        let stop = StopSignal()
-        stop.install()
+        let stop = TerminationSignals.install()
         guard let runtime = await Self.connectDocker(logger: logger, environment: environment, stop: stop) else {
             return
         }
@@ -155,14 +153,14 @@ struct WatchCommand: AsyncParsableCommand {
         logger.info(
             "watching", metadata: ["git.repo": "\(repo.map(Scrubber.scrubURLUserInfo) ?? ".")", "git.ref": "\(source.ref)", "watch.interval": "\(interval)",
                                    "state.dir": "\(stateDir)"])
-        stop.onStop { Task { await loop.stop() } }
+        stop.onStop { _ in Task { await loop.stop() } }
         await loop.run()
         await server?.close()
     }
 
     /// Connects to Docker, retrying with backoff (1 s doubling to 30 s) until it answers or
     /// a stop signal arrives (then nil).
-    static func connectDocker(logger: Logger, environment: [String: String], stop: StopSignal) async -> DockerRuntime? {
+    static func connectDocker(logger: Logger, environment: [String: String], stop: TerminationSignals) async -> DockerRuntime? {
         var wait = 1.0
         while !stop.stopped {
             do {
@@ -195,43 +193,5 @@ struct ProxyEnsuringProvider: DesiredStateProvider {
 
     func desiredState(at commit: String) async throws -> DesiredState {
         try await base.desiredState(at: commit)
-    }
-}
-
-/// SIGTERM and SIGINT, caught: the first asks the loop to stop after the step in flight.
-final class StopSignal: @unchecked Sendable {
-    // `state` is guarded by `lock`.
-    private let lock = NSLock()
-    private var isStopped = false
-    private var handlers: [@Sendable () -> Void] = []
-    private var sources: [any DispatchSourceSignal] = []
-
-    var stopped: Bool { lock.withLock { isStopped } }
-
-    func install() {
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in self?.fire() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func onStop(_ handler: @escaping @Sendable () -> Void) {
-        let already = lock.withLock { () -> Bool in
-            if !isStopped { handlers.append(handler) }
-            return isStopped
-        }
-        if already { handler() }
-    }
-
-    private func fire() {
-        let run = lock.withLock { () -> [@Sendable () -> Void] in
-            isStopped = true
-            defer { handlers = [] }
-            return handlers
-        }
-        for h in run { h() }
     }
 }
