@@ -112,32 +112,18 @@ public struct Signature: Sendable, Hashable {
     }
 
     /// RFC 3339 in the signature's own offset: `2026-11-25T03:48:56+01:00` (`Z` for UTC).
+    /// Both numbers come from the commit object as written, so they are clamped before any
+    /// arithmetic: the offset to ±99:59, the local time to the years 0001–9999 (a commit
+    /// dated 2^63 − 1 seconds trapped `berth history`).
     public var rfc3339: String {
-        let local = time + Int64(offsetMinutes) * 60
-        var days = local / 86_400
-        var seconds = local % 86_400
-        if seconds < 0 {
-            seconds += 86_400
-            days -= 1
-        }
-        // Civil from days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        func four(_ n: Int64) -> String { String(repeating: "0", count: max(0, 4 - "\(n)".count)) + "\(n)" }
-        var text = "\(four(year))-\(two(month))-\(two(day))T\(two(seconds / 3600)):\(two(seconds % 3600 / 60)):\(two(seconds % 60))"
-        if offsetMinutes == 0 {
+        let offset = Int64(min(max(offsetMinutes, -5999), 5999))
+        let local = min(max(time, CivilDate.earliestSecond - 360_000), CivilDate.latestSecond + 360_000) + offset * 60
+        var text = CivilDate.dateTime(seconds: local)
+        if offset == 0 {
             text += "Z"
         } else {
-            let magnitude = Int64(abs(offsetMinutes))
-            text += (offsetMinutes < 0 ? "-" : "+") + "\(two(magnitude / 60)):\(two(magnitude % 60))"
+            let magnitude = Swift.abs(offset)
+            text += (offset < 0 ? "-" : "+") + CivilDate.padded(magnitude / 60, 2) + ":" + CivilDate.padded(magnitude % 60, 2)
         }
         return text
     }

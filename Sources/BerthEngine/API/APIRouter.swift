@@ -135,34 +135,16 @@ public struct APIRouter: Sendable {
 
     private func journalResponse(_ query: [String: String]) async -> APIResponse {
         guard let journal else { return .error(503, "this berth watch runs without a journal") }
-        var limit = 50
-        if let text = query["limit"] {
-            guard let n = Int(text), n >= 0 else { return .error(400, "limit: expected a non-negative integer, found \"\(text)\"") }
-            limit = n
-        }
-        var since: String?
-        if let text = query["since"] {
-            guard let date = JournalQuery.since(text, now: Date()) else {
-                return .error(400, "since: expected an RFC 3339 time (2026-01-31T10:00:00Z), a date (2026-01-31) or a duration (90m, 24h, 7d), found \"\(text)\"")
-            }
-            since = Timestamp.string(date)
+        let parameters: JournalQuery.Parameters
+        switch JournalQuery.parameters(query, now: Date()) {
+        case .success(let p): parameters = p
+        case .failure(let refusal): return .error(400, refusal.message)
         }
         do {
-            let records = try await journal.records(service: query["service"], since: since, limit: limit)
+            let records = try await journal.records(service: parameters.service, since: parameters.since, limit: parameters.limit)
             return APIResponse(status: 200, body: JournalDocument(project: loop.project, records: records).jsonText())
         } catch {
             return .error(500, "\(error)")
         }
-    }
-}
-
-/// Parsing `--since` / `?since=`.
-public enum JournalQuery {
-    /// An RFC 3339 time, a date, or a duration back from `now` (`90s`, `30m`, `24h`, `7d`).
-    public static func since(_ text: String, now: Date) -> Date? {
-        if let date = Timestamp.date(text) { return date }
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
-        guard let unit = text.last, let factor = units[unit], let n = Double(text.dropLast()), n >= 0 else { return nil }
-        return now.addingTimeInterval(-n * factor)
     }
 }

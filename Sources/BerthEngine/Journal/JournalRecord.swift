@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Why a sync ran.
 public enum SyncTrigger: String, Sendable, Hashable, Codable, CaseIterable {
@@ -108,29 +108,5 @@ public struct JournalDocument: Sendable, Hashable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
-    }
-}
-
-/// RFC 3339 UTC timestamps with milliseconds, as the journal stores them (they sort as text).
-public enum Timestamp {
-    public static func string(_ date: Date) -> String {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let seconds = ms / 1000
-        let millis = Int(ms % 1000)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        let base = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        let frac = String(millis + 1000).dropFirst()
-        return base.dropLast() + "." + frac + "Z"
-    }
-
-    public static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = formatter.date(from: text) { return d }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let d = formatter.date(from: text) { return d }
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text)
     }
 }

@@ -23,7 +23,7 @@ struct JournalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only syncs with a step for this service.")
     var service: String?
 
-    @Option(name: .long, help: "Only syncs started at or after this time: RFC 3339, a date (2026-01-31) or a duration back from now (90m, 24h, 7d).")
+    @Option(name: .long, help: "Only syncs started at or after this time: RFC 3339, a date (2026-01-31) or a duration back from now (90m, 24h, 7d; at most 100 years).")
     var since: String?
 
     @Option(name: .long, help: "Show at most this many syncs.")
@@ -35,7 +35,7 @@ struct JournalCommand: AsyncParsableCommand {
     func validate() throws {
         if limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if let since, JournalQuery.since(since, now: Date()) == nil {
-            throw ValidationError("--since: expected an RFC 3339 time, a date like 2026-01-31 or a duration like 24h, got \"\(since)\"")
+            throw ValidationError("--since: expected an RFC 3339 time, a date like 2026-01-31 or a duration of at most 100 years like 24h, got \"\(since)\"")
         }
         if format == .markdown { throw ValidationError("--format: journal prints text or json") }
     }

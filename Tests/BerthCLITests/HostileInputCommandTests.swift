@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import BerthTestSupport
+
+/// Hostile numbers given to the binary end in a usage error or a message, never a trap
+/// (exit 132 is SIGILL: a Swift runtime trap). Issue 18, findings 1 and 2.
+@Suite struct HostileInputCommandTests {
+    /// `berth journal --since 1e308d` trapped in `Timestamp.string` once a journal existed.
+    @Test(arguments: ["1e308d", "infd", "200000000000000d", "1e15w"])
+    func journalSinceOutOfRangeIsAUsageError(_ since: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // An empty file is an empty SQLite database: the journal opens, so the query runs.
+        try dir.write("state/journal.sqlite", "")
+        let r = try ProcessRunner.berth(["journal", "--project", "shop", "--state-dir", dir.path + "/state", "--since", since])
+        #expect(r.status == 64)
+        #expect(r.stdout == "")
+        #expect(r.stderr.hasPrefix(
+            "Error: --since: expected an RFC 3339 time, a date like 2026-01-31 or a duration of at most 100 years like 24h, got \"\(since)\"\n"))
+    }
+
+    /// A commit whose author time is the largest 64-bit number (git's parser keeps it; `git
+    /// log` refuses it) trapped `berth history` while the date was put in the author's
+    /// offset. Dates are clamped to the years 0001–9999.
+    @Test func historyOfACommitDatedAtTheEndOfTimeIsClamped() throws {
+        let repo = try GitRepoBuilder()
+        defer { repo.cleanup() }
+        try repo.write("manifests/web.yaml", GitRepoBuilder.service("web", image: "shop/web:1.0"))
+        _ = try repo.commit("first")
+        try repo.write("manifests/web.yaml", GitRepoBuilder.service("web", image: "shop/web:1.1"))
+        _ = try repo.git("add", "-A")
+        let tree = try repo.git("write-tree")
+        let parent = try repo.sha("HEAD")
+        let object = "tree \(tree)\nparent \(parent)\nauthor Eve <eve@example.com> 9223372036854775807 +0100\n"
+            + "committer Eve <eve@example.com> -9223372036854775808 -0100\n\nfrom the end of time\n"
+        let hostile = try repo.git(["hash-object", "-t", "commit", "-w", "--literally", "--stdin"], input: Data(object.utf8))
+        _ = try repo.git("update-ref", "refs/heads/main", hostile)
+        let r = try ProcessRunner.berth(["history", "--limit", "1"], in: URL(fileURLWithPath: repo.path), environment: repo.environment)
+        #expect(r.stderr == "")
+        #expect(r.status == 0)
+        #expect(r.stdout.hasPrefix("commit \(hostile)\nAuthor: Eve <eve@example.com>\nDate:   9999-12-31T23:59:59+01:00\n"), "\(r.stdout)")
+    }
+}
