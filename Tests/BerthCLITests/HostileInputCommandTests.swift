@@ -40,4 +40,26 @@ import BerthTestSupport
         #expect(r.status == 0)
         #expect(r.stdout.hasPrefix("commit \(hostile)\nAuthor: Eve <eve@example.com>\nDate:   9999-12-31T23:59:59+01:00\n"), "\(r.stdout)")
     }
+
+    /// The finding's commit: `replicas: 100000000000000000` with `maxSurge: "100%"`, while an
+    /// older revision runs (so the plan is a rolling update): `berth plan` exited 132.
+    @Test func planOfAHugeRollingUpdateIsAnErrorNotACrash() throws {
+        let repo = try GitRepoBuilder()
+        defer { repo.cleanup() }
+        try repo.write("manifests/booking.yaml", GitRepoBuilder.service(
+            "booking", image: "shop/booking:1.1", replicas: 100_000_000_000_000_000, extra: "  update: {maxSurge: \"100%\"}\n"))
+        _ = try repo.commit("scale up a lot")
+        let observed = try repo.root.write("observed.json", """
+            {"formatVersion": 1, "project": "shop", "services": [{"name": "booking", "instances": [
+              {"id": "booking-1", "revision": "0ldrev0000", "image": "shop/booking:1.0", "state": "running"}]}]}
+            """)
+        let r = try ProcessRunner.berth(["plan", "--repo", repo.path, "--project", "shop", "--observed", observed.path])
+        #expect(r.status == 1)
+        #expect(r.stdout == "")
+        #expect(r.stderr == """
+            error: cannot plan 1 service: booking: spec.update.maxSurge: 100% of 100000000000000000 replicas \
+            is more than a 64-bit count can hold; fix the value in the manifest (berth validate names its place)
+
+            """)
+    }
 }

@@ -142,14 +142,17 @@ public enum FieldFlattener {
         }
     }
 
-    /// 500 → "0.5", 2000 → "2", 1250 → "1.25".
+    /// 500 → "0.5", 2000 → "2", 1250 → "1.25"; any `Int`, the negative ones included (a
+    /// desired state not from a manifest may hold one).
     static func milliCPUText(_ m: Int) -> String {
-        let whole = m / 1000, fraction = m % 1000
-        guard fraction != 0 else { return "\(whole)" }
+        let magnitude = m.magnitude
+        let whole = magnitude / 1000, fraction = magnitude % 1000
+        let sign = m < 0 ? "-" : ""
+        guard fraction != 0 else { return "\(sign)\(whole)" }
         var digits = String(fraction)
         digits = String(repeating: "0", count: 3 - digits.count) + digits
         while digits.hasSuffix("0") { digits.removeLast() }
-        return "\(whole).\(digits)"
+        return "\(sign)\(whole).\(digits)"
     }
 }
 

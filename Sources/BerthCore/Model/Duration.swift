@@ -10,10 +10,10 @@ public struct Millis: Sendable, Hashable, Comparable, Codable, CustomStringConve
 
     /// Canonical spelling: `0s`, `250ms`, `2s`, `1m30s`, `1h`, `1m0.5s` is spelled `1m500ms`.
     public var description: String {
-        var ms = milliseconds
-        if ms == 0 { return "0s" }
-        var out = ms < 0 ? "-" : ""
-        ms = Swift.abs(ms)
+        if milliseconds == 0 { return "0s" }
+        var out = milliseconds < 0 ? "-" : ""
+        // The magnitude as unsigned: `abs(Int64.min)` would trap.
+        var ms = milliseconds.magnitude
         let h = ms / 3_600_000; ms %= 3_600_000
         let m = ms / 60_000; ms %= 60_000
         let s = ms / 1000; ms %= 1000

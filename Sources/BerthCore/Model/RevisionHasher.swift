@@ -53,10 +53,9 @@ struct RevisionHasher {
 
     /// As `Millis.description`.
     private mutating func millis(_ m: Millis) {
-        var ms = m.milliseconds
-        if ms == 0 { text("0s"); return }
-        if ms < 0 { byte(UInt8(ascii: "-")) }
-        ms = Swift.abs(ms)
+        if m.milliseconds == 0 { text("0s"); return }
+        if m.milliseconds < 0 { byte(UInt8(ascii: "-")) }
+        var ms = m.milliseconds.magnitude  // `abs(Int64.min)` would trap
         let h = ms / 3_600_000; ms %= 3_600_000
         let mi = ms / 60_000; ms %= 60_000
         let s = ms / 1000; ms %= 1000

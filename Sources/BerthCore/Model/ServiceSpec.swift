@@ -295,13 +295,29 @@ public enum IntOrPercent: Sendable, Hashable, Codable, CustomStringConvertible {
     case percent(Int)
 
     /// Resolves against `replicas`; percentages of surge round up, of unavailability down
-    /// (as Kubernetes does).
+    /// (as Kubernetes does). Saturates at `Int.max` / `Int.min` where `resolved` is nil;
+    /// the planner refuses such values first (`PlanError.unplannable`).
     public func resolve(replicas: Int, roundUp: Bool) -> Int {
+        resolved(replicas: replicas, roundUp: roundUp) ?? ((replicas < 0) != (self.amount < 0) ? .min : .max)
+    }
+
+    /// As `resolve`, in checked arithmetic: nil when `replicas × percentage` (rounded)
+    /// does not fit in an `Int`.
+    public func resolved(replicas: Int, roundUp: Bool) -> Int? {
         switch self {
         case .count(let n): return n
         case .percent(let p):
-            let scaled = replicas * p
-            return roundUp ? (scaled + 99) / 100 : scaled / 100
+            let (scaled, overflow) = replicas.multipliedReportingOverflow(by: p)
+            guard !overflow else { return nil }
+            guard roundUp else { return scaled / 100 }
+            let (up, overflowUp) = scaled.addingReportingOverflow(99)
+            return overflowUp ? nil : up / 100
+        }
+    }
+
+    private var amount: Int {
+        switch self {
+        case .count(let n), .percent(let n): n
         }
     }
 

@@ -4,6 +4,23 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case dependencyCycle([[String]])
     /// The plan would delete `deleting` (sorted) of `running` running services.
     case massDelete(deleting: [String], running: Int)
+    /// Values the planner cannot compute with (a negative count, a percentage of a replica
+    /// count beyond 64 bits), sorted by service and field. The manifest checks keep such
+    /// values out; a desired state built another way meets this check instead of a trap.
+    case unplannable([Unplannable])
+
+    /// One value the planner refuses, and why.
+    public struct Unplannable: Sendable, Hashable {
+        public var service: String
+        /// Dotted, as in the manifest: `spec.update.maxSurge`.
+        public var path: String
+        public var message: String
+        public init(service: String, path: String, message: String) {
+            self.service = service
+            self.path = path
+            self.message = message
+        }
+    }
 
     public var description: String {
         switch self {
@@ -17,6 +34,11 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "(\(deleting.joined(separator: ", "))): that is more than half. "
                 + "If --path or --ref is wrong, the manifests were not found; check them. "
                 + "If you really mean to delete them, pass --allow-mass-delete"
+        case .unplannable(let problems):
+            let services = Set(problems.map(\.service)).count
+            return "cannot plan \(services) service\(services == 1 ? "" : "s"): "
+                + problems.map { "\($0.service): \($0.path): \($0.message)" }.joined(separator: "; ")
+                + "; fix the value\(problems.count == 1 ? "" : "s") in the manifest (berth validate names \(problems.count == 1 ? "its place" : "their places"))"
         }
     }
 }

@@ -44,6 +44,7 @@ public enum Planner {
         // (a ServiceSpec copy retains a dozen references; copying 10,000 of them was a third
         // of the planning time).
         let services = desired.services
+        if let problems = PlanInputCheck.problems(services) { throw .unplannable(problems) }
         let count = services.count
         var ids: [String: Int] = [:]
         ids.reserveCapacity(count)
