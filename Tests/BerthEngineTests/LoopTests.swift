@@ -272,6 +272,52 @@ extension LoopTests {
         #expect((1...9).map { b.delay(afterFailures: $0) } == [0, 10, 20, 40, 80, 160, 300, 300, 300])
     }
 
+    /// The finding: three replicas of a service that crashes at start. Their three `die`
+    /// events, and the three failures of the next heal, are one failure each, not three:
+    /// the waits go 10 s, 20 s, 40 s as documented (they went 20 s, then 160 s).
+    @Test func failuresOfOneRoundCountOnce() {
+        var b = CrashLoopBackoff()
+        let t0 = Date(timeIntervalSince1970: 1000)
+        func at(_ s: Double) -> Date { t0.addingTimeInterval(s) }
+        b.recordFailure("web", now: at(0))  // the first crash is healed at once
+        #expect(b.entries["web"]?.delaySeconds == 0)
+        #expect(b.blocked("web", now: at(0.001)) == nil)
+        b.recordFailure("web", now: at(0.010))
+        b.recordFailure("web", now: at(0.020))  // while the 10 s wait runs: same round
+        #expect(b.entries["web"]?.failures == 2)
+        #expect(b.entries["web"]?.retryAt == at(10.010))
+        #expect(b.entries["web"]?.lastFailure == at(0.020))
+        b.recordFailure("web", count: 3, now: at(12))  // the heal of all three failed
+        #expect(b.entries["web"]?.failures == 3)
+        #expect(b.entries["web"]?.delaySeconds == 20)
+        #expect(b.blocked("web", now: at(31.9)) == at(32))
+        b.recordFailure("web", count: 3, now: at(33))
+        #expect(b.entries["web"]?.delaySeconds == 40)
+        var waits: [Double] = []
+        var t = 80.0
+        for _ in 0..<5 {
+            b.recordFailure("web", count: 3, now: at(t))
+            waits.append(b.entries["web"]!.delaySeconds)
+            t += 400
+        }
+        #expect(waits == [80, 160, 300, 300, 300])
+    }
+
+    /// Status lists a service from its second failure until it is reset, and the metric
+    /// counts exactly those services (it read 0 while status listed one).
+    @Test func statusAndMetricShareOneRule() {
+        var b = CrashLoopBackoff()
+        let t0 = Date(timeIntervalSince1970: 1000)
+        b.recordFailure("api", now: t0)
+        #expect(b.active(now: t0).isEmpty)  // one crash, healed at once: no loop yet
+        b.recordFailure("web", now: t0)
+        b.recordFailure("web", now: t0.addingTimeInterval(1))
+        #expect(b.active(now: t0.addingTimeInterval(2)).map(\.service) == ["web"])  // waiting
+        #expect(b.active(now: t0.addingTimeInterval(30)).map(\.service) == ["web"])  // retried, not reset
+        b.reset(healthy: ["web"], now: t0.addingTimeInterval(61))
+        #expect(b.active(now: t0.addingTimeInterval(61)).isEmpty)
+    }
+
     @Test func resetsAfterStayingHealthy() {
         var b = CrashLoopBackoff()
         let t0 = Date(timeIntervalSince1970: 0)

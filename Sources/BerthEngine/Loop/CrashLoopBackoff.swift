@@ -7,8 +7,9 @@ public import Foundation
 /// is not a failure of the service and is healed at once, every time.
 ///
 /// The first failure is healed at once; then the service waits `initial` (10 s) before the
-/// next heal, doubling with each further failure up to `cap` (5 min). A service with no
-/// failure for `resetAfter` (60 s) while healthy starts again from zero.
+/// next heal, doubling with each further failure up to `cap` (5 min). Failures are counted
+/// per round (`recordFailure`). A service with no failure for `resetAfter` (60 s) while
+/// healthy starts again from zero.
 public struct CrashLoopBackoff: Sendable, Hashable {
     public struct Entry: Sendable, Hashable, Codable {
         public var service: String
@@ -39,9 +40,19 @@ public struct CrashLoopBackoff: Sendable, Hashable {
         return min(cap, initial * pow(2, Double(exponent)))
     }
 
+    /// Records that `count` instances of `service` failed at `now`. The backoff counts
+    /// rounds, not instances: the failures of one heal (`count` > 1), and any failure while a
+    /// wait is pending (the other replicas' `die` events of the same crash), are one failure,
+    /// so the waits go 10 s, 20 s, 40 s… as documented. Counting each instance made three
+    /// replicas wait 20 s, then 160 s.
     public mutating func recordFailure(_ service: String, count: Int = 1, now: Date) {
         guard count > 0 else { return }
-        let failures = (entries[service]?.failures ?? 0) + count
+        if var entry = entries[service], entry.retryAt > now {
+            entry.lastFailure = max(entry.lastFailure, now)
+            entries[service] = entry
+            return
+        }
+        let failures = (entries[service]?.failures ?? 0) + 1
         let wait = delay(afterFailures: failures)
         entries[service] = Entry(
             service: service, failures: failures, lastFailure: now, retryAt: now.addingTimeInterval(wait),
@@ -63,6 +74,13 @@ public struct CrashLoopBackoff: Sendable, Hashable {
 
     /// Entries sorted by service.
     public var sorted: [Entry] { entries.values.sorted { $0.service < $1.service } }
+
+    /// The services in a crash loop at `now`, sorted: waiting out a backoff, or retried
+    /// after one and not yet reset (`resetAfter` healthy). One rule for status (`watch.backoff`)
+    /// and the metric (`berth_backoff_services`). A single crash, healed at once, is none.
+    public func active(now: Date) -> [Entry] {
+        sorted.filter { $0.retryAt > now || $0.failures > 1 }
+    }
 
     /// The earliest future retry, to wake the loop then.
     public func nextRetry(after now: Date) -> Date? {
