@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthNet
 import BerthTestSupport
 import Foundation
 import Testing
