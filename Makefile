@@ -15,9 +15,11 @@ build:
 demo: setup
 	@scripts/demo.sh
 
+# The Swarm tests bring up (and tear down) a 3-node Swarm themselves; the `down` after the
+# run is the safety net for a test process that died before its own teardown ran.
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --no-parallel
+	$(SWIFT) test --no-parallel; status=$$?; scripts/swarm-cluster.sh down; exit $$status
 
 # Benchmarks run the binaries as shipped: release, Swift runtime linked statically.
 RELEASE := -c release --static-swift-stdlib

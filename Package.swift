@@ -127,6 +127,10 @@ let package = Package(
             dependencies: ["berth", "BerthCore", "BerthDocker", "BerthGit", "BerthTestSupport"],
             swiftSettings: strict),
         .testTarget(
+            name: "BerthSwarmTests",
+            dependencies: ["berth", "BerthCore", "BerthDocker", "BerthGit", "BerthTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
             swiftSettings: strict),
     ],

@@ -7,7 +7,9 @@
 #                              its stream module, HAProxy) and the load generator wrk
 set -euo pipefail
 
-need=(libyaml-dev libgit2-dev libsqlite3-dev curl procps pkg-config git docker.io busybox-static)
+# iproute2, iptables and util-linux (nsenter, unshare): the 3-node Swarm of the tests
+# (scripts/swarm-cluster.sh).
+need=(libyaml-dev libgit2-dev libsqlite3-dev curl procps pkg-config git docker.io busybox-static iproute2 iptables util-linux)
 if [ "${1:-}" = "--bench" ]; then
   need+=(nginx libnginx-mod-stream haproxy wrk)
 fi

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import BerthTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,8 +27,8 @@ let updateBenchmark = Benchmark(
 ///   port); `berth proxy` (the release binary next to this one) as its own process on
 ///   loopback; `berth apply` of the commit that changes the image. The load goes to the
 ///   published port.
-/// - **Swarm** (`docker swarm init` on this dockerd; left at the end when this run
-///   initialised it): this machine has no IPVS, so neither the routing mesh nor VIPs work.
+/// - **Swarm** (the 3-node cluster of `scripts/swarm-cluster.sh`, brought up for the run and
+///   torn down at the end; never the shared dockerd): this machine has no IPVS, so neither the routing mesh nor VIPs work.
 ///   The service runs with `--endpoint-mode dnsrr` on an attachable overlay network, with
 ///   the same image, the same health check (busybox wget of /healthz, 200 ms, 2 retries),
 ///   `--update-order start-first --update-parallelism 1 --update-delay 0s`,
@@ -36,11 +37,11 @@ let updateBenchmark = Benchmark(
 ///   libraries), TCP mode like Berth's balancer: `server-template` over `tasks.<service>`
 ///   re-resolved through Docker's DNS every `--resolve-ms` (200 ms; `hold obsolete 0s`: a
 ///   task gone from DNS leaves at once), HTTP health check of /healthz every 200 ms (fall
-///   2), least connections,
+///   2), least connections, running on node 1 with its port published on node 1's address,
 ///   a failed connect retried on another task (`retries 3`, `option redispatch 1`) — the
 ///   same balancer capabilities as `berth proxy`, so the difference is the orchestrator's
 ///   order of retiring a replica. `docker service update --image shop/customer:1.1`
-///   (waits for convergence). The load goes to HAProxy's address on the default bridge.
+///   (waits for convergence). The load goes to HAProxy's port on node 1's address.
 ///
 /// What decides Swarm's result: its executor takes a task out of service discovery, waits a
 /// hard-coded 2 s (`defaultGossipConvergeDelay`, moby
@@ -60,6 +61,13 @@ enum SwarmBench {
     static let network = "swarmbench-net"
     static let balancer = "swarmbench-haproxy"
     static let balancerImage = "swarmbench-haproxy:local"
+    /// The 3-node cluster's manager, once it is up.
+    nonisolated(unsafe) static var swarmHost = ""
+
+    /// The docker CLI against the cluster's manager.
+    static func swarm(_ arguments: [String]) throws -> Output {
+        try sh([docker, "-H", swarmHost] + arguments)
+    }
 
     struct Round {
         var berth: UpdateLoad.Result
@@ -227,42 +235,35 @@ enum SwarmBench {
         var cleanup: Cleanup
 
         static func start(cleanup: Cleanup, scratch: URL, resolveMs: Int) throws -> SwarmSetup {
-            let state = try sh([docker, "info", "--format", "{{.Swarm.LocalNodeState}}"]).out
-            if state == "inactive" {
-                // `swarm init` creates the docker_gwbridge network when there is none, and
-                // `swarm leave` keeps it: it is ours to remove at the end then.
-                cleanup.removeGatewayBridge = (try? sh([docker, "network", "inspect", "docker_gwbridge"]))?.status != 0
-                let r = try sh([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"])
-                guard r.status == 0 else { throw ApplyBench.BenchError("docker swarm init failed: \(r.err)") }
-                cleanup.leaveSwarm = true
-            } else if state != "active" {
-                throw ApplyBench.BenchError("this dockerd's swarm state is \(state); expected inactive or active")
-            } else {
-                print("   (this dockerd is already a swarm manager: it is left in swarm mode at the end)")
-            }
+            // The 3-node Swarm of scripts/swarm-cluster.sh, never the shared dockerd: other
+            // work runs there, and it must never join a swarm.
+            let started = Date()
             cleanup.swarm = true
-            let net = try sh([docker, "network", "create", "--driver", "overlay", "--attachable", network])
+            let cluster = try SwarmCluster.up()
+            swarmHost = cluster.managerHost
+            print("   3-node swarm (scripts/swarm-cluster.sh) up in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; HAProxy and the service's first task run on node 1 (\(cluster.node(1).address))")
+            let load = try sh(["/bin/sh", "-c", "\(docker) save \(balancerImage) | \(docker) -H \(cluster.managerHost) load -q"])
+            guard load.status == 0 else { throw ApplyBench.BenchError("loading \(balancerImage) into node 1 failed: \(load.err)") }
+            let net = try swarm(["network", "create", "--driver", "overlay", "--attachable", network])
             guard net.status == 0 else { throw ApplyBench.BenchError("docker network create \(network) failed: \(net.err)") }
 
             let config = scratch.appendingPathComponent("haproxy.cfg")
             try haproxyConfig(resolveMs: resolveMs).write(to: config, atomically: true, encoding: .utf8)
-            let run = try sh([
-                docker, "run", "-d", "--name", balancer, "--network", "bridge", "-v", "\(config.path):/haproxy.cfg:ro",
-                balancerImage, "/usr/sbin/haproxy", "-db", "-f", "/haproxy.cfg",
+            // Node 1's dockerd shares this machine's file system: the bind mount works. Its
+            // port 8080 is published on node 1's address, which the host reaches over the bridge.
+            let run = try swarm([
+                "run", "-d", "--name", balancer, "--network", network, "-p", "8080:8080", "-p", "8404:8404",
+                "-v", "\(config.path):/haproxy.cfg:ro", balancerImage, "/usr/sbin/haproxy", "-db", "-f", "/haproxy.cfg",
             ])
             guard run.status == 0 else { throw ApplyBench.BenchError("starting HAProxy failed: \(run.err)") }
-            let connect = try sh([docker, "network", "connect", network, balancer])
-            guard connect.status == 0 else { throw ApplyBench.BenchError("docker network connect failed: \(connect.err)") }
-            let host = try sh([docker, "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", balancer]).out
-            guard !host.isEmpty else { throw ApplyBench.BenchError("HAProxy has no address on the default bridge") }
-            return SwarmSetup(scratch: scratch, host: host, cleanup: cleanup)
+            return SwarmSetup(scratch: scratch, host: cluster.node(1).address, cleanup: cleanup)
         }
 
         /// Creates the service at 1.0, waits until HAProxy sees 3 healthy tasks, updates it
         /// to 1.1 under load, removes it.
         func round(clients: Int, slow: Int) throws -> (load: UpdateLoad.Result, slow: UpdateLoad.Result, seconds: Double) {
-            let create = try sh([
-                docker, "service", "create", "--detach=false", "--quiet", "--name", service, "--network", network,
+            let create = try swarm([
+                "service", "create", "--detach=false", "--quiet", "--name", service, "--network", network,
                 "--endpoint-mode", "dnsrr", "--replicas", "3", "--no-resolve-image",
                 "--update-order", "start-first", "--update-parallelism", "1", "--update-delay", "0s",
                 "--update-failure-action", "rollback", "--update-monitor", "1s", "--stop-grace-period", "1s",
@@ -271,8 +272,8 @@ enum SwarmBench {
                 "shop/customer:1.0",
             ])
             defer {
-                _ = try? sh([docker, "service", "rm", service])
-                _ = waitUntil(seconds: 30) { ((try? sh([docker, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=\(service)"]).out) ?? "x").isEmpty }
+                _ = try? swarm(["service", "rm", service])
+                _ = waitUntil(seconds: 30) { ((try? swarm(["service", "ps", "-q", service]).status) ?? 0) != 0 }
             }
             guard create.status == 0 else { throw ApplyBench.BenchError("docker service create failed: \(create.err)") }
             guard waitUntil(seconds: 30, { (try? healthyServers()) == 3 }) else {
@@ -282,7 +283,7 @@ enum SwarmBench {
                 throw ApplyBench.BenchError("HAProxy at \(host):8080 does not serve customer 1.0")
             }
             let (load, held, seconds) = try underLoad(port: 8080, host: host, clients: clients, slow: slow) {
-                let r = try sh([docker, "service", "update", "--detach=false", "--quiet", "--no-resolve-image", "--image", "shop/customer:1.1", service])
+                let r = try swarm(["service", "update", "--detach=false", "--quiet", "--no-resolve-image", "--image", "shop/customer:1.1", service])
                 guard r.status == 0 else { throw ApplyBench.BenchError("docker service update failed: \(r.err)") }
             }
             guard load.bodies["customer 1.1\n", default: 0] > 0 else {
@@ -491,9 +492,8 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
     private let scratch: URL
     private var projects: [String] = []
     private var pids: [Int32] = []
+    /// The 3-node cluster was (being) brought up: `run()` tears it down.
     var swarm = false
-    var leaveSwarm = false
-    var removeGatewayBridge = false
     private var done = false
     private var sources: [any DispatchSourceSignal] = []
 
@@ -547,24 +547,15 @@ final class Cleanup: @unchecked Sendable {  // state behind `lock`
     }
 
     func run() {
-        let (first, pids, projects, swarm, leave, gateway) = lock.withLock {
+        let (first, pids, projects, swarm) = lock.withLock {
             defer { done = true }
-            return (!done, self.pids, self.projects, self.swarm, self.leaveSwarm, self.removeGatewayBridge)
+            return (!done, self.pids, self.projects, self.swarm)
         }
         guard first else { return }
         for pid in pids { stop(pid: pid) }
         for project in projects { removeProject(project) }
-        let d = SwarmBench.docker
-        if swarm {
-            _ = try? sh([d, "service", "rm", SwarmBench.service])
-            _ = try? sh([d, "rm", "-f", SwarmBench.balancer])
-            _ = SwarmBench.waitUntil(seconds: 30) {
-                ((try? sh([d, "ps", "-aq", "--filter", "label=com.docker.swarm.service.name=\(SwarmBench.service)"]).out) ?? "x").isEmpty
-            }
-            _ = try? sh([d, "network", "rm", SwarmBench.network])
-        }
-        if leave { _ = try? sh([d, "swarm", "leave", "--force"]) }
-        if leave && gateway { _ = try? sh([d, "network", "rm", "docker_gwbridge"]) }
+        // The whole cluster goes: its services, HAProxy, network, daemons, namespaces.
+        if swarm { SwarmCluster.down() }
         try? FileManager.default.removeItem(at: scratch)
     }
 }

@@ -156,7 +156,7 @@ public struct DockerClient: Sendable {
         return try Self.decode(response.body, doing: doing)
     }
 
-    private static func labelFilters(_ labels: [String: String], extra: [String: [String]] = [:]) -> String {
+    static func labelFilters(_ labels: [String: String], extra: [String: [String]] = [:]) -> String {
         var filters = extra
         if !labels.isEmpty { filters["label"] = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } }
         return String(decoding: encode(filters), as: UTF8.self)
