@@ -94,6 +94,7 @@ import Testing
                           "health" : "healthy",
                           "id" : "t1",
                           "image" : "shop/customer:1.1",
+                          "node" : "berthsw-n2",
                           "restartCount" : 0,
                           "revision" : "r2",
                           "state" : "running"
@@ -104,6 +105,7 @@ import Testing
                           "health" : "healthy",
                           "id" : "t2",
                           "image" : "shop/customer:1.1",
+                          "node" : "berthsw-n1",
                           "restartCount" : 2,
                           "revision" : "r2",
                           "state" : "running"
@@ -115,6 +117,7 @@ import Testing
                           "health" : "exited",
                           "id" : "t3",
                           "image" : "shop/customer:1.1",
+                          "node" : "berthsw-n3",
                           "restartCount" : 0,
                           "revision" : "r2",
                           "state" : "exited"

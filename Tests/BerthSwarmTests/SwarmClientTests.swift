@@ -104,6 +104,10 @@ extension SwarmSuite {
                 nodes: try await client.listNodes())
             #expect(observed.services.map(\.name) == ["customer"])
             #expect(observed.services.first?.instances.map(\.state) == [.running, .running, .running])
+            // Every instance carries its node; Swarm spreads a service's tasks over the nodes.
+            let nodes = Set(observed.services.first?.instances.compactMap(\.node) ?? [])
+            #expect(nodes.isSubset(of: ["berthsw-n1", "berthsw-n2", "berthsw-n3"]))
+            #expect(nodes.count >= 2, "instances on \(nodes)")
 
             try await client.removeService(id)
             serviceID = nil

@@ -69,12 +69,12 @@ public enum SwarmObservation {
             state = .exited
             exitCode = task.Status.ContainerStatus?.ExitCode
         }
-        let instance = Instance(
+        var instance = Instance(
             id: task.ID, service: service, revision: Revision(labels[BerthLabel.revision] ?? fallbackRevision),
             commit: labels[BerthLabel.commit].flatMap { $0.isEmpty ? nil : $0 },
             image: task.Spec.ContainerSpec.Image, state: state, exitCode: exitCode, restartCount: restarts,
             created: task.CreatedAt.map(DockerRuntime.trimmedTimestamp))
-        // (Instance.node lands with the ports work: node?.Description?.Hostname ?? task.NodeID)
+        instance.node = node?.Description?.Hostname ?? task.NodeID
         return instance
     }
 
