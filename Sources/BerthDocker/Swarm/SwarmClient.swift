@@ -1,4 +1,5 @@
 import Foundation
+import BerthNet
 import NIOHTTP1
 
 /// The Swarm mode calls of the Engine API (1.41): services with their version index, tasks,
