@@ -134,7 +134,8 @@ import Testing
         let tasks: [Engine.SwarmTask] = try Self.decode(Self.tasks)
         let byID = Dictionary(uniqueKeysWithValues: tasks.map { ($0.ID, $0) })
         #expect(SwarmObservation.reason(byID["t2a"]!) == "task: non-zero exit (137)")
-        #expect(SwarmObservation.reason(byID["t1"]!) == "started")
+        #expect(SwarmObservation.reason(byID["t1"]!) == "task running (started)")
+        #expect(SwarmObservation.reason(byID["t0"]!) == "task shutdown with exit code 0 (started)")
     }
 
     @Test func theEngineShapesDecode() throws {

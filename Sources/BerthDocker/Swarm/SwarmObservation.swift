@@ -78,18 +78,19 @@ public enum SwarmObservation {
         return instance
     }
 
-    /// Why a task is not running, for people: the engine's error, else its message, with
-    /// the exit code ("task: non-zero exit (137)", "starting container failed: …").
+    /// Why a task is not running, for people: the engine's error ("task: non-zero exit
+    /// (137)", "starting container failed: …"), else its state with the exit code and the
+    /// engine's message ("task complete with exit code 0 (finished)": Swarm stopped it, as
+    /// it does a task whose health check fails).
     public static func reason(_ task: Engine.SwarmTask) -> String {
-        var parts: [String] = []
-        if let err = task.Status.Err, !err.isEmpty {
-            parts.append(err)
-        } else if let message = task.Status.Message, !message.isEmpty {
-            parts.append(message)
+        if let err = task.Status.Err, !err.isEmpty { return err }
+        var text = "task \(task.Status.State)"
+        if !pendingStates.contains(task.Status.State), task.Status.State != "running",
+            let code = task.Status.ContainerStatus?.ExitCode
+        {
+            text += " with exit code \(code)"
         }
-        if let code = task.Status.ContainerStatus?.ExitCode, code != 0, !(parts.first ?? "").contains("(\(code))") {
-            parts.append("exit code \(code)")
-        }
-        return parts.isEmpty ? task.Status.State : parts.joined(separator: ", ")
+        if let message = task.Status.Message, !message.isEmpty { text += " (\(message))" }
+        return text
     }
 }

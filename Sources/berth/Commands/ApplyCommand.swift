@@ -51,7 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let n = desired.diagnostics.filter { $0.severity == .error }.count
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
         }
-        let runtime = try await runtimeOptions.connect()
+        let runtime = try await runtimeOptions.connect(command: "berth apply")
         let project = projectOptions.name(source)
         let observed = try await observe(runtime, project)
         let plan: Plan

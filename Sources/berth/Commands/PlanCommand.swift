@@ -21,6 +21,9 @@ struct PlanCommand: AsyncParsableCommand {
     /// Default: the project of the --observed file, else the repository's folder name.
     @OptionGroup var projectOptions: ProjectOptions
 
+    /// Where what runs is observed when there is no --observed.
+    @OptionGroup var runtimeOptions: RuntimeOptions
+
     @Option(name: .long, help: ArgumentHelp(
         "Observed state: a file with the JSON of `berth status --format json`, or `none` when nothing runs yet.",
         valueName: "FILE|none"))
@@ -52,7 +55,7 @@ struct PlanCommand: AsyncParsableCommand {
         if let observed {
             observedState = try Self.loadObservedState(observed, project: projectOptions, source: source)
         } else {
-            observedState = try await Self.observeDocker(project: projectOptions.name(source))
+            observedState = try await Self.observeRuntime(runtimeOptions, project: projectOptions.name(source))
         }
         let desired = try await Self.loadDesiredState(source)
 

@@ -12,6 +12,8 @@ struct StatusCommand: AsyncParsableCommand {
             HEALTH is the worst that applies: Degraded (an instance exited or is unhealthy), \
             Missing (nothing runs), Progressing (a rollout or scaling is under way), Healthy.
             The JSON (--format json) is the document that `berth plan --observed FILE` reads.
+            With --runtime swarm, each instance names its node, a NODES table follows (JSON: \
+            "nodes"), and a node that is down, drained or paused is a warning on stderr.
             Exit codes: 0 success (whatever the health), 1 error.
             """)
 
@@ -30,19 +32,42 @@ struct StatusCommand: AsyncParsableCommand {
         try await runReportingFailures {
             let desired = try await source.loadDesiredState()
             for d in desired.diagnostics.sorted() { printError(d.rendered) }
-            let runtime = try await runtimeOptions.connect()
+            let runtime = try await runtimeOptions.connectObserver()
             let project = projectOptions.name(source)
             let observed: ObservedState
+            let nodes: [SwarmNodeStatus]
             do {
                 observed = try await runtime.observe(project: project)
+                nodes = try await runtime.nodes()
             } catch {
                 throw CommandFailure("error: observing project \(project): \(error)")
             }
+            // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
+            for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
             let report = StatusReport(desired: desired, observed: observed)
             switch format {
-            case .json: print(try encodeJSON(report))
-            case .text, .markdown: print(StatusRendering.text(report), terminator: "")
+            case .json:
+                print(try encodeJSON(StatusJSON(report: report, nodes: nodes)))
+            case .text, .markdown:
+                print(StatusRendering.text(report), terminator: "")
+                if !nodes.isEmpty { print("\n" + StatusRendering.nodes(nodes, observed: observed), terminator: "") }
             }
+        }
+    }
+}
+
+/// The status JSON: the report's fields, and `nodes` on a Swarm (absent on one Docker Engine).
+struct StatusJSON: Encodable {
+    var report: StatusReport
+    var nodes: [SwarmNodeStatus]
+
+    enum CodingKeys: String, CodingKey { case nodes }
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        if !nodes.isEmpty {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(nodes, forKey: .nodes)
         }
     }
 }

@@ -5,25 +5,83 @@ import BerthEngine
 import Foundation
 import Logging
 
-/// `--runtime docker` (the only one so far).
+/// `--runtime docker` (one Docker Engine) or `--runtime swarm` (a Docker Swarm, through a
+/// manager); `BERTH_RUNTIME` when the flag is not given.
 enum RuntimeKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case docker
+    case swarm
 }
 
 /// Where observed state comes from: shared by the commands that talk to a runtime
 /// (`apply`, `status`); the project is `ProjectOptions`.
 struct RuntimeOptions: ParsableArguments {
-    @Option(name: .long, help: "Container runtime: docker (the Docker Engine at DOCKER_HOST, or /var/run/docker.sock).")
-    var runtime: RuntimeKind = .docker
+    @Option(
+        name: .long,
+        help: "Container runtime: docker (one Docker Engine) or swarm (a Docker Swarm manager), at DOCKER_HOST or /var/run/docker.sock. Default: $BERTH_RUNTIME, else docker.")
+    var runtime: RuntimeKind?
 
-    /// Connects to the runtime; an unreachable engine is a `CommandFailure` naming it.
-    func connect() async throws -> DockerRuntime {
+    /// `--runtime`, else `BERTH_RUNTIME`, else docker; an unknown `BERTH_RUNTIME` is an error
+    /// that names it.
+    func kind(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RuntimeKind {
+        if let runtime { return runtime }
+        guard let text = environment["BERTH_RUNTIME"], !text.isEmpty else { return .docker }
+        guard let kind = RuntimeKind(rawValue: text) else {
+            throw CommandFailure(
+                "error: BERTH_RUNTIME=\(text) is not a runtime Berth knows; use docker or swarm (or unset it for docker)")
+        }
+        return kind
+    }
+
+    /// Connects to the Docker runtime, for the commands that drive one engine themselves;
+    /// an unreachable engine is a `CommandFailure` naming it. `command` names the command
+    /// for the message when the runtime chosen is one it does not drive yet.
+    func connect(command: String = "this command") async throws -> DockerRuntime {
+        if try kind() == .swarm {
+            throw CommandFailure(
+                "error: \(command) does not drive a Docker Swarm yet (berth status and berth plan read one with --runtime swarm); use --runtime docker against one Docker Engine")
+        }
         var logger = Logger(label: "berth.docker")
         logger.logLevel = .error
         do {
             return try await DockerRuntime.connect(logger: logger)
         } catch {
             throw CommandFailure("error: \(error)")
+        }
+    }
+
+    /// Connects to the chosen runtime for reading what runs.
+    func connectObserver() async throws -> ObservingRuntime {
+        switch try kind() {
+        case .docker: return .docker(try await connect())
+        case .swarm:
+            var logger = Logger(label: "berth.swarm")
+            logger.logLevel = .error
+            do {
+                return .swarm(try await SwarmRuntime.connect(logger: logger))
+            } catch {
+                throw CommandFailure("error: \(error)")
+            }
+        }
+    }
+}
+
+/// A runtime connected for reading: what the project runs, and (Swarm) the nodes.
+enum ObservingRuntime: Sendable {
+    case docker(DockerRuntime)
+    case swarm(SwarmRuntime)
+
+    func observe(project: String) async throws -> ObservedState {
+        switch self {
+        case .docker(let runtime): try await runtime.observe(project: project)
+        case .swarm(let runtime): try await runtime.observe(project: project)
+        }
+    }
+
+    /// The Swarm's nodes, sorted by hostname; none on one Docker Engine.
+    func nodes() async throws -> [SwarmNodeStatus] {
+        switch self {
+        case .docker: []
+        case .swarm(let runtime): try await runtime.nodes()
         }
     }
 }
@@ -59,10 +117,10 @@ func runReportingFailures(_ body: () async throws -> Void) async throws {
 func canAsk() -> Bool { isatty(0) == 1 && isatty(2) == 1 }
 
 extension PlanCommand {
-    /// With no `--observed`: what runs on the Docker Engine (`DOCKER_HOST`) for the project.
-    static func observeDocker(project name: String) async throws -> ObservedState {
+    /// With no `--observed`: what runs for the project on the runtime (`DOCKER_HOST`).
+    static func observeRuntime(_ options: RuntimeOptions, project name: String) async throws -> ObservedState {
         do {
-            let runtime = try await RuntimeOptions().connect()
+            let runtime = try await options.connectObserver()
             return try await runtime.observe(project: name)
         } catch let failure as CommandFailure {
             throw Failure(failure.message + "\n(berth plan observes the Docker Engine unless --observed FILE|none is given)")

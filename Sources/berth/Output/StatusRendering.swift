@@ -1,4 +1,5 @@
 import BerthCore
+import BerthDocker
 import BerthEngine
 import Foundation
 
@@ -19,6 +20,29 @@ enum StatusRendering {
             rows.append([
                 s.name, s.image.isEmpty ? "-" : s.image, s.revision.isEmpty ? "-" : s.revision,
                 "\(s.readyReplicas)/\(s.desiredReplicas)", s.sync.rawValue, s.health.rawValue, s.message,
+            ])
+        }
+        return table(rows)
+    }
+
+    /// The Swarm's nodes and what of the project runs on each, sorted by hostname:
+    ///
+    /// ```
+    /// NODE        ROLE     STATE  AVAILABILITY  ADDRESS       INSTANCES
+    /// berthsw-n1  manager  ready  active        100.64.77.11  booking ×2, customer
+    /// ```
+    static func nodes(_ nodes: [SwarmNodeStatus], observed: ObservedState) -> String {
+        var counts: [String: [String: Int]] = [:]
+        for service in observed.services {
+            for instance in service.instances { counts[instance.node ?? "", default: [:]][service.name, default: 0] += 1 }
+        }
+        var rows: [[String]] = [["NODE", "ROLE", "STATE", "AVAILABILITY", "ADDRESS", "INSTANCES"]]
+        for node in nodes.sorted(by: { $0.hostname < $1.hostname }) {
+            let here = counts[node.hostname] ?? [:]
+            let instances = here.keys.sorted().map { here[$0]! > 1 ? "\($0) ×\(here[$0]!)" : $0 }.joined(separator: ", ")
+            rows.append([
+                node.hostname, node.role + (node.leader ? " (leader)" : ""), node.state, node.availability,
+                node.address ?? "-", instances.isEmpty ? "-" : instances,
             ])
         }
         return table(rows)
