@@ -85,12 +85,21 @@ import BerthYAML
         #expect(ServiceDecoder.isInvalidVariableName("A=\u{301}") == "A=\u{301}".contains("="))
     }
 
-    @Test func fieldNamesCompareAsStrings() {
-        let names: FieldNames = ["image", "ports", "K"]
-        #expect(names.index(of: "image") == 0)
-        #expect(names.index(of: "ports") == 1)
-        #expect(names.index(of: "imag") == nil)
-        #expect(names.index(of: "\u{212A}") == 2)  // KELVIN SIGN is canonically "K"
+    @Test func fieldNamesCompareAsStrings() throws {
+        struct Model: Sendable { var a = 0 }
+        let schema = Schema<Model>([.field("image", \.a, .port), .field("ports", \.a, .port), .field("K", \.a, .port)])
+        func index(of key: String) throws -> Int? {
+            var document: FlatDocument?
+            _ = YAML.parseFlatDocuments(Array("\"\(key)\": 1\n".utf8)) { document = $0 }
+            let doc = try #require(document)
+            var key: NodeID?
+            doc.forEachEntry(try #require(doc.root)) { key = $0.key }
+            return schema.index(of: try #require(key), in: doc)
+        }
+        #expect(try index(of: "image") == 0)
+        #expect(try index(of: "ports") == 1)
+        #expect(try index(of: "imag") == nil)
+        #expect(try index(of: "\u{212A}") == 2)  // KELVIN SIGN is canonically "K"
     }
 
     @Test func resolvedShortcutsAgreeWithResolved() {

@@ -4,25 +4,28 @@ import BerthYAML
 
 /// The reader's mechanisms that no berth/v1 field uses yet.
 @Suite struct ManifestFieldReaderTests {
-    private func node(_ text: String) throws -> Node {
-        let result = YAML.parse(Array("v: \(text)\n".utf8))
-        guard case .mapping(let m) = try #require(result.documents.first?.root) else {
-            Issue.record("not a mapping")
-            throw CancellationError()
-        }
-        return try #require(m["v"])
+    /// Reads `v: TEXT` as a boolean; its diagnostics go to `diagnostics`.
+    private func bool(_ text: String, _ diagnostics: inout [Diagnostic]) throws -> Bool? {
+        var document: FlatDocument?
+        _ = YAML.parseFlatDocuments(Array("v: \(text)\n".utf8)) { document = $0 }
+        let doc = try #require(document)
+        let root = try #require(doc.root)
+        let value = try #require(doc.value(root, forKey: "v"))
+        var r = FieldReader(file: "f.yaml", document: doc)
+        defer { diagnostics += r.diagnostics }
+        return r.bool(value, { "spec.flag" })
     }
 
     @Test func booleansWarnOnYAML11Spellings() throws {
-        var r = FieldReader(file: "f.yaml")
-        #expect(r.bool(try node("true"), "spec.flag") == true)
-        #expect(r.bool(try node("False"), "spec.flag") == false)
-        #expect(r.diagnostics == [])
-        #expect(r.bool(try node("yes"), "spec.flag") == true)
-        #expect(r.bool(try node("off"), "spec.flag") == false)
-        #expect(r.bool(try node("\"yes\""), "spec.flag") == nil)
-        #expect(r.bool(try node("1"), "spec.flag") == nil)
-        #expect(r.diagnostics.map(\.rendered) == [
+        var diagnostics: [Diagnostic] = []
+        #expect(try bool("true", &diagnostics) == true)
+        #expect(try bool("False", &diagnostics) == false)
+        #expect(diagnostics == [])
+        #expect(try bool("yes", &diagnostics) == true)
+        #expect(try bool("off", &diagnostics) == false)
+        #expect(try bool("\"yes\"", &diagnostics) == nil)
+        #expect(try bool("1", &diagnostics) == nil)
+        #expect(diagnostics.map(\.rendered) == [
             #"f.yaml:1:4: warning: spec.flag: "yes" is a string in YAML 1.2, read here as true; write true instead"#,
             #"f.yaml:1:4: warning: spec.flag: "off" is a string in YAML 1.2, read here as false; write false instead"#,
             #"f.yaml:1:4: error: spec.flag: expected true or false, found "yes""#,

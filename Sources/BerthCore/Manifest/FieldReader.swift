@@ -1,19 +1,37 @@
 import BerthYAML
 
-/// Collects the diagnostics of one file and reads typed values out of YAML nodes.
+/// Reads typed values out of one YAML document and collects the diagnostics of one file.
 ///
 /// Every reader takes the node and its dotted field path, reports a problem at the node's
 /// own mark, and returns nil when the value is unusable, so the caller can go on and find
-/// the next problem. Nothing here stops at the first error.
+/// the next problem. Nothing here stops at the first error. Paths are closures: they are
+/// spelled out only when there is something to report.
+///
+/// The document is a `FlatDocument` (Swift values; nothing here touches libyaml's memory):
+/// numbers, durations and sizes are read from a scalar's bytes without making a `String`.
 struct FieldReader {
-    let file: String
-    var diagnostics: [Diagnostic] = []
+    typealias Path = () -> String
 
-    init(file: String) { self.file = file }
+    let file: String
+    let doc: FlatDocument
+    var diagnostics: [Diagnostic] = []
+    private(set) var errorCount = 0
+    /// Where the document's `dependsOn` entries and published ports were written, for the
+    /// checks across files.
+    var references: [DeclaredService.Reference] = []
+    var published: [DeclaredService.Published] = []
+    /// `object`'s (key, value) per field of the objects being read, innermost last.
+    private var slots: [(key: NodeID, value: NodeID)] = []
+
+    init(file: String, document: FlatDocument) {
+        self.file = file
+        doc = document
+    }
 
     // MARK: Reporting
 
     mutating func error(at mark: Mark, _ path: String, _ message: String) {
+        errorCount += 1
         diagnostics.append(
             Diagnostic(.error, file: file, line: mark.line, column: mark.column, path: path, message: message))
     }
@@ -23,314 +41,307 @@ struct FieldReader {
             Diagnostic(.warning, file: file, line: mark.line, column: mark.column, path: path, message: message))
     }
 
-    var errorCount: Int { diagnostics.lazy.filter { $0.severity == .error }.count }
-
     func ref(_ mark: Mark) -> SourceRef { SourceRef(file: file, line: mark.line, column: mark.column) }
 
-    // MARK: Mappings
+    func mark(_ n: NodeID) -> Mark { doc.mark(n) }
 
-    /// The fields of a mapping by name, each key claimed once. Keys not in `known` are
-    /// reported at the key, with a "did you mean" when one is close. Nil (and an error)
-    /// when `node` is not a mapping.
+    // MARK: Objects
+
+    /// Reads the mapping `node` into `model` by `schema`: each known field by its reader
+    /// (the first of two equal keys wins; YAML reported the second), each unknown one
+    /// reported at its key with a "did you mean", each required one that is missing
+    /// reported at the mapping, then the schema's choice and its rules across fields.
+    /// Nil (and an error) when `node` is not a mapping.
     ///
-    /// No dictionary: each key is matched against the few known names (lengths first), and
-    /// the result keeps, per known name, the index of its entry.
-    mutating func fields(_ node: Node, _ path: @autoclosure () -> String, known: FieldNames) -> Fields? {
-        guard case .mapping(let mapping) = node else {
-            error(at: node.mark, path(), "expected a mapping, found \(Self.found(node))")
+    /// With `keepingNodes` (and for a schema with rules), the result holds each field's key
+    /// and value node.
+    mutating func object<Model>(
+        _ node: NodeID, _ path: Path, _ schema: Schema<Model>, into model: inout Model, keepingNodes: Bool = false
+    ) -> ObjectFields? {
+        guard doc.kind(node) == .mapping else {
+            error(at: mark(node), path(), "expected a mapping, found \(found(node))")
             return nil
         }
-        var slots = [Int](repeating: -1, count: known.names.count)
-        let entries = mapping.entries
-        for e in entries.indices {
-            let key: String
-            switch entries[e].key {
-            case .scalar(let s):
-                key = s.value
-            default:
-                let entry = entries[e]
-                error(at: entry.key.mark, path(), "expected a field name, found \(Self.found(entry.key)) as a key")
+        var fields = ObjectFields(mapping: node, names: schema.names)
+        // Each present field's (key, value), in a stack shared by nested objects.
+        let base = slots.count
+        slots.append(contentsOf: repeatElement((key: NodeID.none, value: NodeID.none), count: schema.fields.count))
+        defer { slots.removeSubrange(base...) }
+        var cursor = doc.entries(node)
+        while let entry = doc.nextEntry(&cursor) {
+            guard doc.isScalar(entry.key) else {
+                error(at: mark(entry.key), path(), "expected a field name, found \(found(entry.key)) as a key")
                 continue
             }
-            guard let i = known.index(of: key) else {
-                let entry = entries[e]
-                let path = path()
-                var message = "unknown field \(Self.quoted(key))"
-                if let s = Suggestion.closest(to: key, among: known.names) {
-                    message += "; did you mean \(Self.quoted(s))?"
-                } else {
-                    message += " (\(path.isEmpty ? "a berth/v1 object" : path) takes \(known.names.joined(separator: ", ")))"
-                }
-                error(at: entry.key.mark, Self.join(path, key), message)
+            guard let i = schema.index(of: entry.key, in: doc) else {
+                unknownField(entry.key, path(), schema)
                 continue
             }
-            // Duplicate keys are reported by the YAML parser; the first value wins.
-            if slots[i] < 0 { slots[i] = e }
+            let bit: UInt64 = 1 << UInt64(i)
+            if fields.present & bit == 0 {
+                fields.present |= bit
+                slots[base + i] = (entry.key, entry.value)
+            }
         }
-        return Fields(mark: mapping.mark, known: known, slots: slots, entries: entries)
+        // Choices (a health check's probes): none or several is an error, and then none of
+        // them is read.
+        var skip: UInt64 = 0
+        if let choice = schema.choice {
+            let given = fields.present & choice.mask
+            if given == 0 {
+                error(at: mark(node), path(), choice.none)
+                fields.failed |= choice.mask
+            } else if given & (given - 1) != 0 {
+                let later = choice.fields.filter { given & (1 << UInt64($0)) != 0 }
+                    .map { (name: schema.fields[$0].name, mark: doc.mark(slots[base + $0].key)) }
+                    .sorted { $0.mark < $1.mark }
+                for extra in later.dropFirst() {
+                    error(
+                        at: extra.mark, FieldReader.join(path(), extra.name),
+                        "expected one \(choice.noun), found \(FieldReader.alternatives(later.map(\.name), "and")); keep only one")
+                }
+                fields.failed |= choice.mask
+                skip = choice.mask
+            }
+        }
+        for i in schema.fields.indices {
+            let bit: UInt64 = 1 << UInt64(i)
+            let field = schema.fields[i]
+            guard fields.present & bit != 0 else {
+                if let missing = field.missing {
+                    error(at: mark(node), FieldReader.join(path(), field.name), "required field is missing; \(missing)")
+                    fields.failed |= bit
+                }
+                continue
+            }
+            guard skip & bit == 0 else { continue }
+            if !field.read(&self, slots[base + i].value, { FieldReader.join(path(), field.name) }, &model) { fields.failed |= bit }
+        }
+        if keepingNodes || schema.check != nil { fields.nodes = Array(slots[base..<(base + schema.fields.count)]) }
+        if let check = schema.check, !check(&self, &model, fields, path) { fields.failed |= 1 << 63 }
+        return fields
     }
 
-    /// A mapping's key as text; a list or mapping used as a key is an error.
-    mutating func keyText(_ key: Node, _ path: String) -> String? {
-        guard case .scalar(let s) = key else {
-            error(at: key.mark, path, "expected a field name, found \(Self.found(key)) as a key")
-            return nil
+    private mutating func unknownField<Model>(_ key: NodeID, _ path: String, _ schema: Schema<Model>) {
+        let name = doc.text(key)
+        var message = "unknown field \(FieldReader.quoted(name))"
+        if let s = Suggestion.closest(to: name, among: schema.names) {
+            message += "; did you mean \(FieldReader.quoted(s))?"
+        } else {
+            message += " (\(path.isEmpty ? "a berth/v1 object" : path) takes \(schema.names.joined(separator: ", ")))"
         }
-        return s.value
+        error(at: mark(key), FieldReader.join(path, name), message)
     }
 
     /// A mapping of strings to strings (labels, env): values are scalars taken exactly as
     /// written (`8080` → "8080", `yes` → "yes", an empty value → ""); lists and mappings
-    /// are errors. Keys in document order.
-    mutating func stringMap(_ node: Node, _ path: String) -> [(key: String, value: String, mark: Mark)]? {
-        guard case .mapping(let mapping) = node else {
-            error(at: node.mark, path, "expected a mapping of names to strings, found \(Self.found(node))")
+    /// are errors. Keys equal as text (`1` and "1" are different YAML keys): the first one
+    /// wins. `accept` sees each first key and its key node, and keeps the entry or not
+    /// (after reporting why). Nil when any entry is not a pair of scalars.
+    mutating func stringMap(
+        _ node: NodeID, _ path: Path, accept: (inout FieldReader, String, NodeID) -> Bool
+    ) -> [String: String]? {
+        guard doc.kind(node) == .mapping else {
+            error(at: mark(node), path(), "expected a mapping of names to strings, found \(found(node))")
             return nil
         }
-        var out: [(key: String, value: String, mark: Mark)] = []
-        out.reserveCapacity(mapping.entries.count)
-        // Keys equal as text (`1` and "1" are different YAML keys): the first one wins.
-        // A linear scan for the usual few keys, a set beyond.
-        var seen: Set<String>? = nil
+        var map: [String: String] = [:]
+        map.reserveCapacity(doc.count(node))
         var ok = true
-        for e in mapping.entries.indices {
-            guard let key = keyText(mapping.entries[e].key, path) else { ok = false; continue }
-            let value: String
-            switch mapping.entries[e].value {
-            case .scalar(let s):
-                value = s.value
-            default:
-                let entry = mapping.entries[e]
-                error(
-                    at: entry.value.mark, Self.join(path, key),
-                    "expected a string, found \(Self.found(entry.value)); quote it to keep it as text")
+        var cursor = doc.entries(node)
+        while let entry = doc.nextEntry(&cursor) {
+            guard doc.isScalar(entry.key) else {
+                error(at: mark(entry.key), path(), "expected a field name, found \(found(entry.key)) as a key")
                 ok = false
                 continue
             }
-            if seen == nil, out.count >= 16 { seen = Set(out.map(\.key)) }
-            if seen != nil {
-                if seen!.insert(key).inserted { out.append((key, value, mapping.entries[e].key.mark)) }
-            } else if !out.contains(where: { $0.key == key }) {
-                out.append((key, value, mapping.entries[e].key.mark))
+            let key = doc.text(entry.key)
+            guard doc.isScalar(entry.value) else {
+                error(
+                    at: mark(entry.value), FieldReader.join(path(), key),
+                    "expected a string, found \(found(entry.value)); quote it to keep it as text")
+                ok = false
+                continue
             }
+            guard map[key] == nil else { continue }
+            if accept(&self, key, entry.key) { map[key] = doc.text(entry.value) }
         }
-        return ok ? out : nil
+        return ok ? map : nil
     }
 
     // MARK: Scalars
-    //
-    // Paths are autoclosures: they are spelled out only when there is something to report.
 
     /// A string field: the scalar text verbatim (`on`, `0755` and `22:22` stay as written).
-    mutating func string(_ node: Node, _ path: @autoclosure () -> String, expected: String = "a string") -> String? {
-        guard case .scalar(let s) = node, !s.resolvesToNull else {
-            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
+    mutating func string(_ node: NodeID, _ path: Path, expected: String = "a string") -> String? {
+        guard doc.isScalar(node), !doc.resolvesToNull(node) else {
+            error(at: mark(node), path(), "expected \(expected), found \(found(node))")
             return nil
         }
-        return s.value
+        return doc.text(node)
     }
 
     /// A list of strings (a command): at least one item, each a scalar taken verbatim.
-    mutating func stringList(_ node: Node, _ path: @autoclosure () -> String, example: String) -> [String]? {
-        guard case .sequence(let seq) = node else {
-            error(at: node.mark, path(), "expected a list of strings such as \(example), found \(Self.found(node))")
+    mutating func stringList(_ node: NodeID, _ path: Path, example: String) -> [String]? {
+        guard doc.kind(node) == .sequence else {
+            error(at: mark(node), path(), "expected a list of strings such as \(example), found \(found(node))")
             return nil
         }
-        guard !seq.items.isEmpty else {
-            error(at: node.mark, path(), "expected a list of at least one string such as \(example), found an empty list")
+        let count = doc.count(node)
+        guard count > 0 else {
+            error(at: mark(node), path(), "expected a list of at least one string such as \(example), found an empty list")
             return nil
         }
         var out: [String] = []
-        out.reserveCapacity(seq.items.count)
+        out.reserveCapacity(count)
         var ok = true
-        for (i, item) in seq.items.enumerated() {
-            if let s = string(item, "\(path())[\(i)]") { out.append(s) } else { ok = false }
+        var i = 0
+        var cursor = doc.items(node)
+        while let item = doc.nextItem(&cursor) {
+            if let s = string(item, { "\(path())[\(i)]" }) { out.append(s) } else { ok = false }
+            i += 1
         }
         return ok ? out : nil
     }
 
-    mutating func int(_ node: Node, _ path: @autoclosure () -> String, expected: String = "an integer") -> Int? {
-        if case .scalar(let s) = node, let n = s.resolvedInt { return n }
-        error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))\(Self.quoteHint(node))")
+    mutating func int(_ node: NodeID, _ path: Path, expected: String = "an integer") -> Int? {
+        if let n = doc.resolvedInt(node) { return n }
+        error(at: mark(node), path(), "expected \(expected), found \(found(node))\(quoteHint(node))")
         return nil
     }
 
     /// An integer in `range`: a value that is no integer is named as such (`expected an
-    /// integer, found "three"`), one out of range with the range (`expected`).
+    /// integer, found "three"`), one out of range with the range (`expected`), or, above a
+    /// limit given with its `unit`, with the limit (`expected at most 10000 replicas`).
     mutating func int(
-        _ node: Node, _ path: @autoclosure () -> String, in range: ClosedRange<Int>, expected: String,
-        type: String = "an integer"
+        _ node: NodeID, _ path: Path, in range: ClosedRange<Int>, expected: String, type: String = "an integer",
+        unit: String? = nil
     ) -> Int? {
-        guard let n = int(node, path(), expected: type) else { return nil }
+        guard let n = int(node, path, expected: type) else { return nil }
+        if n > range.upperBound, let unit {
+            error(at: mark(node), path(), "expected at most \(range.upperBound) \(unit), found \(n)")
+            return nil
+        }
         guard range.contains(n) else {
-            error(at: node.mark, path(), "expected \(expected), found \(n)")
+            error(at: mark(node), path(), "expected \(expected), found \(n)")
             return nil
         }
         return n
     }
 
-    mutating func port(_ node: Node, _ path: @autoclosure () -> String) -> Int? {
-        int(node, path(), in: 1...65535, expected: "a port number from 1 to 65535", type: "a port number from 1 to 65535")
+    mutating func port(_ node: NodeID, _ path: Path) -> Int? {
+        int(node, path, in: 1...65535, expected: "a port number from 1 to 65535", type: "a port number from 1 to 65535")
     }
 
     /// A boolean field. `true`/`false` (core schema); YAML 1.1's `yes/no/on/off` are read as
     /// booleans too, with a warning naming the line, because YAML 1.2 reads them as strings.
-    mutating func bool(_ node: Node, _ path: @autoclosure () -> String) -> Bool? {
-        if case .scalar(let s) = node {
-            if case .bool(let b) = s.resolved { return b }
-            if s.isYAML11Boolean {
-                let value = ["yes", "y", "on"].contains(s.value.lowercased())
+    mutating func bool(_ node: NodeID, _ path: Path) -> Bool? {
+        if doc.isScalar(node) {
+            if case .bool(let b) = doc.resolved(node) { return b }
+            if doc.isYAML11Boolean(node) {
+                let text = doc.text(node)
+                let value = ["yes", "y", "on"].contains(text.lowercased())
                 warning(
-                    at: s.mark, path(),
-                    "\(Self.quoted(s.value)) is a string in YAML 1.2, read here as \(value); write \(value) instead")
+                    at: mark(node), path(),
+                    "\(FieldReader.quoted(text)) is a string in YAML 1.2, read here as \(value); write \(value) instead")
                 return value
             }
         }
-        error(at: node.mark, path(), "expected true or false, found \(Self.found(node))")
+        error(at: mark(node), path(), "expected true or false, found \(found(node))")
         return nil
     }
 
-    mutating func duration(_ node: Node, _ path: @autoclosure () -> String, positive: Bool = false) -> Millis? {
-        if case .scalar(let s) = node, s.tag == nil, let d = Self.simpleDuration(s.value), !positive || d.milliseconds > 0 {
-            return d
+    /// A duration (`250ms`, `2s`, `1m30s`), at most `ManifestLimits.duration`.
+    mutating func duration(_ node: NodeID, _ path: Path, positive: Bool = false) -> Millis? {
+        var d: Millis? = nil
+        if doc.isScalar(node), !doc.isTagged(node) {
+            d = doc.withBytes(node) { FieldReader.simpleDuration(bytes: $0) }
         }
-        let expected = positive
-            ? "a duration greater than 0 such as 250ms, 2s or 1m30s"
-            : "a duration such as 250ms, 2s or 1m30s"
-        guard case .scalar(let s) = node, !s.resolvesToNull, let d = Millis(parsing: s.value) else {
-            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
+        if d == nil, doc.isScalar(node), !doc.resolvesToNull(node) { d = Millis(parsing: doc.text(node)) }
+        guard let d, !positive || d.milliseconds > 0 else {
+            let expected = positive
+                ? "a duration greater than 0 such as 250ms, 2s or 1m30s"
+                : "a duration such as 250ms, 2s or 1m30s"
+            error(at: mark(node), path(), "expected \(expected), found \(found(node))")
             return nil
         }
-        if positive, d.milliseconds <= 0 {
-            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
+        guard d <= ManifestLimits.duration else {
+            error(at: mark(node), path(), "expected a duration of at most \(ManifestLimits.duration) (365 days), found \(found(node))")
             return nil
         }
         return d
     }
 
-    /// The common durations (`500ms`, `2s`, `1m30s`: ASCII digits and units, no fraction)
-    /// read straight from the bytes, with `Millis(parsing:)`'s arithmetic; nil for anything
-    /// else, which then takes the general path.
-    static func simpleDuration(_ text: String) -> Millis? {
-        var text = text
-        return text.withUTF8 { simpleDuration(bytes: $0) }
-    }
-
-    /// `simpleDuration` on UTF-8 bytes.
-    static func simpleDuration(bytes b: UnsafeBufferPointer<UInt8>) -> Millis? {
-        let parsed = { () -> Int64? in
-            guard !b.isEmpty else { return nil }
-            var total: Int64 = 0
-            var i = 0
-            while i < b.count {
-                var whole: Int64 = 0
-                let start = i
-                while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
-                    guard i - start < 12 else { return nil }  // more than 12 digits
-                    whole = whole * 10 + Int64(b[i] - 0x30)
-                    i += 1
-                }
-                guard i > start, i < b.count else { return nil }
-                let scale: Int64
-                switch b[i] {
-                case UInt8(ascii: "h"): scale = 3_600_000
-                case UInt8(ascii: "s"): scale = 1000
-                case UInt8(ascii: "m"):
-                    if i + 1 < b.count, b[i + 1] == UInt8(ascii: "s") {
-                        scale = 1
-                        i += 1
-                    } else {
-                        scale = 60_000
-                    }
-                default: return nil
-                }
-                i += 1
-                // A unit runs on while letters follow (`2sec` is no duration): leave that,
-                // and every other oddity, to the general parser.
-                if i < b.count, (b[i] | 0x20) >= UInt8(ascii: "a"), (b[i] | 0x20) <= UInt8(ascii: "z") { return nil }
-                let (sum, overflow) = total.addingReportingOverflow(whole * scale)
-                guard !overflow else { return nil }
-                total = sum
-            }
-            return total
-        }()
-        return parsed.map { Millis($0) }
-    }
-
     /// One of an enum's raw values; the message names them all (and the closest).
-    mutating func oneOf<E: RawRepresentable>(_ node: Node, _ path: @autoclosure () -> String, _ cases: [E]) -> E?
+    mutating func oneOf<E: RawRepresentable>(_ node: NodeID, _ path: Path, _ cases: [E]) -> E?
     where E.RawValue == String {
-        if case .scalar(let s) = node, let e = E(rawValue: s.value) { return e }
+        if doc.isScalar(node), let e = E(rawValue: doc.text(node)) { return e }
         let allowed = cases.map(\.rawValue)
-        var message = "expected \(Self.alternatives(allowed)), found \(Self.found(node))"
-        if case .scalar(let s) = node, let close = Suggestion.closest(to: s.value, among: allowed) {
-            message += "; did you mean \(Self.quoted(close))?"
+        var message = "expected \(FieldReader.alternatives(allowed)), found \(found(node))"
+        if doc.isScalar(node), let close = Suggestion.closest(to: doc.text(node), among: allowed) {
+            message += "; did you mean \(FieldReader.quoted(close))?"
         }
-        error(at: node.mark, path(), message)
+        error(at: mark(node), path(), message)
         return nil
     }
 
-    /// A count (`1`) or a percentage (`"25%"`) from 0 to 100%.
-    mutating func intOrPercent(_ node: Node, _ path: @autoclosure () -> String) -> IntOrPercent? {
+    /// A count (`1`, at most `ManifestLimits.replicas`) or a percentage (`"25%"`) from 0 to 100%.
+    mutating func intOrPercent(_ node: NodeID, _ path: Path) -> IntOrPercent? {
         let expected = "a count or a percentage from 0% to 100% such as 1 or 25%"
-        guard case .scalar(let s) = node else {
-            error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
+        guard doc.isScalar(node) else {
+            error(at: mark(node), path(), "expected \(expected), found \(found(node))")
             return nil
         }
-        if let n = s.resolvedInt {
+        if let n = doc.resolvedInt(node) {
             guard n >= 0 else {
-                error(at: node.mark, path(), "expected \(expected), found \(n)")
+                error(at: mark(node), path(), "expected \(expected), found \(n)")
+                return nil
+            }
+            guard n <= ManifestLimits.replicas else {
+                error(at: mark(node), path(), "expected at most \(ManifestLimits.replicas) replicas or a percentage, found \(n)")
                 return nil
             }
             return .count(n)
         }
-        if let p = Self.simplePercent(s.value) { return .percent(p) }
-        if s.value.hasSuffix("%") {
-            let digits = s.value.dropLast()
+        if let p = doc.withBytes(node, { FieldReader.simplePercent(bytes: $0) }) { return .percent(p) }
+        let text = doc.text(node)
+        if text.hasSuffix("%") {
+            let digits = text.dropLast()
             if !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
                 let p = Int(digits), p <= 100
             {
                 return .percent(p)
             }
         }
-        error(at: node.mark, path(), "expected \(expected), found \(Self.found(node))")
+        error(at: mark(node), path(), "expected \(expected), found \(found(node))")
         return nil
     }
 
-    /// `0%` … `100%` in ASCII digits (at most 3), straight from the bytes; nil otherwise.
-    static func simplePercent(_ text: String) -> Int? {
-        var text = text
-        return text.withUTF8 { simplePercent(bytes: $0) }
-    }
-
-    static func simplePercent(bytes b: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard b.count >= 2, b.count <= 4, b[b.count - 1] == UInt8(ascii: "%") else { return nil }
-        var n = 0
-        for i in 0..<(b.count - 1) {
-            guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
-            n = n * 10 + Int(b[i] - 0x30)
-        }
-        return n <= 100 ? n : nil
-    }
-
-    // MARK: Text helpers
-
-    static func join(_ path: String, _ field: String) -> String { path.isEmpty ? field : "\(path).\(field)" }
+    // MARK: Values in messages
 
     /// How a value is named in "found …": a string's text in quotes, other scalars as
     /// written, `a list`, `a mapping`.
-    static func found(_ node: Node) -> String {
-        switch node {
-        case .scalar(let s):
-            switch s.resolved {
-            case .null: return "null"
-            case .string(let text): return quoted(text)
-            case .bool, .int, .float: return shortened(s.value)
-            }
+    func found(_ node: NodeID) -> String {
+        switch doc.kind(node) {
         case .sequence: return "a list"
         case .mapping: return "a mapping"
+        default:
+            switch doc.resolved(node) {
+            case .null: return "null"
+            case .string(let text): return FieldReader.quoted(text)
+            case .bool, .int, .float: return FieldReader.shortened(doc.text(node))
+            }
         }
     }
+
+    /// A hint for a quoted number where a number is expected.
+    func quoteHint(_ node: NodeID) -> String {
+        guard doc.isScalar(node), doc.style(node) != .plain,
+            case .int = Scalar(value: doc.text(node), mark: mark(node)).resolved
+        else { return "" }
+        return "; remove the quotes"
+    }
+
+    static func join(_ path: String, _ field: String) -> String { path.isEmpty ? field : "\(path).\(field)" }
 
     /// `text`, cut after 80 Unicode scalars with an ellipsis (a 10 MB value stays readable).
     static func shortened(_ text: String) -> String {
@@ -341,14 +352,6 @@ struct FieldReader {
             out.append(c)
         }
         return text
-    }
-
-    /// A hint for a quoted number where a number is expected.
-    static func quoteHint(_ node: Node) -> String {
-        guard case .scalar(let s) = node, s.style != .plain,
-            case .int = Scalar(value: s.value, mark: s.mark).resolved
-        else { return "" }
-        return "; remove the quotes"
     }
 
     /// `"text"` with quotes, backslashes and control characters escaped; long text shortened.
@@ -382,173 +385,28 @@ struct FieldReader {
     }
 }
 
-/// The names a mapping may hold, with their UTF-8 lengths (compared before the text).
-struct FieldNames: ExpressibleByArrayLiteral {
+/// What `FieldReader.object` found in a mapping: which fields were there and which of them
+/// had a problem, by their index in the schema (bit 63: a rule across fields failed).
+struct ObjectFields {
+    let mapping: NodeID
+    /// The schema's field names, in its order.
     let names: [String]
-    let lengths: [Int]
+    var present: UInt64 = 0
+    var failed: UInt64 = 0
+    /// Per field, its key and value node (`NodeID.none` when absent); only when asked for.
+    var nodes: [(key: NodeID, value: NodeID)] = []
 
-    init(_ names: [String]) {
+    init(mapping: NodeID, names: [String]) {
+        self.mapping = mapping
         self.names = names
-        lengths = names.map(\.utf8.count)
-    }
-    init(arrayLiteral names: String...) { self.init(names) }
-
-    /// The index of `key` among the names (`String` equality, as `[String].firstIndex`).
-    func index(of key: String) -> Int? {
-        let n = key.utf8.count
-        for i in lengths.indices where lengths[i] == n && names[i] == key { return i }
-        // Text equal to an ASCII name in Unicode's canonical sense but spelled with other
-        // bytes (U+212A KELVIN SIGN is "K"): compare the slow way.
-        if !key.utf8.allSatisfy({ $0 < 0x80 }) { return names.firstIndex(of: key) }
-        return nil
-    }
-}
-
-/// A mapping's known fields by name, and the mapping's mark (for missing required fields).
-struct Fields {
-    let mark: Mark
-    let known: FieldNames
-    /// Per known name, the index of its (first) entry in `entries`, or -1.
-    let slots: [Int]
-    let entries: [Mapping.Entry]
-
-    subscript(name: String) -> Node? {
-        guard let i = known.index(of: name), slots[i] >= 0 else { return nil }
-        return entries[slots[i]].value
     }
 
-    /// The place of a present field's key.
-    func keyMark(_ name: String) -> Mark? {
-        guard let i = known.index(of: name), slots[i] >= 0 else { return nil }
-        return entries[slots[i]].key.mark
-    }
-}
+    var ok: Bool { failed == 0 }
 
-/// "Did you mean" for unknown field names, enum values and service names.
-enum Suggestion {
-    /// The candidate equal ignoring case, else the one within edit distance 2 (closest
-    /// first, then alphabetical); nil when none is close.
-    static func closest(to word: String, among candidates: [String]) -> String? {
-        var budget = Int.max
-        return closest(to: word, among: candidates, budget: &budget)
-    }
+    func has(_ name: String) -> Bool { present & bit(name) != 0 }
+    func failed(_ name: String) -> Bool { failed & bit(name) != 0 }
+    /// The field's value node, when it is there (and nodes were kept).
+    func value(_ name: String) -> NodeID? { has(name) ? nodes[names.firstIndex(of: name)!].value : nil }
 
-    /// `closest`, charged to `budget` (one unit per candidate). With fewer units left than
-    /// candidates it compares nothing and answers nil, so thousands of unknown names among
-    /// thousands of services cost a bounded time instead of their product.
-    static func closest(to word: String, among candidates: [String], budget: inout Int) -> String? {
-        var prepared = Candidates(candidates)
-        if case .found(let name) = prepared.lookup(word, budget: &budget) { return name }
-        return nil
-    }
-
-    /// What a look-up found: a close name, none, or nothing because the budget ran out.
-    enum Lookup: Equatable {
-        case found(String)
-        case none
-        case overBudget
-    }
-
-    /// Candidates lowercased once, for many look-ups among the same names.
-    struct Candidates {
-        let names: [String]
-        private let lowered: [[UInt32]]
-        private let ascii: [Bool]
-        private let longest: Int
-        private var rows = ([Int](), [Int]())
-
-        init(_ names: [String]) {
-            self.names = names
-            lowered = names.map { name in
-                var out: [UInt32] = []
-                Suggestion.lowered(name, into: &out)
-                return out
-            }
-            ascii = names.map { $0.utf8.allSatisfy { $0 < 0x80 } }
-            longest = names.lazy.map(\.utf8.count).max() ?? 0
-        }
-
-        mutating func lookup(_ word: String, budget: inout Int) -> Lookup {
-            guard budget >= names.count else { return .overBudget }
-            budget -= names.count
-            // A word far longer than every name is close to none (and a 10 MB value is
-            // not lowercased for nothing).
-            if word.utf8.count > 4 * longest + 8 { return .none }
-            var w: [UInt32] = []
-            Suggestion.lowered(word, into: &w)
-            let wordIsASCII = word.utf8.allSatisfy { $0 < 0x80 }
-            let wordLowered = word.lowercased()
-            var caseless: String?
-            var best: (distance: Int, word: String)?
-            for (k, c) in lowered.enumerated() {
-                // Equal ignoring case: scalar by scalar for ASCII; as Strings (canonical
-                // equivalence: "é" precomposed or not) otherwise.
-                let same = wordIsASCII && ascii[k] ? c == w : names[k].lowercased() == wordLowered
-                if same {
-                    if caseless == nil { caseless = names[k] }
-                    continue
-                }
-                guard abs(c.count - w.count) <= 2 else { continue }
-                guard caseless == nil, let d = boundedDistance(w, c, limit: 2, rows: &rows),
-                    d < max(names[k].count, word.count)
-                else { continue }
-                if best == nil || d < best!.distance || (d == best!.distance && names[k] < best!.word) {
-                    best = (d, names[k])
-                }
-            }
-            return (caseless ?? best?.word).map(Lookup.found) ?? .none
-        }
-    }
-
-    /// The lowercased text's Unicode scalars (ASCII mapped byte by byte, without a String).
-    static func lowered(_ text: String, into out: inout [UInt32]) {
-        out.removeAll(keepingCapacity: true)
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            for b in text.utf8 { out.append(UInt32(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)) }
-        } else {
-            for u in text.lowercased().unicodeScalars { out.append(u.value) }
-        }
-    }
-
-    /// Levenshtein distance when it is at most `limit`, else nil (stops at the first row
-    /// whose every cell is above the limit). `rows` are reused buffers.
-    static func boundedDistance(_ a: [UInt32], _ b: [UInt32], limit: Int, rows: inout ([Int], [Int])) -> Int? {
-        if a.isEmpty { return b.count <= limit ? b.count : nil }
-        if b.isEmpty { return a.count <= limit ? a.count : nil }
-        rows.0.removeAll(keepingCapacity: true)
-        rows.0.append(contentsOf: 0...b.count)
-        rows.1.removeAll(keepingCapacity: true)
-        rows.1.append(contentsOf: repeatElement(0, count: b.count + 1))
-        for i in 1...a.count {
-            rows.1[0] = i
-            var smallest = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                let cell = min(rows.0[j] + 1, rows.1[j - 1] + 1, rows.0[j - 1] + cost)
-                rows.1[j] = cell
-                smallest = min(smallest, cell)
-            }
-            if smallest > limit { return nil }
-            swap(&rows.0, &rows.1)
-        }
-        return rows.0[b.count] <= limit ? rows.0[b.count] : nil
-    }
-
-    /// Levenshtein distance over Unicode scalars.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
-    }
+    private func bit(_ name: String) -> UInt64 { 1 << UInt64(names.firstIndex(of: name)!) }
 }

@@ -269,36 +269,31 @@ enum Formats {
 
     /// `memoryBytes` for ASCII digits and a suffix, from the bytes; nil means "ask the
     /// general path" (which may still say nil).
-    static func simpleMemoryBytes(_ text: String) -> Int64? {
-        var text = text
-        return text.withUTF8 { simpleMemoryBytes(bytes: $0) }
-    }
+    static func simpleMemoryBytes(_ text: String) -> Int64? { simpleMemoryBytes(bytes: text.utf8.span) }
 
     /// `simpleMemoryBytes` on UTF-8 bytes.
-    static func simpleMemoryBytes(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        return { () -> Int64? in
-            var n: Int64 = 0
-            var i = 0
-            while i < b.count, isDigit(b[i]) {
-                if i == 18 { return nil }  // more than 18 digits
-                n = n * 10 + Int64(b[i] - 0x30)
-                i += 1
-            }
-            guard i > 0 else { return nil }
-            let scale: Int64
-            switch (b.count - i, i < b.count ? b[i] : 0, i + 1 < b.count ? b[i + 1] : 0) {
-            case (0, _, _): scale = 1
-            case (1, UInt8(ascii: "k"), _): scale = 1000
-            case (2, UInt8(ascii: "K"), UInt8(ascii: "i")): scale = 1 << 10
-            case (1, UInt8(ascii: "M"), _): scale = 1_000_000
-            case (2, UInt8(ascii: "M"), UInt8(ascii: "i")): scale = 1 << 20
-            case (1, UInt8(ascii: "G"), _): scale = 1_000_000_000
-            case (2, UInt8(ascii: "G"), UInt8(ascii: "i")): scale = 1 << 30
-            default: return nil
-            }
-            let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
-            return overflow ? nil : bytes
-        }()
+    static func simpleMemoryBytes(bytes b: Span<UInt8>) -> Int64? {
+        var n: Int64 = 0
+        var i = 0
+        while i < b.count, isDigit(b[i]) {
+            if i == 18 { return nil }  // more than 18 digits
+            n = n * 10 + Int64(b[i] - 0x30)
+            i += 1
+        }
+        guard i > 0 else { return nil }
+        let scale: Int64
+        switch (b.count - i, i < b.count ? b[i] : 0, i + 1 < b.count ? b[i + 1] : 0) {
+        case (0, _, _): scale = 1
+        case (1, UInt8(ascii: "k"), _): scale = 1000
+        case (2, UInt8(ascii: "K"), UInt8(ascii: "i")): scale = 1 << 10
+        case (1, UInt8(ascii: "M"), _): scale = 1_000_000
+        case (2, UInt8(ascii: "M"), UInt8(ascii: "i")): scale = 1 << 20
+        case (1, UInt8(ascii: "G"), _): scale = 1_000_000_000
+        case (2, UInt8(ascii: "G"), UInt8(ascii: "i")): scale = 1 << 30
+        default: return nil
+        }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : bytes
     }
 
     // MARK: Characters

@@ -104,51 +104,19 @@ public struct DeclaredService: Sendable, Hashable {
 /// it is never started or updated ahead of a dependency Berth cannot read.
 public enum ManifestLoader {
     public static func parse(_ file: ManifestFile) -> FileManifests {
-        var stats = ParseStats()
-        return parse(file, fastPath: true, stats: &stats)
-    }
-
-    /// How many documents each path decoded (for tests and benchmarks).
-    struct ParseStats: Equatable {
-        var fast = 0
-        var tree = 0
-    }
-
-    /// `parse`, with the fast path (`FastServiceDecoder`) on or off. Off, every document
-    /// goes through node trees; on, ordinary documents skip them and the rest fall back.
-    /// Both give the same answer.
-    static func parse(_ file: ManifestFile, fastPath: Bool, stats: inout ParseStats) -> FileManifests {
         var diagnostics: [Diagnostic] = []
         var declared: [DeclaredService] = []
         var documentOf: [Int] = []  // per declared service, its document's index in `starts`
         var starts: [Mark] = []
-        let tree = { (document: Document) in
-            stats.tree += 1
+        let yamlErrors = YAML.parseFlatDocuments(file.bytes) { document in
             starts.append(document.start)
             guard let root = document.root else { return }
-            var decoder = ServiceDecoder(r: FieldReader(file: file.path))
+            var decoder = ServiceDecoder(file: file.path, document: document)
             if let service = decoder.decode(root) {
                 declared.append(service)
                 documentOf.append(starts.count - 1)
             }
             if !decoder.r.diagnostics.isEmpty { diagnostics += decoder.r.diagnostics }
-        }
-        let yamlErrors: [YAMLError]
-        if fastPath {
-            let decoder = FastServiceDecoder(file: file.path)
-            yamlErrors = YAML.parseDocuments(
-                file.bytes,
-                fast: { reader in
-                    guard let service = try? decoder.decode(&reader) else { return false }
-                    stats.fast += 1
-                    starts.append(reader.documentStart)
-                    declared.append(service)
-                    documentOf.append(starts.count - 1)
-                    return true
-                },
-                tree: tree)
-        } else {
-            yamlErrors = YAML.parseDocuments(file.bytes, tree)
         }
         if !yamlErrors.isEmpty {
             for e in yamlErrors {

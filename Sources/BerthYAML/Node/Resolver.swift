@@ -68,6 +68,7 @@ public enum YAMLTag {
     public static let merge = "tag:yaml.org,2002:merge"
 }
 
+@usableFromInline
 enum CoreSchema {
     static let yaml11Booleans: Set<String> = [
         "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
@@ -90,8 +91,22 @@ enum CoreSchema {
         return .string(s)
     }
 
-    static func isNull(_ s: String) -> Bool {
-        s == "null" || s == "Null" || s == "NULL" || s == "~" || s.isEmpty
+    static func isNull(_ s: String) -> Bool { isNull(utf8: s.utf8.span) }
+
+    /// `null`, `Null`, `NULL`, `~` or empty.
+    @usableFromInline
+    static func isNull(utf8 b: Span<UInt8>) -> Bool {
+        switch b.count {
+        case 0: return true
+        case 1: return b[0] == UInt8(ascii: "~")
+        case 4:
+            let (c0, c1, c2, c3) = (b[0], b[1], b[2], b[3])
+            if c0 == UInt8(ascii: "n") { return c1 == UInt8(ascii: "u") && c2 == UInt8(ascii: "l") && c3 == UInt8(ascii: "l") }
+            if c0 != UInt8(ascii: "N") { return false }
+            return (c1 == UInt8(ascii: "u") && c2 == UInt8(ascii: "l") && c3 == UInt8(ascii: "l"))
+                || (c1 == UInt8(ascii: "U") && c2 == UInt8(ascii: "L") && c3 == UInt8(ascii: "L"))
+        default: return false
+        }
     }
 
     static func bool(_ s: String) -> Bool? {
@@ -103,41 +118,55 @@ enum CoreSchema {
     }
 
     /// `[-+]?[0-9]+`, `0o[0-7]+`, `0x[0-9a-fA-F]+`; nil on overflow or anything else.
-    static func int(_ s: String) -> Int? {
-        var text = s
-        return text.withUTF8 { int(utf8: $0, s) }
+    static func int(_ s: String) -> Int? { int(utf8: s.utf8.span) }
+
+    /// The integer a plain untagged scalar resolves to, or nil (`Scalar.resolvedInt`).
+    @usableFromInline
+    static func plainInt(utf8 u: Span<UInt8>) -> Int? {
+        guard !u.isEmpty else { return nil }
+        switch u[0] {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."):
+            return int(utf8: u)
+        default:
+            return nil
+        }
     }
 
-    private static func int(utf8 u: UnsafeBufferPointer<UInt8>, _ s: String) -> Int? {
+    @usableFromInline
+    static func int(utf8 u: Span<UInt8>) -> Int? {
         guard !u.isEmpty else { return nil }
         if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "o") {
-            return digits(u[2...], radix: 8)
+            return digits(u, from: 2, radix: 8).flatMap { Int(exactly: $0) }
         }
         if u.count > 2, u[0] == UInt8(ascii: "0"), u[1] == UInt8(ascii: "x") {
-            return digits(u[2...], radix: 16)
+            return digits(u, from: 2, radix: 16).flatMap { Int(exactly: $0) }
         }
-        var rest = u[...]
+        var start = 0
         var negative = false
-        if let sign = rest.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
-            negative = sign == UInt8(ascii: "-")
-            rest = rest.dropFirst()
+        if u[0] == UInt8(ascii: "-") || u[0] == UInt8(ascii: "+") {
+            negative = u[0] == UInt8(ascii: "-")
+            start = 1
         }
-        guard let magnitude = digits(rest, radix: 10) else {
-            // Int.min's magnitude does not fit; let Swift handle that edge.
-            return negative ? Int(s) : nil
+        guard let magnitude = digits(u, from: start, radix: 10) else { return nil }
+        if negative {
+            // Int.min's magnitude is one more than Int.max.
+            guard magnitude <= UInt(Int.max) + 1 else { return nil }
+            return Int(truncatingIfNeeded: 0 &- magnitude)
         }
-        return negative ? -magnitude : magnitude
+        return Int(exactly: magnitude)
     }
 
-    private static func digits(_ u: Slice<UnsafeBufferPointer<UInt8>>, radix: Int) -> Int? {
-        guard !u.isEmpty else { return nil }
-        var n = 0
-        for c in u {
-            let d: Int
+    @usableFromInline
+    static func digits(_ u: Span<UInt8>, from start: Int, radix: UInt) -> UInt? {
+        guard start < u.count else { return nil }
+        var n: UInt = 0
+        for i in start..<u.count {
+            let c = u[i]
+            let d: UInt
             switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = Int(c - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = Int(c - UInt8(ascii: "A")) + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt(c - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt(c - UInt8(ascii: "A")) + 10
             default: return nil
             }
             guard d < radix else { return nil }
@@ -157,11 +186,7 @@ enum CoreSchema {
         case ".nan", ".NaN", ".NAN": return .nan
         default: break
         }
-        var text = s
-        return text.withUTF8 { float(utf8: $0, s) }
-    }
-
-    private static func float(utf8 u: UnsafeBufferPointer<UInt8>, _ s: String) -> Double? {
+        let u = s.utf8.span
         var i = 0
         if i < u.count, u[i] == UInt8(ascii: "-") || u[i] == UInt8(ascii: "+") { i += 1 }
         var intDigits = 0

@@ -24,6 +24,14 @@ public enum YAML {
     public static func parseDocuments(
         _ bytes: [UInt8], limits: YAMLLimits = .default, _ body: (Document) -> Void
     ) -> [YAMLError] {
+        parseFlatDocuments(bytes, limits: limits) { body($0.tree) }
+    }
+
+    /// `parseDocuments`, each document handed over as a `FlatDocument` instead of a tree:
+    /// the same documents, values, places and errors, without building a tree.
+    public static func parseFlatDocuments(
+        _ bytes: [UInt8], limits: YAMLLimits = .default, _ body: (FlatDocument) -> Void
+    ) -> [YAMLError] {
         withoutActuallyEscaping(body) { body in
             var composer = Composer(limits: limits, body: body)
             EventLoop.run(bytes, composer: &composer)
