@@ -159,3 +159,72 @@ import BerthCore
         ])
     }
 }
+
+/// Every number has a documented largest value (`ManifestLimits`, README's manifest
+/// reference): beyond it validation fails at the value, so whatever validates also plans.
+@Suite struct ManifestLimitTests {
+    func problems(_ specLines: String) -> [String] {
+        ManifestLoader.load([ManifestFile(path: "m.yaml", bytes: Array(service("booking", specLines).utf8))])
+            .diagnostics.map(\.rendered)
+    }
+
+    @Test func hugeReplicasWithAPercentSurgeIsAValidationError() {
+        // Validated once, then crashed the planner (replicas × 100%).
+        #expect(problems("replicas: 100000000000000000\nupdate: {maxSurge: \"100%\"}") == [
+            "m.yaml:7:13: error: spec.replicas: expected at most 10000 replicas, found 100000000000000000"
+        ])
+    }
+
+    @Test func theLargestValuesValidateAndPlan() throws {
+        let text = service("booking", """
+            replicas: 10000
+            health: {tcp: {port: 65535}, interval: 8760h, timeout: 365h, startPeriod: 8760h, failureThreshold: 1000}
+            update: {maxSurge: 10000, maxUnavailable: "100%", progressDeadline: 8760h}
+            stopGracePeriod: 8760h
+            resources: {cpus: 1024, memory: 4096Gi}
+            autoscale: {min: 10000, max: 10000, targetRequestsPerSecond: 1000000, scaleDownDelay: 8760h}
+            """)
+        let state = ManifestLoader.load([ManifestFile(path: "m.yaml", bytes: Array(text.utf8))])
+        #expect(state.diagnostics.map(\.rendered) == [])
+        let spec = try #require(state.services["booking"])
+        #expect(spec.replicas == 10_000)
+        #expect(spec.stopGracePeriod == Millis(31_536_000_000))
+        #expect(spec.resources == Resources(milliCPUs: 1_024_000, memory: 4 << 40))
+        // Planned against a running revision of it, with nothing trapping.
+        var old = spec
+        old.image = "shop/booking:0.9"
+        let running = (0..<10_000).map { i in
+            Instance(id: "c\(i)", service: "booking", revision: old.revision, image: old.image, state: .running)
+        }
+        let plan = try Planner.plan(
+            desired: state, observed: ObservedState(project: "shop", services: [ObservedService(name: "booking", instances: running)]))
+        #expect(plan.steps.map(\.action) == [.update])
+    }
+
+    @Test func oneOverEachLimit() {
+        #expect(problems("""
+            replicas: 10001
+            health: {tcp: {port: 65536}, interval: 8761h, timeout: 525601m, failureThreshold: 1001}
+            update: {maxSurge: 10001, maxUnavailable: 20000, progressDeadline: 31536000001ms}
+            stopGracePeriod: 8760h1ms
+            resources: {cpus: 1024.001, memory: 4097Gi}
+            autoscale: {min: 10001, max: 10001, targetRequestsPerSecond: 1000001, scaleDownDelay: 9000h}
+            """) == [
+            "m.yaml:7:13: error: spec.replicas: expected at most 10000 replicas, found 10001",
+            "m.yaml:8:24: error: spec.health.tcp.port: expected a port number from 1 to 65535, found 65536",
+            #"m.yaml:8:42: error: spec.health.interval: expected a duration of at most 8760h (365 days), found "8761h""#,
+            #"m.yaml:8:58: error: spec.health.timeout: expected a duration of at most 8760h (365 days), found "525601m""#,
+            "m.yaml:8:85: error: spec.health.failureThreshold: expected at most 1000 failures, found 1001",
+            "m.yaml:9:22: error: spec.update.maxSurge: expected at most 10000 replicas or a percentage, found 10001",
+            "m.yaml:9:45: error: spec.update.maxUnavailable: expected at most 10000 replicas or a percentage, found 20000",
+            #"m.yaml:9:70: error: spec.update.progressDeadline: expected a duration of at most 8760h (365 days), found "31536000001ms""#,
+            #"m.yaml:10:20: error: spec.stopGracePeriod: expected a duration of at most 8760h (365 days), found "8760h1ms""#,
+            "m.yaml:11:21: error: spec.resources.cpus: expected at most 1024 CPUs, found 1024.001",
+            #"m.yaml:11:39: error: spec.resources.memory: expected at most 4096Gi (4 TiB), found "4097Gi""#,
+            "m.yaml:12:20: error: spec.autoscale.min: expected at most 10000 replicas, found 10001",
+            "m.yaml:12:32: error: spec.autoscale.max: expected at most 10000 replicas, found 10001",
+            "m.yaml:12:64: error: spec.autoscale.targetRequestsPerSecond: expected at most 1000000 requests per second, found 1000001",
+            #"m.yaml:12:89: error: spec.autoscale.scaleDownDelay: expected a duration of at most 8760h (365 days), found "9000h""#,
+        ])
+    }
+}

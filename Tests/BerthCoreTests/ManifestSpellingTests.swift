@@ -579,7 +579,7 @@ extension ManifestSpellingTests.Rng: RandomNumberGenerator {}
     }
 
     @Test func aSurpriseLateInALongDocument() {
-        // More events than the reader's first buffer holds, then a duplicate key.
+        // A long document (600 more env entries), then a duplicate key late in it.
         var env = ""
         for k in 0..<600 { env += "    VAR_\(k): value \(k)\n" }
         let text = ManifestSpellingTests.everyField.replacingOccurrences(of: "    LOG_LEVEL: info\n", with: env + "    LOG_LEVEL: info\n")
