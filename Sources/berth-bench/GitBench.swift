@@ -3,11 +3,16 @@ import Foundation
 
 // `berth-bench git`: a generated repository of 10,000 commits over 500 manifest files
 // (packed, with a commit-graph, no changed-path Bloom filters), and the real binaries
-// timed side by side: `berth history SERVICE` vs `git log --format=%H -- FILE`, and
-// `berth diff HEAD~100 HEAD` vs `git diff --stat HEAD~100 HEAD -- manifests`.
-// `berth history` is measured cold (a fresh state folder each run: no history index, so
-// every manifests tree is read) and warm (the index written by an earlier run). Process
-// start-up (`berth --version` vs `git --version`) is printed as the floor.
+// timed side by side (targets of issues 3 and 15):
+// - start-up: `berth --version` vs `git --version` (target: berth ≤ 5 ms);
+// - `berth history SERVICE` vs `git log --format=%H -- FILE`, cold (a fresh state folder:
+//   no history index, every manifests tree read) and warm (the index of an earlier run);
+// - `berth diff HEAD~100 HEAD` vs `git diff --stat HEAD~100 HEAD -- manifests` (≤ 2×);
+// - `berth validate --rev HEAD` vs `git cat-file --batch` reading the same 500 blobs by
+//   `HEAD:manifests/FILE` (≤ 2×).
+// Where a target cannot be met on Debian's libgit2 and libyaml, the floor is measured in
+// the same run: C programs on the same libgit2 doing only what any implementation must
+// (initialise, open, resolve, list; read the blobs) plus libyaml's bare event loop.
 // Build both products the same way, as a shipped binary is built (static Swift runtime):
 //   swift build -c release --static-swift-stdlib --product berth
 //   swift build -c release --static-swift-stdlib --product berth-bench
@@ -18,21 +23,19 @@ import Foundation
 
 let gitBenchmark = Benchmark(
     name: "git",
-    summary: "berth history / berth diff vs git log / git diff on 10,000 commits × 500 manifests",
+    summary: "berth start-up, history, diff, validate --rev vs git on 10,000 commits × 500 manifests",
     run: GitBench.run)
 
 enum GitBench {
+    typealias Timing = Harness.Timing
+
     static func run(_ args: [String]) throws {
         func option(_ name: String, _ fallback: Int) -> Int {
             guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
             return v
         }
         let commits = option("--commits", 10_000), files = option("--files", 500), runs = option("--runs", 7)
-        let berth = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("berth").path
-        guard FileManager.default.isExecutableFile(atPath: berth) else {
-            Harness.fail("no berth binary next to berth-bench (\(berth)); run `swift build -c release --product berth` first")
-        }
+        let berth = Harness.sibling("berth")
         let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("berth-gitbench-\(UUID().uuidString)")
         let repo = root.appendingPathComponent("repo").path
         try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
@@ -49,9 +52,10 @@ enum GitBench {
         var env = ["HOME": root.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         env["BERTH_STATE_DIR"] = root.appendingPathComponent("state").path
         var coldRun = 0
+        let base = env
         let cold: () -> [String: String] = {
             coldRun += 1
-            var e = env
+            var e = base
             e["BERTH_STATE_DIR"] = root.appendingPathComponent("cold-\(coldRun)").path
             return e
         }
@@ -60,112 +64,148 @@ enum GitBench {
         func report(_ name: String, _ t: Timing) {
             print(String(format: "  %@: %.1f ms (%.1f–%.1f), cpu %.1f ms", name, t.median * 1000, t.min * 1000, t.max * 1000, t.cpu * 1000))
         }
-        func ratio(_ b: Timing, _ g: Timing) {
-            print(String(format: "    ratio berth/git = %.2f %@", b.median / g.median, b.median <= g.median ? "(target met)" : "(SLOWER than git)"))
+        func ratio(_ b: Timing, _ g: Timing, target: Double) {
+            let r = b.median / g.median
+            print(String(format: "    ratio berth/git = %.2f (target ≤ %.1f: %@)", r, target, r <= target ? "met" : "MISSED"))
         }
+        let floors = try Floors(in: root.path)
         // Each group is timed in interleaved rounds (one run of each command per round), so
         // a change in the machine's load hits the tools of a comparison alike.
-        let start = try interleaved([
-            ([berth, "--version"], { env }, true), (["git", "--version"], { env }, true),
-        ], in: repo, runs: runs)
-        let (startB, startG) = (start[0], start[1])
-        report("start-up floor: berth --version", startB)
-        report("start-up floor: git --version", startG)
+        var startCommands = [Harness.Command([berth, "--version"], env: env), Harness.Command(["git", "--version"], env: env)]
+        if let hello = floors.hello { startCommands.append(Harness.Command([hello], env: env)) }
+        let start = Harness.interleaved(startCommands, in: repo, runs: runs)
+        report("berth --version", start[0])
+        report("git --version", start[1])
+        print(String(format: "    berth start-up %.1f ms (target ≤ 5 ms: %@)", start[0].median * 1000, start[0].median <= 0.005 ? "met" : "MISSED"))
+        if start.count > 2 { report("floor: a C program that prints one line (process creation and exit)", start[2]) }
 
         // The warm run's index is written by its warm-up run.
-        let history = try interleaved([
-            (["git", "log", "--format=%H", "--", file], { env }, true),
-            ([berth, "history", service, "--format", "json"], cold, false),
-            ([berth, "history", service, "--format", "json"], { env }, true),
+        let history = Harness.interleaved([
+            Harness.Command(["git", "log", "--format=%H", "--", file], env: env),
+            Harness.Command([berth, "history", service, "--format", "json"], env: cold(), warmUp: false),
+            Harness.Command([berth, "history", service, "--format", "json"], env: env),
         ], in: repo, runs: runs)
         let (gitLog, historyCold, historyWarm) = (history[0], history[1], history[2])
         report("git log --format=%H -- \(file)", gitLog)
         report("berth history \(service), cold (no index)", historyCold)
-        ratio(historyCold, gitLog)
+        ratio(historyCold, gitLog, target: 1)
         report("berth history \(service), warm (history index)", historyWarm)
-        ratio(historyWarm, gitLog)
+        ratio(historyWarm, gitLog, target: 1)
 
-        let diff = try interleaved([
-            (["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"], { env }, true),
-            ([berth, "diff", "HEAD~100", "HEAD", "--format", "json"], { env }, true),
-            ([berth, "diff", "HEAD", "HEAD", "--format", "json"], { env }, true),
-        ], in: repo, runs: runs)
-        let (gitDiff, berthDiff, berthSame) = (diff[0], diff[1], diff[2])
-        report("git diff --stat HEAD~100 HEAD -- manifests", gitDiff)
-        report("berth diff HEAD~100 HEAD", berthDiff)
-        ratio(berthDiff, gitDiff)
-        // What no program on this libgit2 and libyaml can go below: a C program that loads
-        // and initialises libgit2 (certificates deferred, as Berth does), opens the
-        // repository, resolves both revisions and lists the manifests that differ — no blob
-        // read, nothing parsed — plus libyaml's bare event loop over the blobs a diff of
-        // desired state must parse (both sides of every changed manifest).
-        report("berth diff HEAD HEAD (no blob read: start-up, open, resolve)", berthSame)
-        let blobs = try changedBlobs(repo: repo, from: "HEAD~100", to: "HEAD")
-        let bytes = blobs.reduce(0) { $0 + $1.count }
-        var best = Double.infinity
-        for _ in 0..<max(runs, 5) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            var documents = 0
-            for blob in blobs { documents += YAMLBench.rawEventLoop(blob) }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            precondition(documents == blobs.count)
+        var diffCommands = [
+            Harness.Command(["git", "diff", "--stat", "HEAD~100", "HEAD", "--", "manifests"], env: env),
+            Harness.Command([berth, "diff", "HEAD~100", "HEAD", "--format", "json"], env: env),
+        ]
+        if let floor = floors.diff { diffCommands.append(Harness.Command([floor, "HEAD~100", "HEAD"], env: env)) }
+        let diff = Harness.interleaved(diffCommands, in: repo, runs: runs)
+        report("git diff --stat HEAD~100 HEAD -- manifests", diff[0])
+        report("berth diff HEAD~100 HEAD", diff[1])
+        ratio(diff[1], diff[0], target: 2)
+        if diff.count > 2 {
+            report("floor: C on the same libgit2 + libyaml: open, resolve, diff the trees, parse both sides of each changed manifest", diff[2])
+            print(String(format: "    floor = %.2f× git; berth = %.2f× the floor", diff[2].median / diff[0].median, diff[1].median / diff[2].median))
         }
-        print(String(format: "  libyaml's bare event loop over the %d blobs that differ (%.0f KiB, both sides): %.1f ms (best of %d)", blobs.count, Double(bytes) / 1024, best * 1000, max(runs, 5)))
-        if let floor = try compileLibgit2Floor(in: root.path) {
-            let t = try interleaved([([floor, "HEAD~100", "HEAD"], { env }, true)], in: repo, runs: runs)[0]
-            report("C program on the same libgit2: init, open, resolve, list changed manifests (no blob read)", t)
-            print(String(format: "    floor for a libgit2 + libyaml diff = %.1f + %.1f = %.1f ms = %.2f× git diff --stat", t.median * 1000, best * 1000, (t.median + best) * 1000, (t.median + best) / gitDiff.median))
-        } else {
-            print("  (no C compiler or libgit2 headers: the libgit2 floor is not measured)")
+
+        // `git cat-file --batch` reads the same blobs by revision and path (resolving HEAD
+        // and walking the tree each time: what `ls-tree | cat-file --batch` does, in one process).
+        let names = try shell(["git", "ls-tree", "--name-only", "HEAD", "manifests/"], in: repo).split(separator: "\n")
+        let batch = root.appendingPathComponent("cat-file-input").path
+        try names.map { "HEAD:\($0)\n" }.joined().write(toFile: batch, atomically: true, encoding: .utf8)
+        var validateCommands = [
+            Harness.Command(["git", "cat-file", "--batch"], env: env, stdin: batch),
+            Harness.Command([berth, "validate", "--rev", "HEAD"], env: env),
+        ]
+        if let floor = floors.read { validateCommands.append(Harness.Command([floor, "HEAD", "manifests"], env: env)) }
+        let validate = Harness.interleaved(validateCommands, in: repo, runs: runs)
+        report("git cat-file --batch (\(names.count) × HEAD:manifests/FILE)", validate[0])
+        report("berth validate --rev HEAD", validate[1])
+        ratio(validate[1], validate[0], target: 2)
+        if validate.count > 2 {
+            report("floor: C on the same libgit2 + libyaml: open, resolve, list, read and parse every manifest", validate[2])
+            print(String(format: "    floor = %.2f× git; berth = %.2f× the floor", validate[2].median / validate[0].median, validate[1].median / validate[2].median))
         }
     }
 
-    /// Builds the floor program of the diff comparison with `cc`; nil when it cannot.
-    static func compileLibgit2Floor(in directory: String) throws -> String? {
-        guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: FileManager.default.isExecutableFile) else { return nil }
-        let source = directory + "/libgit2-floor.c", binary = directory + "/libgit2-floor"
-        try """
-            #include <git2.h>
-            #include <stdio.h>
-            /* Certificates deferred as Berth does: mbedTLS's parse of the system bundle is skipped. */
-            int mbedtls_x509_crt_parse_file(void *chain, const char *path) { (void)chain; (void)path; return 0; }
-            int main(int argc, char **argv) {
-                git_repository *repo; git_object *a, *b; git_tree *ta, *tb; git_diff *diff;
-                git_diff_options o = GIT_DIFF_OPTIONS_INIT;
-                char *paths[] = {"manifests"};
-                if (argc < 3) return 2;
-                git_libgit2_init();
-                if (git_repository_open(&repo, ".") < 0) return 1;
-                if (git_revparse_single(&a, repo, argv[1]) < 0 || git_revparse_single(&b, repo, argv[2]) < 0) return 1;
-                if (git_commit_tree(&ta, (git_commit *)a) < 0 || git_commit_tree(&tb, (git_commit *)b) < 0) return 1;
-                o.pathspec.strings = paths; o.pathspec.count = 1;
-                if (git_diff_tree_to_tree(&diff, repo, ta, tb, &o) < 0) return 1;
-                printf("%zu\\n", git_diff_num_deltas(diff));
-                return 0;
-            }
+    /// The C programs that give the floors, built with `cc` on the machine's libgit2 and
+    /// libyaml (nil where they cannot be built). libgit2 loads the system's certificate
+    /// bundle at initialisation unless told otherwise; they skip it as Berth does.
+    struct Floors {
+        var hello: String?
+        var diff: String?
+        var read: String?
 
-            """.write(toFile: source, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: cc)
-        p.arguments = ["-O2", source, "-o", binary, "-lgit2"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? binary : nil
-    }
+        init(in directory: String) throws {
+            hello = try Harness.compileC(name: "hello", in: directory, flags: [], source: "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n")
+            let common = """
+                #include <git2.h>
+                #include <yaml.h>
+                #include <stdio.h>
+                #include <string.h>
+                /* Certificates deferred as Berth does: mbedTLS's parse of the system bundle is skipped. */
+                int mbedtls_x509_crt_parse_file(void *chain, const char *path) { (void)chain; (void)path; return 0; }
+                static long documents;
+                static void parse(const void *bytes, size_t size) {
+                    yaml_parser_t p; yaml_event_t e;
+                    yaml_parser_initialize(&p); yaml_parser_set_input_string(&p, bytes, size);
+                    for (;;) {
+                        if (!yaml_parser_parse(&p, &e)) break;
+                        yaml_event_type_t t = e.type; yaml_event_delete(&e);
+                        if (t == YAML_DOCUMENT_END_EVENT) documents++;
+                        if (t == YAML_STREAM_END_EVENT) break;
+                    }
+                    yaml_parser_delete(&p);
+                }
+                static void parse_blob(git_repository *repo, const git_oid *id) {
+                    git_blob *blob;
+                    if (git_oid_is_zero(id) || git_blob_lookup(&blob, repo, id) < 0) return;
+                    parse(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+                    git_blob_free(blob);
+                }
 
-    /// Both sides' blobs of every manifest that differs between two revisions.
-    static func changedBlobs(repo: String, from: String, to: String) throws -> [[UInt8]] {
-        let raw = try shell(["git", "diff", "--raw", "--no-abbrev", from, to, "--", "manifests"], in: repo)
-        var ids: [String] = []
-        for line in raw.split(separator: "\n") {
-            // :100644 100644 <old> <new> M\tpath
-            let fields = line.split(separator: " ")
-            guard fields.count >= 4 else { continue }
-            for id in [fields[2], fields[3]] where !id.allSatisfy({ $0 == "0" }) { ids.append(String(id)) }
+                """
+            diff = try Harness.compileC(name: "floor-diff", in: directory, flags: ["-lgit2", "-lyaml"], source: common + """
+                static int each(const git_diff_delta *d, float progress, void *repo) {
+                    (void)progress; parse_blob(repo, &d->old_file.id); parse_blob(repo, &d->new_file.id); return 0;
+                }
+                int main(int argc, char **argv) {
+                    git_repository *repo; git_object *a, *b; git_tree *ta, *tb; git_diff *diff;
+                    git_diff_options o = GIT_DIFF_OPTIONS_INIT;
+                    char *paths[] = {"manifests"};
+                    if (argc < 3) return 2;
+                    git_libgit2_init();
+                    if (git_repository_open(&repo, ".") < 0) return 1;
+                    if (git_revparse_single(&a, repo, argv[1]) < 0 || git_revparse_single(&b, repo, argv[2]) < 0) return 1;
+                    if (git_commit_tree(&ta, (git_commit *)a) < 0 || git_commit_tree(&tb, (git_commit *)b) < 0) return 1;
+                    o.pathspec.strings = paths; o.pathspec.count = 1;
+                    if (git_diff_tree_to_tree(&diff, repo, ta, tb, &o) < 0) return 1;
+                    git_diff_foreach(diff, each, NULL, NULL, NULL, repo);
+                    printf("%zu changed, %ld documents\\n", git_diff_num_deltas(diff), documents);
+                    return 0;
+                }
+
+                """)
+            read = try Harness.compileC(name: "floor-read", in: directory, flags: ["-lgit2", "-lyaml"], source: common + """
+                static int each(const char *root, const git_tree_entry *entry, void *repo) {
+                    (void)root;
+                    if (git_tree_entry_type(entry) == GIT_OBJECT_BLOB) parse_blob(repo, git_tree_entry_id(entry));
+                    return 0;
+                }
+                int main(int argc, char **argv) {
+                    git_repository *repo; git_object *commit; git_tree *tree, *sub; git_tree_entry *folder;
+                    if (argc < 3) return 2;
+                    git_libgit2_init();
+                    if (git_repository_open(&repo, ".") < 0) return 1;
+                    if (git_revparse_single(&commit, repo, argv[1]) < 0) return 1;
+                    if (git_commit_tree(&tree, (git_commit *)commit) < 0) return 1;
+                    if (git_tree_entry_bypath(&folder, tree, argv[2]) < 0) return 1;
+                    if (git_tree_lookup(&sub, repo, git_tree_entry_id(folder)) < 0) return 1;
+                    git_tree_walk(sub, GIT_TREEWALK_PRE, each, repo);
+                    printf("%ld documents\\n", documents);
+                    return 0;
+                }
+
+                """)
         }
-        return try ids.map { id in Array(try shell(["git", "cat-file", "blob", id], in: repo).utf8) }
     }
 
     /// Writes the repository with `git fast-import`; returns the benchmarked service's name.
@@ -225,59 +265,6 @@ enum GitBench {
         _ = try shell(["git", "gc", "-q"], in: repo)
         _ = try shell(["git", "commit-graph", "write", "--reachable"], in: repo)
         return "svc-042"
-    }
-
-    /// Wall-clock median, min and max, and the median CPU time (user + system, all threads:
-    /// steadier than wall-clock on a loaded machine, but it counts a second thread's work).
-    struct Timing { var median: Double, min: Double, max: Double, cpu: Double }
-
-    /// Times the commands in `runs` rounds, each round running every command once in turn;
-    /// those with `warmUp` run once untimed first (page cache, indexes).
-    static func interleaved(_ commands: [(command: [String], env: () -> [String: String], warmUp: Bool)], in directory: String, runs: Int) throws -> [Timing] {
-        for c in commands where c.warmUp { _ = try shell(c.command, in: directory, env: c.env()) }
-        var wall = [[Double]](repeating: [], count: commands.count)
-        var cpu = [[Double]](repeating: [], count: commands.count)
-        for _ in 0..<runs {
-            for (i, c) in commands.enumerated() {
-                let (w, used) = spawnTimed(c.command, in: directory, env: c.env())
-                wall[i].append(w)
-                cpu[i].append(used)
-            }
-        }
-        return commands.indices.map { i in
-            let w = wall[i].sorted(), u = cpu[i].sorted()
-            return Timing(median: w[w.count / 2], min: w.first!, max: w.last!, cpu: u[u.count / 2])
-        }
-    }
-
-    /// Wall time and CPU time of one run, output to /dev/null: posix_spawn and wait4, nothing else
-    /// (Foundation's `Process.waitUntilExit` polls a run loop every 50 ms on Linux, which
-    /// rounds short runs up to ~50 ms).
-    static func spawnTimed(_ command: [String], in directory: String, env: [String: String]) -> (wall: Double, cpu: Double) {
-        let path = command[0].hasPrefix("/") ? command[0] : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + command[0] }
-            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? command[0])
-        let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = command.map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let start = DispatchTime.now().uptimeNanoseconds
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard rc == 0 else { Harness.fail("cannot start \(path): error \(rc)") }
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        guard status == 0 else { Harness.fail("\(command.joined(separator: " ")) exited with status \(status)") }
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return (elapsed, seconds(usage.ru_utime) + seconds(usage.ru_stime))
     }
 
     @discardableResult
