@@ -167,17 +167,6 @@ public final class GitHTTPServer: @unchecked Sendable {  // mutable state guarde
     /// Runs `git http-backend` for one request (body on stdin, all through files so no pipe
     /// can fill up) and turns its CGI output into an HTTP/1.1 response.
     private func runBackend(_ request: HTTPRequestHead, path: String, query: String, body: [UInt8], user: String) -> (Int, [UInt8]) {
-        let id = UUID().uuidString
-        let input = scratch.path + "/\(id).in", output = scratch.path + "/\(id).out", errors = scratch.path + "/\(id).err"
-        defer { [input, output, errors].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        guard FileManager.default.createFile(atPath: input, contents: Data(body)),
-            FileManager.default.createFile(atPath: output, contents: nil),
-            FileManager.default.createFile(atPath: errors, contents: nil),
-            let stdin = FileHandle(forReadingAtPath: input), let stdout = FileHandle(forWritingAtPath: output),
-            let stderr = FileHandle(forWritingAtPath: errors)
-        else { return Self.failure("cannot create the CGI's files") }
-        defer { [stdin, stdout, stderr].forEach { try? $0.close() } }
-
         var environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "HOME": scratch.path + "/home",
@@ -192,23 +181,16 @@ public final class GitHTTPServer: @unchecked Sendable {  // mutable state guarde
         if let encoding = request.header("content-encoding") { environment["HTTP_CONTENT_ENCODING"] = encoding }
         if let protocolHeader = request.header("git-protocol") { environment["HTTP_GIT_PROTOCOL"] = protocolHeader }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["http-backend"]
-        process.environment = environment
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        do { try process.run() } catch { return Self.failure("cannot run git http-backend: \(error)") }
-        if exited.wait(timeout: .now() + 20) == .timedOut {
-            kill(process.processIdentifier, SIGKILL)
-            _ = exited.wait(timeout: .now() + 5)
+        do {
+            let result = try ProcessRunner.runRaw(
+                URL(fileURLWithPath: "/usr/bin/git"), ["http-backend"], environment: environment, stdin: Data(body),
+                timeout: .seconds(20))
+            return Self.fromCGI(Array(result.stdout))
+        } catch ProcessRunner.Failure.timedOut {
             return Self.failure("git http-backend did not finish within 20 s")
+        } catch {
+            return Self.failure("cannot run git http-backend: \(error)")
         }
-        guard let cgi = FileManager.default.contents(atPath: output) else { return Self.failure("no CGI output") }
-        return Self.fromCGI(Array(cgi))
     }
 
     /// CGI output (`Header: value` lines, a blank line, the body; `Status:` gives the status,

@@ -35,42 +35,17 @@ public final class GitRepoBuilder: @unchecked Sendable {  // used from one test 
     /// Runs git in the repository and returns its standard output (trailing newline removed).
     @discardableResult
     public func git(_ arguments: [String], input: Data? = nil, extraEnvironment: [String: String] = [:]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["-c", "user.name=Berth Test", "-c", "user.email=test@berth.invalid", "-c", "commit.gpgsign=false"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: path)
-        process.environment = environment.merging(extraEnvironment) { $1 }
-        let out = Pipe()
-        let errURL = URL(fileURLWithPath: root.path + "/git-stderr-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer {
-            try? err.close()
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        process.standardOutput = out
-        process.standardError = err
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        if let input {
-            let handle = stdin.fileHandleForWriting
-            DispatchQueue.global().async {
-                try? handle.write(contentsOf: input)
-                try? handle.close()
-            }
-        } else {
-            try stdin.fileHandleForWriting.close()
-        }
-        // stderr goes to a file, so that reading stdout to its end cannot deadlock.
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let errors = (try? Data(contentsOf: errURL)) ?? Data()
+        let result = try ProcessRunner.runRaw(
+            URL(fileURLWithPath: "/usr/bin/git"),
+            ["-c", "user.name=Berth Test", "-c", "user.email=test@berth.invalid", "-c", "commit.gpgsign=false"] + arguments,
+            in: URL(fileURLWithPath: path), environment: environment.merging(extraEnvironment) { $1 }, stdin: input,
+            timeout: .seconds(600))
+        guard result.status == 0 else {
             throw GitRepoBuilderError(
-                message: "git \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): "
-                    + String(decoding: errors, as: UTF8.self))
+                message: "git \(arguments.joined(separator: " ")) failed (\(result.status)): "
+                    + String(decoding: result.stderr, as: UTF8.self))
         }
+        let output = result.stdout
         var text = String(decoding: output, as: UTF8.self)
         if text.hasSuffix("\n") { text.removeLast() }
         return text

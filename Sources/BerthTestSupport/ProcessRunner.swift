@@ -4,16 +4,20 @@ public import Foundation
 public struct ProcessResult: Sendable, Equatable {
     public var stdout: String
     public var stderr: String
+    /// The exit status, or the signal's number when `signalled`.
     public var status: Int32
-    public init(stdout: String, stderr: String, status: Int32) {
+    public var signalled: Bool
+    public init(stdout: String, stderr: String, status: Int32, signalled: Bool = false) {
         self.stdout = stdout
         self.stderr = stderr
         self.status = status
+        self.signalled = signalled
     }
 }
 
-/// Runs programs (the built `berth` binary above all) for tests that check exact output
-/// and exit codes.
+/// Runs programs to completion (the built `berth` binary above all) for tests and
+/// benchmarks that check exact output and exit codes; `ChildProcess` is for the ones that
+/// run beside them. Nothing in Tests/ or berth-bench makes a `Process()` of its own.
 public enum ProcessRunner {
     public enum Failure: Error, CustomStringConvertible {
         case executableNotFound(searched: [String])
@@ -29,6 +33,14 @@ public enum ProcessRunner {
         }
     }
 
+    /// What a finished process wrote, as bytes (for binary output such as a CGI's).
+    public struct RawResult: Sendable, Equatable {
+        public var stdout: Data
+        public var stderr: Data
+        public var status: Int32
+        public var signalled: Bool
+    }
+
     /// Runs `executable` with `arguments` in `directory` and waits for it. Output goes to
     /// temporary files rather than pipes, so a chatty process can never block on a full pipe.
     /// `environment` replaces the inherited one when given. A process still running after
@@ -38,11 +50,25 @@ public enum ProcessRunner {
         _ executable: URL, _ arguments: [String], in directory: URL? = nil,
         environment: [String: String]? = nil, stdin: String? = nil, timeout: Duration = .seconds(120)
     ) throws -> ProcessResult {
+        let raw = try runRaw(
+            executable, arguments, in: directory, environment: environment, stdin: stdin.map { Data($0.utf8) },
+            timeout: timeout)
+        return ProcessResult(
+            stdout: String(decoding: raw.stdout, as: UTF8.self), stderr: String(decoding: raw.stderr, as: UTF8.self),
+            status: raw.status, signalled: raw.signalled)
+    }
+
+    /// `run`, with bytes in and out.
+    public static func runRaw(
+        _ executable: URL, _ arguments: [String], in directory: URL? = nil,
+        environment: [String: String]? = nil, stdin: Data? = nil, timeout: Duration = .seconds(120)
+    ) throws -> RawResult {
         let scratch = try TemporaryDirectory(prefix: "berth-process")
         defer { scratch.remove() }
         let outURL = try scratch.write("stdout", "")
         let errURL = try scratch.write("stderr", "")
-        let inURL = try scratch.write("stdin", stdin ?? "")
+        let inURL = scratch.url.appendingPathComponent("stdin")
+        try (stdin ?? Data()).write(to: inURL)
         let out = try FileHandle(forWritingTo: outURL)
         let err = try FileHandle(forWritingTo: errURL)
         let input = try FileHandle(forReadingFrom: inURL)
@@ -76,10 +102,19 @@ public enum ProcessRunner {
                 stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self))
         }
         process.waitUntilExit()
-        return ProcessResult(
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
-            status: process.terminationStatus)
+        return RawResult(
+            stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL), status: process.terminationStatus,
+            signalled: process.terminationReason == .uncaughtSignal)
+    }
+
+    /// Runs a program found on the PATH (through `/usr/bin/env`): `git`, `docker`, `curl`.
+    public static func program(
+        _ arguments: [String], in directory: URL? = nil, environment: [String: String]? = nil, stdin: String? = nil,
+        timeout: Duration = .seconds(120)
+    ) throws -> ProcessResult {
+        try run(
+            URL(fileURLWithPath: "/usr/bin/env"), arguments, in: directory, environment: environment, stdin: stdin,
+            timeout: timeout)
     }
 
     /// Runs the built `berth` binary.

@@ -1,4 +1,6 @@
+import BerthTestSupport
 import Foundation
+import NIOConcurrencyHelpers
 
 let applyBenchmark = Benchmark(
     name: "apply",
@@ -170,62 +172,28 @@ enum ApplyBench {
     }
 
     static func runProcess(_ path: String, _ args: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain stderr on another thread so neither pipe can fill up.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+        let r = try ProcessRunner.run(URL(fileURLWithPath: path), args, environment: env, timeout: .seconds(3600))
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// Runs a process and timestamps each line of its standard error as it arrives; returns
     /// the total time and the lines.
     static func runTimedLines(_ path: String, _ args: [String]) throws -> (Double, [(seconds: Double, line: String)]) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = args
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let err = Pipe()
-        process.standardError = err
         let clock = ContinuousClock()
         let start = clock.now
-        try process.run()
-        var lines: [(Double, String)] = []
-        var pending = Data()
-        let handle = err.fileHandleForReading
-        while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            let at = seconds(clock.now - start)
-            pending.append(chunk)
-            while let nl = pending.firstIndex(of: 10) {
-                lines.append((at, String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)))
-                pending.removeSubrange(pending.startIndex...nl)
-            }
-        }
-        process.waitUntilExit()
+        let collected = NIOLockedValueBox<[(Double, String)]>([])
+        let process = try ChildProcess(
+            URL(fileURLWithPath: path), args,
+            stderr: .lines { line in
+                let at = seconds(clock.now - start)
+                collected.withLockedValue { $0.append((at, line)) }
+            })
+        let status = process.wait(timeout: .seconds(3600))
         let total = seconds(clock.now - start)
-        guard process.terminationStatus == 0 else {
+        let lines = collected.withLockedValue { $0 }
+        guard status == 0 else {
             throw BenchError("berth apply failed: \(lines.map(\.1).joined(separator: "\n"))")
         }
         return (total, lines.map { (seconds: $0.0, line: $0.1) })

@@ -269,29 +269,12 @@ enum GitBench {
 
     @discardableResult
     static func shell(_ command: [String], in directory: String, env: [String: String]? = nil, input: Data? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0].hasPrefix("/") ? command[0] : "/usr/bin/env")
-        process.arguments = command[0].hasPrefix("/") ? Array(command.dropFirst()) : command
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        if let env { process.environment = env }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        let writer = stdin.fileHandleForWriting
-        if let input {
-            Thread.detachNewThread {
-                try? writer.write(contentsOf: input)
-                try? writer.close()
-            }
-        } else {
-            try writer.close()
-        }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { Harness.fail("\(command.joined(separator: " ")) exited \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
+        let absolute = command[0].hasPrefix("/")
+        let result = try ProcessRunner.runRaw(
+            URL(fileURLWithPath: absolute ? command[0] : "/usr/bin/env"), absolute ? Array(command.dropFirst()) : command,
+            in: URL(fileURLWithPath: directory), environment: env, stdin: input, timeout: .seconds(3600))
+        FileHandle.standardError.write(result.stderr)
+        guard result.status == 0 else { Harness.fail("\(command.joined(separator: " ")) exited \(result.status)") }
+        return String(decoding: result.stdout, as: UTF8.self)
     }
 }

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 
 /// One benchmark: `run` is what `berth-bench NAME` does; `phases` are the pieces it runs
@@ -107,34 +108,24 @@ enum Harness {
     static func runPhase(_ phase: String, _ args: [String]) throws -> (result: PhaseResult?, why: String) {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = ["--phase", phase] + args
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"  // a failing phase is reported in one line
-        process.environment = environment
-        let pipe = Pipe()
-        let errors = Pipe()
-        process.standardOutput = pipe
-        process.standardError = errors
-        try process.run()
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: out, as: UTF8.self)
-        let errText = String(decoding: err, as: UTF8.self)
-        for line in errText.split(separator: "\n") where !line.isEmpty && process.terminationStatus == 0 {
+        let run = try ProcessRunner.run(
+            URL(fileURLWithPath: exe), ["--phase", phase] + args, environment: environment, timeout: .seconds(3 * 3600))
+        let text = run.stdout
+        let errText = run.stderr
+        for line in errText.split(separator: "\n") where !line.isEmpty && run.status == 0 {
             FileHandle.standardError.write(Data("  \(line)\n".utf8))
         }
         let firstError = errText.split(separator: "\n").first { $0.contains("rror") }.map { ": " + $0 } ?? ""
         let result = text.split(separator: "\n").lazy.compactMap { PhaseResult(line: String($0)) }.first
         let why: String
-        if process.terminationReason == .uncaughtSignal {
-            why = "crashed (signal \(process.terminationStatus))\(firstError)"
+        if run.signalled {
+            why = "crashed (signal \(run.status))\(firstError)"
         } else {
-            why = "exit status \(process.terminationStatus)\(firstError)"
+            why = "exit status \(run.status)\(firstError)"
         }
-        return (process.terminationStatus == 0 ? result : nil, why)
+        return (run.status == 0 && !run.signalled ? result : nil, why)
     }
 
     /// Times `pass` once to warm up, then `passes` times; the median in seconds.
@@ -327,14 +318,9 @@ enum Harness {
         guard let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first(where: FileManager.default.isExecutableFile) else { return nil }
         let file = directory + "/\(name).c", binary = directory + "/\(name)"
         try source.write(toFile: file, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: cc)
-        p.arguments = ["-O2", file, "-o", binary] + flags
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.standardError
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? binary : nil
+        let compiled = try ProcessRunner.run(URL(fileURLWithPath: cc), ["-O2", file, "-o", binary] + flags)
+        FileHandle.standardError.write(Data(compiled.stderr.utf8))
+        return compiled.status == 0 ? binary : nil
     }
 }
 

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 
 /// `berth-bench heal [KILLS]`: self-healing latency of `berth watch` against the real
@@ -81,20 +82,14 @@ enum HealBench {
 
         let events = try EventLog(filters: ["label=berth.project=\(project)"])
         defer { events.stop() }
-        let watch = Process()
-        watch.executableURL = URL(fileURLWithPath: berth)
-        watch.arguments = ["watch", "--repo", repo, "--project", project, "--interval", "5m", "--state-dir", state, "--listen", "127.0.0.1:0"]
         var env = ProcessInfo.processInfo.environment
         env["BERTH_API_TOKEN"] = "bench"
-        watch.environment = env
         let logPath = root + "/watch.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        watch.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try watch.run()
-        defer {
-            kill(watch.processIdentifier, SIGTERM)
-            watch.waitUntilExit()
-        }
+        let watch = try ChildProcess(
+            URL(fileURLWithPath: berth),
+            ["watch", "--repo", repo, "--project", project, "--interval", "5m", "--state-dir", state, "--listen", "127.0.0.1:0"],
+            environment: env, stderr: .file(logPath))
+        defer { watch.terminate(SIGTERM, grace: .seconds(60)) }
         var port = 0
         guard wait(20, {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
@@ -275,17 +270,10 @@ enum HealBench {
 
     @discardableResult
     static func sh(_ args: [String], quiet: Bool = true) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        if quiet { p.standardError = FileHandle.nullDevice }
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw BenchError("\(args.joined(separator: " ")) exited with \(p.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let r = try ProcessRunner.program(args, timeout: .seconds(3600))
+        if !quiet { FileHandle.standardError.write(Data(r.stderr.utf8)) }
+        guard r.status == 0 else { throw BenchError("\(args.joined(separator: " ")) exited with \(r.status)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
@@ -322,37 +310,23 @@ extension Array {
 
 /// `docker events --format '{{json .}}'` in the background: container events with the
 /// engine's own nanosecond times.
-final class EventLog: @unchecked Sendable {  // `events` and `buffer` are guarded by `lock`
+final class EventLog: @unchecked Sendable {  // `events` is guarded by `lock`
     struct Event { var nano: Int64; var action: String; var id: String }
     private let lock = NSLock()
     private var events: [Event] = []
-    private var buffer = Data()
-    private let process = Process()
+    private var process: ChildProcess?
 
     init(filters: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker", "events", "--format", "{{json .}}", "--filter", "type=container"] + filters.flatMap { ["--filter", $0] }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock {
-                self.buffer.append(data)
-                while let nl = self.buffer.firstIndex(of: 0x0A) {
-                    let line = self.buffer[self.buffer.startIndex..<nl]
-                    self.buffer.removeSubrange(self.buffer.startIndex...nl)
-                    if let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
-                       let nano = (obj["timeNano"] as? NSNumber)?.int64Value, let action = obj["Action"] as? String,
-                       let id = obj["id"] as? String ?? (obj["Actor"] as? [String: Any])?["ID"] as? String
-                    {
-                        self.events.append(Event(nano: nano, action: action, id: id))
-                    }
-                }
-            }
-        }
-        try process.run()
+        process = try ChildProcess.program(
+            ["docker", "events", "--format", "{{json .}}", "--filter", "type=container"] + filters.flatMap { ["--filter", $0] },
+            stdout: .lines { [weak self] line in
+                guard let self,
+                    let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                    let nano = (obj["timeNano"] as? NSNumber)?.int64Value, let action = obj["Action"] as? String,
+                    let id = obj["id"] as? String ?? (obj["Actor"] as? [String: Any])?["ID"] as? String
+                else { return }
+                self.lock.withLock { self.events.append(Event(nano: nano, action: action, id: id)) }
+            })
         Thread.sleep(forTimeInterval: 0.3)
     }
 
@@ -369,7 +343,6 @@ final class EventLog: @unchecked Sendable {  // `events` and `buffer` are guarde
     }
 
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        process?.terminate()
     }
 }

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthDocker
 import BerthProxy
+import BerthTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -76,17 +77,14 @@ enum ProxyBench {
         let nginxProcess = try startNginx(
             nginx, prefix: scratch, port: nginxPort, streamPort: nginxStreamPort.map { ($0, streamModule) },
             upstreams: setup.addresses)
-        defer {
-            nginxProcess.terminate()
-            nginxProcess.waitUntilExit()
-        }
+        defer { nginxProcess.terminate() }
         try waitListening(port: nginxPort)
 
         // Whose CPU time counts for each target: nobody's for direct, this process alone for
         // Berth (the balancer runs in it; its children wrk and nginx are not counted), nginx's
         // master and its workers for nginx.
         let me = CPUTime.Source(pid: getpid(), withChildren: false)
-        let nginxTree = CPUTime.Source(pid: nginxProcess.processIdentifier, withChildren: true)
+        let nginxTree = CPUTime.Source(pid: nginxProcess.pid, withChildren: true)
         var targets: [(name: String, url: String, cpu: CPUTime.Source?)] = [
             ("direct (one replica)", "http://\(setup.addresses[0])/version", nil),
             ("berth proxy (3 replicas)", "http://127.0.0.1:\(setup.publish)/version", me),
@@ -195,7 +193,7 @@ enum ProxyBench {
 
     static func startNginx(
         _ nginx: String, prefix: URL, port: Int, streamPort: (port: Int, module: String)?, upstreams: [String]
-    ) throws -> Process {
+    ) throws -> ChildProcess {
         for folder in ["logs", "tmp"] {
             try FileManager.default.createDirectory(at: prefix.appendingPathComponent(folder), withIntermediateDirectories: true)
         }
@@ -235,13 +233,7 @@ enum ProxyBench {
             """
         let file = prefix.appendingPathComponent("nginx.conf")
         try config.write(to: file, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nginx)
-        process.arguments = ["-p", prefix.path, "-c", file.path, "-g", "daemon off;"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ChildProcess(URL(fileURLWithPath: nginx), ["-p", prefix.path, "-c", file.path, "-g", "daemon off;"])
     }
 
     static func waitListening(port: Int) throws {

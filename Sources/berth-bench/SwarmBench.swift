@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import BerthTestSupport
@@ -148,17 +149,13 @@ enum SwarmBench {
         let environment = ["XDG_STATE_HOME": state.path]
 
         let proxyLog = stateDir.appendingPathComponent("proxy.log")
-        FileManager.default.createFile(atPath: proxyLog.path, contents: nil)
-        let proxy = Process()
-        proxy.executableURL = berth
-        proxy.arguments = ["proxy", "--project", project, "--state-dir", stateDir.path, "--bind", "127.0.0.1"]
-        proxy.standardOutput = FileHandle.nullDevice
-        proxy.standardError = try FileHandle(forWritingTo: proxyLog)
-        try proxy.run()
-        cleanup.add(pid: proxy.processIdentifier)
+        let proxy = try ChildProcess(
+            berth, ["proxy", "--project", project, "--state-dir", stateDir.path, "--bind", "127.0.0.1"],
+            stderr: .file(proxyLog.path))
+        cleanup.add(pid: proxy.pid)
         defer {
-            cleanup.stop(pid: proxy.processIdentifier)
-            proxy.waitUntilExit()
+            cleanup.stop(pid: proxy.pid)
+            proxy.terminate(SIGKILL)
         }
         let statePath = stateDir.appendingPathComponent("proxy-\(project).json").path
         guard waitUntil(seconds: 20, { FileManager.default.fileExists(atPath: statePath) }) else {
@@ -458,30 +455,11 @@ enum SwarmBench {
         if !cleaning, Cleanup.interrupted.withLockedValue({ $0 }) {
             throw ApplyBench.BenchError("interrupted")
         }
-        let dir = FileManager.default.temporaryDirectory
-        let outURL = dir.appendingPathComponent("swarmbench-out-\(UUID().uuidString)")
-        let errURL = dir.appendingPathComponent("swarmbench-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
-        process.environment = env.merging(extra) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus,
-            out: ((try? String(contentsOf: outURL, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines),
-            err: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        let r = try ProcessRunner.run(
+            URL(fileURLWithPath: path), arguments, environment: env.merging(extra) { $1 }, timeout: .seconds(3600))
+        return Output(status: r.status, out: r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), err: r.stderr)
     }
 }
 

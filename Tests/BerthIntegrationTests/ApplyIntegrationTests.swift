@@ -251,22 +251,18 @@ import Testing
         let scratch = try TemporaryDirectory(prefix: "berth-crash")
         defer { scratch.remove() }
         let errURL = try scratch.write("stderr", "")
-        let process = Process()
-        process.executableURL = try ProcessRunner.berthExecutable()
-        process.arguments = ["apply", "--auto-approve", "--repo", shop.repo.path, "--project", shop.project]
-        process.environment = shop.environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
+        let process = try ChildProcess(
+            try ProcessRunner.berthExecutable(),
+            ["apply", "--auto-approve", "--repo", shop.repo.path, "--project", shop.project],
+            environment: shop.environment, stderr: .file(errURL.path))
         let started = ContinuousClock.now
         while ContinuousClock.now - started < .seconds(30) {
             let text = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
             if text.components(separatedBy: "; waiting for health").count - 1 >= 2 { break }
             try await Task.sleep(for: .milliseconds(5))
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal)
+        process.terminate(SIGKILL)
+        #expect(process.signalled)
         if phase == "update" {
             // Killed half-way: old and new revisions side by side.
             #expect(try shop.status().service("customer")?.sync == "OutOfSync")

@@ -7,16 +7,8 @@ import FoundationNetworking
 /// Runs a command to completion; stdout (trimmed) and the exit status.
 @discardableResult
 func sh(_ arguments: [String], allowFailure: Bool = true) throws -> (out: String, status: Int32) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = arguments
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), p.terminationStatus)
+    let r = try ProcessRunner.program(arguments)
+    return (r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), r.status)
 }
 
 enum Docker {
@@ -55,7 +47,7 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
     let repo: GitRepoBuilder
     let project: String
     let state: TemporaryDirectory
-    var process: Process?
+    var process: ChildProcess?
     var logPath: String { state.path + "/watch.log" }
     var port = 0
 
@@ -104,23 +96,16 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
 
     /// Starts `berth watch` and waits until its API answers.
     func start(interval: String = "1s", token: String? = "test-token", extraArguments: [String] = []) throws {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = [
-            "watch", "--repo", repo.path, "--project", project, "--interval", interval, "--state-dir", state.path,
-            "--listen", "127.0.0.1:0",
-        ] + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["BERTH_API_TOKEN"] = token
         if token == nil { env.removeValue(forKey: "BERTH_API_TOKEN") }
-        p.environment = env
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        logFile.seekToEndOfFile()
-        p.standardError = logFile
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        process = p
+        process = try ChildProcess(
+            Self.binary,
+            [
+                "watch", "--repo", repo.path, "--project", project, "--interval", interval, "--state-dir", state.path,
+                "--listen", "127.0.0.1:0",
+            ] + extraArguments,
+            environment: env, stderr: .appendToFile(logPath))
         let found = eventually(within: 20) {
             guard let text = try? String(contentsOfFile: logPath, encoding: .utf8),
                   let line = text.split(separator: "\n").last(where: { $0.contains("API listening") }),
@@ -137,12 +122,9 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
     /// SIGTERM (bounded wait, then SIGKILL); returns the exit status.
     @discardableResult
     func terminate(signal: Int32 = SIGTERM) -> Int32? {
-        guard let p = process, p.isRunning else { return process?.terminationStatus }
-        kill(p.processIdentifier, signal)
-        let exited = eventually(within: 15) { !p.isRunning }
-        if !exited { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        guard let p = process else { return nil }
         process = nil
-        return exited ? p.terminationStatus : nil
+        return p.terminate(signal, grace: .seconds(15))
     }
 
     func stop() {

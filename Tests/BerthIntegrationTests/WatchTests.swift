@@ -224,16 +224,8 @@ import Testing
 
 @Suite struct WatchCommandLineTests {
     func run(_ arguments: [String]) throws -> (out: String, err: String, status: Int32) {
-        let p = Process()
-        p.executableURL = WatchHarness.binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self), p.terminationStatus)
+        let r = try ProcessRunner.run(WatchHarness.binary, arguments)
+        return (r.stdout, r.stderr, r.status)
     }
 
     @Test func badFlagsAreUsageErrors() throws {
@@ -253,29 +245,24 @@ import Testing
     @Test func credentialsInTheRepoURLAreNeverLogged() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let p = Process()
-        p.executableURL = WatchHarness.binary
-        p.arguments = [
-            "watch", "--repo", "https://user:s3cretTok@127.0.0.1:9/x.git", "--project", "leak",
-            "--state-dir", dir.path + "/state", "--listen", "off", "--interval", "1s",
-        ]
         var env = ProcessInfo.processInfo.environment
         env["BERTH_STATE_DIR"] = dir.path + "/cache"
-        p.environment = env
         let outPath = dir.path + "/out.log", errPath = dir.path + "/err.log"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        let p = try ChildProcess(
+            WatchHarness.binary,
+            [
+                "watch", "--repo", "https://user:s3cretTok@127.0.0.1:9/x.git", "--project", "leak",
+                "--state-dir", dir.path + "/state", "--listen", "off", "--interval", "1s",
+            ],
+            environment: env, stdout: .file(outPath), stderr: .file(errPath))
+        defer { p.terminate(SIGKILL) }
         func err() -> String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
         // Wait for the start-up line and a failed fetch.
         let logged = eventually(within: 20) {
             err().contains("msg=watching") && err().contains("could not read desired state from git")
         }
         #expect(logged, "\(err())")
-        kill(p.processIdentifier, SIGTERM)
+        p.signal(SIGTERM)
         #expect(eventually(within: 15) { !p.isRunning })
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         #expect(!err().contains("s3cretTok"), "\(err())")

@@ -242,7 +242,7 @@ private func loopback(port: Int) -> sockaddr_in {
 final class ProxyChild: @unchecked Sendable {  // used from one test at a time
     let project: String
     let stateDir: String
-    private var process: Process?
+    private var process: ChildProcess?
     private(set) var controlPort = 0
 
     init(project: String, stateDir: String) {
@@ -255,18 +255,14 @@ final class ProxyChild: @unchecked Sendable {  // used from one test at a time
 
     func start() throws {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let p = Process()
-        p.executableURL = try ProcessRunner.berthExecutable()
-        p.arguments = ["proxy", "--project", project, "--state-dir", stateDir, "--bind", "127.0.0.1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try p.run()
+        let p = try ChildProcess(
+            try ProcessRunner.berthExecutable(),
+            ["proxy", "--project", project, "--state-dir", stateDir, "--bind", "127.0.0.1"], stderr: .file(logPath))
         process = p
         let found = eventually(within: 15) {
             guard let data = FileManager.default.contents(atPath: statePath),
                 let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let port = doc["controlPort"] as? Int, doc["pid"] as? Int == Int(p.processIdentifier)
+                let port = doc["controlPort"] as? Int, doc["pid"] as? Int == Int(p.pid)
             else { return false }
             controlPort = port
             return true
@@ -281,14 +277,7 @@ final class ProxyChild: @unchecked Sendable {  // used from one test at a time
     func stop() -> Int32? {
         guard let p = process else { return nil }
         process = nil
-        guard p.isRunning else { return p.terminationStatus }
-        kill(p.processIdentifier, SIGTERM)
-        let exited = eventually(within: 15) { !p.isRunning }
-        if !exited {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-        }
-        return exited ? p.terminationStatus : nil
+        return p.terminate(SIGTERM, grace: .seconds(15))
     }
 
     private func get(_ path: String) -> String {

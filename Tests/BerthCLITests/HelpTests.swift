@@ -1,8 +1,0 @@
-import Testing
-import BerthTestSupport
-
-@Suite struct HelpTests {
-    @Test func placeholder() {
-        #expect(Bool(true))
-    }
-}
