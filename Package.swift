@@ -132,7 +132,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "BerthCLITests", dependencies: ["BerthTestSupport", "berth", "BerthCore"],
-            swiftSettings: strict),
+            exclude: ["Golden"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,45 @@
+import BerthCore
+
+/// The balancer's counters as Prometheus text (Berth's one `PrometheusText`): every
+/// service present in every family.
+public enum MetricsRenderer {
+    public static func render(project: String, counters: [String: ServiceCounters], endpoints: [EndpointStatus]) -> String {
+        let services = counters.keys.sorted()
+        func family(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ value: (ServiceCounters) -> Int)
+            -> MetricFamily
+        {
+            MetricFamily(
+                name, kind, help: help,
+                samples: services.map { MetricSample([("project", project), ("service", $0)], value(counters[$0]!)) })
+        }
+        return PrometheusText.render([
+            family("berth_proxy_bytes_received_total", .counter, "Bytes forwarded from clients to replicas.") {
+                $0.bytesReceived
+            },
+            family("berth_proxy_bytes_sent_total", .counter, "Bytes forwarded from replicas to clients.") { $0.bytesSent },
+            family(
+                "berth_proxy_connect_failures_total", .counter,
+                "Connects to a replica that failed (retried on another replica when one was left)."
+            ) { $0.connectFailures },
+            family("berth_proxy_connections_active", .gauge, "Client connections open now.") { $0.connectionsActive },
+            family(
+                "berth_proxy_connections_rejected_total", .counter,
+                "Client connections closed because no replica was ready."
+            ) { $0.rejected },
+            family("berth_proxy_connections_total", .counter, "Client connections forwarded to a replica.") {
+                $0.connectionsTotal
+            },
+            MetricFamily(
+                "berth_proxy_endpoint_connections_active", .gauge, help: "Open connections per replica.",
+                samples: endpoints.map {
+                    MetricSample(
+                        [("instance", $0.instance), ("project", project), ("service", $0.service), ("state", $0.state.rawValue)],
+                        $0.activeConnections)
+                }),
+            family(
+                "berth_proxy_http_requests_total", .counter,
+                "HTTP/1.x requests seen from clients (request lines; keep-alive aware)."
+            ) { $0.httpRequests },
+        ])
+    }
+}
