@@ -105,7 +105,7 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
                 "watch", "--repo", repo.path, "--project", project, "--interval", interval, "--state-dir", state.path,
                 "--listen", "127.0.0.1:0",
             ] + extraArguments,
-            environment: env, stderr: .appendToFile(logPath))
+            environment: env, stderr: .file(logPath))  // a fresh log per start: tests read this watch's lines
         let found = eventually(within: 20) {
             guard let text = try? String(contentsOfFile: logPath, encoding: .utf8),
                   let line = text.split(separator: "\n").last(where: { $0.contains("API listening") }),
