@@ -70,25 +70,34 @@ struct ValidateCommand: AsyncParsableCommand {
             return
         }
         let roots = try ManifestSearch.roots(paths, cwd: Self.currentDirectory)
-        let found = ManifestSearch.files(in: roots)
+        let found = ManifestSearch.search(roots)
         guard !found.isEmpty else {
             let names = roots.map(\.display).joined(separator: ", ")
             FileHandle.standardError.write(Data("berth validate: no *.yaml or *.yml files in \(names)\n".utf8))
             throw ExitCode(ExitStatus.failure)
         }
 
+        // Snippets come only from the files read here as manifests; a refused path is
+        // named, never read.
         var sources: [String: [UInt8]] = [:]
         var parsed: [FileManifests] = []
-        for file in found {
-            do {
-                let bytes = Array(try Data(contentsOf: file.url))
-                sources[file.display] = bytes
-                parsed.append(ManifestLoader.parse(ManifestFile(path: file.display, bytes: bytes)))
-            } catch {
-                let reason = (error as NSError).localizedDescription
-                parsed.append(FileManifests(path: file.display, diagnostics: [
-                    Diagnostic(.error, file: file.display, line: 1, column: 1, path: "", message: "cannot read the file: \(reason)")
-                ]))
+        for entry in found {
+            func failed(_ message: String) -> FileManifests {
+                FileManifests(path: entry.display, diagnostics: [
+                    Diagnostic(.error, file: entry.display, line: 1, column: 1, path: "", message: message)
+                ])
+            }
+            switch entry {
+            case .refused(_, let reason):
+                parsed.append(failed(reason))
+            case .file(let display, let url):
+                do {
+                    let bytes = Array(try Data(contentsOf: url))
+                    sources[display] = bytes
+                    parsed.append(ManifestLoader.parse(ManifestFile(path: display, bytes: bytes)))
+                } catch {
+                    parsed.append(failed("cannot read the file: \((error as NSError).localizedDescription)"))
+                }
             }
         }
         let state = ManifestLoader.assemble(parsed)
@@ -178,107 +187,5 @@ struct ValidateReport: Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self) + "\n"
-    }
-}
-
-/// Finding manifest files on disk.
-enum ManifestSearch {
-    struct Root {
-        var display: String
-        var url: URL
-        var isDirectory: Bool
-    }
-    struct File {
-        var display: String
-        var url: URL
-    }
-
-    /// The command-line paths, checked to exist; or the repository's manifests folder.
-    static func roots(_ paths: [String], cwd: URL) throws -> [Root] {
-        let fm = FileManager.default
-        if paths.isEmpty {
-            guard let repo = repositoryRoot(from: cwd) else {
-                throw ValidationError(
-                    "not inside a git repository; name the files or folders to check, e.g. berth validate manifests/")
-            }
-            var target = repo
-            var isDir: ObjCBool = false
-            let manifests = repo.appendingPathComponent("manifests", isDirectory: true)
-            if fm.fileExists(atPath: manifests.path, isDirectory: &isDir), isDir.boolValue { target = manifests }
-            return [Root(display: relativePath(of: target, from: cwd), url: target, isDirectory: true)]
-        }
-        return try paths.map { given in
-            var isDir: ObjCBool = false
-            let url = URL(fileURLWithPath: given, relativeTo: cwd).standardizedFileURL
-            guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else {
-                throw ValidationError("no such file or folder: \(given)")
-            }
-            var display = given
-            while display.count > 1, display.hasSuffix("/") { display.removeLast() }
-            return Root(display: display, url: url, isDirectory: isDir.boolValue)
-        }
-    }
-
-    /// Every file to check, in order: each root's files sorted, duplicates dropped.
-    static func files(in roots: [Root]) -> [File] {
-        var out: [File] = []
-        var seen: Set<String> = []
-        for root in roots {
-            var found: [File] = []
-            if !root.isDirectory {
-                found = [File(display: root.display, url: root.url)]
-            } else {
-                let prefix = root.display == "." ? "" : root.display.hasSuffix("/") ? root.display : root.display + "/"
-                found = relativeManifestPaths(in: root.url).map {
-                    File(display: prefix + $0, url: root.url.appendingPathComponent($0))
-                }
-            }
-            for f in found where seen.insert(f.url.standardizedFileURL.path).inserted { out.append(f) }
-        }
-        return out
-    }
-
-    /// `*.yaml` / `*.yml` under `folder`, recursively, hidden entries skipped, sorted.
-    static func relativeManifestPaths(in folder: URL) -> [String] {
-        let fm = FileManager.default
-        var out: [String] = []
-        var stack = [""]
-        while let rel = stack.popLast() {
-            let dir = rel.isEmpty ? folder : folder.appendingPathComponent(rel, isDirectory: true)
-            guard let names = try? fm.contentsOfDirectory(atPath: dir.path) else { continue }
-            for name in names where !name.hasPrefix(".") {
-                let child = rel.isEmpty ? name : rel + "/" + name
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &isDir) else { continue }
-                if isDir.boolValue {
-                    stack.append(child)
-                } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
-                    out.append(child)
-                }
-            }
-        }
-        return out.sorted()
-    }
-
-    /// The nearest folder at or above `start` that holds `.git` (a folder, or a file in a
-    /// worktree).
-    static func repositoryRoot(from start: URL) -> URL? {
-        var dir = start.standardizedFileURL
-        while true {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent(".git").path) { return dir }
-            let parent = dir.deletingLastPathComponent()
-            if parent.path == dir.path { return nil }
-            dir = parent
-        }
-    }
-
-    /// `target` relative to `base` (`manifests`, `../manifests`, `.`).
-    static func relativePath(of target: URL, from base: URL) -> String {
-        let t = target.standardizedFileURL.resolvingSymlinksInPath().pathComponents
-        let b = base.standardizedFileURL.resolvingSymlinksInPath().pathComponents
-        var common = 0
-        while common < t.count, common < b.count, t[common] == b[common] { common += 1 }
-        let parts = Array(repeating: "..", count: b.count - common) + t[common...]
-        return parts.isEmpty ? "." : parts.joined(separator: "/")
     }
 }
