@@ -64,4 +64,21 @@ import BerthTestSupport
 
             """)
     }
+
+    /// `--listen` on an address other than loopback with no token would serve every read
+    /// to anyone: refused unless `--public-read` (issue 18, finding 7).
+    @Test func watchOnAPublicAddressWithoutATokenNeedsPublicRead() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "BERTH_API_TOKEN")
+        environment["DOCKER_HOST"] = "unix:///nonexistent.sock"
+        let r = try ProcessRunner.berth(["watch", "--listen", "0.0.0.0:7420", "--project", "shop"], environment: environment)
+        #expect(r.status == 64)
+        #expect(r.stdout == "")
+        #expect(r.stderr.hasPrefix("""
+            Error: --listen 0.0.0.0:7420 would serve status, plans and the journal to anyone who can reach it, \
+            and no BERTH_API_TOKEN is set: set BERTH_API_TOKEN (reads then need it too), pass --public-read to \
+            serve reads to everyone on purpose, or listen on 127.0.0.1
+
+            """), "\(r.stderr)")
+    }
 }

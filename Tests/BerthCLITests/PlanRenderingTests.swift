@@ -459,6 +459,6 @@ import BerthCore
     }
 
     @Test func markdownCellsAreEscaped() {
-        #expect(PlanRendering.cell("a|b <c> & d\ne") == "a\\|b &lt;c&gt; &amp; d e")
+        #expect(PlanRendering.cell("a|b <c> & d\ne\u{1B}[1m") == "a\\|b &lt;c&gt; &amp; d\\ne\\x1b[1m")
     }
 }

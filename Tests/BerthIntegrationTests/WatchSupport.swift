@@ -95,7 +95,7 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     /// Starts `berth watch` and waits until its API answers.
-    func start(interval: String = "1s", token: String? = "test-token", extraArguments: [String] = []) throws {
+    func start(interval: String = "1s", token: String? = "test-token", listen: String = "127.0.0.1:0", extraArguments: [String] = []) throws {
         var env = ProcessInfo.processInfo.environment
         env["BERTH_API_TOKEN"] = token
         if token == nil { env.removeValue(forKey: "BERTH_API_TOKEN") }
@@ -103,13 +103,14 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
             Self.binary,
             [
                 "watch", "--repo", repo.path, "--project", project, "--interval", interval, "--state-dir", state.path,
-                "--listen", "127.0.0.1:0",
+                "--listen", listen,
             ] + extraArguments,
             environment: env, stderr: .file(logPath))  // a fresh log per start: tests read this watch's lines
         let found = eventually(within: 20) {
             guard let text = try? String(contentsOfFile: logPath, encoding: .utf8),
                   let line = text.split(separator: "\n").last(where: { $0.contains("API listening") }),
-                  let range = line.range(of: "http.address=127.0.0.1:")
+                  let address = line.range(of: "http.address="),
+                  let range = line[address.upperBound...].range(of: ":")
             else { return false }
             port = Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
             return port > 0

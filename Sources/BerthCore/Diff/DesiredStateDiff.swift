@@ -72,10 +72,24 @@ public struct DesiredStateDiff: Sendable, Hashable, Codable {
         self.init(from: old.services, to: new.services)
     }
 
-    /// Secret env values are compared in clear (a changed secret is a change) but shown masked.
+    /// Secrets are compared in clear (a changed secret is a change) but shown masked: env
+    /// values and labels by key or by value, command arguments by value (`Secrets`).
     private static func masked(_ path: String, _ value: JSONValue) -> JSONValue {
-        guard path.hasPrefix("spec.env."), case .string(let text) = value else { return value }
-        return .string(Secrets.display(envKey: String(path.dropFirst("spec.env.".count)), value: text))
+        for prefix in ["spec.env.", "metadata.labels."] where path.hasPrefix(prefix) {
+            guard case .string(let text) = value else { return value }
+            return .string(Secrets.display(envKey: String(path.dropFirst(prefix.count)), value: text))
+        }
+        guard path == "spec.command" || path == "spec.health.exec" else { return value }
+        return maskedStrings(value)
+    }
+
+    private static func maskedStrings(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text): .string(Secrets.display(value: text))
+        case .array(let items): .array(items.map(maskedStrings))
+        case .object(let fields): .object(fields.mapValues(maskedStrings))
+        case .null, .bool, .int: value
+        }
     }
 
     /// Only the changes of `service`.

@@ -64,11 +64,15 @@ public struct APIRouter: Sendable {
     public let loop: ReconcileLoop
     public let journal: Journal?
     public let token: String?
+    /// Reads (all but `/healthz`) need the token too: `berth watch` listening on an address
+    /// other than loopback without `--public-read` (`APIExposure`).
+    public let readsNeedToken: Bool
 
-    public init(loop: ReconcileLoop, journal: Journal?, token: String?) {
+    public init(loop: ReconcileLoop, journal: Journal?, token: String?, readsNeedToken: Bool = false) {
         self.loop = loop
         self.journal = journal
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        self.readsNeedToken = readsNeedToken
     }
 
     static let writeDisabled =
@@ -88,7 +92,7 @@ public struct APIRouter: Sendable {
             return .error(405, "\(request.method) is not allowed on \(path); use \(methods.sorted().joined(separator: ", "))",
                           headers: ["Allow": methods.sorted().joined(separator: ", ")])
         }
-        if method != "GET", let refusal = authorize(request) { return refusal }
+        if method != "GET" || (readsNeedToken && path != "/healthz"), let refusal = authorize(request) { return refusal }
         switch path {
         case "/healthz":
             return APIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n")

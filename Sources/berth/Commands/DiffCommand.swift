@@ -83,17 +83,18 @@ struct DiffCommand: AsyncParsableCommand {
         var out = "### Desired state: `\(r.from.short)` → `\(r.to.short)`\n\n"
         if r.diff.isEmpty { return out + "No changes.\n" }
         func cell(_ v: JSONValue) -> String {
-            v == .null ? "" : "`" + v.description.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'") + "`"
+            v == .null ? "" : "`" + SafeText.escaped(v.description).replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'") + "`"
         }
+        func name(_ s: String) -> String { PlanRendering.cell(s) }
         out += "| service | change | field | from | to |\n|---|---|---|---|---|\n"
         for change in r.diff.changes {
             switch change.kind {
             case .added, .removed:
                 let image = change.fields.first { $0.path == "spec.image" }
-                out += "| \(change.service) | \(change.kind.rawValue) | `spec.image` | \(cell(image?.from ?? .null)) | \(cell(image?.to ?? .null)) |\n"
+                out += "| \(name(change.service)) | \(change.kind.rawValue) | `spec.image` | \(cell(image?.from ?? .null)) | \(cell(image?.to ?? .null)) |\n"
             case .changed:
                 for field in change.fields {
-                    out += "| \(change.service) | changed | `\(field.path)` | \(cell(field.from)) | \(cell(field.to)) |\n"
+                    out += "| \(name(change.service)) | changed | `\(name(field.path))` | \(cell(field.from)) | \(cell(field.to)) |\n"
                 }
             }
         }

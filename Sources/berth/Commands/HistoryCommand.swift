@@ -118,17 +118,20 @@ struct HistoryCommand: AsyncParsableCommand {
         }
         var blocks: [String] = []
         for e in entries {
+            // Author and message are whatever the committer wrote: control characters are
+            // spelled out, each line of the message on a line of its own.
             var lines = [
                 "commit \(e.commit.id.hex)",
-                "Author: \(e.commit.author.name) <\(e.commit.author.email)>",
+                SafeText.escaped("Author: \(e.commit.author.name) <\(e.commit.author.email)>"),
                 "Date:   \(e.commit.author.rfc3339)",
             ]
             if let journal { lines.append(Self.appliedLine(journal[e.commit.id.hex])) }
             lines.append("")
-            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "    \($0)" }
+            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.isEmpty ? "" : "    " + SafeText.escaped(String($0)) }
             lines.append("")
             lines += textLines(e.changes, indent: "  ")
-            lines += e.diagnostics.map { "  \($0.rendered)" }
+            lines += e.diagnostics.map { "  " + SafeText.escaped($0.rendered) }
             blocks.append(lines.joined(separator: "\n"))
         }
         return blocks.joined(separator: "\n\n") + "\n"

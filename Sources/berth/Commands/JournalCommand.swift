@@ -77,7 +77,8 @@ struct JournalCommand: AsyncParsableCommand {
                 lines.append("    error: \(e)")
             }
         }
-        return lines.joined(separator: "\n") + "\n"
+        // Reasons, messages and errors carry names and engine messages: spelled out.
+        return lines.map { SafeText.escaped($0) }.joined(separator: "\n") + "\n"
     }
 
     static func duration(_ r: JournalRecord) -> String {

@@ -46,6 +46,9 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address of the HTTP API, HOST:PORT (port 0 picks a free one; `off` disables it).")
     var listen: String = "127.0.0.1:7420"
 
+    @Flag(name: .customLong("public-read"), help: "With --listen on an address other than loopback: serve reads (status, plan, journal, metrics) without a token, to anyone who can reach it.")
+    var publicRead = false
+
     @Flag(name: .customLong("no-prune"), help: "Keep services that are no longer in git (default: delete them).")
     var noPrune = false
 
@@ -67,6 +70,12 @@ struct WatchCommand: AsyncParsableCommand {
         }
         if listen != "off" && Self.parseListen(listen) == nil {
             throw ValidationError("--listen: expected HOST:PORT such as 127.0.0.1:7420 (or `off`), got \"\(listen)\"")
+        }
+        if listen != "off", let (host, _) = Self.parseListen(listen), let refusal = APIExposure.refusal(
+            listen: listen, host: host, publicRead: publicRead,
+            tokenSet: ProcessInfo.processInfo.environment["BERTH_API_TOKEN"]?.isEmpty == false)
+        {
+            throw ValidationError(refusal)
         }
         if proxyBind.isEmpty || proxyBind.contains(where: \.isWhitespace) {
             throw ValidationError("--proxy-bind: expected an address such as 0.0.0.0 or 127.0.0.1, got \"\(proxyBind)\"")
@@ -139,16 +148,22 @@ struct WatchCommand: AsyncParsableCommand {
         var server: APIServer?
         if listen != "off", let (host, port) = Self.parseListen(listen) {
             let token = environment["BERTH_API_TOKEN"]
+            let exposure = APIExposure(host: host, publicRead: publicRead)
             do {
                 server = try await APIServer.start(
-                    host: host, port: port, router: APIRouter(loop: loop, journal: journal, token: token))
+                    host: host, port: port,
+                    router: APIRouter(loop: loop, journal: journal, token: token, readsNeedToken: exposure.readsNeedToken))
             } catch {
                 printError("error: cannot listen on \(listen): \(error); pass another --listen HOST:PORT, or --listen off")
                 throw ExitCode(ExitStatus.failure)
             }
             logger.info(
                 "API listening",
-                metadata: ["http.address": "\(host):\(server!.port)", "api.writes": "\(token?.isEmpty == false ? "enabled" : "disabled")"])
+                metadata: ["http.address": "\(host):\(server!.port)", "api.writes": "\(token?.isEmpty == false ? "enabled" : "disabled")",
+                           "api.reads": "\(exposure.readsDescription)"])
+            if exposure == .publicReads {
+                logger.warning("--public-read: status, plans, the journal and metrics are served without a token to anyone who can reach \(host):\(server!.port)")
+            }
         }
         logger.info(
             "watching", metadata: ["git.repo": "\(repo.map(Scrubber.scrubURLUserInfo) ?? ".")", "git.ref": "\(source.ref)", "watch.interval": "\(interval)",

@@ -37,7 +37,7 @@ struct DiagnosticsRenderer {
             if let lines = lineCache[d.file], let bytes = sources[d.file], d.line >= 1, d.line <= lines.count {
                 let line = String(decoding: bytes[lines[d.line - 1]], as: UTF8.self)
                 if !line.isEmpty {
-                    let (text, column) = Self.window(line, column: d.column)
+                    let (text, column) = Self.escaped(Self.window(line, column: d.column))
                     out += "\(text)\n\(Self.caretPadding(text[...], column: column))\(paint("^", "32;1"))\n"
                 }
             }
@@ -45,13 +45,27 @@ struct DiagnosticsRenderer {
         return out
     }
 
-    /// `FILE:LINE:COL: error: PATH: MESSAGE`, coloured when asked.
+    /// `FILE:LINE:COL: error: PATH: MESSAGE`, coloured when asked; control characters in
+    /// names and quoted values spelled out (`SafeText`).
     func headline(_ d: Diagnostic) -> String {
-        guard colour else { return d.rendered }
-        let place = paint("\(d.file):\(d.line):\(d.column):", "1")
+        guard colour else { return SafeText.escaped(d.rendered) }
+        let place = paint(SafeText.escaped("\(d.file):\(d.line):\(d.column):"), "1")
         let severity = d.severity == .error ? paint("error:", "31;1") : paint("warning:", "33;1")
         let field = d.path.isEmpty ? "" : "\(d.path): "
-        return "\(place) \(severity) \(paint(field + d.message, "1"))"
+        return "\(place) \(severity) \(paint(SafeText.escaped(field + d.message), "1"))"
+    }
+
+    /// A source line with its control characters spelled out (tabs kept), and the caret's
+    /// column moved by what the escapes added before it: an escape sequence in a manifest
+    /// must not reach the terminal through its snippet.
+    static func escaped(_ snippet: (text: String, column: Int)) -> (text: String, column: Int) {
+        let scalars = Array(snippet.text.unicodeScalars)
+        let split = min(max(snippet.column - 1, 0), scalars.count)
+        var before = String.UnicodeScalarView(), after = String.UnicodeScalarView()
+        before.append(contentsOf: scalars[..<split])
+        after.append(contentsOf: scalars[split...])
+        let head = SafeText.escaped(String(before), keepingTabs: true)
+        return (head + SafeText.escaped(String(after), keepingTabs: true), snippet.column + head.unicodeScalars.count - split)
     }
 
     /// `2 errors, 1 warning` (parts with a zero count left out; empty when both are zero).

@@ -1,3 +1,4 @@
+import BerthCore
 import Foundation
 import Logging
 
@@ -35,14 +36,15 @@ struct LogfmtLogHandler: LogHandler {
         return formatter.string(from: Date())
     }
 
-    /// Bare when it is one plain word, else double-quoted with `"` and `\` escaped.
+    /// Bare when it is one plain word, else double-quoted with `"` and `\` escaped and
+    /// control characters spelled out (`SafeText`): a value cannot start a log line of its own.
     static func quote(_ value: String) -> String {
         let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
             $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "=" && $0 != "\\"
         }
         if plain { return value }
-        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        let escaped = SafeText.escaped(
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))
         return "\"\(escaped)\""
     }
 }

@@ -2,7 +2,9 @@ import BerthCore
 
 /// `berth plan` output for people (text), CI (JSON: `Plan.jsonText()`) and pull requests
 /// (markdown). Every format prints exactly the `Plan` value; env values are masked by the
-/// planner already (`Secrets`), and nothing else a step shows carries env.
+/// planner already (`Secrets`), and nothing else a step shows carries env. In text and
+/// markdown every line is passed through `SafeText` (names, images, ids and env values come
+/// from git, Docker or a file: none may print a line of its own or a terminal escape).
 ///
 /// Symbols (ASCII on purpose, so they survive any terminal, log and CI viewer):
 /// `+` create, `~` update, `>` scale, `!` heal, `-` delete.
@@ -71,25 +73,26 @@ enum PlanRendering {
     // MARK: - Text
 
     static func text(_ plan: Plan) -> String {
-        var out = "Berth plan for project \(plan.project) at commit \(shortCommit(plan.revision))\n\n"
+        func safe(_ s: String) -> String { SafeText.escaped(s) }
+        var out = safe("Berth plan for project \(plan.project) at commit \(shortCommit(plan.revision))") + "\n\n"
         if plan.steps.isEmpty {
             out += (plan.desiredErrors > 0 ? incomplete(plan, empty: true) : noChanges) + "\n"
         } else {
             let used = PlanStep.Action.allCases.filter { a in plan.steps.contains { $0.action == a } }
             out += "Symbols: " + used.map { "\(symbol($0)) \($0.rawValue)" }.joined(separator: ", ") + "\n"
-            let serviceWidth = plan.steps.map(\.service.count).max() ?? 0
+            let services = plan.steps.map { safe($0.service) }
+            let serviceWidth = services.map(\.count).max() ?? 0
             let actionWidth = used.map(\.rawValue.count).max() ?? 0
             var wave = -1
-            for step in plan.steps {
+            for (step, name) in zip(plan.steps, services) {
                 if step.wave != wave {
                     wave = step.wave
                     out += "\nwave \(wave):\n"
                 }
                 let action = step.action.rawValue.padded(actionWidth)
-                let service = step.service.padded(serviceWidth)
-                out += "  \(symbol(step.action)) \(action) \(service)  \(change(step))  # \(step.reason)\n"
+                out += "  \(symbol(step.action)) \(action) \(name.padded(serviceWidth))  \(safe(change(step)))  # \(safe(step.reason))\n"
                 if let env = envLine(step) {
-                    out += "    " + String(repeating: " ", count: actionWidth + serviceWidth + 3) + "env: \(env)\n"
+                    out += "    " + String(repeating: " ", count: actionWidth + serviceWidth + 3) + "env: \(safe(env))\n"
                 }
             }
             out += "\n" + plan.summary.sentence + "\n"
@@ -97,7 +100,7 @@ enum PlanRendering {
         }
         if !plan.notes.isEmpty {
             out += "\nNot changed:\n"
-            for note in plan.notes { out += "  \(note.service): \(note.message)\n" }
+            for note in plan.notes { out += "  " + safe("\(note.service): \(note.message)") + "\n" }
         }
         return out
     }
@@ -105,7 +108,7 @@ enum PlanRendering {
     // MARK: - Markdown
 
     static func markdown(_ plan: Plan) -> String {
-        var out = "### Berth plan for `\(plan.project)` at `\(shortCommit(plan.revision))`\n\n"
+        var out = "### Berth plan for `\(cell(plan.project))` at `\(cell(shortCommit(plan.revision)))`\n\n"
         if plan.steps.isEmpty {
             out += (plan.desiredErrors > 0 ? incomplete(plan, empty: true) : noChanges) + "\n"
         } else {
@@ -114,7 +117,7 @@ enum PlanRendering {
             for step in plan.steps {
                 var change = cell(change(step))
                 if let env = envLine(step) { change += "<br>env: " + cell(env) }
-                out += "| `\(symbol(step.action))` | \(step.action.rawValue) | `\(step.service)` | \(change) "
+                out += "| `\(symbol(step.action))` | \(step.action.rawValue) | `\(cell(step.service))` | \(change) "
                     + "| \(cell(step.reason)) | \(step.wave) |\n"
             }
             out += "\n**\(plan.summary.sentence)**\n"
@@ -122,18 +125,18 @@ enum PlanRendering {
         }
         if !plan.notes.isEmpty {
             out += "\n**Not changed:**\n\n"
-            for note in plan.notes { out += "- `\(note.service)`: \(cell(note.message))\n" }
+            for note in plan.notes { out += "- `\(cell(note.service))`: \(cell(note.message))\n" }
         }
         return out
     }
 
-    /// A table cell: pipes escaped, no line breaks, HTML-significant characters escaped.
+    /// A table cell: pipes escaped, HTML-significant characters escaped, control characters
+    /// (line breaks included) spelled out.
     static func cell(_ s: String) -> String {
         var out = ""
-        for c in s {
+        for c in SafeText.escaped(s) {
             switch c {
             case "|": out += "\\|"
-            case "\n": out += " "
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "&": out += "&amp;"

@@ -46,11 +46,14 @@ final class ProgressPrinter: Sendable {
             default:
                 break
             }
-            guard live else { return event.line + "\n" }
+            // A line names services, images and engine messages: spelled out.
+            let line = SafeText.escaped(event.line)
+            guard live else { return line + "\n" }
             var out = s.footerShown ? "\r\u{1B}[K" : ""
-            out += event.line + "\n"
+            out += line + "\n"
             let footer = s.active.keys.sorted().map { name in
                 let a = s.active[name]!
+                let name = SafeText.escaped(name)
                 return a.target > 0 ? "\(name) \(a.healthy)/\(a.target) healthy" : "\(name) …"
             }
             s.footerShown = !footer.isEmpty

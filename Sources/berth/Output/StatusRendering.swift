@@ -13,14 +13,15 @@ import Foundation
 enum StatusRendering {
     static func text(_ report: StatusReport) -> String {
         if report.services.isEmpty {
-            return "Project \(report.project): no services desired and nothing runs.\n"
+            return SafeText.escaped("Project \(report.project): no services desired and nothing runs.") + "\n"
         }
         var rows: [[String]] = [["SERVICE", "IMAGE", "REVISION", "READY", "SYNC", "HEALTH", "MESSAGE"]]
         for s in report.services.sorted(by: { $0.name < $1.name }) {
+            // Names, images and messages come from Docker's labels and probes: spelled out.
             rows.append([
                 s.name, s.image.isEmpty ? "-" : s.image, s.revision.isEmpty ? "-" : s.revision,
                 "\(s.readyReplicas)/\(s.desiredReplicas)", s.sync.rawValue, s.health.rawValue, s.message,
-            ])
+            ].map { SafeText.escaped($0) })
         }
         return table(rows)
     }
