@@ -63,8 +63,8 @@ public final class ChildProcess: @unchecked Sendable {
                 }
                 return pipe
             case .file(let path), .appendToFile(let path):
-                if case .file = output { FileManager.default.createFile(atPath: path, contents: nil) }
-                if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+                if case .file = output { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+                if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
                 handle.seekToEndOfFile()
                 handles.append(handle)

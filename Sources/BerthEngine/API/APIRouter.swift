@@ -1,6 +1,6 @@
 import BerthCore
 public import BerthNet
-public import Foundation
+import Foundation
 
 /// One HTTP request as the router sees it: Berth's one server's request
 /// (`BerthNet.HTTPServer.Request`: method, uri, headers, body, `path`, `header(_:)`).
