@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthCore
 import BerthDocker
 import BerthProxy
 import Foundation
@@ -11,8 +12,10 @@ struct ProxyCommand: AsyncParsableCommand {
         discussion: """
             Serves every `publish` port of the project's services on the host and forwards \
             each connection to a ready replica (least connections, ties by round robin). \
-            Learns replicas from Docker labels and events and probes them itself, so it keeps \
-            serving while `berth watch` or `berth apply` restarts. The executor retires \
+            Learns replicas from Docker labels and events (with --runtime swarm: from a Swarm \
+            manager's tasks, each at its node's address and host-mode port, polled every \
+            250 ms) and probes them itself, so it keeps serving while `berth watch` or \
+            `berth apply` restarts. The executor retires \
             replicas through the control API (POST /v1/drain, /v1/ready; GET /v1/endpoints, \
             /metrics), found through <state-dir>/proxy-<project>.json. Runs until SIGTERM or \
             SIGINT.
@@ -34,6 +37,10 @@ struct ProxyCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    /// docker: the containers of one engine, at their project-network addresses; swarm: the
+    /// tasks of every node, at their node's address and host-mode port.
+    @OptionGroup var runtimeOptions: RuntimeOptions
 
     func validate() throws {
         guard Self.split(control) != nil else {
@@ -63,12 +70,19 @@ struct ProxyCommand: AsyncParsableCommand {
             ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
         let (controlHost, controlPort) = Self.split(control)!
 
-        // The composition: the balancer learns endpoints from one Docker Engine.
+        // The composition: the balancer learns endpoints from one Docker Engine, or from a
+        // Swarm manager (every node's tasks).
         let signals = TerminationSignals.install()
-        let docker = try await DockerClient.connect(logger: Logger(label: "berth.docker"))
+        let endpoints: any EndpointSource
+        switch try runtimeOptions.kind() {
+        case .docker:
+            endpoints = DockerEndpointSource(client: try await DockerClient.connect(logger: Logger(label: "berth.docker")))
+        case .swarm:
+            endpoints = try await SwarmRuntime.connect(logger: Logger(label: "berth.swarm")).endpointSource
+        }
         let balancer = Balancer(bindHost: bind, logger: logger)
         let service = try await ProxyService.start(
-            project: project, balancer: balancer, endpoints: DockerEndpointSource(client: docker), controlHost: controlHost,
+            project: project, balancer: balancer, endpoints: endpoints, controlHost: controlHost,
             controlPort: controlPort, logger: logger)
         let state = ProxyStateFile(
             project: project, controlHost: controlHost, controlPort: service.controlPort,
