@@ -39,6 +39,11 @@ STATE=/run/berth-swarm
 DATA=/var/lib/berth-swarm
 CGROUP=berth-swarm
 LOCK=/run/berth-swarm.lock
+# Held for as long as a test run or benchmark uses the cluster (BerthTestSupport.SwarmCluster
+# holds it from up to down; it passes BERTH_SWARM_SESSION_HELD=1 to this script). Several
+# worktrees on one machine run the Swarm tests: without it, one run's `up` (which starts
+# with `down`) would tear down the cluster under another run's feet.
+SESSION_LOCK=/run/berth-swarm.session.lock
 NODES=(1 2 3)
 IMAGES=(shop/customer:1.0 shop/customer:1.1 shop/booking:1.0 shop/booking:1.1 shop/booking:broken shop/gateway:1.0 shop/gateway:1.1)
 RULE=(FORWARD -i "$BRIDGE" -o "$BRIDGE" -m comment --comment berth-swarm -j ACCEPT)
@@ -246,6 +251,16 @@ case "${1:-}" in
   up | down | start-node | kill-node)
     exec 9>"$LOCK"
     flock -w 300 9 || die "another swarm-cluster.sh holds $LOCK"
+    if [ "${BERTH_SWARM_SESSION_HELD:-}" != 1 ]; then
+      exec 8>"$SESSION_LOCK"
+      if ! flock -n 8; then
+        if [ "$1" = down ]; then
+          say "the cluster is in use by another test run or benchmark (it holds $SESSION_LOCK); left alone"
+          exit 0
+        fi
+        die "the cluster is in use by another test run or benchmark (it holds $SESSION_LOCK); try again when it is done"
+      fi
+    fi
     case "$1" in
       up) if ! up; then say "bring-up failed; tearing down"; down; exit 1; fi ;;
       down) down ;;

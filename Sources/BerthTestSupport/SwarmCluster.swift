@@ -1,4 +1,7 @@
 public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The 3-node Docker Swarm of `scripts/swarm-cluster.sh` (three dockerd, each in its own
 /// network namespace on one bridge: leader, second manager, worker), for tests and
@@ -46,29 +49,43 @@ public struct SwarmCluster: Sendable, Hashable {
     /// Runs the script with `arguments`; its result (bounded by `timeout`).
     @discardableResult
     static func run(_ arguments: [String], timeout: Duration) throws -> ProcessResult {
-        try ProcessRunner.run(URL(fileURLWithPath: "/bin/bash"), [script().path] + arguments, timeout: timeout)
+        var environment = ProcessInfo.processInfo.environment
+        environment["BERTH_SWARM_SESSION_HELD"] = "1"
+        return try ProcessRunner.run(
+            URL(fileURLWithPath: "/bin/bash"), [script().path] + arguments, environment: environment, timeout: timeout)
     }
 
-    /// Brings the cluster up (about 8 s; at most 3 min) and returns it. Throws with the
+    /// The cluster's session lock (`/run/berth-swarm.session.lock`), held by this process
+    /// from `up` to `down`: several worktrees' test runs share the machine, and one run's
+    /// `up` would otherwise tear down the cluster another run is using. The kernel releases
+    /// it when the process dies.
+    static let sessionLock = SessionLock(path: "/run/berth-swarm.session.lock")
+
+    /// Brings the cluster up (about 8 s; at most 3 min, after waiting up to `wait` for
+    /// another test run on this machine to finish with it) and returns it. Throws with the
     /// script's output when it cannot: no dockerd, no iproute2, no cgroup to track nodes...
-    public static func up() throws -> SwarmCluster {
+    public static func up(wait: Duration = .seconds(1200)) throws -> SwarmCluster {
+        try sessionLock.acquire(within: wait)
         let result: ProcessResult
         do {
             result = try run(["up"], timeout: .seconds(180))
         } catch {
-            _ = try? run(["down"], timeout: .seconds(120))
+            down()
             throw Failure(description: "the 3-node Swarm did not come up: \(error)")
         }
         guard result.status == 0 else {
+            sessionLock.release()
             throw Failure(
                 description: "the 3-node Swarm did not come up (scripts/swarm-cluster.sh up exited \(result.status)):\n\(result.stderr)")
         }
         return try parse(environment: result.stdout)
     }
 
-    /// Removes everything `up` made. Never throws: it is what runs after a failure.
+    /// Removes everything `up` made, and lets another test run have the cluster. Never
+    /// throws: it is what runs after a failure.
     public static func down() {
         _ = try? run(["down"], timeout: .seconds(120))
+        sessionLock.release()
     }
 
     /// Hard-kills node `number`: its dockerd, containerd, shims and containers (SIGKILL), as
@@ -113,5 +130,49 @@ public struct SwarmCluster: Sendable, Hashable {
             ?? "/usr/bin/docker"
         return try ProcessRunner.run(
             URL(fileURLWithPath: cli), ["-H", self.node(node).dockerHost] + arguments, timeout: timeout)
+    }
+}
+
+/// An exclusive `flock` on a file, held by this process between `acquire` and `release`.
+final class SessionLock: @unchecked Sendable {  // `fd` behind `lock`
+    let path: String
+    private let lock = NSLock()
+    private var fd: Int32 = -1
+
+    init(path: String) { self.path = path }
+
+    /// Waits (polling every second, at most `within`) until no other process holds it.
+    func acquire(within limit: Duration) throws {
+        try lock.withLock {
+            if fd >= 0 { return }
+            let opened = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+            guard opened >= 0 else {
+                throw SwarmCluster.Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))")
+            }
+            let deadline = ContinuousClock.now + limit
+            var announced = false
+            while flock(opened, LOCK_EX | LOCK_NB) != 0 {
+                guard ContinuousClock.now < deadline else {
+                    close(opened)
+                    throw SwarmCluster.Failure(
+                        description: "the 3-node Swarm stayed in use by another test run or benchmark for \(limit) (it holds \(path))")
+                }
+                if !announced {
+                    print("waiting for another test run or benchmark to finish with the 3-node Swarm (\(path))")
+                    announced = true
+                }
+                sleep(1)
+            }
+            fd = opened
+        }
+    }
+
+    func release() {
+        lock.withLock {
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
     }
 }

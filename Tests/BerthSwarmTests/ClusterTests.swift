@@ -64,10 +64,15 @@ extension SwarmSuite {
                 .map { String($0.dropFirst("Address: ".count)) }.sorted()
             #expect(addresses.count == 3, "nslookup tasks.\(service): \(lookup)")
             for address in addresses {
-                // busybox wget's own -T crashes in the static build: `timeout` bounds it.
-                let r = try cluster.docker(
-                    ["exec", onWorker, "timeout", "3", "wget", "-qO-", "http://\(address):8080/version"], node: 3)
-                #expect(r.stdout == "customer 1.0\n", "from the worker to \(address): \(r.stderr)")
+                // busybox wget's own -T crashes in the static build: `timeout` bounds it. The
+                // overlay's peer table spreads by gossip: give it a few seconds.
+                var last = ProcessResult(stdout: "", stderr: "", status: 0)
+                let answered = try eventually(10) {
+                    last = try cluster.docker(
+                        ["exec", onWorker, "timeout", "3", "wget", "-qO-", "http://\(address):8080/version"], node: 3)
+                    return last.stdout == "customer 1.0\n"
+                }
+                #expect(answered, "from the worker to \(address): \(last.stdout.debugDescription) \(last.stderr)")
             }
             let byName = try cluster.docker(
                 ["exec", onWorker, "timeout", "3", "wget", "-qO-", "http://\(service):8080/version"], node: 3)
