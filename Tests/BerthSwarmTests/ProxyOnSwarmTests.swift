@@ -19,12 +19,9 @@ extension SwarmSuite {
             let project = "px-\(String(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF, radix: 16))"
             let scratch = try TemporaryDirectory(prefix: "berth-swarm-proxy")
             let publish = Int.random(in: 21000..<29000)
-            var proxy: Process?
+            var proxy: ChildProcess?
             defer {
-                if let proxy, proxy.isRunning {
-                    proxy.terminate()
-                    proxy.waitUntilExit()
-                }
+                _ = proxy?.terminate()
                 SwarmRuntimeTests.cleanup(project)
                 scratch.remove()
             }
@@ -51,19 +48,12 @@ extension SwarmSuite {
             #expect(snapshot.running.allSatisfy { $0.ports.count == 1 && $0.ports[0].publish == publish && $0.ports[0].port > 0 })
 
             let log = scratch.url.appendingPathComponent("proxy.log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            let process = Process()
-            process.executableURL = try ProcessRunner.berthExecutable()
-            process.arguments = [
-                "proxy", "--runtime", "swarm", "--project", project, "--state-dir", scratch.path, "--bind", "127.0.0.1",
-            ]
             var environment = ProcessInfo.processInfo.environment
             environment["DOCKER_HOST"] = cluster.managerHost
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: log)
-            try process.run()
-            proxy = process
+            proxy = try ChildProcess(
+                try ProcessRunner.berthExecutable(),
+                ["proxy", "--runtime", "swarm", "--project", project, "--state-dir", scratch.path, "--bind", "127.0.0.1"],
+                environment: environment, stderr: .file(log.path))
             let serving = eventually(20) { (try? HTTP.get(port: publish)) == "customer 1.0\n" }
             #expect(serving, "the proxy does not serve on \(publish); its log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
 
@@ -134,6 +124,8 @@ enum HTTP {
             var failed = 0
             var reasons: [String: Int] = [:]
             var bodies: [String: Int] = [:]
+            /// When each failed request started.
+            var failedAt: [Date] = []
             var line: String {
                 "\(ok + failed) requests, \(failed) failed"
                     + (reasons.isEmpty ? "" : " (" + reasons.keys.sorted().map { "\($0): \(reasons[$0]!)" }.joined(separator: ", ") + ")")
@@ -156,6 +148,7 @@ enum HTTP {
                 Thread { [self] in
                     let deadline = Date().addingTimeInterval(60)
                     while lock.withLock({ !stopping && result.ok + result.failed < 50_000 }), Date() < deadline {
+                        let started = Date()
                         let outcome = Swift.Result { try HTTP.get(port: port) }
                         lock.withLock {
                             switch outcome {
@@ -164,6 +157,7 @@ enum HTTP {
                                 result.bodies[body, default: 0] += 1
                             case .failure(let error):
                                 result.failed += 1
+                                result.failedAt.append(started)
                                 result.reasons[(error as? Failure)?.reason ?? "\(error)", default: 0] += 1
                             }
                         }
