@@ -6,17 +6,20 @@ import Testing
 
 /// One test's world: a real git repository in a temporary folder, a unique Berth project on
 /// the real dockerd, and the built `berth` binary. `cleanup()` removes the project's
-/// containers and network (by the `berth.project` label) and the repository.
+/// containers and network (by the `berth.project` label), the repository and the state
+/// folder (`XDG_STATE_HOME` of every command it runs: the lease and the journal).
 final class Shop: @unchecked Sendable {  // used by one test at a time
     let repo: GitRepoBuilder
     let project: String
     let runtime: DockerRuntime
+    let state: TemporaryDirectory
 
     init(_ hint: String) async throws {
         // Connect first: if Docker does not answer, no repository is left behind.
         runtime = try await DockerRuntime.connect()
         project = "bi-\(hint)-\(String(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF, radix: 16))"
         repo = try GitRepoBuilder()
+        state = try TemporaryDirectory(prefix: "berth-state")
     }
 
     /// Synchronous, so it can run in `defer`: `docker rm -f` every container of the project,
@@ -25,8 +28,11 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
         let ids = (try? docker(["ps", "-aq", "--filter", "label=berth.project=\(project)"]).stdout) ?? ""
         let list = ids.split(separator: "\n").map(String.init)
         if !list.isEmpty { _ = try? docker(["rm", "-f"] + list) }
+        let networks = (try? docker(["network", "ls", "-q", "--filter", "label=berth.project=\(project)"]).stdout) ?? ""
+        for network in networks.split(separator: "\n") { _ = try? docker(["network", "rm", String(network)]) }
         _ = try? docker(["network", "rm", BerthNaming.network(project: project)])
         repo.cleanup()
+        state.remove()
     }
 
     /// What `cleanup` could not remove (checked at the end of every test).
@@ -80,6 +86,7 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        env["XDG_STATE_HOME"] = state.path
         return env
     }
 
