@@ -29,6 +29,8 @@ actor TestRuntime: ContainerRuntime {
     var failingStarts: [String: Set<Int>] = [:]
     /// Images that cannot be started at all.
     var startFails: Set<String> = []
+    /// Images whose health waits hang until `open` (or their deadline).
+    private(set) var gated: Set<String> = []
     let delay: Duration
 
     init(delay: Duration = .milliseconds(3)) { self.delay = delay }
@@ -51,6 +53,9 @@ actor TestRuntime: ContainerRuntime {
         entries[id]?.instance.state = state
         entries[id]?.instance.exitCode = exitCode
     }
+
+    func gate(_ image: String) { gated.insert(image) }
+    func open(_ image: String) { gated.remove(image) }
 
     /// Adds a line to the log (for a router that shares it).
     func note(_ line: String) { log.append(line) }
@@ -110,6 +115,9 @@ actor TestRuntime: ContainerRuntime {
         waiting += 1
         maxConcurrentWaits = max(maxConcurrentWaits, waiting)
         try? await Task.sleep(for: delay)
+        while let image = entries[instance.id]?.spec.image, gated.contains(image), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         waiting -= 1
         guard let entry = entries[instance.id] else { return .exited(code: nil) }
         let nth = startNumber(instance)
