@@ -1,7 +1,7 @@
 import BerthTestSupport
 import Foundation
 
-/// `berth-bench heal [KILLS]`: self-healing latency of `berth watch` against the real
+/// `berth-bench heal [KILLS] [--no-swarm]`: self-healing latency of `berth watch` against the real
 /// dockerd, next to Docker Swarm's for the same image in the same run.
 ///
 /// - Berth: a 3-replica service (shop/customer:1.0, HTTP health check every 1 s); KILLS
@@ -10,6 +10,12 @@ import Foundation
 ///   sync in Berth's journal (the replacement passed its health check: healthy).
 ///   Then commit-to-converged for a scale 3 → 10: commit, `POST /api/v1/sync`, until 10
 ///   run, and until the sync's journal record ends (all 10 healthy).
+/// - Berth, all replicas at once while syncs run back to back: a second watch with
+///   `--interval 100ms` (every sync fetches and observes, so one is nearly always in
+///   flight); KILLS / 2 times (at least 5) all 3 instances are killed by one `docker kill`,
+///   and each replacement's `start` is measured from its victim's `kill` (3 samples per
+///   round), plus the round's last start (all 3 running again). A heal must not wait for
+///   the sync in flight.
 /// - Swarm: `docker swarm init --advertise-addr 127.0.0.1` (only when no swarm is active;
 ///   left again afterwards), `docker service create --no-resolve-image --restart-delay 0s
 ///   --endpoint-mode dnsrr` (no routing mesh: the kernel has no IPVS) with a 1 s wget health
@@ -24,26 +30,33 @@ enum HealBench {
     static let image = "shop/customer:1.0"
 
     static func run(_ args: [String]) throws {
-        let kills = args.first.flatMap(Int.init) ?? 20
+        let kills = args.first { !$0.hasPrefix("--") }.flatMap(Int.init) ?? 20
+        // `--no-swarm`: Berth alone (the Swarm peer needs `docker swarm init`, which a shared
+        // dockerd must not get).
+        let swarm = !args.contains("--no-swarm")
         let berth = try berthBinary()
         print("heal: \(kills) kills per system, image \(image), 3 replicas, health check every 1 s")
         let b = try measureBerth(berth: berth, kills: kills)
-        let s: Figures?
-        do { s = try measureSwarm(kills: kills) } catch {
-            print("swarm: not measured: \(error)")
-            s = nil
+        let burst = try measureAllKilled(berth: berth, rounds: max(5, kills / 2))
+        var s: Figures?
+        if swarm {
+            do { s = try measureSwarm(kills: kills) } catch { print("swarm: not measured: \(error)") }
+        } else {
+            print("swarm: not measured (--no-swarm)")
         }
         print("")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        print(pad("", 24) + "     median        p95    n")
+        print(pad("", 58) + "     median        p95    n")
         func row(_ label: String, _ values: [Double]) {
             guard !values.isEmpty else { return print("\(label): no samples") }
-            print(pad(label, 24) + String(format: " %7.0f ms %7.0f ms %4d", median(values) * 1000, p95(values) * 1000, values.count))
+            print(pad(label, 58) + String(format: " %7.0f ms %7.0f ms %4d", median(values) * 1000, p95(values) * 1000, values.count))
         }
         row("berth  kill → running", b.running)
         if let s { row("swarm  kill → running", s.running) }
         row("berth  kill → healthy", b.healthy)
         if let s { row("swarm  kill → healthy", s.healthy) }
+        row("berth  all 3 killed, syncs back to back: kill → running", burst.running)
+        row("berth  all 3 killed, syncs back to back: kill → all 3 running", burst.allRunning)
         print(String(format: "berth  scale 3 → 10: commit → 10 running %.0f ms, → 10 healthy %.0f ms", b.scaleRunning * 1000, b.scaleHealthy * 1000))
         if let s {
             print(String(format: "swarm  scale 3 → 10: command → 10 running %.0f ms, → 10 healthy %.0f ms", s.scaleRunning * 1000, s.scaleHealthy * 1000))
@@ -52,11 +65,14 @@ enum HealBench {
                          b.scaleRunning / s.scaleRunning, b.scaleHealthy / s.scaleHealthy))
         }
         print("target: berth kill → running median under 1000 ms: \(median(b.running) < 1 ? "met" : "NOT met")")
+        print("target: all killed during syncs, kill → running p95 at most 1000 ms: \(p95(burst.running) <= 1 ? "met" : "NOT met")")
     }
 
     struct Figures {
         var running: [Double] = []
         var healthy: [Double] = []
+        /// All replicas killed at once: the first kill → the round's last replacement started.
+        var allRunning: [Double] = []
         var scaleRunning = 0.0
         var scaleHealthy = 0.0
     }
@@ -64,39 +80,9 @@ enum HealBench {
     // MARK: - Berth
 
     static func measureBerth(berth: String, kills: Int) throws -> Figures {
-        let project = "bench" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-heal-\(project)").path
-        let repo = root + "/repo", state = root + "/state"
-        try FileManager.default.createDirectory(atPath: repo + "/manifests", withIntermediateDirectories: true)
-        defer {
-            cleanBerth(project)
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        func commit(replicas: Int) throws {
-            try manifest(replicas: replicas).write(toFile: repo + "/manifests/web.yaml", atomically: true, encoding: .utf8)
-            try sh(["git", "-C", repo, "add", "-A"])
-            try sh(["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "web x\(replicas)"])
-        }
-        try sh(["git", "init", "-q", "-b", "main", repo])
-        try commit(replicas: 3)
-
-        let events = try EventLog(filters: ["label=berth.project=\(project)"])
-        defer { events.stop() }
-        var env = ProcessInfo.processInfo.environment
-        env["BERTH_API_TOKEN"] = "bench"
-        let logPath = root + "/watch.log"
-        let watch = try ChildProcess(
-            URL(fileURLWithPath: berth),
-            ["watch", "--repo", repo, "--project", project, "--interval", "5m", "--state-dir", state, "--listen", "127.0.0.1:0"],
-            environment: env, stderr: .file(logPath))
-        defer { watch.terminate(SIGTERM, grace: .seconds(60)) }
-        var port = 0
-        guard wait(20, {
-            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            guard let r = log.range(of: "http.address=127.0.0.1:") else { return false }
-            port = Int(log[r.upperBound...].prefix { $0.isNumber }) ?? 0
-            return port > 0
-        }) else { throw BenchError("berth watch did not start") }
+        let world = try HealWorld(berth: berth, prefix: "bench", interval: "5m", extra: [])
+        defer { world.close() }
+        let (project, events, port) = (world.project, world.events, world.port)
         guard wait(60, { running(label: "berth.project=\(project)").count == 3 && lastJournalEnd(port) != nil })
         else { throw BenchError("berth did not start 3 replicas") }
 
@@ -127,7 +113,7 @@ enum HealBench {
         let mark = events.count
         let before = Set(running(label: "berth.project=\(project)"))
         let t0 = Date().timeIntervalSince1970
-        try commit(replicas: 10)
+        try world.commit(replicas: 10)
         try sh(["curl", "-s", "-o", "/dev/null", "-X", "POST", "-H", "Authorization: Bearer bench", "http://127.0.0.1:\(port)/api/v1/sync"])
         guard wait(60, { events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }.count >= 7 })
         else { throw BenchError("scale: 10 replicas did not start within 60 s") }
@@ -141,6 +127,95 @@ enum HealBench {
         }
         figures.scaleHealthy = (scaled ?? .nan) - t0
         return figures
+    }
+
+    /// All replicas killed at once while a watch with a 100 ms interval syncs back to back.
+    /// `running`: each victim's kill → its replacement's start (paired in time order);
+    /// `allRunning`: the first kill → the round's last replacement started.
+    static func measureAllKilled(berth: String, rounds: Int) throws -> Figures {
+        let world = try HealWorld(berth: berth, prefix: "benchall", interval: "100ms", extra: ["--no-proxy"])
+        defer { world.close() }
+        let (project, events) = (world.project, world.events)
+        guard wait(60, { running(label: "berth.project=\(project)").count == 3 })
+        else { throw BenchError("berth did not start 3 replicas (interval 100ms)") }
+        Thread.sleep(forTimeInterval: 2)
+
+        var figures = Figures()
+        for round in 0..<rounds {
+            guard wait(20, { running(label: "berth.project=\(project)").count == 3 }) else {
+                throw BenchError("all killed, round \(round + 1): 3 replicas did not run again within 20 s")
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+            let victims = Set(running(label: "berth.project=\(project)"))
+            let mark = events.count
+            try sh(["docker", "kill"] + victims.sorted())
+            guard wait(10, { events.all(after: mark).filter { $0.action == "start" && !victims.contains($0.id) }.count >= 3 })
+            else { throw BenchError("all killed, round \(round + 1): 3 replacements did not start within 10 s") }
+            let after = events.all(after: mark)
+            let kills = after.filter { $0.action == "kill" && victims.contains($0.id) }.map(\.nano).sorted()
+            let starts = after.filter { $0.action == "start" && !victims.contains($0.id) }.prefix(3).map(\.nano).sorted()
+            guard kills.count == 3 else { throw BenchError("all killed, round \(round + 1): \(kills.count) kill events") }
+            for (k, s) in zip(kills, starts) { figures.running.append(Double(s - k) / 1e9) }
+            figures.allRunning.append(Double(starts.last! - kills.first!) / 1e9)
+        }
+        return figures
+    }
+
+    /// A repository with `web` at 3 replicas and a `berth watch` on it (API token `bench`),
+    /// the project's engine events recorded; `close()` stops the watch and removes it all.
+    final class HealWorld {
+        let project: String
+        let root: String
+        var repo: String { root + "/repo" }
+        let events: EventLog
+        private var watch: ChildProcess?
+        private(set) var port = 0
+
+        init(berth: String, prefix: String, interval: String, extra: [String]) throws {
+            project = prefix + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-heal-\(project)").path
+            try FileManager.default.createDirectory(atPath: root + "/repo/manifests", withIntermediateDirectories: true)
+            events = try EventLog(filters: ["label=berth.project=\(project)"])
+            do { try start(berth: berth, interval: interval, extra: extra) } catch {
+                close()
+                throw error
+            }
+        }
+
+        private func start(berth: String, interval: String, extra: [String]) throws {
+            try sh(["git", "init", "-q", "-b", "main", repo])
+            try commit(replicas: 3)
+            var env = ProcessInfo.processInfo.environment
+            env["BERTH_API_TOKEN"] = "bench"
+            let logPath = root + "/watch.log"
+            watch = try ChildProcess(
+                URL(fileURLWithPath: berth),
+                ["watch", "--repo", repo, "--project", project, "--interval", interval, "--state-dir", root + "/state",
+                 "--listen", "127.0.0.1:0"] + extra,
+                environment: env, stderr: .file(logPath))
+            var port = 0
+            let listening = HealBench.wait(20) {
+                let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                guard let r = log.range(of: "http.address=127.0.0.1:") else { return false }
+                port = Int(log[r.upperBound...].prefix { $0.isNumber }) ?? 0
+                return port > 0
+            }
+            self.port = port
+            if !listening { throw BenchError("berth watch did not start") }
+        }
+
+        func commit(replicas: Int) throws {
+            try manifest(replicas: replicas).write(toFile: repo + "/manifests/web.yaml", atomically: true, encoding: .utf8)
+            try sh(["git", "-C", repo, "add", "-A"])
+            try sh(["git", "-C", repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "web x\(replicas)"])
+        }
+
+        func close() {
+            watch?.terminate(SIGTERM, grace: .seconds(60))
+            events.stop()
+            cleanBerth(project)
+            try? FileManager.default.removeItem(atPath: root)
+        }
     }
 
     static func manifest(replicas: Int) -> String {

@@ -46,4 +46,116 @@ import Testing
         await runner.value
         #expect(await runtime.instances(of: "web").count == 2)
     }
+
+    /// Two heals of the same dead instance (one planned before the other ran): it is
+    /// replaced once; the second finds it claimed and does nothing.
+    @Test func aDeadInstanceIsReplacedOnceByTwoHeals() async throws {
+        let runtime = TestRuntime(delay: .milliseconds(1))
+        let web = service("web", image: "shop/web:1.0", replicas: 2)
+        let state = desired(web)
+        await runtime.seed(web, count: 2)
+        await runtime.setState("web-0001", .exited, exitCode: 137)
+        let locks = ServiceLocks()
+        let executor = Executor(runtime: runtime, project: "shop", locks: locks)
+        let observed = try await runtime.observe(project: "shop")
+        let heal = try Planner.plan(desired: state, observed: observed)
+        #expect(heal.steps.map { "\($0.action.rawValue) \($0.instances ?? [])" } == ["heal [\"web-0001\"]"])
+
+        async let first = executor.apply(heal, desired: state, observed: observed)
+        async let second = executor.apply(heal, desired: state, observed: observed)
+        let reports = await [first, second]
+        #expect(reports.map(outcomes).sorted { $0.count > $1.count } == [["web heal succeeded"], []])
+        #expect(await runtime.log.filter { $0.hasPrefix("start ") }.count == 1)
+        #expect(await runtime.instances(of: "web").count == 2)
+        #expect(await locks.retiredInstances() == ["web-0001": "web-0003"])
+        // A later plan from an observation that still lists it leaves it out too.
+        let third = await executor.apply(heal, desired: state, observed: observed)
+        #expect(third.steps.isEmpty)
+        #expect(await runtime.log.filter { $0.hasPrefix("start ") }.count == 1)
+    }
+
+    /// A scale planned before another apply scaled the service: applied with its basis,
+    /// the executor sees the service changed, plans it afresh, and starts nothing more.
+    @Test func aStepWhoseServiceChangedMeanwhileIsPlannedAfresh() async throws {
+        let runtime = TestRuntime(delay: .milliseconds(1))
+        let web = service("web", image: "shop/web:1.0", replicas: 3)
+        let state = desired(web)
+        await runtime.seed(web, count: 2)
+        let locks = ServiceLocks()
+        let executor = Executor(runtime: runtime, project: "shop", locks: locks)
+
+        // The sync's plan, made from an observation at generation 0: scale 2 → 3.
+        let generations = await locks.snapshot()
+        let observed = try await runtime.observe(project: "shop")
+        let stale = try Planner.plan(desired: state, observed: observed)
+        #expect(stale.steps.map(\.action) == [.scale])
+
+        // Another apply got there first.
+        #expect(outcomes(await executor.apply(stale, desired: state, observed: observed)) == ["web scale succeeded"])
+        #expect(await locks.generation("web").exclusiveChanges == 1)
+
+        // The sync's step now runs: planned afresh, nothing left to do.
+        let asked = Counter()
+        let basis = PlanBasis(generations: generations) { name in
+            asked.add(name == "web" ? 1 : 0)
+            let now = try? await runtime.observe(project: "shop")
+            let plan = try? Planner.plan(desired: state, observed: now ?? .none(project: "shop"))
+            return PlanBasis.Replanned(
+                steps: plan?.steps.filter { $0.service == name } ?? [], instances: now?.service(name)?.instances ?? [])
+        }
+        let second = await executor.apply(stale, desired: state, observed: observed, basis: basis)
+        #expect(asked.values == [1])
+        #expect(second.steps.isEmpty)
+        #expect(await runtime.log.filter { $0.hasPrefix("start ") }.count == 1)
+        #expect(await runtime.instances(of: "web").count == 3)
+    }
+
+    @Test func serviceLocksServeExclusiveHoldersInOrderAndLetHealsShare() async throws {
+        let locks = ServiceLocks()
+        _ = await locks.acquire("web", .exclusive)
+        let order = Counter()
+        var waiters: [Task<Void, Never>] = []
+        for i in Int32(1)...2 {
+            waiters.append(Task {
+                _ = await locks.acquire("web", .exclusive)
+                order.add(i)
+                await locks.release("web", .exclusive, changed: i == 2)
+            })
+            // Let each waiter queue before the next one starts.
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Another service is not held up.
+        _ = await locks.acquire("api", .exclusive)
+        await locks.release("api", .exclusive, changed: false)
+        #expect(order.values.isEmpty)
+        #expect(await locks.release("web", .exclusive, changed: true).changes == 1)
+        for w in waiters { await w.value }
+        #expect(order.values == [1, 2])
+        #expect(await locks.generation("web").changes == 2)
+
+        // Heals share the service; each gets the dead instances no one else replaces.
+        let a = await locks.acquire("web", .replacing(["w1", "w2"]))
+        let b = await locks.acquire("web", .replacing(["w2", "w3"]))
+        #expect(a == ["w1", "w2"])
+        #expect(b == ["w3"])
+        let pending: String? = nil
+        #expect(await locks.retiredInstances() == ["w1": pending, "w2": pending, "w3": pending])
+        // An exclusive holder waits for both.
+        let exclusive = Task {
+            _ = await locks.acquire("web", .exclusive)
+            order.add(3)
+            await locks.release("web", .exclusive, changed: false)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        await locks.release("web", .replacing(["w1", "w2"]), claimed: a, changed: true)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(order.values == [1, 2])
+        await locks.release("web", .replacing(["w2", "w3"]), claimed: b, changed: true)
+        await exclusive.value
+        #expect(order.values == [1, 2, 3])
+        #expect(await locks.generation("web").changes == 4)
+        #expect(await locks.generation("web").exclusiveChanges == 2)
+        // Released without a replacement started: no longer retired.
+        #expect(await locks.retiredInstances().isEmpty)
+    }
 }

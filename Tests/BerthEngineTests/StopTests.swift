@@ -16,11 +16,11 @@ import Testing
         #expect(Set(plan.steps.map(\.wave)).count == 3)
         // SIGTERM arrives while the first wave runs.
         let asked = Mutex(0)
-        let applier = ExecutorApplier(executor: Executor(runtime: runtime, project: "shop"))
-        let steps = await applier.apply(plan, desired: state, observed: observed, shouldStop: {
+        let executor = Executor(runtime: runtime, project: "shop")
+        let steps = await executor.apply(plan, desired: state, observed: observed, shouldStop: {
             asked.withLock { $0 += 1; return $0 > 1 }
-        })
-        #expect(steps.map { "\($0.step.service) \($0.outcome.rawValue) \($0.message)" } == [
+        }).steps
+        #expect(steps.map { "\($0.step.service) \($0.outcome.word) \($0.outcome.message ?? "")" } == [
             "db succeeded ", "api skipped berth is stopping", "web skipped berth is stopping",
         ])
         #expect(await runtime.instances(of: "db").count == 1)

@@ -4,9 +4,6 @@ import BerthTestSupport
 import Dispatch
 import Foundation
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Issue 11: at most one process acts on a project at a time. Two `berth apply` started at
 /// the same moment, `berth apply` beside `berth watch`, and a lease holder that is
@@ -72,7 +69,7 @@ struct ProjectLeaseTests {
         try h.start(interval: "5m")
         try #require(try eventually(within: 20) { try Docker.running(h.project).count == 1 }, "\(h.log())")
         let before = try Docker.all(h.project)
-        let pid = try #require(h.process?.processIdentifier)
+        let pid = try #require(h.process?.pid)
 
         try h.commit(["manifests/web.yaml": WatchHarness.service("web", replicas: 2)], "web x2")
         let r = try ProcessRunner.berth(
@@ -150,8 +147,8 @@ struct ProjectLeaseTests {
         try shop.commit("web that never becomes healthy")
 
         let holder = try shop.startBerth("apply", ["--auto-approve"])
-        defer { holder.kill() }
-        try #require(eventually(within: 30) { (try? Docker.all(shop.project).count) == 1 }, "\(holder.output())")
+        defer { holder.terminate(SIGKILL, grace: .seconds(10)) }
+        try #require(eventually(within: 30) { (try? Docker.all(shop.project).count) == 1 }, "\(shop.output(of: "apply"))")
 
         let refused = try shop.apply(["--no-wait"])
         #expect(refused.status == 1)
@@ -160,7 +157,8 @@ struct ProjectLeaseTests {
         #expect(refused.stderr.hasPrefix(head) && refused.stderr.hasSuffix(tail), "\(refused.stderr)")
         #expect(refused.stdout == "")
 
-        holder.kill()
+        holder.terminate(SIGKILL, grace: .seconds(10))
+        #expect(holder.signalled)
         try shop.service("web", image: "shop/customer:1.0", replicas: 1)
         try shop.commit("web healthy")
         let next = try shop.apply(["--no-wait"])
@@ -200,42 +198,15 @@ extension Shop {
             .split(separator: "\n").map(String.init)
     }
 
-    /// `berth COMMAND --repo REPO --project PROJECT ARGS...` in the background.
-    func startBerth(_ command: String, _ arguments: [String]) throws -> BackgroundProcess {
-        try BackgroundProcess(
+    /// `berth COMMAND --repo REPO --project PROJECT ARGS...` in the background, its output
+    /// in a file of the state folder.
+    func startBerth(_ command: String, _ arguments: [String]) throws -> ChildProcess {
+        try ChildProcess(
             ProcessRunner.berthExecutable(), [command, "--repo", repo.path, "--project", project] + arguments,
-            environment: environment)
-    }
-}
-
-/// A child process whose output goes to a temporary file; `kill()` SIGKILLs it and waits.
-final class BackgroundProcess: @unchecked Sendable {  // used from one test at a time
-    let process = Process()
-    let scratch: TemporaryDirectory
-    var pid: Int32 { process.processIdentifier }
-
-    init(_ executable: URL, _ arguments: [String], environment: [String: String]) throws {
-        scratch = try TemporaryDirectory(prefix: "berth-background")
-        let log = try scratch.write("output", "")
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+            environment: environment, stdout: .file(state.path + "/\(command).out"), stderr: .file(state.path + "/\(command).out"))
     }
 
-    func output() -> String {
-        (try? String(contentsOf: scratch.url.appendingPathComponent("output"), encoding: .utf8)) ?? ""
-    }
-
-    func kill() {
-        if process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        scratch.remove()
+    func output(of command: String) -> String {
+        (try? String(contentsOfFile: state.path + "/\(command).out", encoding: .utf8)) ?? ""
     }
 }

@@ -26,7 +26,10 @@ import Testing
         let status = try ProcessRunner.berth(["status", "--repo", link, "--format", "json"])
         #expect(status.status == 0)
         #expect(try JSONDecoder().decode(StatusDocument.self, from: Data(status.stdout.utf8)).project == project)
-        let apply = try ProcessRunner.berth(["apply", "--repo", link, "--auto-approve", "--format", "json"])
+        // Its state folder (the project lease) in the test's folder, not under $HOME.
+        let environment = ProcessInfo.processInfo.environment.merging(["XDG_STATE_HOME": dir.path + "/state"]) { $1 }
+        let apply = try ProcessRunner.berth(
+            ["apply", "--repo", link, "--auto-approve", "--format", "json"], environment: environment)
         #expect(apply.status == 0, "\(apply.stderr)")
         #expect(try projectField(apply.stdout) == project)
     }

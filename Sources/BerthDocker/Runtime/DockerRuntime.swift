@@ -40,20 +40,15 @@ public struct DockerRuntime: ContainerRuntime {
 
     // MARK: - Network
 
+    /// Finds or makes the project network (see `ProjectNetwork.swift`); once per process.
     public func prepare(project: String) async throws {
-        try await verdicts.ensureNetwork(project: project) {
-            let name = BerthNaming.network(project: project)
-            do {
-                _ = try await client.inspectNetwork(name)
-                return
-            } catch let error as DockerError where error.code == .notFound {}
-            do {
-                _ = try await client.createNetwork(name: name, labels: [BerthLabel.project: project])
-                logger.debug("created network", metadata: ["docker.network": "\(name)"])
-            } catch let error as DockerError where error.code == .conflict {
-                // Created meanwhile by another Berth: fine.
-            }
-        }
+        _ = try await networkReference(project: project)
+    }
+
+    /// How containers name the project network (see `ensureProjectNetwork`), found or made
+    /// once per process.
+    func networkReference(project: String) async throws -> String {
+        try await verdicts.ensureNetwork(project: project) { try await ensureProjectNetwork(project) }
     }
 
     /// Removes the project's containers that were created but never started at least 10 s
@@ -94,45 +89,18 @@ public struct DockerRuntime: ContainerRuntime {
             }
             try await group.waitForAll()
         }
-        try await removeNetwork(BerthNaming.network(project: project))
+        try await removeProjectNetworks(project)
         await verdicts.forgetNetwork(project: project)
-    }
-
-    /// Removes a project network. dockerd can still count an endpoint of a container it has
-    /// just removed ("network … has active endpoints", HTTP 403): the removal is asked again
-    /// for up to 2 s. Its endpoint count can also stay wrong for good (a dockerd bug, seen
-    /// after ten containers were force-removed at once): when no container is attached any
-    /// more, the empty network is left with a warning instead of failing the caller.
-    private func removeNetwork(_ network: String) async throws {
-        func stale(_ error: DockerError) -> Bool {
-            error.status == 403 && (error.engineMessage ?? error.message).contains("active endpoints")
-        }
-        for attempt in 1... {
-            do {
-                return try await client.removeNetwork(network)
-            } catch let error as DockerError where error.code == .notFound {
-                return
-            } catch let error as DockerError where stale(error) && attempt < 20 {
-                try await Task.sleep(for: .milliseconds(100))
-            } catch let error as DockerError where stale(error) {
-                guard (try? await client.inspectNetwork(network))?.Containers?.isEmpty ?? false else { throw error }
-                logger.warning(
-                    "dockerd still counts an endpoint on network \(network) although no container is attached (a dockerd bug; restarting dockerd clears it): the empty network is left",
-                    metadata: ["docker.network": "\(network)"])
-                return
-            }
-        }
     }
 
     // MARK: - Instances
 
     public func startInstance(_ request: InstanceRequest) async throws -> Instance {
-        try await prepare(project: request.project)
+        var network = try await networkReference(project: request.project)
         let spec = request.spec
-        let network = BerthNaming.network(project: request.project)
         var name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
         let graceSeconds = Int((spec.stopGracePeriod.milliseconds + 999) / 1000)
-        let config = Engine.ContainerCreate(
+        var config = Engine.ContainerCreate(
             Image: spec.image,
             Cmd: spec.command,
             Env: spec.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
@@ -143,6 +111,9 @@ public struct DockerRuntime: ContainerRuntime {
                 NanoCpus: spec.resources?.milliCPUs.map { Int64($0) * 1_000_000 },
                 Memory: spec.resources?.memory),
             NetworkingConfig: .init(EndpointsConfig: [network: .init(Aliases: [spec.name])]))
+        // While the create is under way, a container of the service that `observe` lists as
+        // created (not started) may be this one: it is `starting`, not an interrupted create.
+        await verdicts.beginCreate(project: request.project, service: spec.name)
         let id: String
         do {
             id = try await client.createContainer(name: name, config)
@@ -151,14 +122,20 @@ public struct DockerRuntime: ContainerRuntime {
         {
             // The network went away behind this process's back: make it again, once.
             await verdicts.forgetNetwork(project: request.project)
-            try await prepare(project: request.project)
-            id = try await client.createContainer(name: name, config)
+            network = try await networkReference(project: request.project)
+            config.HostConfig?.NetworkMode = network
+            config.NetworkingConfig = .init(EndpointsConfig: [network: .init(Aliases: [spec.name])])
+            id = try await endingCreate(request) { try await client.createContainer(name: name, config) }
         } catch let error as DockerError where error.code == .conflict {
             // The random suffix collided (1 in 16 million): draw again, once.
             name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
-            id = try await client.createContainer(name: name, config)
+            id = try await endingCreate(request) { try await client.createContainer(name: name, config) }
+        } catch {
+            await verdicts.endCreate(project: request.project, service: spec.name)
+            throw error
         }
         await verdicts.set(id, .starting)
+        await verdicts.endCreate(project: request.project, service: spec.name)
         do {
             try await client.startContainer(id)
         } catch {
@@ -172,6 +149,14 @@ public struct DockerRuntime: ContainerRuntime {
             metadata: ["service.name": "\(spec.name)", "docker.container": "\(name)", "berth.revision": "\(spec.revision)"])
         let details = try await client.inspectContainer(id)
         return instance(from: details, state: details.State.Running ? .starting : .exited)
+    }
+
+    /// `create`, and the end of the create under way if it fails.
+    private func endingCreate(_ request: InstanceRequest, _ create: () async throws -> String) async throws -> String {
+        do { return try await create() } catch {
+            await verdicts.endCreate(project: request.project, service: request.spec.name)
+            throw error
+        }
     }
 
     /// Docker's stop timeout is whole seconds: the grace period is rounded up (500ms → 1s).
@@ -258,7 +243,13 @@ public struct DockerRuntime: ContainerRuntime {
         case "exited", "dead":
             state = .exited
             exitCode = container.exitCode
-        default:  // "created" (never started: an interrupted create), "removing"
+        case "created":
+            // Never started: an interrupted create (exited, so it is replaced), unless this
+            // process is starting it.
+            let starting = await verdicts.get(container.Id) == .starting
+            let creating = await verdicts.creating(project: labels[BerthLabel.project] ?? "", service: service)
+            state = starting || creating ? .starting : .exited
+        default:  // "removing"
             state = .exited
         }
         let commit = labels[BerthLabel.commit].flatMap { $0.isEmpty ? nil : $0 }
@@ -444,20 +435,29 @@ public struct DockerRuntime: ContainerRuntime {
 actor VerdictCache {
     enum Verdict: Sendable { case starting, healthy, unhealthy }
     private var verdicts: [String: Verdict] = [:]
-    private var networks: [String: Task<Void, any Error>] = [:]
+    private var networks: [String: Task<String, any Error>] = [:]
 
     func get(_ id: String) -> Verdict? { verdicts[id] }
+
+    /// Creates under way, by "project/service".
+    private var creates: [String: Int] = [:]
+    func beginCreate(project: String, service: String) { creates["\(project)/\(service)", default: 0] += 1 }
+    func endCreate(project: String, service: String) {
+        let key = "\(project)/\(service)"
+        creates[key] = (creates[key] ?? 1) > 1 ? creates[key]! - 1 : nil
+    }
+    func creating(project: String, service: String) -> Bool { creates["\(project)/\(service)"] != nil }
     func set(_ id: String, _ verdict: Verdict) { verdicts[id] = verdict }
     func forget(_ id: String) { verdicts[id] = nil }
 
-    func ensureNetwork(project: String, _ make: @escaping @Sendable () async throws -> Void) async throws {
+    func ensureNetwork(project: String, _ make: @escaping @Sendable () async throws -> String) async throws -> String {
         if let pending = networks[project] {
             return try await pending.value
         }
         let task = Task { try await make() }
         networks[project] = task
         do {
-            try await task.value
+            return try await task.value
         } catch {
             networks[project] = nil
             throw error

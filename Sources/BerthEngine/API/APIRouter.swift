@@ -59,6 +59,7 @@ public struct APIResponse: Sendable, Equatable {
 /// | `GET /api/v1/status` | the status document plus `watch` (commits, errors, backoff) |
 /// | `GET /api/v1/plan` | the plan the loop would apply now |
 /// | `GET /api/v1/journal?service=&since=&limit=` | journal records, newest first |
+/// | `GET /api/v1/events?after=&wait=&limit=` | sync events after `after`, oldest first; with `wait` (up to 60s) a long poll |
 /// | `POST /api/v1/sync` | fetch and sync now (202) |
 public struct APIRouter: Sendable {
     public let loop: ReconcileLoop
@@ -81,11 +82,11 @@ public struct APIRouter: Sendable {
     public func handle(_ request: APIRequest) async -> APIResponse {
         let routes: [String: Set<String>] = [
             "/healthz": ["GET"], "/metrics": ["GET"], "/api/v1/status": ["GET"], "/api/v1/plan": ["GET"],
-            "/api/v1/journal": ["GET"], "/api/v1/sync": ["POST"],
+            "/api/v1/journal": ["GET"], "/api/v1/events": ["GET"], "/api/v1/sync": ["POST"],
         ]
         let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
         guard let methods = routes[path] else {
-            return .error(404, "no such endpoint: \(path); see GET /healthz, /metrics, /api/v1/status, /api/v1/plan, /api/v1/journal, POST /api/v1/sync")
+            return .error(404, "no such endpoint: \(path); see GET /healthz, /metrics, /api/v1/status, /api/v1/plan, /api/v1/journal, /api/v1/events, POST /api/v1/sync")
         }
         let method = request.method == "HEAD" ? "GET" : request.method
         guard methods.contains(method) else {
@@ -108,6 +109,8 @@ public struct APIRouter: Sendable {
             }
         case "/api/v1/journal":
             return await journalResponse(request.query)
+        case "/api/v1/events":
+            return await eventsResponse(request.query)
         case "/api/v1/sync":
             await loop.request(.manual, fetch: true)
             return APIResponse(status: 202, body: "{\"accepted\":true,\"formatVersion\":1,\"trigger\":\"manual\"}\n")
@@ -135,6 +138,34 @@ public struct APIRouter: Sendable {
         var diff: UInt8 = 0
         for i in a.indices { diff |= a[i] ^ b[i] }
         return diff == 0
+    }
+
+    /// `?after=SEQ` (default 0: every kept event), `?wait=DURATION` (default 0, at most
+    /// 60s: answer as soon as there is an event after `after`, else empty when it passed),
+    /// `?limit=N` (default 500).
+    private func eventsResponse(_ query: [String: String]) async -> APIResponse {
+        func count(_ name: String, _ fallback: Int) -> Int? {
+            guard let text = query[name] else { return fallback }
+            guard let n = Int(text), n >= 0 else { return nil }
+            return n
+        }
+        guard let after = count("after", 0) else {
+            return .error(400, "after: expected the non-negative seq of the last event seen, found \"\(query["after"] ?? "")\"")
+        }
+        guard let limit = count("limit", 500) else {
+            return .error(400, "limit: expected a non-negative integer, found \"\(query["limit"] ?? "")\"")
+        }
+        var wait = Duration.zero
+        if let text = query["wait"] {
+            guard let ms = Millis(parsing: text), ms.milliseconds >= 0, ms.milliseconds <= 60_000 else {
+                return .error(400, "wait: expected a duration of at most 60s like 25s or 500ms, found \"\(text)\"")
+            }
+            wait = .milliseconds(ms.milliseconds)
+        }
+        let bus = loop.events
+        let events = await bus.next(after: after, limit: limit, timeout: wait)
+        let next = events.last?.seq ?? (after > bus.lastSeq ? bus.lastSeq : after)
+        return APIResponse(status: 200, body: EventsDocument(epoch: bus.epoch, events: events, next: next).jsonText())
     }
 
     private func journalResponse(_ query: [String: String]) async -> APIResponse {

@@ -1,4 +1,5 @@
 public import BerthCore
+import Synchronization
 
 /// Carries out a `Plan` through any `ContainerRuntime`: the plan is data, this is its
 /// interpreter (STYLE #9).
@@ -29,21 +30,33 @@ public struct Executor: Sendable {
     public var runtime: any ContainerRuntime
     public var router: any TrafficRouter
     public var project: String
+    /// One writer per service: every apply through executors that share these locks (a
+    /// watch's syncs and heals) acts on a service one at a time.
+    public var locks: ServiceLocks
 
-    public init(runtime: any ContainerRuntime, project: String, router: any TrafficRouter = NoTrafficRouter()) {
+    public init(
+        runtime: any ContainerRuntime, project: String, router: any TrafficRouter = NoTrafficRouter(),
+        locks: ServiceLocks = ServiceLocks()
+    ) {
         self.runtime = runtime
         self.project = project
         self.router = router
+        self.locks = locks
     }
 
     /// Runs `plan` (made from `desired` and `observed`) and reports every step's outcome.
     /// Never throws: runtime errors become failed steps. `shouldStop` is asked before each
     /// wave: once it says yes, the wave in flight has finished and every later step is
     /// `skipped("berth is stopping")`.
+    ///
+    /// Each service's steps run holding its lock. With a `basis`, a service that another
+    /// apply changed since the observation behind the plan is planned afresh first
+    /// (`PlanBasis.replan`), so two applies never act twice on one change.
     public func apply(
         _ plan: Plan, desired: DesiredState, observed: ObservedState,
         onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in },
-        shouldStop: @Sendable () async -> Bool = { false }
+        shouldStop: @Sendable () async -> Bool = { false },
+        basis: PlanBasis? = nil
     ) async -> ApplyReport {
         let clock = ContinuousClock()
         let begin = clock.now
@@ -71,6 +84,8 @@ public struct Executor: Sendable {
         guard prepared else { return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin) }
 
         let warnings = ApplyWarnings()
+        /// The generation this apply left each service at (its own later waves are not stale).
+        let left = Generations()
         let touched = Set(plan.steps.map(\.service))
         let waves = Dictionary(grouping: plan.steps, by: \.wave).sorted { $0.key < $1.key }
         for (_, steps) in waves {
@@ -88,13 +103,14 @@ public struct Executor: Sendable {
             let names = byService.keys.sorted()
             let results = await withTaskGroup(of: [StepReport].self) { group in
                 for name in names {
-                    let serviceSteps = byService[name]!
                     let spec = desired.services[name]
                     let blocker = spec.flatMap { gate($0, unhealthy: unhealthy, touched: touched, running: running) }
-                    let context = StepContext(
-                        executor: self, spec: spec, instances: running[name]?.instances ?? [],
-                        commit: plan.revision, warnings: warnings, onEvent: onEvent)
+                    let planned = (steps: byService[name]!, instances: running[name]?.instances ?? [])
                     group.addTask {
+                        let (mode, claimed, serviceSteps, instances) = await hold(name, planned, basis: basis, left: left)
+                        let context = StepContext(
+                            executor: self, spec: spec, instances: instances, commit: plan.revision, warnings: warnings,
+                            onEvent: onEvent)
                         var out: [StepReport] = []
                         for step in serviceSteps {
                             let started = ContinuousClock.now
@@ -110,6 +126,8 @@ public struct Executor: Sendable {
                             onEvent(ApplyEvent(service: step.service, kind: .stepFinished(report)))
                             out.append(report)
                         }
+                        let changed = out.contains { if case .skipped = $0.outcome { false } else { true } }
+                        left.set(name, await locks.release(name, mode, claimed: claimed, changed: changed))
                         return out
                     }
                 }
@@ -127,9 +145,50 @@ public struct Executor: Sendable {
             }
             reports += results
         }
+        // Plan order; steps planned afresh (a stale service) sort as plans do.
         let order = Dictionary(plan.steps.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
-        reports.sort { (order[$0.step] ?? 0) < (order[$1.step] ?? 0) }
+        reports.sort { a, b in
+            switch (order[a.step], order[b.step]) {
+            case let (x?, y?): x < y
+            case (nil, nil): PlanStep.precedes(a.step, b.step)
+            case (nil, _?): false
+            case (_?, nil): true
+            }
+        }
         return ApplyReport(plan: plan, steps: reports, duration: clock.now - begin, warnings: warnings.sorted)
+    }
+
+    /// Takes the service for its steps: replacing its exited instances only, it shares the
+    /// service with other heals (and keeps, of each heal step, the instances it claimed);
+    /// else it holds it alone. A plan made before another apply changed the service (its
+    /// generation moved on since `basis`) is made afresh, holding it alone.
+    func hold(
+        _ name: String, _ planned: (steps: [PlanStep], instances: [Instance]), basis: PlanBasis?, left: Generations
+    ) async -> (ServiceLocks.Mode, Set<String>, [PlanStep], [Instance]) {
+        var (steps, instances) = planned
+        let exited = Set(instances.filter { $0.state == .exited }.map(\.id))
+        let listed = Set(steps.flatMap { $0.instances ?? [] })
+        if steps.allSatisfy({ $0.action == .heal }) && listed.isSubset(of: exited) {
+            let claimed = await locks.acquire(name, .replacing(listed))
+            let since = left.get(name) ?? basis?.generations[name] ?? ServiceLocks.Generation()
+            let now = await locks.generation(name)
+            if basis == nil || now.exclusiveChanges == since.exclusiveChanges {
+                steps = steps.compactMap { step in
+                    var mine = step
+                    mine.instances = (step.instances ?? []).filter(claimed.contains)
+                    return mine.instances!.isEmpty ? nil : mine
+                }
+                return (.replacing(listed), claimed, steps, instances)
+            }
+            // An exclusive step changed the service meanwhile: plan it afresh, alone.
+            await locks.release(name, .replacing(listed), claimed: claimed, changed: false)
+        }
+        await locks.acquire(name, .exclusive)
+        let since = left.get(name) ?? basis?.generations[name] ?? ServiceLocks.Generation()
+        if let basis, await locks.generation(name) != since, let fresh = await basis.replan(name) {
+            (steps, instances) = (fresh.steps, fresh.instances)
+        }
+        return (.exclusive, [], steps, instances)
     }
 
     /// Why `spec` may not start yet (nil when every dependency is healthy).
@@ -146,4 +205,11 @@ public struct Executor: Sendable {
         }
         return nil
     }
+}
+
+/// Generations by service, shared by the service tasks of one apply.
+final class Generations: Sendable {
+    private let values = Mutex<[String: ServiceLocks.Generation]>([:])
+    func get(_ service: String) -> ServiceLocks.Generation? { values.withLock { $0[service] } }
+    func set(_ service: String, _ value: ServiceLocks.Generation) { values.withLock { $0[service] = value } }
 }

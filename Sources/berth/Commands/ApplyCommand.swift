@@ -4,6 +4,7 @@ import BerthDocker
 import BerthEngine
 import BerthProxy
 import Foundation
+import Logging
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,14 @@ struct ApplyCommand: AsyncParsableCommand {
             Progress goes to standard error, one line per event; the plan and the final status \
             to standard output.
             Exit codes: 0 converged, 1 any failure (a rolled-back or paused rollout included), \
-            or nothing applied (declined, no terminal to ask on, errors in the desired state).
+            or nothing applied (declined, no terminal to ask on, errors in the desired state, \
+            the project in use).
+
+            One process acts on a project at a time (the lease <state-dir>/lease.json). While \
+            another `berth apply` runs for the project, apply waits for it and says who it \
+            waits for (--no-wait: exit 1 instead). While `berth watch` runs for the project, \
+            apply exits 1 at once: the watch applies every commit itself; ask it to sync with \
+            POST /api/v1/sync, or stop it first.
             """)
 
     @OptionGroup var source: SourceOptions
@@ -36,6 +44,12 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Option(name: .customLong("state-dir"), help: "The project's state folder, shared with berth watch and berth proxy: the lease, the proxy's address (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    var stateDir: String?
+
+    @Flag(name: .customLong("no-wait"), help: "Exit 1 at once when another berth apply acts on the project, instead of waiting for it.")
+    var noWait = false
+
     func validate() throws {
         if format == .markdown { throw ValidationError("--format markdown is for plan and diff; apply prints text or json") }
     }
@@ -45,6 +59,11 @@ struct ApplyCommand: AsyncParsableCommand {
     }
 
     private func apply() async throws {
+        let project = projectOptions.name(source)
+        let stateDirectory = stateDir
+            ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+        let lease = try await ProjectLeasing.forApply(project: project, stateDirectory: stateDirectory, noWait: noWait)
+        defer { withExtendedLifetime(lease) {} }
         let desired = try await source.loadDesiredState()
         for d in desired.diagnostics.sorted() { printError(d.rendered) }
         if desired.hasErrors {
@@ -52,34 +71,49 @@ struct ApplyCommand: AsyncParsableCommand {
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
         }
         let runtime = try await runtimeOptions.connect(command: "berth apply")
-        let project = projectOptions.name(source)
-        let observed = try await observe(runtime, project)
-        let plan: Plan
+        // The one sync pipeline, once: overlays, observe, plan (printed), ask, apply.
+        var options = SyncPipeline.Options()
+        options.plan = PlanOptions(prune: prune, allowMassDelete: allowMassDelete)
+        let pipeline = SyncPipeline(
+            project: project, provider: ReadDesiredState(desired), runtime: runtime,
+            // New replicas join, and old ones drain from, the project's `berth proxy` if one runs.
+            router: ProxyRouter(stateDirectory: stateDirectory, project: project), journal: nil,
+            logger: Logger(label: "berth.apply") { _ in SwiftLogNoOpLogHandler() }, options: options)
+        let prepared: SyncPipeline.PreparedSync
         do {
-            plan = try Planner.plan(
-                desired: desired, observed: observed, options: PlanOptions(prune: prune, allowMassDelete: allowMassDelete))
+            prepared = try await pipeline.prepare()
         } catch {
-            throw CommandFailure("error: \(error)")
+            switch error {
+            case .source(let cause), .plan(let cause): throw CommandFailure("error: \(cause)")
+            case .observe(let cause): throw CommandFailure("error: observing project \(project): \(cause)")
+            case .invalid: throw CommandFailure("error: the desired state has errors; nothing was applied")
+            }
         }
+        let plan = prepared.plan
         if format == .text { print(PlanRendering.text(plan), terminator: "") }
 
         var report = ApplyReport(plan: plan, steps: [], duration: .zero)
         if plan.hasChanges {
             try confirm(plan, project: project)
             fflush(nil)
-            // What an interrupted run left half-made (created, never started) goes first; only
-            // once confirmed (a declined apply changes nothing), and only containers created
-            // at least 10 s ago (a younger one may be a running watch's start in flight).
-            if let swept = try? await runtime.sweep(project: project, minimumAge: .seconds(10)), !swept.isEmpty {
-                printError("removed \(swept.count) container\(swept.count == 1 ? "" : "s") that an interrupted run created but never started: \(swept.map(shortID).joined(separator: ", "))")
-            }
+            // Progress is printed from the pipeline's events as they happen. What an
+            // interrupted run left half-made (created, never started) is swept first; only once
+            // confirmed (a declined apply changes nothing), and only containers created at
+            // least 10 s ago (a younger one may be another process's start in flight).
             let printer = ProgressPrinter(plan: plan)
-            // New replicas join, and old ones drain from, the project's `berth proxy` if one runs.
-            let router = ProxyRouter(
-                stateDirectory: WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment),
-                project: project)
-            report = await Executor(runtime: runtime, project: project, router: router).apply(
-                plan, desired: desired, observed: observed, onEvent: { printer($0) })
+            let (subscription, events) = pipeline.events.subscribe()
+            let printing = Task {
+                for await event in events {
+                    switch event.kind {
+                    case .step(let step): printer(step)
+                    case .swept: printer.print(event.line)
+                    default: break
+                    }
+                }
+            }
+            report = await pipeline.execute(prepared)
+            pipeline.events.cancel(subscription)
+            await printing.value
             printer.finish()
         }
         let after = try await observe(runtime, project)
@@ -102,7 +136,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
     }
 
-    private func observe(_ runtime: DockerRuntime, _ project: String) async throws -> ObservedState {
+    private func observe(_ runtime: some ContainerRuntime, _ project: String) async throws -> ObservedState {
         do {
             return try await runtime.observe(project: project)
         } catch {

@@ -19,9 +19,13 @@ struct WatchCommand: AsyncParsableCommand {
             invalid manifests is not applied: the last good desired state keeps running. \
             Services no longer in git are pruned (--no-prune keeps them).
 
+            One process acts on a project at a time: watch holds the project lease \
+            (<state-dir>/lease.json) while it runs; a second watch for the project waits for \
+            it, and `berth apply` for the project exits 1 pointing at POST /api/v1/sync.
+
             Every sync is recorded in <state-dir>/journal.sqlite (see `berth journal`). The \
             HTTP API listens on --listen (loopback by default): GET /healthz, /metrics, \
-            /api/v1/status, /api/v1/plan, /api/v1/journal; POST /api/v1/sync needs \
+            /api/v1/status, /api/v1/plan, /api/v1/journal, /api/v1/events; POST /api/v1/sync needs \
             `Authorization: Bearer $BERTH_API_TOKEN` and is disabled when BERTH_API_TOKEN is \
             not set. Logs go to standard error, one logfmt line per event. SIGTERM or SIGINT \
             finishes the step in flight and exits 0.
@@ -40,7 +44,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How often to fetch and check for drift (e.g. 30s, 5m, 500ms).")
     var interval: String = "30s"
 
-    @Option(name: .customLong("state-dir"), help: "Where the journal lives (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    @Option(name: .customLong("state-dir"), help: "Where the journal and the project lease live (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
     var stateDir: String?
 
     @Option(name: .long, help: "Address of the HTTP API, HOST:PORT (port 0 picks a free one; `off` disables it).")
@@ -93,6 +97,16 @@ struct WatchCommand: AsyncParsableCommand {
         return (host, port)
     }
 
+    /// `host` as it goes in a URL: an IPv6 address in brackets; a wildcard as loopback.
+    static func urlHost(_ host: String) -> String {
+        switch host {
+        case "0.0.0.0", "": "127.0.0.1"
+        case "::": "[::1]"
+        default: host.contains(":") ? "[\(host)]" : host
+        }
+    }
+
+    /// The one place that says where a project's state lives (journal, lease, proxy file).
     static func defaultStateDir(project: String, environment: [String: String]) -> String {
         if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return "\(xdg)/berth/\(project)" }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
@@ -117,6 +131,20 @@ struct WatchCommand: AsyncParsableCommand {
         }
 
         let stop = TerminationSignals.install()
+        // One process acts on a project at a time: a second watch (or a running apply) is
+        // waited for; `berth apply` refuses while this watch holds the lease.
+        let lease: ProjectLease
+        do {
+            guard let taken = try await ProjectLeasing.forWatch(
+                project: project, stateDirectory: stateDir, stopped: { stop.stopped },
+                log: { logger.warning("\($0)") })
+            else { return }
+            lease = taken
+        } catch let failure as CommandFailure {
+            printError(failure.message)
+            throw ExitCode(ExitStatus.failure)
+        }
+        defer { withExtendedLifetime(lease) {} }
         guard let runtime = await Self.connectDocker(logger: logger, environment: environment, stop: stop) else {
             return
         }
@@ -141,9 +169,8 @@ struct WatchCommand: AsyncParsableCommand {
         // Rolling updates and scale-downs go through the project's `berth proxy`, if one runs.
         let router = ProxyRouter(stateDirectory: stateDir, project: project)
         let loop = ReconcileLoop(
-            project: project, provider: provider, runtime: runtime,
-            applier: ExecutorApplier(executor: Executor(runtime: runtime, project: project, router: router)),
-            journal: journal, logger: logger, options: options)
+            project: project, provider: provider, runtime: runtime, router: router, journal: journal, logger: logger,
+            options: options)
 
         var server: APIServer?
         if listen != "off", let (host, port) = Self.parseListen(listen) {
@@ -157,6 +184,7 @@ struct WatchCommand: AsyncParsableCommand {
                 printError("error: cannot listen on \(listen): \(error); pass another --listen HOST:PORT, or --listen off")
                 throw ExitCode(ExitStatus.failure)
             }
+            lease.update(api: "http://\(Self.urlHost(host)):\(server!.port)")
             logger.info(
                 "API listening",
                 metadata: ["http.address": "\(host):\(server!.port)", "api.writes": "\(token?.isEmpty == false ? "enabled" : "disabled")",

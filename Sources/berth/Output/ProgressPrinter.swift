@@ -63,6 +63,16 @@ final class ProgressPrinter: Sendable {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
+    /// Prints a line that is not a step's event (above the footer, if one is shown).
+    func print(_ line: String) {
+        let text: String = state.withLock { s in
+            guard live, s.footerShown else { return line + "\n" }
+            s.footerShown = false
+            return "\r\u{1B}[K" + line + "\n"
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
     /// Erases the footer, if one is shown.
     func finish() {
         let shown = state.withLock { s in

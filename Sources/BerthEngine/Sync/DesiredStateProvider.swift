@@ -45,3 +45,11 @@ public struct GitDesiredStateProvider: DesiredStateProvider {
         return try await source.desiredState(revision: commit, path: path)
     }
 }
+
+/// A desired state read before the pipeline was made: `berth apply` reads and checks it
+/// before it connects to the runtime, so manifest errors are reported with no engine.
+public struct ReadDesiredState: DesiredStateProvider {
+    public let desired: DesiredState
+    public init(_ desired: DesiredState) { self.desired = desired }
+    public func fetch() async throws -> DesiredState { desired }
+}

@@ -1,0 +1,199 @@
+public import BerthCore
+public import Foundation
+import Logging
+
+/// The record stage (journal, metrics, the loop's memory, events), resuming from the
+/// journal, and the views the API reads.
+extension SyncPipeline {
+    /// Resumes from the journal: the last applied commit, and the rollouts held back.
+    public func resume() async {
+        guard let journal else { return }
+        do {
+            lastAppliedCommit = try await journal.lastAppliedCommit()
+            metrics.lastAppliedCommit = lastAppliedCommit
+            for update in try await journal.latestUpdates() where update.outcome != .succeeded {
+                guard let revision = update.revision else { continue }
+                heldBack[update.service] = HeldBack(
+                    service: update.service, revision: revision, commit: update.commit, message: update.message,
+                    outcome: update.outcome)
+            }
+            if let commit = lastAppliedCommit {
+                logger.info("resuming", metadata: ["git.commit": "\(commit)"])
+            }
+        } catch {
+            logger.error("could not read the journal: \(error)")
+        }
+    }
+
+    /// Remembers how an apply went: logs each step, counts crashes toward the backoff,
+    /// holds back (or releases) rollouts, counts heals, and journals the sync.
+    func remember(_ report: ApplyReport, prepared: PreparedSync) async {
+        let desired = prepared.desired
+        let why = prepared.run.trigger
+        var steps: [JournalStep] = []
+        for r in report.steps {
+            let outcome = r.journalOutcome
+            let message = r.outcome.message ?? ""
+            let meta: Logger.Metadata = [
+                "git.commit": "\(desired.commit ?? "")", "service.name": "\(r.step.service)",
+                "step.action": "\(r.step.action.rawValue)", "step.outcome": "\(outcome.rawValue)",
+                "duration.ms": "\(r.duration.wholeMilliseconds)",
+            ]
+            if outcome == .succeeded {
+                logger.info("step done", metadata: meta)
+            } else {
+                logger.error("step \(outcome.rawValue): \(message)", metadata: meta)
+            }
+            if r.instanceFailures > 0 { backoff.recordFailure(r.step.service, count: r.instanceFailures, now: now()) }
+            if outcome == .rolledBack || outcome == .paused, r.step.action == .update,
+               let spec = desired.services[r.step.service]
+            {
+                heldBack[r.step.service] = HeldBack(
+                    service: r.step.service, revision: spec.revision.id, commit: desired.commit, message: message,
+                    outcome: outcome)
+                heldSpecs[r.step.service] = nil
+            }
+            if outcome == .succeeded && r.step.action == .update
+                && r.step.to?.revision == desired.services[r.step.service]?.revision.id
+            {
+                heldBack[r.step.service] = nil
+                heldSpecs[r.step.service] = nil
+            }
+            if outcome == .succeeded && r.step.action == .heal { metrics.heals += r.step.instances?.count ?? 0 }
+            if outcome == .succeeded && r.step.action == .scale && why == .heal
+                && (r.step.to?.replicas ?? 0) > (r.step.from?.replicas ?? 0)
+            {
+                // An instance that disappeared (`docker rm -f`) comes back as a scale-up.
+                metrics.heals += (r.step.to?.replicas ?? 0) - (r.step.from?.replicas ?? 0)
+            }
+            var step = JournalStep(
+                action: r.step.action.rawValue, service: r.step.service, wave: r.step.wave, reason: r.step.reason,
+                outcome: outcome, message: message, durationMs: r.duration.wholeMilliseconds)
+            step.revision = r.step.to?.revision
+            steps.append(step)
+        }
+        let outcomes = report.steps.map(\.journalOutcome)
+        let deferred = prepared.deferred
+        let result: SyncResult =
+            outcomes.contains { $0 == .failed || $0 == .paused } ? .failed
+            : outcomes.contains(.rolledBack) ? .rolledBack
+            : outcomes.contains(.skipped) ? .failed
+            : deferred.isEmpty ? .succeeded : .partial
+        if result == .succeeded && deferred.isEmpty && prepared.scope == nil {
+            lastAppliedCommit = desired.commit
+            metrics.lastAppliedCommit = desired.commit
+        }
+        if why == .drift || why == .heal { metrics.driftCorrections += 1 }
+        let errors = prepared.run.errors
+            + report.steps.filter { !$0.outcome.isSuccess }.map { "\($0.step.service): \($0.outcome.message ?? "")" }
+            + deferred.map { "\($0.service): \($0.reason)" }
+        await record(prepared.run, commit: desired.commit, result: result, steps: steps, errors: errors)
+    }
+
+    /// Journals a sync, counts it, remembers it as the last one, and publishes its end.
+    func record(_ run: SyncRun, commit: String?, result: SyncResult, steps: [JournalStep] = [], errors: [String]) async {
+        let ended = now()
+        let record = JournalRecord(
+            started: Timestamp.string(run.started), ended: Timestamp.string(ended), commit: commit,
+            trigger: run.trigger, result: result, steps: steps, errors: errors)
+        events.publish(
+            .finished(trigger: run.trigger, commit: record.commit, result: result, durationMs: (ContinuousClock.now - run.startedAt).wholeMilliseconds),
+            at: ended)
+        logger.info(
+            "sync \(result.rawValue)", metadata: ["git.commit": "\(record.commit ?? "")", "sync.trigger": "\(run.trigger.rawValue)",
+                                                   "duration.ms": "\((ContinuousClock.now - run.startedAt).wholeMilliseconds)"])
+        await journal(record, seconds: run.seconds)
+    }
+
+    /// A sync that could not plan: journals it (git unreachable with nothing to fall back
+    /// on; the runtime unreachable, once per outage; a planning error, once per error).
+    func journalFailure(_ failure: PrepareFailure, run: SyncRun) async {
+        let base = JournalRecord(
+            started: Timestamp.string(run.started), ended: Timestamp.string(now()), commit: lastGood?.commit,
+            trigger: run.trigger, result: .error)
+        switch failure {
+        case .invalid:
+            return  // recorded by the source stage
+        case .source:
+            guard !run.errors.isEmpty else { return }
+            var record = base
+            record.commit = newestCommit
+            record.trigger = run.request.triggers.contains(.manual) ? .manual : .commit
+            record.errors = run.errors
+            await journal(record, seconds: run.seconds)
+        case .observe(let error):
+            events.publish(.error("runtime: \(error)"), at: now())
+            guard observeFailures == 1 else { return }
+            var record = base
+            record.errors = run.errors + ["runtime: \(error)"]
+            await journal(record, seconds: run.seconds)
+        case .plan(let error):
+            logger.error("planning failed", metadata: ["git.commit": "\(lastGood?.commit ?? "")", "error": "\(error)"])
+            // Journaled once per distinct error, not on every interval.
+            guard planError != "\(error)" else { return }
+            planError = "\(error)"
+            events.publish(.error("plan: \(error)"), at: now())
+            var record = base
+            record.errors = run.errors + ["plan: \(error)"]
+            await journal(record, seconds: run.seconds)
+        }
+    }
+
+    /// Counts the sync, remembers it as the last one, and writes it to the journal.
+    func journal(_ record: JournalRecord, seconds: Double) async {
+        metrics.recordSync(record.result, seconds: seconds)
+        lastSync = SyncSummary(
+            trigger: record.trigger, result: record.result, commit: record.commit, started: record.started,
+            ended: record.ended, steps: record.steps.count, errors: record.errors)
+        guard let journal else { return }
+        do { _ = try await journal.append(record) } catch {
+            logger.error("could not write the journal", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func updateHealthGauges(desired: DesiredState, observed: ObservedState) {
+        let report = StatusReport(desired: desired, observed: observed)
+        var counts: [HealthStatus: Int] = [:]
+        for s in report.services { counts[s.health, default: 0] += 1 }
+        metrics.servicesByHealth = counts
+        metrics.backoffServices = backoff.active(now: now()).count
+        metrics.heldBackServices = heldBack.count
+    }
+
+    func healthyServices(desired: DesiredState, observed: ObservedState) -> Set<String> {
+        Set(StatusReport(desired: desired, observed: observed).services.filter { $0.health == .healthy }.map(\.name))
+    }
+
+    // MARK: - Views for the API
+
+    public func status() -> WatchStatus {
+        let desired = lastGood ?? DesiredState()
+        let observed = observation?.state ?? .none(project: project)
+        let t = now()
+        return WatchStatus(
+            report: StatusReport(desired: desired, observed: observed),
+            desiredCommit: lastGood?.commit, newestCommit: newestCommit, lastAppliedCommit: lastAppliedCommit,
+            invalid: invalid, lastSync: lastSync,
+            backoff: backoff.active(now: t),
+            heldBack: heldBack.values.sorted { $0.service < $1.service },
+            sourceError: sourceError, runtimeError: runtimeError, planError: planError)
+    }
+
+    /// The plan a sync would apply now (observing afresh), before backoff and held-back filters.
+    public func currentPlan() async throws -> Plan {
+        guard let desired = lastGood else { throw NoDesiredState() }
+        let observed = try await runtime.observe(project: project)
+        return try Planner.plan(desired: desired, observed: observed, options: options.plan)
+    }
+
+    public func metricsText() -> String {
+        var m = metrics
+        m.backoffServices = backoff.active(now: now()).count
+        m.heldBackServices = heldBack.count
+        return m.prometheusText(project: project)
+    }
+}
+
+public struct NoDesiredState: Error, CustomStringConvertible {
+    public var description: String { "no valid desired state has been read from git yet" }
+}
