@@ -93,6 +93,18 @@ public struct FakeCluster: Sendable, Hashable {
         return outcome
     }
 
+    /// The service `name` ends with `replicas` running instances of `revision`: instances of
+    /// it that run are kept (lowest ids first), everything else goes, the rest is started —
+    /// what a cluster engine does with a whole service (`FakeRuntime.applyService`).
+    public mutating func converge(_ name: String, revision: String, image: String?, replicas: Int, commit: String?) {
+        let current = (state.service(name)?.instances ?? []).filter { $0.revision.id == revision && $0.state == .running }
+        var instances = Array(current.sorted { $0.id < $1.id }.prefix(replicas))
+        for _ in instances.count..<max(instances.count, replicas) {
+            instances.append(makeInstance(name, revision: revision, image: image, commit: commit, state: .running))
+        }
+        setInstances(instances, of: name)
+    }
+
     /// Marks an instance failed (a crash), as the engine would report it.
     public mutating func crash(_ id: String, exitCode: Int = 137) {
         for s in state.services.indices {

@@ -1,15 +1,48 @@
 public import BerthCore
 
 /// `ContainerRuntime` over a `FakeCluster`: deterministic, in memory, with scripted failures.
-public actor FakeRuntime: ContainerRuntime {
+/// With `managesRollouts`, it is also a runtime that rolls out whole services itself (as
+/// Docker Swarm does): the executor then calls `applyService` / `removeService` only.
+public actor FakeRuntime: ServiceRuntime {
     public private(set) var cluster: FakeCluster
-    /// Every call, in order, for assertions: "start booking", "remove booking-0001".
+    /// Every call, in order, for assertions: "start booking", "remove booking-0001",
+    /// "applyService booking x2".
     public private(set) var calls: [String] = []
+    public nonisolated let managesRollouts: Bool
 
-    public init(cluster: FakeCluster) { self.cluster = cluster }
+    public init(cluster: FakeCluster, managesRollouts: Bool = false) {
+        self.cluster = cluster
+        self.managesRollouts = managesRollouts
+    }
 
-    public init(state: ObservedState, seed: Int = 1, failures: [FakeFailure] = []) {
+    public init(state: ObservedState, seed: Int = 1, failures: [FakeFailure] = [], managesRollouts: Bool = false) {
         self.cluster = FakeCluster(state: state, seed: seed, failures: failures)
+        self.managesRollouts = managesRollouts
+    }
+
+    /// Replaces the scripted failures.
+    public func script(_ failures: [FakeFailure]) { cluster.failures = failures }
+
+    /// The whole service converged on `replicas` of the request's revision, as a cluster
+    /// engine does it: `createFails` fails, `neverHealthy` rolls back (the service as it was).
+    public func applyService(_ request: ServiceRequest) async throws -> ServiceOutcome {
+        let name = request.spec.name
+        calls.append("applyService \(name) x\(request.replicas)")
+        if cluster.failures.contains(.createFails(service: name)) {
+            return .failed("creating \(name) failed (scripted)")
+        }
+        if cluster.failures.contains(.neverHealthy(service: name)) && request.replicas > 0 {
+            return .rolledBack("\(name) revision \(request.spec.revision.id) never became healthy (scripted)")
+        }
+        cluster.converge(
+            name, revision: request.spec.revision.id, image: request.spec.image, replicas: request.replicas,
+            commit: request.commit)
+        return .converged
+    }
+
+    public func removeService(project: String, service: String, grace: Millis) async throws {
+        calls.append("removeService \(service)")
+        cluster.converge(service, revision: "", image: nil, replicas: 0, commit: nil)
     }
 
     public func observe(project: String) async throws -> ObservedState {

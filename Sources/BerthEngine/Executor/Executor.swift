@@ -168,7 +168,8 @@ public struct Executor: Sendable {
         var (steps, instances) = planned
         let exited = Set(instances.filter { $0.state == .exited }.map(\.id))
         let listed = Set(steps.flatMap { $0.instances ?? [] })
-        if steps.allSatisfy({ $0.action == .heal }) && listed.isSubset(of: exited) {
+        let instanceSteps = (runtime as? any ServiceRuntime)?.managesRollouts != true
+        if instanceSteps && steps.allSatisfy({ $0.action == .heal }) && listed.isSubset(of: exited) {
             let claimed = await locks.acquire(name, .replacing(listed))
             let since = left.get(name) ?? basis?.generations[name] ?? ServiceLocks.Generation()
             let now = await locks.generation(name)

@@ -21,6 +21,7 @@ struct StepContext: Sendable {
         var detail = step.reason
         if let strategy = step.strategy { detail += " (\(strategy.description))" }
         onEvent(ApplyEvent(service: step.service, kind: .stepStarted(step.action, detail: detail)))
+        if let services = wholeServices { return await runWholeService(step, on: services) }
         switch step.action {
         case .delete:
             return await removeListed(step)
