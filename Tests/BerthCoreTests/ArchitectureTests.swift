@@ -115,34 +115,4 @@ import Testing
         #expect(Self.importedModule("import struct BerthDocker.DockerClient") == "BerthDocker")
         #expect(Self.importedModule("let x = 1") == nil)
     }
-
-    /// One interpreter of `Plan`: the executor. `RuntimeApplier` was a second one that
-    /// drifted from it (issue 11); a file of that name must not come back.
-    @Test func thereIsNoSecondInterpreterOfPlans() throws {
-        let sources = Self.root.appendingPathComponent("Sources")
-        var found: [String] = []
-        if let walker = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) {
-            for case let url as URL in walker where url.deletingPathExtension().lastPathComponent == "RuntimeApplier" {
-                found.append(String(url.path.dropFirst(Self.root.path.count + 1)))
-            }
-        }
-        #expect(found == [])
-    }
-
-    /// Small files: none under `Sources/` over 700 lines (the style asks for about 600; a
-    /// file past 700 holds more than one thing), the sync scheduler well under 400.
-    @Test func sourceFilesStaySmall() throws {
-        let sources = Self.root.appendingPathComponent("Sources")
-        var large: [String] = []
-        var scheduler = 0
-        if let walker = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil) {
-            for case let url as URL in walker where url.pathExtension == "swift" {
-                let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count
-                if lines > 700 { large.append("\(url.path.dropFirst(Self.root.path.count + 1)): \(lines) lines") }
-                if url.lastPathComponent == "ReconcileLoop.swift" { scheduler = lines }
-            }
-        }
-        #expect(large.sorted() == [])
-        #expect(scheduler > 0 && scheduler < 400, "ReconcileLoop.swift has \(scheduler) lines")
-    }
 }
