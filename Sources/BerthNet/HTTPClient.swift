@@ -120,10 +120,11 @@ public struct HTTPClient: Sendable {
 
     private func writeRequest(
         _ outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>, method: HTTPMethod, uri: String,
-        body: [UInt8]?, contentType: String
+        body: [UInt8]?, contentType: String, headers: [(String, String)] = []
     ) async throws {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
         head.headers.add(name: "Host", value: hostHeader)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
         head.headers.add(name: "User-Agent", value: "berth")
         head.headers.add(name: "Connection", value: "close")
         if let body {
@@ -185,8 +186,10 @@ public struct HTTPClient: Sendable {
     }
 
     /// Sends one request and streams the response body; cancelling the consumer closes the
-    /// connection.
-    public func stream(_ method: HTTPMethod, _ uri: String, body: [UInt8]? = nil) async throws -> Streaming {
+    /// connection. `headers` are sent as given (never logged: one may carry credentials).
+    public func stream(
+        _ method: HTTPMethod, _ uri: String, body: [UInt8]? = nil, headers: [(String, String)] = []
+    ) async throws -> Streaming {
         let connection = try await connect()
         let (statusStream, statusContinuation) = AsyncThrowingStream<Int, any Error>.makeStream()
         let (bodyStream, bodyContinuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
@@ -194,7 +197,7 @@ public struct HTTPClient: Sendable {
             do {
                 try await connection.executeThenClose { inbound, outbound in
                     try await writeRequest(
-                        outbound, method: method, uri: uri, body: body, contentType: "application/json")
+                        outbound, method: method, uri: uri, body: body, contentType: "application/json", headers: headers)
                     for try await part in inbound {
                         switch part {
                         case .head(let head):

@@ -31,6 +31,9 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
         let networks = (try? docker(["network", "ls", "-q", "--filter", "label=berth.project=\(project)"]).stdout) ?? ""
         for network in networks.split(separator: "\n") { _ = try? docker(["network", "rm", String(network)]) }
         _ = try? docker(["network", "rm", BerthNaming.network(project: project)])
+        let volumes = ((try? docker(["volume", "ls", "-q", "--filter", "label=berth.project=\(project)"]).stdout) ?? "")
+            .split(separator: "\n").map(String.init)
+        if !volumes.isEmpty { _ = try? docker(["volume", "rm", "-f"] + volumes) }
         repo.cleanup()
         state.remove()
     }
@@ -39,6 +42,7 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
     func leftovers() throws -> String {
         try docker(["ps", "-aq", "--filter", "label=berth.project=\(project)"]).stdout
             + (try docker(["network", "ls", "-q", "--filter", "name=^\(BerthNaming.network(project: project))$"]).stdout)
+            + (try docker(["volume", "ls", "-q", "--filter", "label=berth.project=\(project)"]).stdout)
     }
 
     /// Writes `manifests/NAME.yaml` for a service with fast health checks.

@@ -59,7 +59,13 @@ public struct DesiredStateDiff: Sendable, Hashable, Codable {
                 var fields: [FieldChange] = []
                 for path in Set(fa.keys).union(fb.keys).sorted() {
                     let x = fa[path] ?? .null, y = fb[path] ?? .null
-                    if x != y { fields.append(FieldChange(path: path, from: Self.masked(path, x), to: Self.masked(path, y))) }
+                    guard x != y else { continue }
+                    if path.hasPrefix("secret.") {
+                        let (f, t) = FieldFlattener.maskedSecretContent(from: x, to: y)
+                        fields.append(FieldChange(path: path, from: f, to: t))
+                    } else {
+                        fields.append(FieldChange(path: path, from: Self.masked(path, x), to: Self.masked(path, y)))
+                    }
                 }
                 if !fields.isEmpty { changes.append(ServiceChange(service: name, kind: .changed, fields: fields)) }
             case (nil, nil): continue
@@ -75,6 +81,7 @@ public struct DesiredStateDiff: Sendable, Hashable, Codable {
     /// Secrets are compared in clear (a changed secret is a change) but shown masked: env
     /// values and labels by key or by value, command arguments by value (`Secrets`).
     private static func masked(_ path: String, _ value: JSONValue) -> JSONValue {
+        if path.hasPrefix("secret.") { return FieldFlattener.maskedSecretContent(from: .null, to: value).1 }
         for prefix in ["spec.env.", "metadata.labels."] where path.hasPrefix(prefix) {
             guard case .string(let text) = value else { return value }
             return .string(Secrets.display(envKey: String(path.dropFirst(prefix.count)), value: text))
@@ -114,6 +121,7 @@ public enum FieldFlattener {
             out["spec.ports"] = .array(s.ports.map { port in
                 var o: [String: JSONValue] = ["containerPort": .int(port.containerPort)]
                 if let publish = port.publish { o["publish"] = .int(publish) }
+                if port.protocol == .udp { o["protocol"] = .string("udp") }
                 return .object(o)
             })
         }
@@ -146,6 +154,7 @@ public enum FieldFlattener {
             if let rps = a.targetRequestsPerSecond { out["spec.autoscale.targetRequestsPerSecond"] = .int(rps) }
             out["spec.autoscale.scaleDownDelay"] = .string(a.scaleDownDelay.description)
         }
+        flatten(s.container, into: &out)
         return out
     }
 

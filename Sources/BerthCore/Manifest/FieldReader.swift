@@ -139,7 +139,7 @@ struct FieldReader {
     /// wins. `accept` sees each first key and its key node, and keeps the entry or not
     /// (after reporting why). Nil when any entry is not a pair of scalars.
     mutating func stringMap(
-        _ node: NodeID, _ path: Path, accept: (inout FieldReader, String, NodeID) -> Bool
+        _ node: NodeID, _ path: Path, skippingMappings: Bool = false, accept: (inout FieldReader, String, NodeID) -> Bool
     ) -> [String: String]? {
         guard doc.kind(node) == .mapping else {
             error(at: mark(node), path(), "expected a mapping of names to strings, found \(found(node))")
@@ -156,6 +156,7 @@ struct FieldReader {
                 continue
             }
             let key = doc.text(entry.key)
+            if skippingMappings && doc.kind(entry.value) == .mapping { continue }
             guard doc.isScalar(entry.value) else {
                 error(
                     at: mark(entry.value), FieldReader.join(path(), key),

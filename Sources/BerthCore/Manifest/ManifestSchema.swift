@@ -24,11 +24,12 @@ enum ManifestSchema {
         .field("labels", \.labels, .labels),
     ])
 
-    static let spec = Schema<ServiceSpec>([
+    static let spec = Schema<ServiceSpec>(
+        [
         .required("image", \.image, .image, missing: "add \"image: REPOSITORY:TAG\" under spec"),
         .field("replicas", \.replicas, .integer(atLeast: 0, atMost: ManifestLimits.replicas, unit: "replicas")),
         .field("command", \.command, .strings(example: #"["/bin/httpd", "-f"]"#)),
-        .field("env", \.env, .environment),
+        Field("env", missing: nil) { r, node, path, spec in r.environment(node, path, into: &spec) },
         .field("ports", \.ports, .ports),
         .field("dependsOn", \.dependsOn, .dependencies),
         .field("health", \.health, .object(health, HealthCheck(probe: .tcp(port: 0)))),
@@ -37,13 +38,34 @@ enum ManifestSchema {
         .field("restart", \.restart, .oneOf([RestartPolicy.always, .onFailure, .never])),
         .field("resources", \.resources, .object(resources, Resources())),
         .field("autoscale", \.autoscale, .object(autoscale, Autoscale(min: 0, max: 0))),
-    ])
+        .field("pullPolicy", \.container.pullPolicy, .oneOf([PullPolicy.ifNotPresent, .always])),
+        .field("volumes", \.container.volumes, .volumes),
+        .field("secrets", \.container.secretFiles, .secretFiles),
+        .field("envFrom", \.container.envFiles, .envFiles),
+        .field("entrypoint", \.container.entrypoint, .strings(example: #"["/bin/sh", "-c"]"#)),
+        .field("user", \.container.user, .user),
+        .field("workingDir", \.container.workingDir, .absolutePath),
+        .field("readOnly", \.container.readOnlyRootFilesystem, .boolean),
+        .field("capabilities", \.container.capabilities, .object(capabilities, Capabilities())),
+        .field("init", \.container.initProcess, .boolean),
+        ],
+        check: { r, spec, fields, _ in checkWorkload(&r, &spec, fields) })
 
     /// One item of `spec.ports` (the list's rules, such as a port listed twice, are `.ports`').
-    static let port = Schema<PortSpec>([
-        .required("containerPort", \.containerPort, .port, missing: "add the port the container listens on"),
-        .field("publish", \.publish, .port),
-    ])
+    static let port = Schema<PortSpec>(
+        [
+            .required("containerPort", \.containerPort, .port, missing: "add the port the container listens on"),
+            .field("publish", \.publish, .port),
+            .field("protocol", \.protocol, .oneOf([PortProtocol.tcp, .udp])),
+        ],
+        check: { r, port, fields, path in
+            // The balancer forwards TCP only.
+            guard port.protocol == .udp, port.publish != nil, let node = fields.value("publish") else { return true }
+            r.error(
+                at: r.mark(node), FieldReader.join(path(), "publish"),
+                "a UDP port cannot be published: Berth's balancer forwards TCP only; remove publish (other services still reach UDP port \(port.containerPort) by the service's name)")
+            return false
+        })
 
     static let health = Schema<HealthCheck>(
         [

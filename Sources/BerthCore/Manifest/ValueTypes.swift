@@ -196,17 +196,6 @@ extension ValueType where T == [String] {
 }
 
 extension ValueType where T == [String: String] {
-    /// `env`: variable names to values taken as written.
-    static var environment: ValueType {
-        ValueType { r, node, path in
-            r.stringMap(node, path) { r, key, keyNode in
-                guard ServiceDecoder.isInvalidVariableName(key) else { return true }
-                r.error(at: r.mark(keyNode), path(), "invalid variable name \(FieldReader.quoted(key)): names cannot be empty or hold '='")
-                return false
-            }
-        }
-    }
-
     /// `metadata.labels`: names (not empty, not Berth's own `berth.`) to values as written.
     static var labels: ValueType {
         ValueType { r, node, path in
@@ -254,11 +243,11 @@ extension ValueType where T == [PortSpec] {
                 var containerOK = false
                 if fields.has(containerPort), !fields.failed(containerPort) {
                     let mark = r.mark(fields.value(containerPort)!)
-                    if let first = ports.firstIndex(where: { $0.containerPort == port.containerPort }) {
+                    if let first = ports.firstIndex(where: { $0.containerPort == port.containerPort && $0.protocol == port.protocol }) {
                         let at = containerMarks[first]
                         r.error(
                             at: mark, "\(itemPath()).containerPort",
-                            "container port \(port.containerPort) is listed twice (first at \(at.line):\(at.column))")
+                            "container port \(port.containerPort)\(port.protocol == .udp ? "/udp" : "") is listed twice (first at \(at.line):\(at.column))")
                     } else {
                         containerOK = true
                     }
@@ -278,7 +267,7 @@ extension ValueType where T == [PortSpec] {
                 }
                 if containerOK { ports.append(port) }
             }
-            return ports.sorted { $0.containerPort < $1.containerPort }
+            return ports.sorted { ($0.containerPort, $0.protocol.rawValue) < ($1.containerPort, $1.protocol.rawValue) }
         }
     }
 }

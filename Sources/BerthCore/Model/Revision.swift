@@ -31,7 +31,7 @@ extension ServiceSpec {
         for (k, v) in labels.sorted(by: { $0.key < $1.key }) { out += "label.\(k)=\(v)\n" }
         if let command { out += "command=\(command.map(Self.quote).joined(separator: " "))\n" }
         for (k, v) in env.sorted(by: { $0.key < $1.key }) { out += "env.\(k)=\(Self.quote(v))\n" }
-        for p in ports { out += "port=\(p.containerPort):\(p.publish.map(String.init) ?? "-")\n" }
+        for p in ports { out += "port=\(p.containerPort):\(p.publish.map(String.init) ?? "-")\(p.protocol == .udp ? "/udp" : "")\n" }
         for d in dependsOn.sorted() { out += "dependsOn=\(d)\n" }
         if let health {
             switch health.probe {
@@ -46,6 +46,7 @@ extension ServiceSpec {
         if let resources {
             out += "resources=\(resources.milliCPUs.map(String.init) ?? "-")/\(resources.memory.map(String.init) ?? "-")\n"
         }
+        out += container.canonicalLines
         return out
     }
 

@@ -128,6 +128,7 @@ struct RevisionHasher {
         for p in spec.ports {
             text("port="); int(p.containerPort); text(":")
             if let publish = p.publish { int(publish) } else { text("-") }
+            if p.protocol == .udp { text("/udp") }
             text("\n")
         }
         for d in (spec.dependsOn.count < 2 ? spec.dependsOn : spec.dependsOn.sorted()) { text("dependsOn="); text(d); text("\n") }
@@ -153,5 +154,7 @@ struct RevisionHasher {
             if let m = r.memory { int(m) } else { text("-") }
             text("\n")
         }
+        // Rare (most services keep every default): the settings' own canonical text.
+        if spec.hasContainerSettings { text(spec.container.canonicalLines) }
     }
 }

@@ -37,6 +37,8 @@ public struct ServiceSpec: Sendable, Codable {
         var restart: RestartPolicy
         var resources: Resources?
         var autoscale: Autoscale?
+        /// Nil when every setting is its default (most services): one word, no allocation.
+        var container: ContainerSettings?
         var source: SourceRef?
         var cachedRevision: Revision?
     }
@@ -161,6 +163,20 @@ public struct ServiceSpec: Sendable, Codable {
         get { box.f.autoscale }
         _modify { yield &unique().f.autoscale }
     }
+    /// Entrypoint, user, volumes, secrets and the other container settings (defaults when
+    /// none is set).
+    public var container: ContainerSettings {
+        get { box.f.container ?? .standard }
+        _modify {
+            let b = unique()
+            b.f.cachedRevision = nil
+            var settings = b.f.container ?? .standard
+            defer { b.f.container = settings == .standard ? nil : settings }
+            yield &settings
+        }
+    }
+    /// Whether any container setting differs from its default.
+    public var hasContainerSettings: Bool { box.f.container != nil }
     public var source: SourceRef? {
         get { box.f.source }
         _modify { yield &unique().f.source }
@@ -176,7 +192,7 @@ public struct ServiceSpec: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, labels, image, replicas, command, env, ports, dependsOn, health, update,
-            stopGracePeriod, restart, resources, autoscale, source
+            stopGracePeriod, restart, resources, autoscale, container, source
     }
 
     mutating func memoizeRevision() {
@@ -189,13 +205,15 @@ public struct ServiceSpec: Sendable, Codable {
         command: [String]? = nil, env: [String: String] = [:], ports: [PortSpec] = [],
         dependsOn: [String] = [], health: HealthCheck? = nil, update: UpdatePolicy = .init(),
         stopGracePeriod: Millis = .seconds(10), restart: RestartPolicy = .always,
-        resources: Resources? = nil, autoscale: Autoscale? = nil, source: SourceRef? = nil
+        resources: Resources? = nil, autoscale: Autoscale? = nil, container: ContainerSettings = .standard,
+        source: SourceRef? = nil
     ) {
         box = Box(Fields(
             name: name, labels: labels, image: image, replicas: replicas, command: command, env: env,
             ports: ports, dependsOn: dependsOn, health: health, update: update,
             stopGracePeriod: stopGracePeriod, restart: restart, resources: resources,
-            autoscale: autoscale, source: source, cachedRevision: nil))
+            autoscale: autoscale, container: container == .standard ? nil : container, source: source,
+            cachedRevision: nil))
     }
 
     // Codable as the compiler synthesised it for the stored fields: optionals with
@@ -217,6 +235,7 @@ public struct ServiceSpec: Sendable, Codable {
             restart: try c.decode(RestartPolicy.self, forKey: .restart),
             resources: try c.decodeIfPresent(Resources.self, forKey: .resources),
             autoscale: try c.decodeIfPresent(Autoscale.self, forKey: .autoscale),
+            container: try c.decodeIfPresent(ContainerSettings.self, forKey: .container) ?? .standard,
             source: try c.decodeIfPresent(SourceRef.self, forKey: .source))
     }
 
@@ -236,6 +255,7 @@ public struct ServiceSpec: Sendable, Codable {
         try c.encode(restart, forKey: .restart)
         try c.encodeIfPresent(resources, forKey: .resources)
         try c.encodeIfPresent(autoscale, forKey: .autoscale)
+        try c.encodeIfPresent(box.f.container, forKey: .container)
         try c.encodeIfPresent(source, forKey: .source)
     }
 }
@@ -247,7 +267,7 @@ extension ServiceSpec: Hashable {
             && a.command == b.command && a.env == b.env && a.ports == b.ports
             && a.dependsOn == b.dependsOn && a.health == b.health && a.update == b.update
             && a.stopGracePeriod == b.stopGracePeriod && a.restart == b.restart
-            && a.resources == b.resources && a.autoscale == b.autoscale
+            && a.resources == b.resources && a.autoscale == b.autoscale && a.box.f.container == b.box.f.container
     }
     public func hash(into h: inout Hasher) {
         h.combine(name)
@@ -259,9 +279,28 @@ extension ServiceSpec: Hashable {
 public struct PortSpec: Sendable, Hashable, Codable {
     public var containerPort: Int
     public var publish: Int?
-    public init(containerPort: Int, publish: Int? = nil) {
+    /// `tcp` (the default) or `udp`; the balancer is TCP-only, so a UDP port is never published.
+    public var `protocol`: PortProtocol
+    public init(containerPort: Int, publish: Int? = nil, protocol: PortProtocol = .tcp) {
         self.containerPort = containerPort
         self.publish = publish
+        self.protocol = `protocol`
+    }
+
+    enum CodingKeys: String, CodingKey { case containerPort, publish, `protocol` }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        containerPort = try c.decode(Int.self, forKey: .containerPort)
+        publish = try c.decodeIfPresent(Int.self, forKey: .publish)
+        `protocol` = try c.decodeIfPresent(PortProtocol.self, forKey: .protocol) ?? .tcp
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(containerPort, forKey: .containerPort)
+        try c.encodeIfPresent(publish, forKey: .publish)
+        if `protocol` != .tcp { try c.encode(`protocol`, forKey: .protocol) }
     }
 }
 

@@ -45,6 +45,13 @@ public protocol ContainerRuntime: Sendable {
     /// `berth.spec` label), so a rollback can start the previous revision again after its
     /// manifest is gone from git. Nil when unknown or when the instance is gone.
     func recordedSpec(instanceID: String) async throws -> ServiceSpec?
+
+    /// Makes sure the engine has `spec`'s image before any of its instances is started or
+    /// any old one stopped: pulls it when the engine does not have it, or with `always`
+    /// (a rollout under `pullPolicy: Always`). Progress lines go to `progress` as they come.
+    /// Returns the image's digest (`repo@sha256:…`) when known. Throws the registry's own
+    /// message ("manifest unknown", "unauthorized") when the pull fails.
+    func prepareImage(_ spec: ServiceSpec, always: Bool, progress: @escaping @Sendable (String) -> Void) async throws -> String?
 }
 
 extension ContainerRuntime {
@@ -70,16 +77,23 @@ extension ContainerRuntime {
     }
 
     public func recordedSpec(instanceID: String) async throws -> ServiceSpec? { nil }
+
+    public func prepareImage(_ spec: ServiceSpec, always: Bool, progress: @escaping @Sendable (String) -> Void) async throws -> String? {
+        nil
+    }
 }
 
 public struct InstanceRequest: Sendable, Hashable {
     public var project: String
     public var spec: ServiceSpec
     public var commit: String?
-    public init(project: String, spec: ServiceSpec, commit: String?) {
+    /// The decrypted values of the secrets `spec` uses (env and files); never recorded.
+    public var secrets: SecretValues
+    public init(project: String, spec: ServiceSpec, commit: String?, secrets: SecretValues = .none) {
         self.project = project
         self.spec = spec
         self.commit = commit
+        self.secrets = secrets
     }
 }
 

@@ -20,7 +20,7 @@ public struct DockerClient: Sendable {
     /// period; event streams have no limit).
     public var requestTimeout: Duration = .seconds(60)
 
-    private let transport: HTTPClient
+    let transport: HTTPClient
 
     /// Connects to the engine at `endpoint` and negotiates the API version. Throws
     /// `.daemonUnreachable` with advice when nothing answers.
@@ -89,7 +89,7 @@ public struct DockerClient: Sendable {
 
     // MARK: - Requests
 
-    private func uri(_ path: String, _ query: [(String, String)] = []) -> String {
+    func uri(_ path: String, _ query: [(String, String)] = []) -> String {
         var out = "/v\(apiVersion)\(path)"
         if !query.isEmpty {
             out += "?" + query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
@@ -305,37 +305,6 @@ public struct DockerClient: Sendable {
 
     public func inspectImage(_ reference: String) async throws -> Engine.Image {
         try await get("/images/\(reference)/json", doing: "inspecting image \(reference)")
-    }
-
-    /// Pulls `reference` from its registry. There is no registry on an offline machine: the
-    /// error then says so and how to build the image locally.
-    public func pullImage(_ reference: String, timeout: Duration = .seconds(30)) async throws {
-        let (name, tag) = Self.splitReference(reference)
-        let doing = "pulling image \(reference)"
-        let response: HTTPClient.Response
-        do {
-            response = try await withTimeout(timeout, doing) { [self] in
-                try await call(
-                    .POST, "/images/create", query: [("fromImage", name), ("tag", tag)], doing: doing,
-                    timeout: timeout + .seconds(1))
-            }
-        } catch let error as DockerError where error.code == .timedOut || error.code == .engine {
-            throw DockerError(
-                .registryUnreachable,
-                "\(doing): no registry answered (\(error.engineMessage ?? "no answer within \(timeout.formattedMillis)")). Build or load the image on this machine (e.g. samples/build-images.sh, docker load) or check the registry.",
-                engineMessage: error.engineMessage, status: error.status)
-        }
-        // The engine reports failures inside the progress stream.
-        for line in response.body.split(separator: UInt8(ascii: "\n")) {
-            if let progress = try? JSONDecoder().decode(Engine.PullProgress.self, from: Data(line)),
-                let message = progress.error
-            {
-                throw DockerError(
-                    .registryUnreachable,
-                    "\(doing): \(message). Build or load the image on this machine (e.g. samples/build-images.sh, docker load) or check the registry.",
-                    engineMessage: message)
-            }
-        }
     }
 
     /// `shop/booking:1.0` → (`shop/booking`, `1.0`); no tag → `latest`; digests stay whole.

@@ -6,7 +6,7 @@ public struct DockerError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable, Hashable {
             case daemonUnreachable, badEndpoint, notFound, conflict, notModified, engine, protocolError,
-                timedOut, registryUnreachable
+                timedOut, registryUnreachable, pullFailed
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -29,6 +29,8 @@ public struct DockerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let timedOut = Code(.timedOut)
         /// An image pull found no registry answering.
         public static let registryUnreachable = Code(.registryUnreachable)
+        /// The registry answered a pull with an error ("manifest unknown", "unauthorized").
+        public static let pullFailed = Code(.pullFailed)
 
         public var description: String { value.rawValue }
     }

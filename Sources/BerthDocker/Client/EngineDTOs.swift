@@ -56,6 +56,9 @@ public enum Engine {
         public var Labels: [String: String]?
         public var Env: [String]?
         public var Cmd: [String]?
+        public var Entrypoint: [String]?
+        public var User: String?
+        public var WorkingDir: String?
     }
 
     public struct ContainerDetails: Sendable, Codable, Hashable {
@@ -77,7 +80,25 @@ public enum Engine {
 
     public struct RestartPolicy: Sendable, Codable, Hashable {
         public var Name: String
-        public init(Name: String) { self.Name = Name }
+        public var MaximumRetryCount: Int?
+        public init(Name: String, MaximumRetryCount: Int? = nil) {
+            self.Name = Name
+            self.MaximumRetryCount = MaximumRetryCount
+        }
+    }
+
+    /// One mount of `HostConfig.Mounts`: a volume, a host path (bind) or a tmpfs.
+    public struct Mount: Sendable, Codable, Hashable {
+        public var `Type`: String
+        public var Source: String?
+        public var Target: String
+        public var ReadOnly: Bool?
+        public init(Type: String, Source: String?, Target: String, ReadOnly: Bool? = nil) {
+            self.Type = Type
+            self.Source = Source
+            self.Target = Target
+            self.ReadOnly = ReadOnly
+        }
     }
 
     public struct HostConfig: Sendable, Codable, Hashable {
@@ -86,17 +107,29 @@ public enum Engine {
         public var NanoCpus: Int64?
         public var Memory: Int64?
         public var Init: Bool?
+        public var Mounts: [Mount]?
+        public var ReadonlyRootfs: Bool?
+        public var CapAdd: [String]?
+        public var CapDrop: [String]?
         public init(
             NetworkMode: String? = nil, RestartPolicy: RestartPolicy? = .init(Name: "no"), NanoCpus: Int64? = nil,
-            Memory: Int64? = nil, Init: Bool? = nil
+            Memory: Int64? = nil, Init: Bool? = nil, Mounts: [Mount]? = nil, ReadonlyRootfs: Bool? = nil,
+            CapAdd: [String]? = nil, CapDrop: [String]? = nil
         ) {
             self.NetworkMode = NetworkMode
             self.RestartPolicy = RestartPolicy
             self.NanoCpus = NanoCpus
             self.Memory = Memory
             self.Init = Init
+            self.Mounts = Mounts
+            self.ReadonlyRootfs = ReadonlyRootfs
+            self.CapAdd = CapAdd
+            self.CapDrop = CapDrop
         }
     }
+
+    /// An empty JSON object (`ExposedPorts`' values).
+    public struct Empty: Sendable, Codable, Hashable { public init() {} }
 
     public struct NetworkingConfig: Sendable, Codable, Hashable {
         public var EndpointsConfig: [String: EndpointSettings]
@@ -107,17 +140,27 @@ public enum Engine {
     public struct ContainerCreate: Sendable, Codable, Hashable {
         public var Image: String
         public var Cmd: [String]?
+        public var Entrypoint: [String]?
+        public var User: String?
+        public var WorkingDir: String?
+        public var ExposedPorts: [String: Empty]?
         public var Env: [String]?
         public var Labels: [String: String]?
         public var StopTimeout: Int?
         public var HostConfig: HostConfig?
         public var NetworkingConfig: NetworkingConfig?
         public init(
-            Image: String, Cmd: [String]? = nil, Env: [String]? = nil, Labels: [String: String]? = nil,
-            StopTimeout: Int? = nil, HostConfig: HostConfig? = .init(), NetworkingConfig: NetworkingConfig? = nil
+            Image: String, Cmd: [String]? = nil, Entrypoint: [String]? = nil, User: String? = nil,
+            WorkingDir: String? = nil, ExposedPorts: [String: Empty]? = nil, Env: [String]? = nil,
+            Labels: [String: String]? = nil, StopTimeout: Int? = nil, HostConfig: HostConfig? = .init(),
+            NetworkingConfig: NetworkingConfig? = nil
         ) {
             self.Image = Image
             self.Cmd = Cmd
+            self.Entrypoint = Entrypoint
+            self.User = User
+            self.WorkingDir = WorkingDir
+            self.ExposedPorts = ExposedPorts
             self.Env = Env
             self.Labels = Labels
             self.StopTimeout = StopTimeout
@@ -161,6 +204,7 @@ public enum Engine {
         }
         public var Id: String
         public var RepoTags: [String]?
+        public var RepoDigests: [String]?
         public var Config: Config?
     }
 
@@ -195,7 +239,36 @@ public enum Engine {
 
     /// One progress line of `POST /images/create`.
     public struct PullProgress: Sendable, Codable, Hashable {
+        public struct Detail: Sendable, Codable, Hashable {
+            public var current: Int64?
+            public var total: Int64?
+        }
+        public struct ErrorDetail: Sendable, Codable, Hashable {
+            public var message: String?
+        }
         public var status: String?
+        public var id: String?
+        public var progressDetail: Detail?
         public var error: String?
+        public var errorDetail: ErrorDetail?
+    }
+
+    public struct VolumeCreate: Sendable, Codable, Hashable {
+        public var Name: String
+        public var Labels: [String: String]
+        public init(Name: String, Labels: [String: String]) {
+            self.Name = Name
+            self.Labels = Labels
+        }
+    }
+
+    public struct Volume: Sendable, Codable, Hashable {
+        public var Name: String
+        public var Labels: [String: String]?
+        public var Mountpoint: String?
+    }
+
+    public struct VolumeList: Sendable, Codable, Hashable {
+        public var Volumes: [Volume]?
     }
 }

@@ -25,6 +25,10 @@ public struct DockerRuntime: ContainerRuntime {
     public var probeOnObserve: Bool = true
 
     private let verdicts = VerdictCache()
+    /// Where pulls find registry credentials.
+    public var credentials = RegistryCredentials()
+    /// Where secrets mounted as files are written (tmpfs).
+    var secretFiles = SecretFileStore.standard()
 
     public init(client: DockerClient, logger: Logger = Logger(label: "berth.docker")) {
         self.client = client
@@ -74,11 +78,14 @@ public struct DockerRuntime: ContainerRuntime {
             removed.append(container.Id)
             logger.debug("removed a container an interrupted run never started", metadata: ["docker.container": "\(container.Id)"])
         }
+        let existing = Set(containers.filter { !removed.contains($0.Id) }.flatMap { $0.Names ?? [] }.map { String($0.drop { $0 == "/" }) })
+        secretFiles.sweep(existing: existing, project: project)
         return removed.sorted()
     }
 
-    /// Removes every container of `project` (forcefully) and its network. For tests and
-    /// teardown; the executor deletes instance by instance with their grace periods.
+    /// Removes every container of `project` (forcefully), its network, its named volumes
+    /// (their data is lost) and secret files. For tests and teardown; the executor deletes
+    /// instance by instance with their grace periods, and never a volume unless asked.
     public func destroyProject(_ project: String) async throws {
         let containers = try await client.listContainers(labels: [BerthLabel.project: project])
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -91,6 +98,9 @@ public struct DockerRuntime: ContainerRuntime {
         }
         try await removeProjectNetworks(project)
         await verdicts.forgetNetwork(project: project)
+        // Tests' teardown: the project's volumes and secret files go too.
+        for volume in try await volumes(project: project) { try await removeVolume(project: project, name: volume) }
+        secretFiles.sweep(existing: [], project: project)
     }
 
     // MARK: - Instances
@@ -99,18 +109,16 @@ public struct DockerRuntime: ContainerRuntime {
         var network = try await networkReference(project: request.project)
         let spec = request.spec
         var name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
-        let graceSeconds = Int((spec.stopGracePeriod.milliseconds + 999) / 1000)
-        var config = Engine.ContainerCreate(
-            Image: spec.image,
-            Cmd: spec.command,
-            Env: spec.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            Labels: BerthLabel.labels(for: request),
-            StopTimeout: graceSeconds,
-            HostConfig: Engine.HostConfig(
-                NetworkMode: network, RestartPolicy: .init(Name: "no"),
-                NanoCpus: spec.resources?.milliCPUs.map { Int64($0) * 1_000_000 },
-                Memory: spec.resources?.memory),
-            NetworkingConfig: .init(EndpointsConfig: [network: .init(Aliases: [spec.name])]))
+        try await ensureVolumes(project: request.project, spec: spec)
+        // The digest of what this instance runs (the image is there: prepareImage pulled it).
+        let digest = try await inspectImageIfPresent(spec.image).map { Self.digest(of: $0, reference: spec.image) }
+        func body(for name: String, network: String) throws -> Engine.ContainerCreate {
+            let files = try secretFiles.write(
+                project: request.project, container: name, mounts: spec.container.secretFiles, values: request.secrets,
+                user: spec.container.user)
+            return try Self.createBody(request, network: network, secretMounts: files, imageDigest: digest)
+        }
+        var config = try body(for: name, network: network)
         // While the create is under way, a container of the service that `observe` lists as
         // created (not started) may be this one: it is `starting`, not an interrupted create.
         await verdicts.beginCreate(project: request.project, service: spec.name)
@@ -129,9 +137,11 @@ public struct DockerRuntime: ContainerRuntime {
         } catch let error as DockerError where error.code == .conflict {
             // The random suffix collided (1 in 16 million): draw again, once.
             name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
+            config = try body(for: name, network: network)
             id = try await endingCreate(request) { try await client.createContainer(name: name, config) }
         } catch {
             await verdicts.endCreate(project: request.project, service: spec.name)
+            secretFiles.remove(project: request.project, container: name)
             throw error
         }
         await verdicts.set(id, .starting)
@@ -141,6 +151,7 @@ public struct DockerRuntime: ContainerRuntime {
         } catch {
             // Leave nothing half-made behind.
             try? await client.removeContainer(id)
+            secretFiles.remove(project: request.project, container: name)
             await verdicts.forget(id)
             throw error
         }
@@ -163,6 +174,13 @@ public struct DockerRuntime: ContainerRuntime {
     /// Removing an instance that is already gone is not an error.
     public func removeInstance(id: String, grace: Millis) async throws {
         let seconds = Int((max(0, grace.milliseconds) + 999) / 1000)
+        // Its secret files go with it (the folder is named after the container).
+        let details = try? await inspectIfPresent(id)
+        defer {
+            if let details, let project = details.Config.Labels?[BerthLabel.project] {
+                secretFiles.remove(project: project, container: String(details.Name.drop { $0 == "/" }))
+            }
+        }
         do {
             try await client.stopContainer(id, timeoutSeconds: seconds)
         } catch let error as DockerError where error.code == .notFound {

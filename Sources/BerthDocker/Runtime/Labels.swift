@@ -21,6 +21,11 @@ public enum BerthLabel {
     /// The service's `dependsOn`, sorted and comma-separated (absent when empty), so pruned
     /// services can be deleted in reverse dependency order without their manifests.
     public static let dependsOn = "berth.depends-on"
+    /// On a named volume: its name in the manifests (the volume is `<project>_<name>`).
+    public static let volume = "berth.volume"
+    /// The image the instance runs, by digest (`repo@sha256:…`), or the image id
+    /// (`sha256:…`) for an image that came from no registry: what really ran, for audits.
+    public static let imageDigest = "berth.image-digest"
 
     /// The labels of one instance of `request`.
     public static func labels(for request: InstanceRequest) -> [String: String] {
