@@ -125,7 +125,7 @@ struct RuntimeTests {
             s.resources = Resources(milliCPUs: 500, memory: 64 * 1024 * 1024)
             let instance = try await runtime.startInstance(.init(project: project, spec: s, commit: nil))
             let details = try await runtime.client.inspectContainer(instance.id)
-            #expect(details.HostConfig?.RestartPolicy == .init(Name: "unless-stopped", MaximumRetryCount: 0))
+            #expect(details.HostConfig?.RestartPolicy == .init(Name: "no", MaximumRetryCount: 0))
             #expect(details.HostConfig?.NanoCpus == 500_000_000)
             #expect(details.HostConfig?.Memory == Int64(64 << 20))
             #expect(details.HostConfig?.NetworkMode == "berth-\(project)")

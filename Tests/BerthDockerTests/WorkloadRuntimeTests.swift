@@ -21,7 +21,6 @@ struct WorkloadRuntimeTests {
             s.container.volumes = [VolumeMount(source: .named("notes"), mountPath: "/data")]
             s.container.secretEnv = ["DB_PASSWORD": "db-password"]
             s.container.secretFiles = [SecretMount(name: "tls-key", mountPath: "/run/secrets/tls.key")]
-            s.restart = .onFailure
             let secrets = SecretValues(["db-password": Array("pw-in-env\n".utf8), "tls-key": Array("KEY-IN-FILE".utf8)])
             let instance = try await runtime.startInstance(.init(project: project, spec: s, commit: nil, secrets: secrets))
             let details = try await runtime.client.inspectContainer(instance.id)
@@ -32,7 +31,6 @@ struct WorkloadRuntimeTests {
             #expect(details.HostConfig?.Init == true)
             #expect(details.HostConfig?.CapAdd == ["NET_BIND_SERVICE"])
             #expect(details.HostConfig?.CapDrop == ["ALL"])
-            #expect(details.HostConfig?.RestartPolicy == .init(Name: "on-failure", MaximumRetryCount: 0))
             let mounts = try #require(details.HostConfig?.Mounts)
             #expect(mounts.map(\.Target) == ["/data", "/run/secrets/tls.key"])
             #expect(mounts[0] == Engine.Mount(Type: "volume", Source: "\(project)_notes", Target: "/data"))

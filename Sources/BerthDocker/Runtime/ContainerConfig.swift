@@ -44,7 +44,7 @@ extension DockerRuntime {
             Labels: labels,
             StopTimeout: graceSeconds,
             HostConfig: Engine.HostConfig(
-                NetworkMode: network, RestartPolicy: restartPolicy(spec.restart),
+                NetworkMode: network, RestartPolicy: Engine.RestartPolicy(Name: "no"),
                 NanoCpus: spec.resources?.milliCPUs.map { Int64($0) * 1_000_000 },
                 Memory: spec.resources?.memory,
                 Init: c.initProcess ? true : nil,
@@ -53,17 +53,5 @@ extension DockerRuntime {
                 CapAdd: c.capabilities.flatMap { $0.add.isEmpty ? nil : $0.add },
                 CapDrop: c.capabilities.flatMap { $0.drop.isEmpty ? nil : $0.drop }),
             NetworkingConfig: .init(EndpointsConfig: [network: .init(Aliases: [spec.name])]))
-    }
-
-    /// Docker restarts the container itself after its process exits, and after a dockerd
-    /// restart or a host reboot, so services come back with no Berth process running:
-    /// `always` → `unless-stopped` (not after `docker stop`/`docker kill`, which Berth then
-    /// heals), `on-failure` → `on-failure`, `never` → `no`. README: "What happens on reboot".
-    static func restartPolicy(_ policy: RestartPolicy) -> Engine.RestartPolicy {
-        switch policy {
-        case .always: Engine.RestartPolicy(Name: "unless-stopped")
-        case .onFailure: Engine.RestartPolicy(Name: "on-failure")
-        case .never: Engine.RestartPolicy(Name: "no")
-        }
     }
 }
