@@ -1,4 +1,4 @@
-import BerthEngine
+@testable import BerthEngine
 import BerthTestSupport
 import Foundation
 import Testing
@@ -13,7 +13,7 @@ import Testing
         defer { dir.remove() }
         let path = dir.path + "/state/journal.sqlite"
         let journal = try Journal(path: path)
-        let create = JournalStep(action: "create", service: "web", wave: 0, reason: "new service: nothing runs yet", outcome: .succeeded, durationMs: 812, revision: "abc")
+        let create = JournalStep(action: "create", service: "web", wave: 0, reason: "new service: nothing runs yet", outcome: .succeeded, durationMs: 812, revision: "abc", image: "127.0.0.1:5000/web@sha256:\(String(repeating: "ab", count: 32))")
         let failed = JournalStep(action: "update", service: "api", wave: 1, reason: "image a → b", outcome: .rolledBack, message: "rollout of revision r2 failed and was rolled back: api-1: unhealthy: HTTP 500", durationMs: 60_000, revision: "r2")
         let a = Self.record("2026-01-01T10:00:00.000Z", commit: "c1", trigger: .commit, result: .succeeded, steps: [create])
         let b = Self.record("2026-01-02T10:00:00.000Z", commit: "c2", trigger: .commit, result: .invalid, errors: ["manifests/web.yaml:3:1: error: spec: missing field image"])
@@ -41,6 +41,34 @@ import Testing
         // WAL mode.
         let mode = try String(contentsOfFile: path + "-wal", encoding: .isoLatin1)
         #expect(!mode.isEmpty)
+    }
+
+    /// A journal written by a Berth before the `image` column: read as it is (no image), and
+    /// given the column on its first open for writing, old rows kept.
+    @Test func anOlderJournalGetsTheImageColumn() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/journal.sqlite"
+        do {
+            let old = try Connection(path: path, create: true)
+            try old.execute(
+                """
+                CREATE TABLE syncs (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, ended TEXT NOT NULL,
+                  commit_sha TEXT, trigger TEXT NOT NULL, result TEXT NOT NULL, errors TEXT NOT NULL);
+                CREATE TABLE steps (sync_id INTEGER NOT NULL REFERENCES syncs(id), position INTEGER NOT NULL,
+                  action TEXT NOT NULL, service TEXT NOT NULL, wave INTEGER NOT NULL, reason TEXT NOT NULL,
+                  outcome TEXT NOT NULL, message TEXT NOT NULL, duration_ms INTEGER NOT NULL, revision TEXT,
+                  PRIMARY KEY (sync_id, position));
+                INSERT INTO syncs VALUES (1, '2026-01-01T10:00:00.000Z', '2026-01-01T10:00:01.000Z', 'c1', 'commit', 'succeeded', '[]');
+                INSERT INTO steps VALUES (1, 0, 'create', 'web', 0, 'new service', 'succeeded', '', 5, 'r1');
+                """)
+        }
+        let reader = try Journal(path: path, create: false)
+        #expect(try await reader.records().map { $0.steps.map(\.image) } == [[nil]])
+        let writer = try Journal(path: path)
+        let step = JournalStep(action: "update", service: "web", wave: 0, reason: "image", outcome: .succeeded, durationMs: 7, revision: "r2", image: "web@sha256:12")
+        try await writer.append(Self.record("2026-01-02T10:00:00.000Z", commit: "c2", trigger: .commit, result: .succeeded, steps: [step]))
+        #expect(try await writer.records().map { $0.steps.map(\.image) } == [["web@sha256:12"], [nil]])
     }
 
     @Test func missingJournalSaysHowOneIsMade() async throws {

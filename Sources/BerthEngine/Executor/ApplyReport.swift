@@ -39,6 +39,8 @@ public struct StepReport: Sendable, Hashable {
     public var step: PlanStep
     public var outcome: StepOutcome
     public var duration: Duration
+    /// The image the step's new instances run, by digest (`repo@sha256:…`), when known.
+    public var image: String?
 
     public init(step: PlanStep, outcome: StepOutcome, duration: Duration) {
         self.step = step
@@ -121,6 +123,10 @@ public struct ApplyEvent: Sendable, Hashable {
         /// load balancer answered); said once per service and apply.
         case notDrained(reason: String)
         case rollingBack(reason: String)
+        /// A line of an image pull's progress ("Pulling fs layer", "Digest: sha256:…").
+        case pulling(String)
+        /// The image the step's instances run, by repository digest.
+        case image(String)
         case stepFinished(StepReport)
     }
 
@@ -145,6 +151,8 @@ public struct ApplyEvent: Sendable, Hashable {
         case .stopFailed(let id, let reason): "\(service): \(shortID(id)) could not be stopped: \(reason)"
         case .notDrained(let reason): ApplyWarning.notDrained(service: service, reason: reason).line
         case .rollingBack(let reason): "\(service): rolling back: \(reason)"
+        case .pulling(let line): "\(service): pulling: \(line)"
+        case .image(let digest): "\(service): image \(digest)"
         case .stepFinished(let report): report.line
         }
     }

@@ -122,7 +122,8 @@ public struct Executor: Sendable {
                             } else {
                                 outcome = await context.run(step)
                             }
-                            let report = StepReport(step: step, outcome: outcome, duration: ContinuousClock.now - started)
+                            var report = StepReport(step: step, outcome: outcome, duration: ContinuousClock.now - started)
+                            if step.startsInstances || step.action == .update { report.image = context.image.digest }
                             onEvent(ApplyEvent(service: step.service, kind: .stepFinished(report)))
                             out.append(report)
                         }

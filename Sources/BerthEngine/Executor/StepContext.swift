@@ -13,6 +13,8 @@ struct StepContext: Sendable {
     /// The apply's warnings, shared by the steps of every service.
     let warnings: ApplyWarnings
     let onEvent: @Sendable (ApplyEvent) -> Void
+    /// The image digest this service's steps ran (`prepareImage`).
+    let image = ImageNote()
 
     var runtime: any ContainerRuntime { executor.runtime }
     var router: any TrafficRouter { executor.router }
@@ -22,6 +24,7 @@ struct StepContext: Sendable {
         if let strategy = step.strategy { detail += " (\(strategy.description))" }
         onEvent(ApplyEvent(service: step.service, kind: .stepStarted(step.action, detail: detail)))
         if let services = wholeServices { return await runWholeService(step, on: services) }
+        if let failure = await prepareImage(for: step) { return .failed(failure) }
         switch step.action {
         case .delete:
             return await removeListed(step)

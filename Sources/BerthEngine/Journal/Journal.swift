@@ -60,7 +60,18 @@ public actor Journal {
                 CREATE INDEX IF NOT EXISTS syncs_started ON syncs(started);
                 """)
         }
+        // The image column came later: journals written before it get it on their first write.
+        var columns: [String] = []
+        try connection.query("PRAGMA table_info(steps)", []) { row in columns.append(row.text(1)) }
+        if create && !columns.isEmpty && !columns.contains("image") {
+            try connection.execute("ALTER TABLE steps ADD COLUMN image TEXT")
+            columns.append("image")
+        }
+        hasImageColumn = columns.contains("image")
     }
+
+    /// Whether `steps` has the `image` column (a journal only ever read by an older Berth may lack it).
+    private let hasImageColumn: Bool
 
     /// Writes `record` (its `id` is ignored) in one transaction and returns its id.
     @discardableResult
@@ -75,10 +86,11 @@ public actor Journal {
             let id = connection.lastInsertRowID
             for (position, step) in record.steps.enumerated() {
                 try connection.run(
-                    "INSERT INTO steps (sync_id, position, action, service, wave, reason, outcome, message, duration_ms, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO steps (sync_id, position, action, service, wave, reason, outcome, message, duration_ms, revision, image) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [.integer(id), .integer(Int64(position)), .text(step.action), .text(step.service),
                      .integer(Int64(step.wave)), .text(step.reason), .text(step.outcome.rawValue),
-                     .text(step.message), .integer(Int64(step.durationMs)), step.revision.map(Value.text) ?? .null])
+                     .text(step.message), .integer(Int64(step.durationMs)), step.revision.map(Value.text) ?? .null,
+                     step.image.map(Value.text) ?? .null])
             }
             try connection.execute("COMMIT")
             return id
@@ -113,13 +125,14 @@ public actor Journal {
         }
         for i in records.indices {
             try connection.query(
-                "SELECT action, service, wave, reason, outcome, message, duration_ms, revision FROM steps WHERE sync_id = ? ORDER BY position",
+                "SELECT action, service, wave, reason, outcome, message, duration_ms, revision\(hasImageColumn ? ", image" : "") FROM steps WHERE sync_id = ? ORDER BY position",
                 [.integer(records[i].id)]
             ) { row in
                 records[i].steps.append(JournalStep(
                     action: row.text(0), service: row.text(1), wave: Int(row.integer(2)), reason: row.text(3),
                     outcome: JournalOutcome(rawValue: row.text(4)) ?? .failed, message: row.text(5),
-                    durationMs: Int(row.integer(6)), revision: row.optionalText(7)))
+                    durationMs: Int(row.integer(6)), revision: row.optionalText(7),
+                    image: hasImageColumn ? row.optionalText(8) : nil))
             }
         }
         return records

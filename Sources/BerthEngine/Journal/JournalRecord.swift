@@ -49,9 +49,13 @@ public struct JournalStep: Sendable, Hashable, Codable {
     public var durationMs: Int
     /// The revision the step moved the service to (when it has one).
     public var revision: String?
+    /// The image its new instances run, by digest (`repo@sha256:…`), when known: what ran,
+    /// for audits.
+    public var image: String?
 
-    public init(action: String, service: String, wave: Int, reason: String, outcome: JournalOutcome, message: String = "", durationMs: Int, revision: String? = nil) {
+    public init(action: String, service: String, wave: Int, reason: String, outcome: JournalOutcome, message: String = "", durationMs: Int, revision: String? = nil, image: String? = nil) {
         self.revision = revision
+        self.image = image
         self.action = action
         self.service = service
         self.wave = wave

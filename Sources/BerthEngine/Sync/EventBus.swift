@@ -159,7 +159,7 @@ public struct EventsDocument: Sendable, Encodable {
 extension SyncEvent: Encodable {
     enum CodingKeys: String, CodingKey {
         case seq, time, type, service, message, trigger, commit, steps, result, durationMs, errors, instance, action,
-            outcome
+            outcome, image
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -202,11 +202,14 @@ extension SyncEvent: Encodable {
             case .stopFailed(let id, _): try c.encode("instanceStopFailed", forKey: .type); try c.encode(id, forKey: .instance)
             case .notDrained: try c.encode("notDrained", forKey: .type)
             case .rollingBack: try c.encode("rollingBack", forKey: .type)
+            case .pulling: try c.encode("pulling", forKey: .type)
+            case .image(let digest): try c.encode("image", forKey: .type); try c.encode(digest, forKey: .image)
             case .stepFinished(let report):
                 try c.encode("stepFinished", forKey: .type)
                 try c.encode(report.step.action.rawValue, forKey: .action)
                 try c.encode(report.outcome.word, forKey: .outcome)
                 try c.encode(report.duration.wholeMilliseconds, forKey: .durationMs)
+                try c.encodeIfPresent(report.image, forKey: .image)
             }
         }
     }

@@ -70,6 +70,7 @@ extension SyncPipeline {
                 action: r.step.action.rawValue, service: r.step.service, wave: r.step.wave, reason: r.step.reason,
                 outcome: outcome, message: message, durationMs: r.duration.wholeMilliseconds)
             step.revision = r.step.to?.revision
+            step.image = r.image
             steps.append(step)
         }
         let outcomes = report.steps.map(\.journalOutcome)
