@@ -72,11 +72,14 @@ struct RuntimeTests {
             // The whole spec, for rollbacks: it reads back as the same revision.
             let recorded = labels.removeValue(forKey: BerthLabel.spec).flatMap { BerthLabel.recordedSpec([BerthLabel.spec: $0]) }
             #expect(recorded == bookingSpec && recorded?.revision == bookingSpec.revision)
+            // A sample image is built here, never pulled: what runs is named by its image id.
+            let imageID = try await runtime.client.inspectImage(bookingSpec.image).Id
             #expect(
                 labels == [
                     "berth.project": project, "berth.service": "booking",
                     "berth.revision": bookingSpec.revision.id, "berth.commit": "",
                     "berth.stop-grace-ms": "2500", "berth.depends-on": "audit,customer", "team": "travel",
+                    "berth.image-digest": imageID,
                 ])
             #expect(BerthLabel.dependencies(labels) == ["audit", "customer"])
             let customerLabels = try await runtime.client.inspectContainer(c1.id).Config.Labels ?? [:]
