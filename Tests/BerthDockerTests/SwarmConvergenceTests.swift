@@ -40,8 +40,10 @@ import Testing
              {"ID": "n2", "Version": {"Index": 1}, "Spec": {}, "Status": {"State": "down"}}]
             """#.utf8))
 
-    static func judge(_ service: Engine.SwarmService, _ tasks: [Engine.SwarmTask], replicas: Int = 2) -> String {
-        "\(SwarmConvergence.judge(service: service, tasks: tasks, nodes: nodes, revision: Revision("r2"), replicas: replicas))"
+    static func judge(
+        _ service: Engine.SwarmService, _ tasks: [Engine.SwarmTask], replicas: Int = 2, ignoring: Set<String> = []
+    ) -> String {
+        "\(SwarmConvergence.judge(service: service, tasks: tasks, nodes: nodes, revision: Revision("r2"), replicas: replicas, ignoring: ignoring))"
     }
 
     @Test func allNewTasksRunningAndNoOldOneIsConverged() throws {
@@ -66,17 +68,25 @@ import Testing
         #expect(Self.judge(try Self.service(revision: "r2"), onDownNode) == "progressing: 1 of 2 tasks of revision r2 running")
     }
 
-    @Test func aSwarmRollbackOrPauseIsAFailureWithTheLastTaskError() throws {
+    @Test func aSwarmRollbackOrPauseIsItsOwnVerdictWithTheLastTaskError() throws {
         let failed = try Self.task(
             "x", revision: "r2", desired: "shutdown", state: "failed", at: "2026-12-07T11:00:05Z",
             err: "task: non-zero exit (1)", exit: 1)
         let earlier = try Self.task(
             "w", revision: "r2", desired: "shutdown", state: "failed", at: "2026-12-07T11:00:01Z", err: "older", exit: 2)
         let tasks = [try Self.task("a", revision: "r1"), failed, earlier]
+        // Rolling back is not over yet: the old revision is still coming back.
+        let rollingBack = SwarmConvergence.judge(
+            service: try Self.service(revision: "r1", update: "rollback_started", message: "update rolled back due to failure"),
+            tasks: tasks, nodes: Self.nodes, revision: Revision("r2"), replicas: 2)
+        #expect(
+            rollingBack
+                == .rollingBack("Swarm is rolling back the update of booking: update rolled back due to failure; last failed task: task: non-zero exit (1)"))
+        #expect(!rollingBack.isFinal)
         #expect(
             Self.judge(
                 try Self.service(revision: "r1", update: "rollback_completed", message: "rollback completed"), tasks)
-                == "failed: Swarm rolled back the update of booking: rollback completed; last failed task: task: non-zero exit (1)")
+                == "rolled back: Swarm rolled back the update of booking: rollback completed; last failed task: task: non-zero exit (1)")
         // Judged against the revision rolled back *to*, a rollback is progress, then done.
         let back = [try Self.task("a", revision: "r2"), try Self.task("b", revision: "r2")]
         #expect(
@@ -85,10 +95,10 @@ import Testing
         #expect(Self.judge(try Self.service(revision: "r2", update: "rollback_completed"), back) == "converged")
         #expect(
             Self.judge(try Self.service(revision: "r2", update: "rollback_paused", message: "rollback paused"), back)
-                == "failed: Swarm paused the rollback of booking: rollback paused")
+                == "paused: Swarm paused the rollback of booking: rollback paused")
         #expect(
             Self.judge(try Self.service(revision: "r2", update: "paused", message: "update paused due to failure"), tasks)
-                == "failed: Swarm paused the update of booking: update paused due to failure; last failed task: task: non-zero exit (1)")
+                == "paused: Swarm paused the update of booking: update paused due to failure; last failed task: task: non-zero exit (1)")
         // After a rollback the service's spec is the old one again, whatever the status says.
         #expect(Self.judge(try Self.service(revision: "r1"), [try Self.task("a", revision: "r1")]) == "failed: booking runs revision r1, not r2")
     }
@@ -109,5 +119,9 @@ import Testing
         #expect(
             Self.judge(try Self.service(revision: "r2"), tasks, replicas: 1)
                 == "failed: booking: 3 tasks of revision r2 failed; last failed task: task: non-zero exit (137)")
+        // Tasks that had ended before this change was asked for say nothing about it.
+        #expect(
+            Self.judge(try Self.service(revision: "r2"), tasks, replicas: 1, ignoring: ["f0", "f1"])
+                == "progressing: 0 of 1 tasks of revision r2 running; last failed task: task: non-zero exit (137)")
     }
 }

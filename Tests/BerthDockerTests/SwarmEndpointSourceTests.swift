@@ -45,4 +45,51 @@ import Testing
         #expect(snapshot.running.first?.stopGracePeriod == .seconds(3))
         #expect(snapshot.stopped == ["t0", "t2a", "t2b", "t3"])
     }
+
+    /// A health check on a port that serves no traffic is published too (the proxy probes
+    /// through it); an `exec` check is Swarm's alone (the proxy trusts the task's state).
+    @Test func theHealthPortIsReachedToAndAnExecCheckIsLeftToSwarm() throws {
+        var spec = ServiceSpec(
+            name: "customer", image: "shop/customer:1.1", ports: [PortSpec(containerPort: 8080, publish: 8081)],
+            health: HealthCheck(probe: .http(path: "/healthz", port: 9000)))
+        #expect(SwarmServiceMapping.publishedContainerPorts(spec) == [8080, 9000])
+        func snapshot(_ spec: ServiceSpec, hostPorts: [(Int, Int)]) throws -> EndpointSnapshot {
+            let mapped = SwarmServiceMapping.spec(for: InstanceRequest(project: "shop", spec: spec, commit: nil))
+            let specJSON = String(decoding: try JSONEncoder().encode(mapped), as: UTF8.self)
+            let services: [Engine.SwarmService] = try JSONDecoder().decode(
+                [Engine.SwarmService].self, from: Data(#"[{"ID": "svc1", "Version": {"Index": 1}, "Spec": \#(specJSON)}]"#.utf8))
+            let ports = hostPorts.map { #"{"TargetPort": \#($0.0), "PublishedPort": \#($0.1), "PublishMode": "host"}"# }
+                .joined(separator: ", ")
+            let tasks: [Engine.SwarmTask] = try JSONDecoder().decode(
+                [Engine.SwarmTask].self,
+                from: Data(
+                    #"""
+                    [{"ID": "t1", "ServiceID": "svc1", "NodeID": "n1", "DesiredState": "running",
+                      "Spec": {"ContainerSpec": {"Image": "shop/customer:1.1", "Labels": {"berth.revision": "\#(spec.revision.id)"}}},
+                      "Status": {"State": "running", "PortStatus": {"Ports": [\#(ports)]}}}]
+                    """#.utf8))
+            let nodes: [Engine.SwarmNode] = try JSONDecoder().decode(
+                [Engine.SwarmNode].self,
+                from: Data(
+                    #"[{"ID": "n1", "Version": {"Index": 1}, "Spec": {}, "Description": {"Hostname": "berthsw-n1"}, "Status": {"State": "ready", "Addr": "100.64.77.11"}}]"#
+                        .utf8))
+            return SwarmEndpointSource.snapshot(services: services, tasks: tasks, nodes: nodes)
+        }
+        let probed = try snapshot(spec, hostPorts: [(8080, 30001), (9000, 30002)])
+        let endpoint = try #require(probed.running.first)
+        #expect(endpoint.ports == [
+            EndpointPort(containerPort: 8080, publish: 8081, port: 30001), EndpointPort(containerPort: 9000, publish: nil, port: 30002),
+        ])
+        #expect(endpoint.port(reaching: 9000) == 30002)
+        #expect(endpoint.publishedPorts == [8081: 30001])
+        #expect(endpoint.health == spec.health)
+        // Until the health port is published, the task is not reachable for probes: not running.
+        #expect(try snapshot(spec, hostPorts: [(8080, 30001)]).running.isEmpty)
+
+        spec.health = HealthCheck(probe: .exec(command: ["/bin/true"]))
+        #expect(SwarmServiceMapping.publishedContainerPorts(spec) == [8080])
+        let trusted = try snapshot(spec, hostPorts: [(8080, 30001)])
+        #expect(trusted.running.map(\.instanceID) == ["t1"])
+        #expect(trusted.running.first?.health == nil)
+    }
 }

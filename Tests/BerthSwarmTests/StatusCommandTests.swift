@@ -84,7 +84,7 @@ extension SwarmSuite {
             #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
         }
 
-        @Test func anUnknownRuntimeAndApplyOnASwarmAreRefusedWithAdvice() throws {
+        @Test func anUnknownRuntimeAndAnEngineOutsideASwarmAreRefusedWithAdvice() throws {
             let repo = try GitRepoBuilder()
             defer { repo.cleanup() }
             try repo.write("manifests/web.yaml", GitRepoBuilder.service("web", image: "shop/customer:1.0"))
@@ -94,15 +94,28 @@ extension SwarmSuite {
             let status = try ProcessRunner.berth(["status", "--repo", repo.path], environment: environment)
             #expect(status.status == 1)
             #expect(status.stderr == "error: BERTH_RUNTIME=k8s is not a runtime Berth knows; use docker or swarm (or unset it for docker)\n")
+            // The shared engine is in no swarm (and never joins one).
             environment["BERTH_RUNTIME"] = "swarm"
+            environment["DOCKER_HOST"] = "unix:///var/run/docker.sock"
+            let scratch = try TemporaryDirectory(prefix: "berth-swarm-refused")
+            defer { scratch.remove() }
+            environment["XDG_STATE_HOME"] = scratch.path
             let apply = try ProcessRunner.berth(["apply", "--auto-approve", "--repo", repo.path], environment: environment)
             #expect(apply.status == 1)
-            #expect(apply.stderr.contains("error: berth apply does not drive a Docker Swarm yet"), "\(apply.stderr)")
+            #expect(
+                apply.stderr
+                    == "error: the Docker Engine at unix:///var/run/docker.sock is not part of a Swarm; --runtime swarm needs a Swarm manager: set DOCKER_HOST to one, or run `docker swarm init` there, or use --runtime docker\n")
         }
 
         struct Document: Decodable {
             struct Service: Decodable {
-                struct Instance: Decodable { var id: String; var node: String? }
+                struct Instance: Decodable {
+                    var id: String
+                    var node: String?
+                    var image: String?
+                    var state: String?
+                    var restartCount: Int?
+                }
                 var name: String
                 var sync: String
                 var health: String

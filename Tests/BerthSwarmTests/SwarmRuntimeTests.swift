@@ -53,19 +53,21 @@ extension SwarmSuite {
             #expect(Set(instances.compactMap(\.commit)) == ["c1"])
             #expect(Set(instances.compactMap(\.node)).count >= 2, "tasks on \(instances.compactMap(\.node))")
 
-            // A broken image never passes its health check: Swarm rolls the update back.
+            // A broken image never passes its health check: Swarm rolls the update back, and
+            // applyService waits for the rollback to finish.
             let broken = Self.booking("shop/booking:broken")
             let started = ContinuousClock.now
-            try await runtime.deploy(InstanceRequest(project: project, spec: broken, commit: "c2"))
-            let verdict = try await runtime.waitConverged(
-                project: project, service: "booking", revision: broken.revision, replicas: 3,
-                deadline: .now + .seconds(90))
-            guard case .failed(let reason) = verdict else {
-                Issue.record("expected a failure, got \(verdict)")
+            let outcome = try await runtime.applyService(
+                ServiceRequest(
+                    project: project, spec: broken, replicas: 3, commit: "c2", action: .update,
+                    deadline: .now + .seconds(90)))
+            guard case .rolledBack(let reason) = outcome else {
+                Issue.record("expected a rollback, got \(outcome)")
                 return
             }
             #expect(reason.hasPrefix("Swarm rolled back the update of booking"), "\(reason)")
-            print("broken update: failure known after \(ContinuousClock.now - started): \(reason)")
+            #expect(reason.contains("; last failed task: "), "\(reason)")
+            print("broken update: rolled back after \(ContinuousClock.now - started): \(reason)")
 
             // Back on the previous image: every task of the old revision runs again.
             let back = try await runtime.waitConverged(

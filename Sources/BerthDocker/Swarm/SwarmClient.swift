@@ -81,6 +81,14 @@ extension DockerClient {
         return try Self.decode(response.body, doing: doing)
     }
 
+    /// One task, with its spec (the container's env and labels); `DockerError.notFound` once
+    /// Swarm forgot it.
+    public func inspectTask(_ id: String) async throws -> Engine.SwarmTask {
+        let doing = "inspecting Swarm task \(id)"
+        let response = try await call(.GET, "/tasks/\(percentEncode(id))", doing: doing)
+        return try Self.decode(response.body, doing: doing)
+    }
+
     // MARK: - Nodes
 
     /// Every node of the swarm, as the managers see it.

@@ -9,15 +9,34 @@ public enum SwarmConvergence: Sendable, Hashable, CustomStringConvertible {
     case converged
     /// Still on its way: the sentence says what it waits for.
     case progressing(String)
-    /// It will not get there by itself: Swarm rolled the update back or paused it, or the
-    /// new revision's tasks keep failing. The sentence gives the reason (task error, exit code).
+    /// Swarm gave up on the update and is putting the previous spec back: why (the update
+    /// status, the last failed task). Becomes `rolledBack` once the rollback is over.
+    case rollingBack(String)
+    /// Swarm rolled the update back to the previous spec, and the rollback is over: why.
+    case rolledBack(String)
+    /// Swarm paused the update (`onFailure: pause`) or the rollback (it failed too): why.
+    case paused(String)
+    /// It will not get there by itself: the wanted revision's tasks keep failing (Swarm
+    /// restarts them for ever), or the service runs another revision, or it is gone. The
+    /// sentence gives the reason (task error, exit code).
     case failed(String)
 
     public var description: String {
         switch self {
         case .converged: "converged"
         case .progressing(let why): "progressing: \(why)"
+        case .rollingBack(let why): "rolling back: \(why)"
+        case .rolledBack(let why): "rolled back: \(why)"
+        case .paused(let why): "paused: \(why)"
         case .failed(let why): "failed: \(why)"
+        }
+    }
+
+    /// Whether waiting longer can change the verdict.
+    public var isFinal: Bool {
+        switch self {
+        case .progressing, .rollingBack: false
+        case .converged, .rolledBack, .paused, .failed: true
         }
     }
 
@@ -26,35 +45,42 @@ public enum SwarmConvergence: Sendable, Hashable, CustomStringConvertible {
     /// it creates: a broken image is restarted for ever.
     public static let failureLimit = 3
 
+    /// The verdict. `ignoring` lists tasks that had already ended before Berth asked for
+    /// this change (Swarm keeps 5 ended tasks per slot): they say nothing about it.
     public static func judge(
         service: Engine.SwarmService, tasks: [Engine.SwarmTask], nodes: [Engine.SwarmNode], revision: Revision,
-        replicas: Int
+        replicas: Int, ignoring: Set<String> = []
     ) -> SwarmConvergence {
         let name = service.Spec.Labels?[BerthLabel.service] ?? service.Spec.Name
         let readyNodes = Set(nodes.filter { $0.Status.State == "ready" }.map(\.ID))
         let mine = tasks.filter { $0.ServiceID == service.ID }
         func revisionOf(_ task: Engine.SwarmTask) -> String { task.Spec.ContainerSpec.Labels?[BerthLabel.revision] ?? "" }
         let failures = mine.filter {
-            revisionOf($0) == revision.id && $0.DesiredState != "running"
+            revisionOf($0) == revision.id && $0.DesiredState != "running" && !ignoring.contains($0.ID)
                 && SwarmObservation.failedStates.contains($0.Status.State)
-        }.sorted { ($0.Status.Timestamp ?? "") > ($1.Status.Timestamp ?? "") }
+        }.sorted { ($0.Status.Timestamp ?? "", $0.ID) > ($1.Status.Timestamp ?? "", $1.ID) }
         let lastFailure = failures.first.map { "; last failed task: \(SwarmObservation.reason($0))" } ?? ""
 
         let state = service.UpdateStatus?.State
         let message = service.UpdateStatus?.Message.map { ": \($0)" } ?? ""
         // A Swarm rollback puts the previous spec back: the service no longer carries the
-        // wanted revision. That is the rollback of an update to it, whatever the status says
-        // by now; when the wanted revision is the one rolled back *to*, the rollback is
-        // simply progress towards it.
+        // wanted revision. That is the rollback of an update to it; when the wanted revision
+        // is the one rolled back *to*, the rollback is simply progress towards it.
         if let current = service.Spec.Labels?[BerthLabel.revision], current != revision.id {
-            if let state, state.hasPrefix("rollback_") {
-                return .failed("Swarm rolled back the update of \(name)\(message)\(lastFailure)")
+            switch state {
+            case "rollback_started":
+                return .rollingBack("Swarm is rolling back the update of \(name)\(message)\(lastFailure)")
+            case "rollback_completed":
+                return .rolledBack("Swarm rolled back the update of \(name)\(message)\(lastFailure)")
+            case "rollback_paused":
+                return .paused("Swarm paused the rollback of \(name)\(message)\(lastFailure)")
+            default:
+                return .failed("\(name) runs revision \(current), not \(revision.id)\(lastFailure)")
             }
-            return .failed("\(name) runs revision \(current), not \(revision.id)\(lastFailure)")
         }
         switch state {
-        case "paused": return .failed("Swarm paused the update of \(name)\(message)\(lastFailure)")
-        case "rollback_paused": return .failed("Swarm paused the rollback of \(name)\(message)\(lastFailure)")
+        case "paused": return .paused("Swarm paused the update of \(name)\(message)\(lastFailure)")
+        case "rollback_paused": return .paused("Swarm paused the rollback of \(name)\(message)\(lastFailure)")
         default: break
         }
         if failures.count >= failureLimit {

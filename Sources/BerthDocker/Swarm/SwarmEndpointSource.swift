@@ -122,11 +122,30 @@ public struct SwarmEndpointSource: EndpointSource {
             guard let hostPort = published[port.containerPort] else { return nil }
             ports.append(EndpointPort(containerPort: port.containerPort, publish: port.publish, port: hostPort))
         }
+        // The health check's port, when no traffic port is it (published for the probes).
+        let check = BerthLabel.healthCheck(labels)
+        if let probe = check.flatMap({ SwarmServiceMapping.probePort($0.probe) }),
+            !ports.contains(where: { $0.containerPort == probe })
+        {
+            guard let hostPort = published[probe] else { return nil }
+            ports.append(EndpointPort(containerPort: probe, publish: nil, port: hostPort))
+        }
         let grace = labels[BerthLabel.stopGrace].flatMap(Int64.init).map(Millis.init) ?? spec?.stopGracePeriod ?? .seconds(10)
         return ServiceEndpoint(
             instanceID: task.ID, service: name, revision: revision.map(Revision.init),
-            node: node?.Description?.Hostname, host: host, ports: ports, health: BerthLabel.healthCheck(labels),
+            node: node?.Description?.Hostname, host: host, ports: ports, health: probed(check),
             stopGracePeriod: grace)
+    }
+}
+
+extension SwarmEndpointSource {
+    /// The check `berth proxy` runs itself: `http` and `tcp` (through the task's published
+    /// port). An `exec` check is Swarm's alone (it runs in the container, and a task only
+    /// reports `running` once it passed; one that fails later is stopped by Swarm): the
+    /// proxy cannot exec on another node, so it trusts the task's state instead.
+    static func probed(_ check: HealthCheck?) -> HealthCheck? {
+        guard let check, SwarmServiceMapping.probePort(check.probe) != nil else { return nil }
+        return check
     }
 }
 

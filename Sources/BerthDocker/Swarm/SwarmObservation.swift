@@ -24,6 +24,8 @@ public enum SwarmObservation {
     ]
     /// Ended by itself (not shut down by Swarm): counts as a restart of its slot.
     static let failedStates: Set<String> = ["failed", "complete", "rejected"]
+    /// Over: the task's container is gone or never ran.
+    static let endedStates: Set<String> = ["complete", "failed", "rejected", "shutdown", "orphaned", "remove"]
 
     public static func observedState(
         project: String, services: [Engine.SwarmService], tasks: [Engine.SwarmTask], nodes: [Engine.SwarmNode]

@@ -5,7 +5,7 @@ public import Logging
 /// Berth on a Docker Swarm, through one manager (`DOCKER_HOST`): each Berth service is one
 /// Swarm service (`SwarmServiceMapping`), Swarm schedules, restarts, reschedules and rolls
 /// out its tasks, and Berth keeps the plan, the order, the waiting and the verdict.
-public struct SwarmRuntime: Sendable {
+public struct SwarmRuntime: ServiceRuntime {
     public let client: DockerClient
     public var logger: Logger
 
@@ -67,64 +67,6 @@ public struct SwarmRuntime: Sendable {
             _ = try await client.createOverlayNetwork(name: name, labels: [BerthLabel.project: project])
         } catch let error as DockerError where error.code == .conflict {
             // Another Berth made it between our look and our create.
-        }
-    }
-
-    /// Creates the service of `request`, or updates it to `request`'s spec (a rollout when
-    /// the revision changed, a scale when only the replicas did). Returns the service's ID.
-    @discardableResult
-    public func deploy(_ request: InstanceRequest) async throws -> String {
-        try await prepare(project: request.project)
-        let spec = SwarmServiceMapping.spec(for: request)
-        if let existing = try await service(project: request.project, name: request.spec.name) {
-            try await client.updateService(existing.ID, version: existing.Version.Index, spec: spec)
-            return existing.ID
-        }
-        return try await client.createService(spec)
-    }
-
-    /// Asks Swarm to go back to the service's previous spec (after Berth's deadline passed).
-    public func rollback(project: String, service name: String) async throws {
-        guard let existing = try await service(project: project, name: name) else { return }
-        try await client.updateService(existing.ID, version: existing.Version.Index, spec: existing.Spec, rollback: true)
-    }
-
-    /// Removes the service; Swarm stops its tasks with their grace period.
-    public func remove(project: String, service name: String) async throws {
-        guard let existing = try await service(project: project, name: name) else { return }
-        do {
-            try await client.removeService(existing.ID)
-        } catch let error as DockerError where error.code == .notFound {}
-    }
-
-    /// Where the service of `name` stands against `revision` and `replicas`.
-    public func convergence(project: String, service name: String, revision: Revision, replicas: Int) async throws
-        -> SwarmConvergence
-    {
-        guard let existing = try await service(project: project, name: name) else {
-            return .failed("the Swarm service \(SwarmNaming.service(project: project, service: name)) is gone")
-        }
-        async let tasks = client.listTasks(service: existing.ID)
-        async let nodes = client.listNodes()
-        return SwarmConvergence.judge(
-            service: existing, tasks: try await tasks, nodes: try await nodes, revision: revision, replicas: replicas)
-    }
-
-    /// Polls `convergence` every `every` until it is converged or failed, or `deadline`
-    /// passes (then the last progress sentence is the reason).
-    public func waitConverged(
-        project: String, service name: String, revision: Revision, replicas: Int,
-        deadline: ContinuousClock.Instant, every: Duration = .milliseconds(250)
-    ) async throws -> SwarmConvergence {
-        var last = SwarmConvergence.progressing("not looked at yet")
-        while true {
-            last = try await convergence(project: project, service: name, revision: revision, replicas: replicas)
-            switch last {
-            case .converged, .failed: return last
-            case .progressing: break
-            }
-            if ContinuousClock.now >= deadline { return last }
-            try await Task.sleep(for: every)
         }
     }
 

@@ -24,9 +24,9 @@ public enum SwarmNaming {
 ///   must never take a Swarm task for one of its own instances).
 /// - One attachable overlay network per project; the Berth name is the network alias, and
 ///   `endpoint_mode: dnsrr` (no IPVS needed): `customer` resolves to every task's address.
-/// - Every `containerPort` is published in host mode on an ephemeral port (PublishedPort
-///   absent): any number of tasks fit on a node, and `berth proxy` finds each task's node
-///   address and port in its task status.
+/// - Every `containerPort`, and the port of an `http`/`tcp` health check, is published in
+///   host mode on an ephemeral port (PublishedPort absent): any number of tasks fit on a
+///   node, and `berth proxy` finds each task's node address and port in its task status.
 /// - `health` becomes the container's health check, so Swarm gates a task's `running`
 ///   state and an update on it: `http` runs `wget` (busybox and GNU; `curl` if there is no
 ///   wget) against 127.0.0.1 inside the container, `tcp` runs `nc -z` (or busybox `nc`),
@@ -74,7 +74,7 @@ public enum SwarmServiceMapping {
             RestartPolicy: restartPolicy(spec.restart),
             Networks: [.init(Target: SwarmNaming.network(project: project), Aliases: [spec.name])],
             ForceUpdate: nil)
-        let ports = Set(spec.ports.map(\.containerPort)).sorted().map {
+        let ports = publishedContainerPorts(spec).map {
             Engine.PortConfig(Protocol: "tcp", TargetPort: $0, PublishedPort: nil, PublishMode: "host")
         }
         let update = updateConfig(spec)
@@ -88,6 +88,23 @@ public enum SwarmServiceMapping {
                 Parallelism: update.Parallelism, Delay: 0, FailureAction: "pause", Monitor: update.Monitor,
                 MaxFailureRatio: 0, Order: update.Order),
             EndpointSpec: .init(Mode: "dnsrr", Ports: ports.isEmpty ? nil : ports))
+    }
+
+    /// The container ports each task publishes in host mode: the spec's, and the port of an
+    /// `http` or `tcp` health check (so `berth proxy` can probe a task from outside its
+    /// node even when the check's port serves no traffic). Sorted.
+    public static func publishedContainerPorts(_ spec: ServiceSpec) -> [Int] {
+        var ports = Set(spec.ports.map(\.containerPort))
+        if let port = spec.health.flatMap({ probePort($0.probe) }) { ports.insert(port) }
+        return ports.sorted()
+    }
+
+    /// The port an `http` or `tcp` probe connects to; nil for `exec`.
+    public static func probePort(_ probe: HealthCheck.Probe) -> Int? {
+        switch probe {
+        case .http(_, let port), .tcp(let port): port
+        case .exec: nil
+        }
     }
 
     /// The container health check of `check`.

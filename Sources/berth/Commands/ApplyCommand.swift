@@ -70,7 +70,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let n = desired.diagnostics.filter { $0.severity == .error }.count
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
         }
-        let runtime = try await runtimeOptions.connect(command: "berth apply")
+        let runtime = try await runtimeOptions.connectRuntime()
         // The one sync pipeline, once: overlays, observe, plan (printed), ask, apply.
         var options = SyncPipeline.Options()
         options.plan = PlanOptions(prune: prune, allowMassDelete: allowMassDelete)
@@ -136,7 +136,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
     }
 
-    private func observe(_ runtime: some ContainerRuntime, _ project: String) async throws -> ObservedState {
+    private func observe(_ runtime: any ContainerRuntime, _ project: String) async throws -> ObservedState {
         do {
             return try await runtime.observe(project: project)
         } catch {

@@ -41,6 +41,8 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var projectOptions: ProjectOptions
 
+    @OptionGroup var runtimeOptions: RuntimeOptions
+
     @Option(name: .long, help: "How often to fetch and check for drift (e.g. 30s, 5m, 500ms).")
     var interval: String = "30s"
 
@@ -121,6 +123,13 @@ struct WatchCommand: AsyncParsableCommand {
         var logger = Logger(label: "berth.watch")
         logger[metadataKey: "project"] = "\(project)"
         let stateDir = stateDir ?? Self.defaultStateDir(project: project, environment: environment)
+        let kind: RuntimeKind
+        do {
+            kind = try runtimeOptions.kind(environment: environment)
+        } catch let failure as CommandFailure {
+            printError(failure.message)
+            throw ExitCode(ExitStatus.failure)
+        }
 
         let journal: Journal
         do {
@@ -145,7 +154,7 @@ struct WatchCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
         defer { withExtendedLifetime(lease) {} }
-        guard let runtime = await Self.connectDocker(logger: logger, environment: environment, stop: stop) else {
+        guard let runtime = await Self.connect(kind, logger: logger, environment: environment, stop: stop) else {
             return
         }
 
@@ -164,7 +173,7 @@ struct WatchCommand: AsyncParsableCommand {
                 attachment: ProxyAttachment(
                     launcher: ProxyLauncher(
                         project: project, stateDirectory: stateDir,
-                        arguments: ["--bind", proxyBind, "--log-level", logLevel]),
+                        arguments: ["--bind", proxyBind, "--log-level", logLevel, "--runtime", kind.rawValue]),
                     logger: logger))
         // Rolling updates and scale-downs go through the project's `berth proxy`, if one runs.
         let router = ProxyRouter(stateDirectory: stateDir, project: project)
@@ -201,15 +210,24 @@ struct WatchCommand: AsyncParsableCommand {
         await server?.close()
     }
 
-    /// Connects to Docker, retrying with backoff (1 s doubling to 30 s) until it answers or
-    /// a stop signal arrives (then nil).
-    static func connectDocker(logger: Logger, environment: [String: String], stop: TerminationSignals) async -> DockerRuntime? {
+    /// Connects to the runtime (Docker, or a Swarm manager), retrying with backoff (1 s
+    /// doubling to 30 s) until it answers or a stop signal arrives (then nil).
+    static func connect(
+        _ kind: RuntimeKind, logger: Logger, environment: [String: String], stop: TerminationSignals
+    ) async -> (any ContainerRuntime)? {
         var wait = 1.0
         while !stop.stopped {
             do {
-                return try await DockerRuntime.connect(environment: environment, logger: Logger(label: "berth.docker"))
+                switch kind {
+                case .docker:
+                    return try await DockerRuntime.connect(environment: environment, logger: Logger(label: "berth.docker"))
+                case .swarm:
+                    return try await SwarmRuntime.connect(environment: environment, logger: Logger(label: "berth.swarm"))
+                }
             } catch {
-                logger.error("cannot reach the Docker daemon; retrying", metadata: ["error": "\(error)", "retry.seconds": "\(Int(wait))"])
+                logger.error(
+                    kind == .swarm ? "cannot reach a Swarm manager; retrying" : "cannot reach the Docker daemon; retrying",
+                    metadata: ["error": "\(error)", "retry.seconds": "\(Int(wait))"])
                 let deadline = Date().addingTimeInterval(wait)
                 while Date() < deadline && !stop.stopped { try? await Task.sleep(for: .milliseconds(100)) }
                 wait = min(30, wait * 2)

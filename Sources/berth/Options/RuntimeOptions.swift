@@ -12,8 +12,8 @@ enum RuntimeKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case swarm
 }
 
-/// Where observed state comes from: shared by the commands that talk to a runtime
-/// (`apply`, `status`); the project is `ProjectOptions`.
+/// Which runtime: shared by the commands that talk to one (`plan`, `apply`, `status`,
+/// `watch`, `proxy`); the project is `ProjectOptions`.
 struct RuntimeOptions: ParsableArguments {
     @Option(
         name: .long,
@@ -32,14 +32,9 @@ struct RuntimeOptions: ParsableArguments {
         return kind
     }
 
-    /// Connects to the Docker runtime, for the commands that drive one engine themselves;
-    /// an unreachable engine is a `CommandFailure` naming it. `command` names the command
-    /// for the message when the runtime chosen is one it does not drive yet.
-    func connect(command: String = "this command") async throws -> DockerRuntime {
-        if try kind() == .swarm {
-            throw CommandFailure(
-                "error: \(command) does not drive a Docker Swarm yet (berth status and berth plan read one with --runtime swarm); use --runtime docker against one Docker Engine")
-        }
+    /// Connects to the Docker runtime (one engine at DOCKER_HOST); an unreachable engine is a
+    /// `CommandFailure` naming it.
+    func connect() async throws -> DockerRuntime {
         var logger = Logger(label: "berth.docker")
         logger.logLevel = .error
         do {
@@ -49,18 +44,31 @@ struct RuntimeOptions: ParsableArguments {
         }
     }
 
+    /// Connects to the chosen runtime, for the commands that change what runs (apply): the
+    /// Docker runtime, or a Swarm through a manager (a worker or a lone engine is refused
+    /// with advice).
+    func connectRuntime() async throws -> any ContainerRuntime {
+        switch try kind() {
+        case .docker: return try await connect()
+        case .swarm: return try await Self.connectSwarm()
+        }
+    }
+
+    static func connectSwarm(environment: [String: String]? = nil) async throws -> SwarmRuntime {
+        var logger = Logger(label: "berth.swarm")
+        logger.logLevel = .error
+        do {
+            return try await SwarmRuntime.connect(environment: environment, logger: logger)
+        } catch {
+            throw CommandFailure("error: \(error)")
+        }
+    }
+
     /// Connects to the chosen runtime for reading what runs.
     func connectObserver() async throws -> ObservingRuntime {
         switch try kind() {
         case .docker: return .docker(try await connect())
-        case .swarm:
-            var logger = Logger(label: "berth.swarm")
-            logger.logLevel = .error
-            do {
-                return .swarm(try await SwarmRuntime.connect(logger: logger))
-            } catch {
-                throw CommandFailure("error: \(error)")
-            }
+        case .swarm: return .swarm(try await Self.connectSwarm())
         }
     }
 }
