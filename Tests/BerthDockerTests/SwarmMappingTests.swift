@@ -148,6 +148,16 @@ import Testing
         #expect(recorded == Self.booking)
     }
 
+    @Test func workloadFieldsTheMappingDoesNotCarryAreNamed() {
+        #expect(SwarmServiceMapping.unsupportedFields(Self.booking) == [])
+        var spec = Self.booking
+        spec.container.user = "app"
+        spec.container.volumes = [VolumeMount(source: .named("data"), mountPath: "/data")]
+        spec.container.initProcess = true
+        spec.ports.append(PortSpec(containerPort: 53, protocol: .udp))
+        #expect(SwarmServiceMapping.unsupportedFields(spec) == ["init", "ports (protocol: udp)", "user", "volumes"])
+    }
+
     @Test func updatePolicyPicksOrderAndParallelism() {
         func config(_ update: UpdatePolicy, replicas: Int = 4) -> String {
             var spec = ServiceSpec(name: "s", image: "i", replicas: replicas, update: update)

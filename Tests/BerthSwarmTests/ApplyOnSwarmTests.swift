@@ -101,6 +101,18 @@ extension SwarmSuite {
             let left = try await shop.runtime.client.listServices(labels: [BerthLabel.project: shop.project])
             #expect(left.compactMap { $0.Spec.Labels?[BerthLabel.service] }.sorted() == ["booking", "customer"])
             #expect(try shop.summary() == ["booking Synced Healthy 2/2", "customer Synced Healthy 1/1"])
+
+            // 6. A field the Swarm mapping does not carry yet: refused, not run without it.
+            try shop.service("cache", image: "shop/customer:1.0", replicas: 1, spec: "  user: nobody\n")
+            try shop.commit("cache as nobody")
+            let refused = try shop.apply()
+            #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+            #expect(
+                refused.stderr.contains(
+                    "cache uses user, which this version of Berth does not carry onto Swarm services yet; remove it from its manifest, or run it with --runtime docker; nothing was changed"),
+                "\(refused.stderr)")
+            let afterRefusal = try await shop.runtime.client.listServices(labels: [BerthLabel.project: shop.project])
+            #expect(afterRefusal.compactMap { $0.Spec.Labels?[BerthLabel.service] }.sorted() == ["booking", "customer"])
         }
 
         /// The node address and host-mode port where a task's 8080 answers.

@@ -23,6 +23,11 @@ extension SwarmRuntime {
     }
 
     public func applyService(_ request: ServiceRequest) async throws -> ServiceOutcome {
+        let unsupported = SwarmServiceMapping.unsupportedFields(request.spec)
+        if !unsupported.isEmpty {
+            return .failed(
+                "\(request.spec.name) uses \(unsupported.joined(separator: ", ")), which this version of Berth does not carry onto Swarm services yet; remove \(unsupported.count == 1 ? "it" : "them") from its manifest, or run it with --runtime docker; nothing was changed")
+        }
         var spec = request.spec
         spec.replicas = request.replicas
         let wanted = InstanceRequest(project: request.project, spec: spec, commit: request.commit)

@@ -90,6 +90,25 @@ public enum SwarmServiceMapping {
             EndpointSpec: .init(Mode: "dnsrr", Ports: ports.isEmpty ? nil : ports))
     }
 
+    /// The manifest fields `spec` sets that this mapping does not carry onto a Swarm service
+    /// yet, by their manifest names, sorted. `applyService` refuses such a service rather
+    /// than run it without them (a volume or a user silently missing is worse than an error).
+    public static func unsupportedFields(_ spec: ServiceSpec) -> [String] {
+        let c = spec.container
+        var fields: [String] = []
+        if c.entrypoint != nil { fields.append("entrypoint") }
+        if c.user != nil { fields.append("user") }
+        if c.workingDir != nil { fields.append("workingDir") }
+        if c.readOnlyRootFilesystem { fields.append("readOnly") }
+        if c.capabilities != nil { fields.append("capabilities") }
+        if c.initProcess { fields.append("init") }
+        if !c.volumes.isEmpty { fields.append("volumes") }
+        if !c.secretNames.isEmpty { fields.append("secrets") }
+        if !c.envFiles.isEmpty { fields.append("envFrom") }
+        if spec.ports.contains(where: { $0.protocol == .udp }) { fields.append("ports (protocol: udp)") }
+        return fields.sorted()
+    }
+
     /// The container ports each task publishes in host mode: the spec's, and the port of an
     /// `http` or `tcp` health check (so `berth proxy` can probe a task from outside its
     /// node even when the check's port serves no traffic). Sorted.
