@@ -36,3 +36,9 @@ extension GitDesiredStateSource {
         return RevisionDiff(from: from, to: to, path: path, diff: diff, diagnostics: diagnostics, changedFiles: changes.count)
     }
 }
+
+extension RevisionDiff {
+    /// `berth diff`'s text (also the web UI's plan page): the field changes, then the counts
+    /// and the range `from..to`.
+    public var text: String { DiffText.text(diff, range: "\(from.short)..\(to.short)") }
+}

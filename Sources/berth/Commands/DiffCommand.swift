@@ -69,15 +69,7 @@ struct DiffCommand: AsyncParsableCommand {
         if detailedExitcode && !result.diff.isEmpty { throw ExitCode(ExitStatus.changes) }
     }
 
-    func text(_ r: RevisionDiff) -> String {
-        let range = "\(r.from.short)..\(r.to.short)"
-        if r.diff.isEmpty { return "No changes in desired state (\(range)).\n" }
-        let s = r.diff.summary
-        var lines = textLines(r.diff.changes)
-        lines.append("")
-        lines.append("\(s.added) added, \(s.removed) removed, \(s.changed) changed (\(range)).")
-        return lines.joined(separator: "\n") + "\n"
-    }
+    func text(_ r: RevisionDiff) -> String { r.text }
 
     func markdown(_ r: RevisionDiff) -> String {
         var out = "### Desired state: `\(r.from.short)` → `\(r.to.short)`\n\n"

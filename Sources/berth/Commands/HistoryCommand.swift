@@ -105,36 +105,8 @@ struct HistoryCommand: AsyncParsableCommand {
         }
     }
 
-    /// `Applied: 2026-…Z` (first sync from the commit that succeeded), or why not.
-    static func appliedLine(_ summary: CommitSummary?) -> String {
-        guard let summary else { return "Applied: never (no sync from this commit in the journal)" }
-        if summary.applied { return "Applied: \(summary.firstSync)" }
-        return "Applied: no (\(summary.results.map(\.rawValue).joined(separator: ", ")) at \(summary.firstSync))"
-    }
-
     func text(_ entries: [HistoryEntry], journal: [String: CommitSummary]? = nil) -> String {
-        if entries.isEmpty {
-            return service.map { "No commit changed service \($0).\n" } ?? "No commit changed the desired state.\n"
-        }
-        var blocks: [String] = []
-        for e in entries {
-            // Author and message are whatever the committer wrote: control characters are
-            // spelled out, each line of the message on a line of its own.
-            var lines = [
-                "commit \(e.commit.id.hex)",
-                SafeText.escaped("Author: \(e.commit.author.name) <\(e.commit.author.email)>"),
-                "Date:   \(e.commit.author.rfc3339)",
-            ]
-            if let journal { lines.append(Self.appliedLine(journal[e.commit.id.hex])) }
-            lines.append("")
-            lines += e.commit.message.trimmingCharacters(in: .newlines).split(separator: "\n", omittingEmptySubsequences: false)
-                .map { $0.isEmpty ? "" : "    " + SafeText.escaped(String($0)) }
-            lines.append("")
-            lines += textLines(e.changes, indent: "  ")
-            lines += e.diagnostics.map { "  " + SafeText.escaped($0.rendered) }
-            blocks.append(lines.joined(separator: "\n"))
-        }
-        return blocks.joined(separator: "\n\n") + "\n"
+        HistoryText.text(entries, service: service, journal: journal)
     }
 }
 

@@ -67,32 +67,3 @@ func encodeJSON(_ value: some Encodable) throws -> String {
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
-
-/// A field value for people: strings bare (control characters spelled out), absent as `(none)`.
-func display(_ value: JSONValue) -> String {
-    value == .null ? "(none)" : SafeText.escaped(value.description)
-}
-
-/// The text lines of a list of service changes, `~ booking  spec.image: a → b`, indented;
-/// names and values from git with their control characters spelled out.
-func textLines(_ changes: [ServiceChange], indent: String = "") -> [String] {
-    var lines: [String] = []
-    let names = changes.map { SafeText.escaped($0.service) }
-    let width = names.map(\.count).max() ?? 0
-    for (change, name) in zip(changes, names) {
-        let padded = name.padding(toLength: width, withPad: " ", startingAt: 0)
-        switch change.kind {
-        case .added:
-            let image = change.fields.first { $0.path == "spec.image" }.map { "  spec.image: \(display($0.to))" } ?? ""
-            lines.append("\(indent)+ \(padded)\(image)")
-        case .removed:
-            lines.append("\(indent)- \(name)")
-        case .changed:
-            for (i, field) in change.fields.enumerated() {
-                let head = i == 0 ? "~ \(padded)" : String(repeating: " ", count: width + 2)
-                lines.append("\(indent)\(head)  \(SafeText.escaped(field.path)): \(display(field.from)) → \(display(field.to))")
-            }
-        }
-    }
-    return lines
-}

@@ -1,15 +1,14 @@
-import BerthCore
-
-/// `berth plan` output for people (text), CI (JSON: `Plan.jsonText()`) and pull requests
-/// (markdown). Every format prints exactly the `Plan` value; env values are masked by the
-/// planner already (`Secrets`), and nothing else a step shows carries env. In text and
+/// `berth plan` output for people (text; also the web UI's plan page), CI (JSON:
+/// `Plan.jsonText()`) and pull requests (markdown). Every format prints exactly the `Plan`
+/// value; env values are masked by the planner already (`Secrets`), and nothing else a
+/// step shows carries env. In text and
 /// markdown every line is passed through `SafeText` (names, images, ids and env values come
 /// from git, Docker or a file: none may print a line of its own or a terminal escape).
 ///
 /// Symbols (ASCII on purpose, so they survive any terminal, log and CI viewer):
 /// `+` create, `~` update, `>` scale, `!` heal, `-` delete.
-enum PlanRendering {
-    static func symbol(_ action: PlanStep.Action) -> String {
+public enum PlanRendering {
+    public static func symbol(_ action: PlanStep.Action) -> String {
         switch action {
         case .create: "+"
         case .update: "~"
@@ -19,10 +18,10 @@ enum PlanRendering {
         }
     }
 
-    static let noChanges = "No changes. Desired state matches what runs."
+    public static let noChanges = "No changes. Desired state matches what runs."
 
     /// Said instead of `noChanges`, or after the summary, when the desired state has errors.
-    static func incomplete(_ plan: Plan, empty: Bool) -> String {
+    public static func incomplete(_ plan: Plan, empty: Bool) -> String {
         let n = plan.desiredErrors
         let errors = "The desired state has \(n) error\(n == 1 ? "" : "s")"
         return empty
@@ -30,12 +29,12 @@ enum PlanRendering {
             : "\(errors): the services that did not load are left as they run, and nothing is pruned."
     }
 
-    static func shortCommit(_ revision: String?) -> String {
+    public static func shortCommit(_ revision: String?) -> String {
         revision.map { String($0.prefix(7)) } ?? "(no commit)"
     }
 
     /// What the step changes, old → new, without the reason.
-    static func change(_ step: PlanStep) -> String {
+    public static func change(_ step: PlanStep) -> String {
         let from = step.from, to = step.to
         func replicas(_ n: Int) -> String { "\(n) replica\(n == 1 ? "" : "s")" }
         switch step.action {
@@ -65,14 +64,14 @@ enum PlanRendering {
     }
 
     /// `KEY=value, …` sorted by key; values are already masked.
-    static func envLine(_ step: PlanStep) -> String? {
+    public static func envLine(_ step: PlanStep) -> String? {
         guard step.action == .create, let env = step.to?.env, !env.isEmpty else { return nil }
         return env.keys.sorted().map { "\($0)=\(env[$0]!)" }.joined(separator: ", ")
     }
 
     // MARK: - Text
 
-    static func text(_ plan: Plan) -> String {
+    public static func text(_ plan: Plan) -> String {
         func safe(_ s: String) -> String { SafeText.escaped(s) }
         var out = safe("Berth plan for project \(plan.project) at commit \(shortCommit(plan.revision))") + "\n\n"
         if plan.steps.isEmpty {
@@ -107,7 +106,7 @@ enum PlanRendering {
 
     // MARK: - Markdown
 
-    static func markdown(_ plan: Plan) -> String {
+    public static func markdown(_ plan: Plan) -> String {
         var out = "### Berth plan for `\(cell(plan.project))` at `\(cell(shortCommit(plan.revision)))`\n\n"
         if plan.steps.isEmpty {
             out += (plan.desiredErrors > 0 ? incomplete(plan, empty: true) : noChanges) + "\n"
@@ -132,7 +131,7 @@ enum PlanRendering {
 
     /// A table cell: pipes escaped, HTML-significant characters escaped, control characters
     /// (line breaks included) spelled out.
-    static func cell(_ s: String) -> String {
+    public static func cell(_ s: String) -> String {
         var out = ""
         for c in SafeText.escaped(s) {
             switch c {
