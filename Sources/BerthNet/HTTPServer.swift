@@ -42,13 +42,64 @@ public final class HTTPServer: Sendable {
         public var body: [UInt8]
         /// Written in name order, after Content-Type and Content-Length.
         public var headers: [String: String]
+        /// When set, `body` is ignored and the body is streamed instead (server-sent events):
+        /// the head goes out without a Content-Length (chunked), then `stream` writes until
+        /// it returns, and the connection is closed.
+        public var stream: BodyStream?
 
-        public init(status: Int, contentType: String = "application/json", body: [UInt8], headers: [String: String] = [:]) {
+        public init(
+            status: Int, contentType: String = "application/json", body: [UInt8], headers: [String: String] = [:],
+            stream: BodyStream? = nil
+        ) {
             self.status = status
             self.contentType = contentType
             self.body = body
             self.headers = headers
+            self.stream = stream
         }
+    }
+
+    /// A response body written piece by piece, for as long as the producer runs. The
+    /// producer is cancelled when the client goes away; each `write` flushes.
+    public struct BodyStream: Sendable, Equatable {
+        public typealias Producer = @Sendable (BodyWriter) async -> Void
+        private let id: ObjectIdentifier
+        private let box: Box
+        public var produce: Producer { box.produce }
+
+        public init(_ produce: @escaping Producer) {
+            box = Box(produce)
+            id = ObjectIdentifier(box)
+        }
+
+        public static func == (a: BodyStream, b: BodyStream) -> Bool { a.id == b.id }
+
+        private final class Box: Sendable {
+            let produce: Producer
+            init(_ produce: @escaping Producer) { self.produce = produce }
+        }
+    }
+
+    /// Writes the pieces of a streamed body to one connection.
+    public struct BodyWriter: Sendable {
+        public struct Closed: Error, CustomStringConvertible {
+            public var description: String { "the client closed the connection" }
+        }
+        let channel: any Channel
+
+        /// Writes and flushes `bytes`; throws `Closed` once the client went away.
+        public func write(_ bytes: [UInt8]) async throws {
+            guard channel.isActive else { throw Closed() }
+            var buffer = channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            do {
+                try await channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)))
+            } catch {
+                throw Closed()
+            }
+        }
+
+        public func write(_ text: String) async throws { try await write(Array(text.utf8)) }
     }
 
     public typealias Handler = @Sendable (Request) async -> Response
@@ -114,6 +165,8 @@ private final class RequestHandler: ChannelInboundHandler {
     private var queue: [Pending] = []
     private var busy = false
     private var closed = false
+    /// The producer of a streamed body in flight (cancelled when the client goes away).
+    private var streaming: Task<Void, Never>?
 
     init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int) {
         self.handler = handler
@@ -162,6 +215,8 @@ private final class RequestHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         queue = []
+        streaming?.cancel()
+        streaming = nil
         context.fireChannelInactive()
     }
 
@@ -185,11 +240,41 @@ private final class RequestHandler: ChannelInboundHandler {
         busy = false
         guard !closed, !queue.isEmpty else { return }
         let pending = queue.removeFirst()
+        if let stream = response.stream, !pending.isHead {
+            queue = []
+            closed = true
+            startStream(response, stream: stream, context: context, version: pending.version)
+            return
+        }
         write(response, context: context, version: pending.version, keepAlive: pending.keepAlive, isHead: pending.isHead)
         if pending.keepAlive {
             next(context: context)
         } else {
             queue = []
+        }
+    }
+
+    /// The head without a length (NIO frames the body chunked), then the producer's pieces,
+    /// then the end and a close. Later requests on the connection are not read.
+    private func startStream(
+        _ response: HTTPServer.Response, stream: HTTPServer.BodyStream, context: ChannelHandlerContext,
+        version: HTTPVersion
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { headers.add(name: name, value: value) }
+        headers.add(name: "Connection", value: "close")
+        let head = HTTPResponseHead(
+            version: version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        let channel = context.channel
+        let writer = HTTPServer.BodyWriter(channel: channel)
+        streaming = Task {
+            await stream.produce(writer)
+            if channel.isActive {
+                try? await channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+            }
+            try? await channel.close()
         }
     }
 
