@@ -111,7 +111,8 @@ let package = Package(
         .testTarget(
             name: "BerthEngineTests",
             dependencies: ["BerthEngine", "BerthCore", "BerthGit", "BerthNet", "BerthTestSupport",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strict),
         .testTarget(
             name: "BerthProxyTests",

@@ -10,14 +10,7 @@ extension HTTPServer.Request {
     /// The query's parameters, percent-decoded (`+` is a space); the last of a name wins.
     public var query: [String: String] {
         guard let q = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
-        var out: [String: String] = [:]
-        for pair in q.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
-            out[key] = value
-        }
-        return out
+        return FormEncoding.decode(String(q))
     }
 }
 
@@ -26,12 +19,18 @@ public struct APIResponse: Sendable, Equatable {
     public var contentType: String
     public var body: String
     public var headers: [String: String]
+    /// A body streamed instead of `body` (the web UI's server-sent events).
+    public var stream: HTTPServer.BodyStream?
 
-    public init(status: Int, contentType: String = "application/json", body: String, headers: [String: String] = [:]) {
+    public init(
+        status: Int, contentType: String = "application/json", body: String, headers: [String: String] = [:],
+        stream: HTTPServer.BodyStream? = nil
+    ) {
         self.status = status
         self.contentType = contentType
         self.body = body
         self.headers = headers
+        self.stream = stream
     }
 
     /// `{"error": message, "formatVersion": 1}`.
@@ -61,25 +60,31 @@ public struct APIResponse: Sendable, Equatable {
 /// | `GET /api/v1/journal?service=&since=&limit=` | journal records, newest first |
 /// | `GET /api/v1/events?after=&wait=&limit=` | sync events after `after`, oldest first; with `wait` (up to 60s) a long poll |
 /// | `POST /api/v1/sync` | fetch and sync now (202) |
+/// | `GET /`, `/services/NAME`, `/plan`, `/journal`, `/ui/…` | the web UI (`WebUI`), when given |
 public struct APIRouter: Sendable {
     public let loop: ReconcileLoop
     public let journal: Journal?
     public let token: String?
     /// Reads (all but `/healthz`) need the token too: `berth watch` listening on an address
-    /// other than loopback without `--public-read` (`APIExposure`).
+    /// other than loopback without `--public-read` (`APIExposure`). The web UI then needs a
+    /// session for its pages as well.
     public let readsNeedToken: Bool
+    /// The web UI, served beside the API on the same address.
+    public let ui: WebUI?
 
-    public init(loop: ReconcileLoop, journal: Journal?, token: String?, readsNeedToken: Bool = false) {
+    public init(loop: ReconcileLoop, journal: Journal?, token: String?, readsNeedToken: Bool = false, ui: WebUI? = nil) {
         self.loop = loop
         self.journal = journal
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.readsNeedToken = readsNeedToken
+        self.ui = ui
     }
 
     static let writeDisabled =
         "write endpoints are disabled: no API token is configured; start berth watch with BERTH_API_TOKEN set, then send `Authorization: Bearer <token>`"
 
     public func handle(_ request: APIRequest) async -> APIResponse {
+        if let ui, WebUI.owns(request.path) { return await ui.handle(request) }
         let routes: [String: Set<String>] = [
             "/healthz": ["GET"], "/metrics": ["GET"], "/api/v1/status": ["GET"], "/api/v1/plan": ["GET"],
             "/api/v1/journal": ["GET"], "/api/v1/events": ["GET"], "/api/v1/sync": ["POST"],
@@ -127,17 +132,10 @@ public struct APIRouter: Sendable {
             return .error(401, "this endpoint needs `Authorization: Bearer <token>` (the value of BERTH_API_TOKEN)", headers: challenge)
         }
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), constantTimeEqual(Array(header.dropFirst(prefix.count).utf8), Array(token.utf8)) else {
+        guard header.hasPrefix(prefix), ConstantTime.equal(header.dropFirst(prefix.count).utf8, token.utf8) else {
             return .error(401, "the bearer token does not match BERTH_API_TOKEN", headers: challenge)
         }
         return nil
-    }
-
-    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in a.indices { diff |= a[i] ^ b[i] }
-        return diff == 0
     }
 
     /// `?after=SEQ` (default 0: every kept event), `?wait=DURATION` (default 0, at most

@@ -4,12 +4,16 @@ import BerthNet
 /// of an `APIRouter`.
 public final class APIServer: Sendable {
     private let server: HTTPServer
+    private let ui: WebUI?
     /// The address actually bound.
     public var host: String { server.host }
     /// The port actually bound (port 0 picks a free one).
     public var port: Int { server.port }
 
-    private init(server: HTTPServer) { self.server = server }
+    private init(server: HTTPServer, ui: WebUI?) {
+        self.server = server
+        self.ui = ui
+    }
 
     /// Binds `host:port` and serves `router` until `close()`.
     public static func start(host: String, port: Int, router: APIRouter) async throws -> APIServer {
@@ -17,12 +21,14 @@ public final class APIServer: Sendable {
             let response = await router.handle(request)
             return HTTPServer.Response(
                 status: response.status, contentType: response.contentType, body: Array(response.body.utf8),
-                headers: response.headers)
+                headers: response.headers, stream: response.stream)
         }
-        return APIServer(server: server)
+        return APIServer(server: server, ui: router.ui)
     }
 
+    /// Stops accepting connections and ends the web UI's live streams.
     public func close() async {
+        ui?.shutdown()
         await server.close()
     }
 }

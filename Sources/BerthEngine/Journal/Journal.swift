@@ -100,14 +100,18 @@ public actor Journal {
         }
     }
 
-    /// Records newest first: those with a step for `service` (when given), started at or
-    /// after `since` (an RFC 3339 timestamp), at most `limit`.
-    public func records(service: String? = nil, since: String? = nil, limit: Int = 50) throws -> [JournalRecord] {
+    /// Records newest first: those with a step for `service` (when given), that ended with
+    /// `result` (when given), started at or after `since` (an RFC 3339 timestamp), at most `limit`.
+    public func records(service: String? = nil, result: SyncResult? = nil, since: String? = nil, limit: Int = 50) throws -> [JournalRecord] {
         var sql = "SELECT id, started, ended, commit_sha, trigger, result, errors FROM syncs WHERE 1=1"
         var values: [Value] = []
         if let service {
             sql += " AND id IN (SELECT sync_id FROM steps WHERE service = ?)"
             values.append(.text(service))
+        }
+        if let result {
+            sql += " AND result = ?"
+            values.append(.text(result.rawValue))
         }
         if let since {
             sql += " AND started >= ?"
@@ -160,6 +164,41 @@ public actor Journal {
         return out
     }
 
+    /// Per service, its newest step (for the web UI's "last change"): one query over the
+    /// whole journal.
+    public func lastSteps() throws -> [String: LastStep] {
+        var out: [String: LastStep] = [:]
+        try connection.query(
+            """
+            SELECT service, action, outcome, ended FROM (
+              SELECT st.service, st.action, st.outcome, sy.ended,
+                     ROW_NUMBER() OVER (PARTITION BY st.service ORDER BY st.sync_id DESC, st.position DESC) AS n
+              FROM steps st JOIN syncs sy ON sy.id = st.sync_id)
+            WHERE n = 1
+            """, []
+        ) { row in
+            out[row.text(0)] = LastStep(
+                action: row.text(1), outcome: JournalOutcome(rawValue: row.text(2)) ?? .failed, ended: row.text(3))
+        }
+        return out
+    }
+
+    /// The id of the newest record (0 when there is none): changes whenever a sync is recorded.
+    public func lastID() throws -> Int64 {
+        var id: Int64 = 0
+        try connection.query("SELECT COALESCE(MAX(id), 0) FROM syncs", []) { row in id = row.integer(0) }
+        return id
+    }
+
+    /// When a sync from `commit` first succeeded (its end), nil when none did.
+    public func firstSuccess(commit: String) throws -> String? {
+        var ended: String?
+        try connection.query(
+            "SELECT MIN(ended) FROM syncs WHERE commit_sha = ? AND result = 'succeeded'", [.text(commit)]
+        ) { row in ended = row.optionalText(0) }
+        return ended
+    }
+
     /// The newest record whose result is `succeeded` and that has a commit.
     public func lastAppliedCommit() throws -> String? {
         var commit: String?
@@ -183,6 +222,20 @@ public actor Journal {
                 results: Set(results).sorted { $0.rawValue < $1.rawValue })
         }
         return out
+    }
+}
+
+/// A service's newest step (`Journal.lastSteps`).
+public struct LastStep: Sendable, Hashable {
+    public var action: String
+    public var outcome: JournalOutcome
+    /// When its sync ended, RFC 3339.
+    public var ended: String
+
+    public init(action: String, outcome: JournalOutcome, ended: String) {
+        self.action = action
+        self.outcome = outcome
+        self.ended = ended
     }
 }
 

@@ -27,7 +27,8 @@ struct WatchCommand: AsyncParsableCommand {
             HTTP API listens on --listen (loopback by default): GET /healthz, /metrics, \
             /api/v1/status, /api/v1/plan, /api/v1/journal, /api/v1/events; POST /api/v1/sync needs \
             `Authorization: Bearer $BERTH_API_TOKEN` and is disabled when BERTH_API_TOKEN is \
-            not set. Logs go to standard error, one logfmt line per event. SIGTERM or SIGINT \
+            not set. The web UI is at / on the same address (Sync now there needs a log-in \
+            with the same token). Logs go to standard error, one logfmt line per event. SIGTERM or SIGINT \
             finishes the step in flight and exits 0.
 
             When a service publishes a port, watch joins the project's `berth proxy` (the one \
@@ -182,13 +183,20 @@ struct WatchCommand: AsyncParsableCommand {
             options: options)
 
         var server: APIServer?
+        var ui: WebUI?
         if listen != "off", let (host, port) = Self.parseListen(listen) {
             let token = environment["BERTH_API_TOKEN"]
             let exposure = APIExposure(host: host, publicRead: publicRead)
+            let reader = GitUIReader(path: source.path, historyIndexRoot: SourceOptions.stateRoot(environment: environment) + "/history") {
+                try SourceOptions.repositoryForReading(repo, environment: environment)
+            }
+            var uiOptions = WebUI.Options()
+            uiOptions.readsNeedSession = exposure.readsNeedToken
+            ui = WebUI(loop: loop, journal: journal, token: token, git: reader, traffic: router, options: uiOptions)
             do {
                 server = try await APIServer.start(
                     host: host, port: port,
-                    router: APIRouter(loop: loop, journal: journal, token: token, readsNeedToken: exposure.readsNeedToken))
+                    router: APIRouter(loop: loop, journal: journal, token: token, readsNeedToken: exposure.readsNeedToken, ui: ui))
             } catch {
                 printError("error: cannot listen on \(listen): \(error); pass another --listen HOST:PORT, or --listen off")
                 throw ExitCode(ExitStatus.failure)
@@ -201,12 +209,16 @@ struct WatchCommand: AsyncParsableCommand {
             if exposure == .publicReads {
                 logger.warning("--public-read: status, plans, the journal and metrics are served without a token to anyone who can reach \(host):\(server!.port)")
             }
+            let shown = host.contains(":") ? "[\(host)]" : host
+            logger.info("web UI", metadata: ["http.url": "http://\(shown):\(server!.port)/"])
         }
         logger.info(
             "watching", metadata: ["git.repo": "\(repo.map(Scrubber.scrubURLUserInfo) ?? ".")", "git.ref": "\(source.ref)", "watch.interval": "\(interval)",
                                    "state.dir": "\(stateDir)"])
         stop.onStop { _ in Task { await loop.stop() } }
+        let uiWork = Task { [ui] in await ui?.run() }
         await loop.run()
+        uiWork.cancel()
         await server?.close()
     }
 

@@ -38,6 +38,15 @@ extension SourceOptions {
             credentials: GitCredentials(environment: environment))
     }
 
+    /// `--repo` opened for reading only, without a fetch: a local repository, or the mirror
+    /// of a remote that `berth watch` fetches into (the web UI reads it between fetches).
+    static func repositoryForReading(_ repo: String?, environment: [String: String]) throws -> GitRepository {
+        guard let repo else { return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true) }
+        guard GitRepository.isRemote(repo) else { return try GitRepository(path: repo, discover: true) }
+        return try GitRepository(
+            path: GitRepository.mirrorDirectory(for: repo, cacheRoot: cacheRoot(environment: environment)), discover: false)
+    }
+
     func openSource() async throws -> GitDesiredStateSource {
         GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.stateRoot() + "/history")
     }

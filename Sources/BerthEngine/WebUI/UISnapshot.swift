@@ -1,0 +1,149 @@
+public import BerthCore
+public import Foundation
+
+/// Turns what `berth watch` knows (the loop's status, the desired specs, the journal, the
+/// rate samples) into the pages' models. Pure: values in, values out; `WebUI` gathers the
+/// inputs.
+public enum UISnapshot {
+    public struct Inputs: Sendable {
+        public var status: LoopState
+        /// The desired state in force, by service name.
+        public var specs: [String: ServiceSpec]
+        /// The newest request rate of each service (from the samples).
+        public var rates: [String: Double]
+        /// The newest journal step of each service.
+        public var lastSteps: [String: LastStep]
+        public var appliedInfo: CommitInfo?
+        public var appliedAt: Date?
+        public var nextSyncDue: Date?
+
+        public init(
+            status: LoopState, specs: [String: ServiceSpec] = [:], rates: [String: Double] = [:],
+            lastSteps: [String: LastStep] = [:], appliedInfo: CommitInfo? = nil, appliedAt: Date? = nil,
+            nextSyncDue: Date? = nil
+        ) {
+            self.status = status
+            self.specs = specs
+            self.rates = rates
+            self.lastSteps = lastSteps
+            self.appliedInfo = appliedInfo
+            self.appliedAt = appliedAt
+            self.nextSyncDue = nextSyncDue
+        }
+    }
+
+    /// Changes whenever anything a page shows from the loop's state changes (not times).
+    public static func fingerprint(_ state: LoopState) -> Int { state.hashValue }
+
+    public static func overview(_ inputs: Inputs, now: Date) -> OverviewModel {
+        let s = inputs.status
+        var summary = LoopSummary(
+            appliedCommit: s.lastAppliedCommit, appliedCommitInfo: inputs.appliedInfo, appliedAt: inputs.appliedAt,
+            headCommit: s.newestCommit, desiredCommit: s.desiredCommit, nextSyncDue: inputs.nextSyncDue)
+        if let last = s.lastSync {
+            let ms = last.started.flatMap { a in last.ended.map { b in max(0, Int((b.timeIntervalSince(a) * 1000).rounded())) } }
+            summary.lastSync = LoopSummary.LastSync(
+                trigger: last.trigger, result: last.result, ended: last.ended, durationMs: ms, steps: last.steps)
+        }
+        return OverviewModel(
+            summary: summary, attention: attention(inputs, now: now), services: s.report.services.map { row($0, inputs, now: now) })
+    }
+
+    public static func row(_ service: StatusReport.Service, _ inputs: Inputs, now: Date) -> ServiceRow {
+        let name = service.name
+        var autoscale: AutoscaleInfo?
+        if let a = inputs.specs[name]?.autoscale {
+            autoscale = AutoscaleInfo(min: a.min, max: a.max, targetRequestsPerSecond: a.targetRequestsPerSecond, rate: inputs.rates[name])
+        }
+        var lastChange: LastChange?
+        if let step = inputs.lastSteps[name], let time = Timestamp.date(step.ended) {
+            lastChange = LastChange(what: step.action, outcome: step.outcome, time: time)
+        } else if let newest = service.instances.compactMap({ $0.created.flatMap(Timestamp.date) }).max() {
+            lastChange = LastChange(what: "started", outcome: nil, time: newest)
+        }
+        let backoff = inputs.status.backoff.first { $0.service == name && $0.retryAt > now }
+        return ServiceRow(
+            name: name, image: service.image, revision: service.revision, readyReplicas: service.readyReplicas,
+            desiredReplicas: service.desiredReplicas, autoscale: autoscale, sync: service.sync, health: service.health,
+            message: service.message, lastChange: lastChange,
+            heldBack: inputs.status.heldBack.contains { $0.service == name }, backoffUntil: backoff?.retryAt)
+    }
+
+    /// What the overview's banner lists: the worst first.
+    public static func attention(_ inputs: Inputs, now: Date) -> [Attention] {
+        let s = inputs.status
+        var out: [Attention] = []
+        if let invalid = s.invalid {
+            let n = invalid.errors.count
+            let last = s.desiredCommit.map { " (\(UIFormat.shortCommit($0)))" } ?? ""
+            out.append(Attention(
+                kind: .invalidCommit,
+                title: "Commit \(invalid.commit.map(UIFormat.shortCommit) ?? "?") has \(UIFormat.count(n, "error")) in its manifests: it is held back, and the last good desired state\(last) keeps running.",
+                details: invalid.errors))
+        }
+        for held in s.heldBack.sorted(by: { $0.service < $1.service }) {
+            let commit = held.commit.map { ", commit \(UIFormat.shortCommit($0))" } ?? ""
+            out.append(Attention(
+                kind: .heldBack,
+                title: "The rollout of revision \(held.revision)\(commit) ended \(held.outcome.rawValue): held back until a newer commit changes",
+                details: held.message.isEmpty ? [] : [held.message], services: [held.service]))
+        }
+        if let e = s.sourceError {
+            out.append(Attention(kind: .error, title: "Git cannot be read: the desired state read last keeps running.", details: [e]))
+        }
+        if let e = s.runtimeError {
+            out.append(Attention(kind: .error, title: "The runtime cannot be reached: nothing is observed or applied.", details: [e]))
+        }
+        if let e = s.planError {
+            out.append(Attention(kind: .error, title: "The loop cannot plan: nothing is applied.", details: [e]))
+        }
+        if let last = s.lastSync, last.result == .failed || (last.result == .error && s.sourceError == nil && s.runtimeError == nil && s.planError == nil) {
+            out.append(Attention(kind: .syncFailed, title: "The last sync (\(last.trigger)) ended \(last.result.rawValue).", details: last.errors))
+        }
+        for entry in s.backoff.sorted(by: { $0.service < $1.service }) where entry.retryAt > now {
+            out.append(Attention(
+                kind: .backoff,
+                title: "Crash-looping, \(UIFormat.count(entry.failures, "failure")) in a row: next restart of",
+                services: [entry.service], time: entry.retryAt))
+        }
+        let unhealthy = s.report.services.filter { $0.health == .degraded || $0.health == .missing }.map(\.name).sorted()
+        if !unhealthy.isEmpty {
+            out.append(Attention(
+                kind: .unhealthy,
+                title: unhealthy.count == 1 ? "1 service is Degraded or Missing:" : "\(unhealthy.count) services are Degraded or Missing:",
+                services: unhealthy))
+        }
+        let order = Attention.Kind.allCases
+        return out.enumerated().sorted { a, b in
+            if a.element.isSevere != b.element.isSevere { return a.element.isSevere }
+            let ka = order.firstIndex(of: a.element.kind)!, kb = order.firstIndex(of: b.element.kind)!
+            return ka != kb ? ka < kb : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// The service page's model; nil when the service is neither desired nor running.
+    public static func service(
+        _ name: String, _ inputs: Inputs, journal: [JournalRecord], series: [SeriesPoint], hasTraffic: Bool,
+        probes: [String: (result: String, time: Date)] = [:], history: TextOrError, historyLimit: Int, now: Date
+    ) -> ServicePageModel? {
+        guard let status = inputs.status.report.services.first(where: { $0.name == name }) else { return nil }
+        let instances = status.instances.sorted { $0.id < $1.id }.map { i in
+            InstanceRow(
+                id: i.id, node: i.node, state: i.state, health: i.healthWord, revision: i.revision.id, restarts: i.restartCount,
+                exitCode: i.exitCode, created: i.created.flatMap(Timestamp.date), lastProbe: probes[i.id]?.result,
+                lastProbeTime: probes[i.id]?.time)
+        }
+        var events: [ServiceEvent] = []
+        for record in journal {
+            for step in record.steps.reversed() where step.service == name {
+                events.append(ServiceEvent(
+                    time: Timestamp.date(record.ended), action: step.action, outcome: step.outcome, reason: step.reason,
+                    message: step.message, durationMs: step.durationMs, revision: step.revision, syncID: record.id))
+            }
+        }
+        return ServicePageModel(
+            row: row(status, inputs, now: now), spec: inputs.specs[name], dependsOn: status.dependsOn, instances: instances,
+            events: Array(events.prefix(30)), journal: Array(journal.prefix(20)), series: series, hasTraffic: hasTraffic,
+            history: history, historyLimit: historyLimit)
+    }
+}
