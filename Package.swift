@@ -89,7 +89,10 @@ let package = Package(
         .executableTarget(
             name: "berth-bench",
             dependencies: ["BerthCore", "BerthYAML", "BerthGit", "CYAML", "BerthProxy", "BerthDocker", "BerthTestSupport",
+                "BerthEngine", "BerthNet",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(name: "BerthYAMLTests", dependencies: ["BerthYAML"], swiftSettings: strict),

@@ -12,6 +12,7 @@ let benchmarks: [Benchmark] = [
     healBenchmark,
     proxyBenchmark,
     updateBenchmark,
+    uiBenchmark,
 ]
 
 Harness.main(benchmarks)

@@ -62,7 +62,7 @@ import Testing
 
     @Test func anOverviewRowIsOneLineOfCompactMarkup() {
         let html = OverviewPage.row(Self.row("booking"), now: Self.now).text
-        #expect(html == "<tr><td><a href=\"/services/booking\">booking</a><td>shop/booking:1.0<td>3e45ceb74b<td>2/2<td><td><b class=\"ok\">Synced</b><td><b class=\"ok\">Healthy</b><td>update <time data-t=\"1799999820\">3 min ago</time>\n")
+        #expect(html == "<tr><td><a href=\"/services/booking\">booking</a><td>shop/booking:1.0<td>3e45ceb74b<td>2/2<td><td><b>Synced</b><td><b>Healthy</b><td>update <time data-t=1799999820>3 min ago</time>\n")
     }
 
     @Test func aRowThatNeedsAttentionIsMarkedAndSaysWhy() {
@@ -70,13 +70,14 @@ import Testing
         r.heldBack = true
         r.autoscale = AutoscaleInfo(min: 2, max: 10, targetRequestsPerSecond: 50, rate: 37.25)
         let html = OverviewPage.row(r, now: Self.now).text
-        #expect(html == "<tr class=\"p\"><td><a href=\"/services/gateway\">gateway</a><td>shop/gateway:1.0<td>3e45ceb74b<td><span class=\"short\">1/2</span><td>2–10 · 37.3 req/s<td><b class=\"warn\">OutOfSync</b><td><b class=\"bad\">Degraded</b> <b class=\"bad\">held back</b><small>1 of 2 replicas ready; gateway-1 exited with code 137</small><td>update <time data-t=\"1799999820\">3 min ago</time>\n")
+        #expect(html == "<tr class=\"p\"><td><a href=\"/services/gateway\">gateway</a><td>shop/gateway:1.0<td>3e45ceb74b<td><span class=\"short\">1/2</span><td>2–10 · 37.3 req/s<td><b class=\"warn\">OutOfSync</b><td><b class=\"bad\">Degraded</b> <b class=\"bad\">held back</b><small>1 of 2 replicas ready; gateway-1 exited with code 137</small><td>update <time data-t=1799999820>3 min ago</time>\n")
     }
 
-    @Test func longNamesGetTheirWholeTextAsATooltip() {
+    @Test func longNamesAreSentOnceTheTooltipIsTheScripts() {
         let long = String(repeating: "a", count: 60)
         let html = OverviewPage.row(Self.row(long), now: Self.now).text
-        #expect(html.hasPrefix("<tr><td><a href=\"/services/\(long)\" title=\"\(long)\">\(long)</a><td title=\"shop/\(long):1.0\">shop/\(long):1.0<td>"))
+        #expect(html.hasPrefix("<tr><td><a href=\"/services/\(long)\">\(long)</a><td>shop/\(long):1.0<td>"))
+        #expect(html.components(separatedBy: long).count == 4, "the name in the link, its text and the image: nothing else")
     }
 
     @Test func aCommitMessageWithMarkupShowsAsText() {
@@ -140,7 +141,7 @@ import Testing
         #expect(html.contains("<code>team=a&amp;b</code>"))
         #expect(html.contains("<pre class=\"history\">commit 1\n    &lt;b&gt;bold&lt;/b&gt;\n</pre>"))
         #expect(!html.contains("<th>Node"))
-        #expect(html.contains("<tr><td><code title=\"0123456789abcdef\">0123456789ab</code><td><b class=\"ok\">running</b><td>healthy<td><code>r1</code><td>1<td><time data-t=\"1799999940\" title=\"2027-01-15T07:59:00Z\">1 min ago</time><td class=\"probe\"><b class=\"ok\">pass</b> <span class=\"muted\"><time data-t=\"1800000000\">just now</time></span>\n"))
+        #expect(html.contains("<tr><td><code title=\"0123456789abcdef\">0123456789ab</code><td><b>running</b><td>healthy<td><code>r1</code><td>1<td><time data-t=\"1799999940\" title=\"2027-01-15T07:59:00Z\">1 min ago</time><td class=\"probe\"><b>pass</b> <span class=\"muted\"><time data-t=1800000000>just now</time></span>\n"))
         model.instances[0].node = "node-2"
         html = ServicePage.main(model, now: Self.now).text
         #expect(html.contains("<th>Instance<th>Node<th>State"))
@@ -155,8 +156,8 @@ import Testing
             SeriesPoint(time: now, rate: nil, replicas: 3),
         ]
         let svg = Chart.render(points, now: now, hasTraffic: true).text
-        #expect(svg.contains("<path class=\"reps\" d=\"M750.1 106.4H753V75.6H756\"/>"))
-        #expect(svg.contains("<path class=\"rate\" d=\"M750.1 91L753 14\"/>"))
+        #expect(svg.contains("<path class=\"reps\" d=\"M750.1 88.8H753V63.2H756\"/>"))
+        #expect(svg.contains("<path class=\"rate\" d=\"M750.1 76L753 12\"/>"))
         #expect(svg.contains("requests/s (left, now 20)"))
         #expect(svg.contains("ready replicas (right, now 3)"))
         #expect(Chart.render([], now: now, hasTraffic: true).text.contains("No samples yet"))

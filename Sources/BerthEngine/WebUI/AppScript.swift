@@ -4,7 +4,8 @@
 ///   show rates) it fetches the page's `<main>` again (`X-Berth-Fragment: main`) and swaps
 ///   it in, one fetch at a time, keeping open `<details>`;
 /// - keeps every `<time data-t>` counting ("12 s ago"), as `UIFormat.relative` writes it;
-/// - filters the overview's rows by name and by "needs attention".
+/// - filters the overview's rows by name and by "needs attention";
+/// - gives a cell cut short by its column its whole text as a tooltip.
 /// Pages work without it: they are whole HTML; only the live updates need it.
 enum AppScript {
     static let js = """
@@ -49,6 +50,11 @@ enum AppScript {
             if (none) none.hidden = shown > 0 || rows.length === 0;
           }
           if (filter) filter.addEventListener('input', applyFilter);
+          // A cell cut short by its column shows its whole text as a tooltip.
+          document.addEventListener('mouseover', function (e) {
+            var td = e.target && e.target.closest ? e.target.closest('td') : null;
+            if (td && !td.title && td.scrollWidth > td.clientWidth + 1) td.title = td.textContent;
+          });
           if (problems) problems.addEventListener('change', applyFilter);
 
           var inFlight = false, again = false, version = 0;
@@ -88,7 +94,7 @@ enum AppScript {
             live.textContent = text;
           }
 
-          if (main && window.EventSource) {
+          if (main && window.EventSource && document.body.getAttribute('data-live') !== '0') {
             var seen = main.getAttribute('data-v'), opened = false;
             var es = new EventSource('/ui/events');
             es.addEventListener('hello', function (e) {

@@ -62,8 +62,7 @@ enum AppStyle {
         th,td{padding:6px 10px;border-bottom:1px solid #e6e9ed;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;vertical-align:top}
         tbody tr:hover{background:#f7f9fb}
         td small{display:block;color:var(--muted);font-size:12px;overflow:hidden;text-overflow:ellipsis}
-        b{display:inline-block;font-size:11.5px;font-weight:600;line-height:18px;padding:0 7px;border-radius:9px;white-space:nowrap}
-        b.ok{background:var(--ok-bg);color:var(--ok)}
+        b{display:inline-block;font-size:11.5px;font-weight:600;line-height:18px;padding:0 7px;border-radius:9px;white-space:nowrap;background:var(--ok-bg);color:var(--ok)}
         b.info{background:var(--info-bg);color:var(--info)}
         b.warn{background:var(--warn-bg);color:var(--warn)}
         b.bad{background:var(--bad-bg);color:var(--bad)}

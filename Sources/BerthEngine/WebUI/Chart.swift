@@ -7,8 +7,8 @@ public import Foundation
 public enum Chart {
     public static let window: TimeInterval = 3600
     public static let buckets = 240
-    static let width = 800.0, height = 200.0
-    static let left = 44.0, right = 756.0, top = 14.0, bottom = 168.0
+    static let width = 800.0, height = 170.0
+    static let left = 44.0, right = 756.0, top = 12.0, bottom = 140.0
 
     public static func render(_ points: [SeriesPoint], now: Date, hasTraffic: Bool) -> HTML {
         let start = now.addingTimeInterval(-window)
@@ -94,8 +94,12 @@ public enum Chart {
         return 10 * magnitude
     }
 
+    /// An axis value: whole numbers bare, fractions with up to two decimals (0.25).
     static func label(_ v: Double) -> String {
-        v == v.rounded() ? String(Int(v)) : UIFormat.rate(v)
+        if v == v.rounded() { return String(Int(v)) }
+        let hundredths = Int((v * 100).rounded())
+        let text = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+        return text.hasSuffix("0") ? String(text.dropLast()) : text
     }
 
     /// One decimal, no trailing `.0`.

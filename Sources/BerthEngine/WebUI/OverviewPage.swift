@@ -2,9 +2,9 @@ import BerthCore
 public import Foundation
 
 /// The overview: what runs from which commit, what needs attention, and one row per
-/// service. Kept small on purpose (a row of a typical service is about 200 bytes, optional
-/// end tags left out, long names cut with an ellipsis by CSS and given in full as a
-/// tooltip), so 1,000 services stay under ~200 KB.
+/// service. Kept small on purpose (optional end tags left out, green badges without a
+/// class, long names cut with an ellipsis by CSS, their tooltip added by `app.js`): a row
+/// of a typical service is about 200 bytes.
 public enum OverviewPage {
     /// The whole page.
     public static func render(_ model: OverviewModel, context: PageContext) -> HTML {
@@ -116,14 +116,11 @@ public enum OverviewPage {
         return out + "</tbody>\n</table>\n<p id=\"nomatch\" class=\"empty\" hidden>No service matches the filter.</p>\n"
     }
 
-    /// Names and images longer than their column get a tooltip with the whole text.
-    static let tooltipFrom = 24
-
+    /// One row. A cell too narrow for its text ends in an ellipsis; `app.js` gives it a
+    /// tooltip with the whole text when the pointer is on it (no `title` sent per row).
     public static func row(_ r: ServiceRow, now: Date) -> HTML {
-        let name: HTML = r.name.count > tooltipFrom
-            ? "<a href=\"/services/\(HTML.pathSegment(r.name))\" title=\"\(r.name)\">\(r.name)</a>"
-            : "<a href=\"/services/\(HTML.pathSegment(r.name))\">\(r.name)</a>"
-        let image: HTML = r.image.count > tooltipFrom ? "<td title=\"\(r.image)\">\(r.image)" : "<td>\(r.image)"
+        let name: HTML = "<a href=\"/services/\(HTML.pathSegment(r.name))\">\(r.name)</a>"
+        let image: HTML = "<td>\(r.image)"
         var health = Badge.health(r.health)
         if r.heldBack { health += " " + Badge.make("held back", .bad) }
         if r.backoffUntil != nil { health += " " + Badge.make("backoff", .warn) }

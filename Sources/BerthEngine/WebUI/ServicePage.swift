@@ -24,10 +24,10 @@ public enum ServicePage {
             out += "<div class=\"banner warn\"><p>Crash-looping: the next restart waits until \(UIFormat.timeWithTitle(until, now: now)).</p></div>\n"
         }
         out += facts(m)
+        out += instances(m.instances, now: now)
         out += "<section><h2>Requests per second and ready replicas, last hour</h2>\n"
         out += Chart.render(m.series, now: now, hasTraffic: m.hasTraffic)
         out += "</section>\n"
-        out += instances(m.instances, now: now)
         out += events(m.events, now: now)
         out += journal(m.journal, service: r.name, now: now)
         out += history(m)

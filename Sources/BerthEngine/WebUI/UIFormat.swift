@@ -18,9 +18,10 @@ public enum UIFormat {
         return seconds > 0 ? "\(amount) ago" : "in \(amount)"
     }
 
-    /// A `<time>` element that `app.js` keeps current: `data-t` holds Unix seconds.
+    /// A `<time>` element that `app.js` keeps current: `data-t` holds Unix seconds (digits,
+    /// so the value needs no quotes).
     public static func time(_ date: Date, now: Date) -> HTML {
-        "<time data-t=\"\(Int(date.timeIntervalSince1970.rounded(.down)))\">\(relative(date, now: now))</time>"
+        "<time data-t=\(Int(date.timeIntervalSince1970.rounded(.down)))>\(relative(date, now: now))</time>"
     }
 
     /// The same with the absolute time (RFC 3339 UTC) as a tooltip.

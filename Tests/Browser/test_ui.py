@@ -1,0 +1,448 @@
+#!/usr/bin/python3
+"""Browser tests of berth watch's web UI (issue 14), in real headless Chromium.
+
+Against the built `berth` binary running `berth watch` on a git repository made here from
+the sample shop's manifests, with the real dockerd and the sample images:
+- the overview shows booking, customer and gateway, Synced and Healthy, 2/2;
+- after `docker kill` of a replica the service page shows the heal without a reload;
+- after a commit the new revision appears without a reload, and its commit message, which
+  holds HTML, shows as text (no alert, no injected element);
+- Sync now is refused without a session and works after logging in with the token (the
+  session cookie is HttpOnly and SameSite=Strict);
+- at 1,000 services and with 60-character names (served by `berth-bench ui --serve`)
+  nothing overflows the 1280-pixel window.
+Screenshots (1280x800) go to .build/browser/. Every wait is bounded; the watch, its proxy,
+the containers, the network and the temporary folder are removed even when a test fails.
+
+Run: /usr/bin/python3 Tests/Browser/test_ui.py  (Debian's chromium, chromium-driver and
+python3-selenium; `scripts/setup.sh --test` installs them). A browser that cannot start is
+a failure, never a skip.
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("BERTH_BIN_DIR", os.path.join(ROOT, ".build", "debug"))
+BERTH = os.path.join(BIN, "berth")
+BENCH = os.path.join(BIN, "berth-bench")
+ARTIFACTS = os.path.join(ROOT, ".build", "browser")
+TOKEN = "browser-test-token-" + "%08x" % random.getrandbits(32)
+HTML_MESSAGE = "<script>alert(1)</script> customer 1.1 <img src=x onerror=alert(2)>"
+
+
+def log(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(args, cwd=None, check=True, timeout=60):
+    r = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError("%s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr.strip()))
+    return r.stdout.strip()
+
+
+def eventually(what, seconds, condition, interval=0.1):
+    """Polls `condition` until it returns something truthy or `seconds` pass (then fails)."""
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as e:  # a page between two states; the deadline decides
+            last = e
+        time.sleep(interval)
+    raise AssertionError("not within %ss: %s%s" % (seconds, what, " (last error: %r)" % last if last else ""))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, data=None, headers=None, timeout=10):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class Watch:
+    """A git repository of the shop's manifests and a `berth watch` on it; `stop` removes
+    everything it made."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="berth-browser-")
+        self.repo = os.path.join(self.tmp, "repo")
+        self.state = os.path.join(self.tmp, "state")
+        self.project = "bw%08x" % random.getrandbits(32)
+        self.process = None
+        self.port = None
+        self.publish = free_port()
+        os.makedirs(self.state)
+        shutil.copytree(os.path.join(ROOT, "manifests"), os.path.join(self.repo, "manifests"))
+        gateway = os.path.join(self.repo, "manifests", "gateway.yaml")
+        with open(gateway) as f:
+            text = f.read()
+        with open(gateway, "w") as f:
+            f.write(text.replace("publish: 8080", "publish: %d" % self.publish))
+        run(["git", "init", "-q", "-b", "main"], cwd=self.repo)
+        self.commit("The shop: customer, booking and gateway")
+
+    def commit(self, message):
+        run(["git", "add", "-A"], cwd=self.repo)
+        run(["git", "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "commit", "-q", "-m", message],
+            cwd=self.repo)
+        return run(["git", "rev-parse", "HEAD"], cwd=self.repo)
+
+    def edit(self, name, old, new):
+        path = os.path.join(self.repo, "manifests", name)
+        with open(path) as f:
+            text = f.read()
+        assert old in text, "%s has no %r" % (name, old)
+        with open(path, "w") as f:
+            f.write(text.replace(old, new, 1))
+
+    @property
+    def log_path(self):
+        return os.path.join(self.tmp, "watch.log")
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def start(self):
+        env = dict(os.environ, BERTH_API_TOKEN=TOKEN)
+        with open(self.log_path, "w") as out:
+            self.process = subprocess.Popen(
+                [BERTH, "watch", "--repo", self.repo, "--project", self.project, "--interval", "10m",
+                 "--state-dir", self.state, "--listen", "127.0.0.1:0", "--proxy-bind", "127.0.0.1"],
+                stdout=subprocess.DEVNULL, stderr=out, env=env, start_new_session=True)
+
+        def listening():
+            m = re.search(r'msg="API listening".*http\.address=127\.0\.0\.1:(\d+)', self.log())
+            if self.process.poll() is not None:
+                raise AssertionError("berth watch exited (%s); its log:\n%s" % (self.process.returncode, self.log()))
+            return m and int(m.group(1))
+        self.port = eventually("berth watch listens", 30, listening)
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def status(self):
+        code, body = http("GET", self.base + "/api/v1/status")
+        assert code == 200, body
+        return json.loads(body)
+
+    def healthy(self, replicas=None):
+        services = self.status()["services"]
+        want = replicas or {"booking": 2, "customer": 2, "gateway": 2}
+        return (sorted(s["name"] for s in services) == sorted(want)
+                and all(s["health"] == "Healthy" and s["sync"] == "Synced" and s["readyReplicas"] == want[s["name"]]
+                        for s in services))
+
+    def containers(self, service=None):
+        args = ["docker", "ps", "-q", "--no-trunc", "--filter", "label=berth.project=" + self.project,
+                "--filter", "status=running"]
+        if service:
+            args += ["--filter", "label=berth.service=" + service]
+        return sorted(run(args).split())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        # The proxy that watch started outlives it on purpose: stop it by its pid.
+        state_file = os.path.join(self.state, "proxy-%s.json" % self.project)
+        try:
+            with open(state_file) as f:
+                pid = json.load(f)["pid"]
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, KeyError):
+            pass
+        ids = run(["docker", "ps", "-aq", "--filter", "label=berth.project=" + self.project], check=False).split()
+        if ids:
+            run(["docker", "rm", "-f"] + ids, check=False)
+        run(["docker", "network", "rm", "berth-" + self.project], check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def chromium():
+    """Headless Chromium through Debian's chromedriver; raises when it cannot start."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,800", "--hide-scrollbars", "--force-device-scale-factor=1"]:
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(30)
+    # --window-size sets the window; make the viewport itself 1280x800.
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    outer = driver.get_window_size()
+    driver.set_window_size(outer["width"] + 1280 - inner[0], outer["height"] + 800 - inner[1])
+    return driver
+
+
+def rows(driver):
+    """The overview's rows: name, image, revision, replicas, autoscale, sync, health, last change."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('table.services tbody tr')).map(function (tr) {
+            return Array.from(tr.cells).map(function (td) { return td.textContent; });
+        });""")
+
+
+def no_horizontal_overflow(driver):
+    return driver.execute_script(
+        "return document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth")
+
+
+def read_line(process, seconds):
+    """The first line `process` prints, within `seconds` (else the test fails)."""
+    import select
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    if not ready:
+        raise AssertionError("%s printed nothing within %ss" % (" ".join(process.args), seconds))
+    return process.stdout.readline()
+
+
+def mark_page(driver):
+    """A marker that a reload would wipe: the page must keep it while it updates itself."""
+    driver.execute_script("window.__berthNoReload = 'kept';")
+
+
+def page_kept(driver):
+    return driver.execute_script("return window.__berthNoReload") == "kept"
+
+
+class WebUITests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        for path in (BERTH, BENCH):
+            if not os.access(path, os.X_OK):
+                raise AssertionError("%s is not built: run `swift build --build-tests` first" % path)
+        cls.watch = Watch()
+        cls.addClassCleanup(cls.watch.stop)
+        cls.driver = chromium()
+        cls.addClassCleanup(cls.driver.quit)
+        cls.watch.start()
+        eventually("the shop runs Synced and Healthy; watch log:\n" + cls.watch.log(), 120, cls.watch.healthy, 0.5)
+
+    def test_1_overview_shows_the_shop_with_the_right_badges(self):
+        d = self.driver
+        d.get(self.watch.base + "/")
+        eventually("the live indicator says live", 10, lambda: d.find_element("id", "live").text == "live")
+        status = {s["name"]: s for s in self.watch.status()["services"]}
+        got = rows(d)
+        self.assertEqual([r[0] for r in got], ["booking", "customer", "gateway"])
+        for r in got:
+            self.assertEqual(r[1], status[r[0]]["image"])
+            self.assertEqual(r[2], status[r[0]]["revision"])
+            self.assertEqual(r[3], "2/2")
+            self.assertEqual(r[5], "Synced")
+            self.assertEqual(r[6], "Healthy")
+            self.assertTrue(r[7].startswith("create "), r)
+        badge = d.execute_script("""
+            var b = document.querySelector('table.services tbody tr td:nth-child(7) b');
+            return getComputedStyle(b).backgroundColor;""")
+        self.assertEqual(badge, "rgb(220, 245, 227)", "Healthy is a green badge")
+        self.assertIn("The shop: customer, booking and gateway", d.find_element("css selector", ".summary").text)
+        self.assertTrue(no_horizontal_overflow(d))
+        d.save_screenshot(os.path.join(ARTIFACTS, "overview.png"))
+
+    def test_2_a_killed_replica_is_healed_on_the_open_page_without_a_reload(self):
+        d = self.driver
+        d.get(self.watch.base + "/services/customer")
+        eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
+        mark_page(d)
+        shown = lambda: sorted(e.get_attribute("title") for e in d.find_elements("css selector", "table.instances td:first-child code"))
+        before = shown()
+        self.assertEqual(before, self.watch.containers("customer"))
+        victim = before[0]
+        killed = time.monotonic()
+        run(["docker", "kill", victim])
+        after = eventually("the page shows the replacement", 20,
+                           lambda: (lambda ids: ids if victim not in ids and len(ids) == 2 else None)(shown()), 0.05)
+        seen = time.monotonic() - killed
+        self.assertTrue(page_kept(d), "the page was reloaded")
+        self.assertEqual(sorted(after), self.watch.containers("customer"))
+        eventually("the heal is a recent event", 10,
+                   lambda: "heal" in d.find_element("css selector", "table.events tbody tr:first-child").text)
+        log("docker kill -> the open page shows the replacement: %.2f s" % seen)
+        self.assertLess(seen, 10)
+        d.save_screenshot(os.path.join(ARTIFACTS, "service.png"))
+
+    def test_3_a_commit_shows_its_new_revision_and_its_html_message_as_text(self):
+        d = self.driver
+        d.get(self.watch.base + "/")
+        eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
+        mark_page(d)
+        old = {r[0]: r[2] for r in rows(d)}
+        self.watch.edit("customer.yaml", "image: shop/customer:1.0", "image: shop/customer:1.1")
+        commit = self.watch.commit(HTML_MESSAGE)
+        # watch fetches every 10 minutes: ask it now, from outside the browser.
+        code, body = http("POST", self.watch.base + "/api/v1/sync", headers={"Authorization": "Bearer " + TOKEN})
+        self.assertEqual(code, 202, body)
+        new = eventually("the overview shows customer's new revision", 120,
+                         lambda: (lambda r: r if r["customer"] != old["customer"] else None)({x[0]: x[2] for x in rows(d)}), 0.2)
+        self.assertTrue(page_kept(d), "the page was reloaded")
+        self.assertEqual(new["booking"], old["booking"])
+        status = {s["name"]: s for s in self.watch.status()["services"]}
+        self.assertEqual(new["customer"], status["customer"]["revision"])
+        eventually("customer 1.1 Synced and Healthy", 120,
+                   lambda: [r for r in rows(d) if r[0] == "customer" and r[1] == "shop/customer:1.1" and r[5] == "Synced" and r[6] == "Healthy"], 0.2)
+        # The message shows as text, everywhere it appears.
+        summary = eventually("the summary names the new commit", 20,
+                             lambda: (lambda t: t if commit[:7] in t else None)(d.find_element("css selector", ".summary").text))
+        self.assertIn(HTML_MESSAGE, summary)
+        self.assertEqual(d.execute_script("return document.querySelectorAll('script').length"), 1)
+        self.assertEqual(d.execute_script("return document.querySelectorAll('main img').length"), 0)
+        d.get(self.watch.base + "/services/customer")
+        history = d.find_element("css selector", "pre.history").text
+        self.assertIn("    " + HTML_MESSAGE, history)
+        self.assertIn("spec.image: shop/customer:1.0 → shop/customer:1.1", history)
+        from selenium.common.exceptions import NoAlertPresentException
+        with self.assertRaises(NoAlertPresentException):
+            d.switch_to.alert.text
+
+    def test_4_sync_now_is_refused_without_a_session_and_works_after_log_in(self):
+        d = self.driver
+        d.delete_all_cookies()
+        d.get(self.watch.base + "/")
+        self.watch.edit("booking.yaml", "replicas: 2", "replicas: 3")
+        self.watch.commit("booking: 3 replicas")
+        # No session: the page offers a log-in, and a post is refused.
+        self.assertEqual(d.find_element("css selector", ".actions a.btn").text, "Log in to sync")
+        refused = d.execute_async_script("""
+            var done = arguments[arguments.length - 1];
+            fetch('/sync', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'csrf=x&back=%2F'})
+              .then(function (r) { done(r.status); });""")
+        self.assertEqual(refused, 403)
+        time.sleep(2)
+        self.assertEqual({s["name"]: s["desiredReplicas"] for s in self.watch.status()["services"]}["booking"], 2,
+                         "nothing fetched the new commit")
+
+        # A wrong token, then the right one.
+        d.find_element("css selector", ".actions a.btn").click()
+        eventually("the log-in form", 10, lambda: d.find_elements("id", "token"))
+        d.find_element("id", "token").send_keys("not-the-token")
+        d.find_element("css selector", "form.login button").click()
+        eventually("the wrong token is refused", 10,
+                   lambda: "That token does not match BERTH_API_TOKEN." in d.find_element("css selector", "main").text)
+        d.find_element("id", "token").send_keys(TOKEN)
+        d.find_element("css selector", "form.login button").click()
+        eventually("logged in", 10, lambda: "Logged in" in d.find_element("id", "notice").text)
+        cookies = [c for c in d.get_cookies() if c["name"].startswith("berth_session_")]
+        self.assertEqual(len(cookies), 1)
+        self.assertTrue(cookies[0]["httpOnly"])
+        self.assertEqual(cookies[0]["sameSite"], "Strict")
+        self.assertEqual(cookies[0]["path"], "/")
+        self.assertNotIn("berth_session_", d.execute_script("return document.cookie"))
+
+        # Sync now: the new commit is fetched and applied; the page follows.
+        d.find_element("css selector", ".actions button.primary").click()
+        eventually("sync requested", 10, lambda: "Sync requested" in d.find_element("id", "notice").text)
+        eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
+        mark_page(d)
+        eventually("booking shows 3/3 Synced Healthy", 120,
+                   lambda: [r for r in rows(d) if r[0] == "booking" and r[3] == "3/3" and r[5] == "Synced" and r[6] == "Healthy"], 0.2)
+        self.assertTrue(page_kept(d))
+        self.assertEqual(len(self.watch.containers("booking")), 3)
+        d.save_screenshot(os.path.join(ARTIFACTS, "overview-logged-in.png"))
+
+    def test_5_a_thousand_services_and_long_names_do_not_overflow(self):
+        d = self.driver
+        for long in (False, True):
+            server = subprocess.Popen([BENCH, "ui", "--serve"] + (["--long"] if long else []),
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            try:
+                line = read_line(server, 60)
+                base = re.search(r"serving (http://127\.0\.0\.1:\d+)/", line).group(1)
+                d.get(base + "/")
+                got = rows(d)
+                self.assertEqual(len(got), 1000)
+                self.assertTrue(all(len(r[0]) == (60 if long else 17) for r in got), got[:2])
+                self.assertTrue(no_horizontal_overflow(d), "the overview is wider than the window")
+                # Every cell stays in its column: cut with an ellipsis, never spilling over.
+                spill = d.execute_script("""
+                    var bad = [];
+                    document.querySelectorAll('table.services tr').forEach(function (tr) {
+                      Array.from(tr.cells).forEach(function (td) {
+                        var r = td.getBoundingClientRect();
+                        Array.from(td.children).forEach(function (c) {
+                          var q = c.getBoundingClientRect();
+                          if (getComputedStyle(td).overflow !== 'hidden' && q.right > r.right + 1) bad.push(td.textContent);
+                        });
+                      });
+                    });
+                    return bad.slice(0, 5);""")
+                self.assertEqual(spill, [])
+                size = len(d.page_source.encode())
+                log("1,000 services%s: the overview's DOM is %d KB" % (" with 60-character names" if long else "", size // 1000))
+                suffix = "-long" if long else ""
+                d.save_screenshot(os.path.join(ARTIFACTS, "overview-1000%s.png" % suffix))
+                attention = d.find_elements("css selector", "section.attention .banner")
+                self.assertGreater(len(attention), 0, "the degraded services are listed")
+                name = got[7][0]
+                d.get(base + "/services/" + name)
+                self.assertEqual(d.find_element("css selector", "h1.name").text.split(" ")[0], name)
+                self.assertTrue(no_horizontal_overflow(d), "the service page is wider than the window")
+                d.save_screenshot(os.path.join(ARTIFACTS, "service-1000%s.png" % suffix))
+            finally:
+                server.stdin.close()
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(timeout=10)
+
+
+class Result(unittest.TextTestResult):
+    pass
+
+
+if __name__ == "__main__":
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(WebUITests)
+    result = unittest.TextTestRunner(verbosity=2, resultclass=Result).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    if result.testsRun == 0:
+        failed = max(failed, 1)
+    print("%d passed, %d failed" % (result.testsRun - len(result.failures) - len(result.errors), failed))
+    sys.exit(1 if failed or not result.wasSuccessful() else 0)
