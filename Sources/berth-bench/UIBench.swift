@@ -184,8 +184,7 @@ enum UIBench {
             return server.port
         }
         let port = try result.get()
-        print("serving http://127.0.0.1:\(port)/")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("serving http://127.0.0.1:\(port)/\n".utf8))
         while readLine() != nil {}
     }
 

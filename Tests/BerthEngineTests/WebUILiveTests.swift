@@ -44,12 +44,19 @@ import Testing
         try await read(&body, until: "retry: 2000\nevent: hello\ndata: 0\n\n", seen: &seen)
         #expect(seen.hasPrefix("retry: 2000\nevent: hello\ndata: 0\n\n"))
 
-        // A second follower fits; a third is refused (503) and told to retry.
+        // A second follower fits; a third is told that every place is taken, to retry in
+        // 5 s, and its stream ends (a 503 would make a browser give up for good).
         let second = try await client.stream(.GET, "/ui/events")
         #expect(second.status == 200)
+        var secondBody = second.body.makeAsyncIterator()
+        var secondSeen = ""
+        try await read(&secondBody, until: "event: hello", seen: &secondSeen)
         let third = try await client.send(.GET, "/ui/events", timeout: .seconds(5))
-        #expect(third.status == 503)
-        #expect(String(decoding: third.body, as: UTF8.self) == "too many pages follow live updates (at most 2); close some, or reload later\n")
+        #expect(third.status == 200)
+        #expect(String(decoding: third.body, as: UTF8.self) == "retry: 5000\nevent: full\ndata: at most 2 pages follow live updates; retrying in 5 s\n\n")
+        let head = try await client.send(.HEAD, "/ui/events", timeout: .seconds(5))
+        #expect(head.status == 200)
+        #expect(ui.live.clientCount == 2, "a HEAD takes no place")
 
         // An instance dies: the change loop sees the new state and tells the follower.
         let victim = try await runtime.observe(project: "shop").services[0].instances[0].id
@@ -73,8 +80,7 @@ import Testing
     @Test func aFollowerThatGoesAwayFreesItsPlace() async throws {
         let live = LiveUpdates(maxClients: 1)
         let server = try await HTTPServer.start(host: "127.0.0.1", port: 0) { _ in
-            guard let f = live.subscribe() else { return HTTPServer.Response(status: 503, body: []) }
-            return HTTPServer.Response(status: 200, contentType: "text/event-stream", body: [], stream: live.body(id: f.id, version: f.version, messages: f.messages))
+            HTTPServer.Response(status: 200, contentType: "text/event-stream", body: [], stream: live.body())
         }
         defer { Task { await server.close() } }
         let client = HTTPClient(.tcp(host: "127.0.0.1", port: server.port))

@@ -105,6 +105,7 @@ enum AppScript {
             });
             es.addEventListener('change', function (e) { seen = e.data; refresh(); });
             es.addEventListener('tick', function () { if (ticks) refresh(); });
+            es.addEventListener('full', function () { setLive(false, 'waiting for a live place…'); });
             es.addEventListener('error', function () {
               setLive(false, es.readyState === 2 ? 'not live: reload the page' : 'reconnecting…');
             });

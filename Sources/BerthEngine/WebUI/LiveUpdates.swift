@@ -10,7 +10,8 @@ import Synchronization
 /// "new rate samples" (`tick`); the page then fetches its own `<main>` again, so there is
 /// one renderer, and a page that missed events catches up with one fetch.
 ///
-/// Bounded: at most `maxClients` pages follow at once (the next gets 503 and retries);
+/// Bounded: at most `maxClients` pages follow at once (the next is told so in an event and
+/// its browser retries 5 s later: an `EventSource` would give up for good on a 503);
 /// each follower buffers at most a few messages (a slow one skips to the newest); a comment
 /// line every `heartbeat` keeps proxies from timing the stream out and finds clients that
 /// went away; `shutdown()` ends every stream cleanly (the response completes, the
@@ -109,14 +110,25 @@ public final class LiveUpdates: Sendable {
         }
     }
 
-    /// The body of one follower's response: a reconnect delay and `hello` with the version
-    /// now, then its messages until it goes away or the UI shuts down.
-    public func body(id: Int, version: Int, messages: AsyncStream<Message>) -> HTTPServer.BodyStream {
+    /// What a page that finds every place taken is told before its stream ends.
+    public var fullText: String {
+        "retry: 5000\nevent: full\ndata: at most \(maxClients) pages follow live updates; retrying in 5 s\n\n"
+    }
+
+    /// The body of one follower's response: it subscribes when the body starts (so a
+    /// response that is never sent holds no place), then a reconnect delay and `hello` with
+    /// the version now, then its messages until it goes away or the UI shuts down. When
+    /// every place is taken: `full`, and the stream ends (the browser retries in 5 s).
+    public func body() -> HTTPServer.BodyStream {
         HTTPServer.BodyStream { [self] writer in
-            defer { unsubscribe(id) }
+            guard let follower = subscribe() else {
+                try? await writer.write(fullText)
+                return
+            }
+            defer { unsubscribe(follower.id) }
             do {
-                try await writer.write("retry: 2000\nevent: hello\ndata: \(version)\n\n")
-                for await message in messages {
+                try await writer.write("retry: 2000\nevent: hello\ndata: \(follower.version)\n\n")
+                for await message in follower.messages {
                     try await writer.write(Self.text(message))
                 }
             } catch {
@@ -124,4 +136,7 @@ public final class LiveUpdates: Sendable {
             }
         }
     }
+
+    /// Whether the UI has shut down (no stream is started any more).
+    public var isClosed: Bool { state.withLock { $0.closed } }
 }

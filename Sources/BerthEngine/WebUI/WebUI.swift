@@ -97,7 +97,7 @@ public final class WebUI: Sendable {
         switch (method, path) {
         case ("GET", "/ui/app.css"): return asset(AppStyle.css, type: "text/css; charset=utf-8")
         case ("GET", "/ui/app.js"): return asset(AppScript.js, type: "text/javascript; charset=utf-8")
-        case ("GET", "/ui/events"): return events()
+        case ("GET", "/ui/events"): return events(request)
         case ("GET", "/favicon.ico"): return APIResponse(status: 204, contentType: "image/x-icon", body: "", headers: UIHeaders.security)
         case ("GET", "/"), ("GET", "/plan"), ("GET", "/journal"), ("GET", "/login"):
             break
@@ -145,19 +145,19 @@ public final class WebUI: Sendable {
             headers: UIHeaders.security.merging(headers) { $1 })
     }
 
-    func events() -> APIResponse {
-        guard let follower = live.subscribe() else {
+    func events(_ request: APIRequest) -> APIResponse {
+        guard !live.isClosed else {
             return APIResponse(
-                status: 503, contentType: "text/plain; charset=utf-8",
-                body: "too many pages follow live updates (at most \(live.maxClients)); close some, or reload later\n",
-                headers: UIHeaders.security.merging(["Retry-After": "5"]) { $1 })
+                status: 503, contentType: "text/plain; charset=utf-8", body: "berth watch is stopping\n",
+                headers: UIHeaders.security)
         }
         var headers = UIHeaders.security
         // nginx and other proxies must pass each event on at once.
         headers["X-Accel-Buffering"] = "no"
+        // A HEAD gets the head alone (and no place among the followers).
         return APIResponse(
             status: 200, contentType: "text/event-stream; charset=utf-8", body: "", headers: headers,
-            stream: live.body(id: follower.id, version: follower.version, messages: follower.messages))
+            stream: request.method == "HEAD" ? nil : live.body())
     }
 
     /// Who is looking (from the session cookie), the page's path and notice, and the
