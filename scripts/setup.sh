@@ -5,6 +5,8 @@
 #
 #   scripts/setup.sh --bench   also the peers the benchmarks measure Berth against (nginx with
 #                              its stream module, HAProxy) and the load generator wrk
+#   scripts/setup.sh --test    also what the browser tests of the web UI drive: Debian's
+#                              Chromium, its chromedriver and Selenium for Python 3
 set -euo pipefail
 
 # iproute2, iptables and util-linux (nsenter, unshare): the 3-node Swarm of the tests
@@ -14,6 +16,9 @@ need=(libyaml-dev libgit2-dev libsqlite3-dev curl procps pkg-config git docker.i
   age docker-registry apache2-utils)
 if [ "${1:-}" = "--bench" ]; then
   need+=(nginx libnginx-mod-stream haproxy wrk)
+fi
+if [ "${1:-}" = "--test" ]; then
+  need+=(chromium chromium-driver python3-selenium)
 fi
 missing=()
 for p in "${need[@]}"; do

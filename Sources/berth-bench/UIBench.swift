@@ -13,7 +13,8 @@ import NIOHTTP1
 ///   `StatusReport` as `GET /api/v1/status` does (sorted keys, pretty);
 /// - over HTTP from a real `berth watch` stack (loop over the deterministic runtime, the
 ///   API server, the web UI): `GET /` vs `GET /api/v1/status`, median and p95;
-/// - the page's size, with realistic names (~17 characters) and with 60-character names.
+/// - the page's size, with realistic names (14–23 characters, images `registry.local/NAME:1.2.3`)
+///   and with 60-character names.
 /// Target: the overview well under 300 ms on the server, the page under ~200 KB.
 ///
 /// `berth-bench ui --serve [--long]` serves that stack (60-character names with `--long`)
@@ -99,7 +100,7 @@ enum UIBench {
             let jsonTime = Harness.measure(passes: 30) {
                 json = (try? encoder.encode(inputs.status.report))?.count ?? 0
             }
-            let label = long ? "60-character names" : "names of ~17 characters"
+            let label = long ? "60-character names" : "names of 14–23 characters, images of 35–44"
             print("  \(label):")
             print("    overview HTML  \(Harness.pad(Harness.fmt(html * 1000, 2), 7)) ms  \(Harness.pad(kb(page.utf8.count), 9))")
             print("    JSON status    \(Harness.pad(Harness.fmt(jsonTime * 1000, 2), 7)) ms  \(Harness.pad(kb(json), 9))   (HTML/JSON: time \(Harness.fmt(html / jsonTime, 2))x, size \(Harness.fmt(Double(page.utf8.count) / Double(json), 2))x)")

@@ -298,15 +298,29 @@ class WebUITests(unittest.TestCase):
         victim = before[0]
         killed = time.monotonic()
         run(["docker", "kill", victim])
-        after = eventually("the page shows the replacement", 20,
-                           lambda: (lambda ids: ids if victim not in ids and len(ids) == 2 else None)(shown()), 0.05)
-        seen = time.monotonic() - killed
+        # Both the API and the page are watched from here: the page's own delay is the time
+        # from the loop knowing the replacement (its status says so) to the page showing it.
+        api_at = page_at = None
+        replaced = lambda ids: victim not in ids and len(ids) == 2
+        deadline = killed + 20
+        while (api_at is None or page_at is None) and time.monotonic() < deadline:
+            if api_at is None:
+                customer = [s for s in self.watch.status()["services"] if s["name"] == "customer"][0]
+                if replaced([i["id"] for i in customer["instances"] if i["state"] == "running"]):
+                    api_at = time.monotonic()
+            if page_at is None and replaced(shown()):
+                page_at = time.monotonic()
+            time.sleep(0.02)
+        self.assertIsNotNone(page_at, "the page did not show the replacement within 20 s")
+        self.assertIsNotNone(api_at, "the API did not show the replacement within 20 s")
         self.assertTrue(page_kept(d), "the page was reloaded")
-        self.assertEqual(sorted(after), self.watch.containers("customer"))
+        self.assertEqual(shown(), self.watch.containers("customer"))
         eventually("the heal is a recent event", 10,
                    lambda: "heal" in d.find_element("css selector", "table.events tbody tr:first-child").text)
-        log("docker kill -> the open page shows the replacement: %.2f s" % seen)
-        self.assertLess(seen, 10)
+        lag = max(0.0, page_at - api_at)
+        log("docker kill -> replacement in the API %.2f s, on the open page %.2f s (the page's own delay %.2f s)"
+            % (api_at - killed, page_at - killed, lag))
+        self.assertLess(lag, 1.5, "the open page showed the heal %.2f s after the loop knew it" % lag)
         d.save_screenshot(os.path.join(ARTIFACTS, "service.png"))
 
     def test_3_a_commit_shows_its_new_revision_and_its_html_message_as_text(self):
@@ -398,7 +412,11 @@ class WebUITests(unittest.TestCase):
                 d.get(base + "/")
                 got = rows(d)
                 self.assertEqual(len(got), 1000)
-                self.assertTrue(all(len(r[0]) == (60 if long else 17) for r in got), got[:2])
+                lengths = sorted({len(r[0]) for r in got})
+                if long:
+                    self.assertEqual(lengths, [60])
+                else:
+                    self.assertTrue(lengths[0] >= 14 and lengths[-1] <= 23, lengths)
                 self.assertTrue(no_horizontal_overflow(d), "the overview is wider than the window")
                 # Every cell stays in its column: cut with an ellipsis, never spilling over.
                 spill = d.execute_script("""
@@ -422,7 +440,7 @@ class WebUITests(unittest.TestCase):
                 self.assertGreater(len(attention), 0, "the degraded services are listed")
                 name = got[7][0]
                 d.get(base + "/services/" + name)
-                self.assertEqual(d.find_element("css selector", "h1.name").text.split(" ")[0], name)
+                self.assertEqual(d.find_element("css selector", "h1.name").text.split()[0], name)
                 self.assertTrue(no_horizontal_overflow(d), "the service page is wider than the window")
                 d.save_screenshot(os.path.join(ARTIFACTS, "service-1000%s.png" % suffix))
             finally:

@@ -52,7 +52,7 @@ enum AppScript {
           if (filter) filter.addEventListener('input', applyFilter);
           // A cell cut short by its column shows its whole text as a tooltip.
           document.addEventListener('mouseover', function (e) {
-            var td = e.target && e.target.closest ? e.target.closest('td') : null;
+            var td = e.target && e.target.closest ? e.target.closest('td, li') : null;
             if (td && !td.title && td.scrollWidth > td.clientWidth + 1) td.title = td.textContent;
           });
           if (problems) problems.addEventListener('change', applyFilter);

@@ -55,6 +55,10 @@ enum AppStyle {
         .banner{margin:0 0 8px;padding:8px 12px;border-radius:8px;border:1px solid;overflow-wrap:anywhere}
         .banner p{margin:0}
         .banner ul{margin:4px 0 0;padding-left:20px;font-family:var(--mono);font-size:12.5px}
+        .banner li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+        .banner details{margin:2px 0 0 20px}
+        .banner summary{cursor:pointer;font-size:12.5px}
+        .banner details[open] li{white-space:normal}
         .banner.bad{background:var(--bad-bg);border-color:#f3b6b0;color:#6e0b11}
         .banner.warn{background:var(--warn-bg);border-color:#ead48a;color:#4d3000}
         table{width:100%;border-collapse:collapse;background:var(--surface);border:1px solid var(--line);border-radius:8px;table-layout:fixed}
@@ -75,7 +79,7 @@ enum AppStyle {
         .services td:nth-child(3){font-family:var(--mono);font-size:12.5px}
         .services td:nth-child(4){font-variant-numeric:tabular-nums}
         .services tr.p td:first-child{box-shadow:inset 3px 0 0 #d4a72c}
-        .instances th:first-child{width:130px}.events th:first-child,.journal th:nth-child(2){width:110px}
+        .instances th:first-child{width:190px}.events th:first-child,.journal th:nth-child(2){width:110px}
         .events th:nth-child(2){width:170px}.events th:nth-child(3){width:100px}.events th:nth-child(5){width:80px}
         .events td:nth-child(4){white-space:normal}
         .journal th:first-child{width:56px}.journal th:nth-child(3){width:80px}.journal th:nth-child(4){width:116px}

@@ -80,10 +80,13 @@ public enum OverviewPage {
             """
     }
 
+    /// Detail lines shown under a banner before the rest fold into "N more".
+    static let shownDetails = 3
+
     public static func attention(_ items: [Attention], now: Date) -> HTML {
         guard !items.isEmpty else { return "" }
         var out: HTML = "<section class=\"attention\" aria-label=\"Needs attention\">\n"
-        for item in items {
+        for (index, item) in items.enumerated() {
             var services: HTML = ""
             if !item.services.isEmpty {
                 let shown = item.services.prefix(12).map { "<a href=\"/services/\(HTML.pathSegment($0))\">\($0)</a>" as HTML }
@@ -91,9 +94,16 @@ public enum OverviewPage {
                 if item.services.count > 12 { services += " and \(item.services.count - 12) more" }
             }
             let time: HTML = item.time.map { " (\(UIFormat.timeWithTitle($0, now: now)))" } ?? ""
-            let details: HTML = item.details.isEmpty
-                ? ""
-                : "<ul>" + HTML.join(item.details.prefix(20).map { "<li>\($0)</li>" as HTML }) + "</ul>"
+            var details: HTML = ""
+            if !item.details.isEmpty {
+                let lines = item.details.map { "<li>\($0)</li>" as HTML }
+                details = "<ul>" + HTML.join(Array(lines.prefix(shownDetails))) + "</ul>"
+                if lines.count > shownDetails {
+                    // An id that stays the same across updates keeps it open (app.js).
+                    details += "<details id=\"more-\(item.kind.rawValue)-\(index)\"><summary>\(lines.count - shownDetails) more</summary><ul>"
+                        + HTML.join(Array(lines.dropFirst(shownDetails))) + "</ul></details>"
+                }
+            }
             out += """
                 <div class="banner \(item.isSevere ? "bad" : "warn")" data-kind="\(item.kind.rawValue)"><p>\(item.title)\(services)\(time)</p>\(details)</div>
 

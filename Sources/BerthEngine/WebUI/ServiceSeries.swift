@@ -39,8 +39,8 @@ public struct RingBuffer<Element: Sendable>: Sendable {
 /// services of the newest sample keep a series (1,000 services: about 8.6 MB).
 public final class ServiceSeries: Sendable {
     struct Sample: Sendable {
-        /// Seconds since `epoch`.
-        var second: UInt32
+        /// Seconds since `epoch` (before it when negative).
+        var second: Int32
         /// Requests per second; NaN when no balancer answered.
         var rate: Float
         var replicas: Int32
@@ -64,7 +64,7 @@ public final class ServiceSeries: Sendable {
     /// One sample of every service; a service missing from `values` loses its series.
     /// `hasTraffic`: a balancer answered (its rates are in `values`).
     public func record(at time: Date, _ values: [String: (rate: Double?, replicas: Int)], hasTraffic: Bool) {
-        let second = UInt32(clamping: Int(max(0, time.timeIntervalSince(epoch)).rounded()))
+        let second = Int32(clamping: Int(time.timeIntervalSince(epoch).rounded()))
         state.withLock { s in
             for name in s.series.keys where values[name] == nil { s.series[name] = nil }
             for (name, value) in values {

@@ -54,9 +54,14 @@ public enum UIFormat {
         return tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(tenths % 10)"
     }
 
-    /// A container or commit id shortened to 12 (container) or 7 (commit) characters.
-    public static func shortID(_ id: String) -> String { String(id.prefix(12)) }
+    /// A container id as `docker ps` shows it: a hexadecimal id cut to 12 characters; any
+    /// other (a task id, a test's name) whole.
+    public static func shortID(_ id: String) -> String {
+        id.count > 12 && id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            ? String(id.prefix(12)) : id
+    }
 
+    /// A commit id shortened to 7 characters.
     public static func shortCommit(_ id: String) -> String { String(id.prefix(7)) }
 
     /// The first line of a commit message.

@@ -98,7 +98,8 @@ public enum UISnapshot {
             out.append(Attention(kind: .error, title: "The loop cannot plan: nothing is applied.", details: [e]))
         }
         if let last = s.lastSync, last.result == .failed || (last.result == .error && s.sourceError == nil && s.runtimeError == nil && s.planError == nil) {
-            out.append(Attention(kind: .syncFailed, title: "The last sync (\(last.trigger)) ended \(last.result.rawValue).", details: last.errors))
+            let ended = last.result == .failed ? "failed" : "could not run"
+            out.append(Attention(kind: .syncFailed, title: "The last sync (\(last.trigger)) \(ended).", details: last.errors))
         }
         for entry in s.backoff.sorted(by: { $0.service < $1.service }) where entry.retryAt > now {
             out.append(Attention(
