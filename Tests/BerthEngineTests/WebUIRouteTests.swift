@@ -20,7 +20,7 @@ import Testing
         let source: ScriptedSource
     }
 
-    func fixture(token: String?) async throws -> Fixture {
+    func fixture(token: String?, readsNeedSession: Bool = false) async throws -> Fixture {
         let dir = try TemporaryDirectory(prefix: "berth-webui")
         let journal = try Journal(path: dir.path + "/journal.sqlite")
         let source = ScriptedSource()
@@ -29,7 +29,9 @@ import Testing
         source.set(LoopFx.desired([web, LoopFx.spec("db")], commit: "c1"))
         let loop = LoopFx.loop(source: source, runtime: FakeRuntime(state: .none(project: "shop")), journal: journal)
         await loop.syncOnce()
-        let ui = WebUI(loop: loop, journal: journal, token: token, git: nil, traffic: nil)
+        var options = WebUI.Options()
+        options.readsNeedSession = readsNeedSession
+        let ui = WebUI(loop: loop, journal: journal, token: token, git: nil, traffic: nil, options: options)
         return Fixture(
             ui: ui, router: APIRouter(loop: loop, journal: journal, token: token, ui: ui), loop: loop, journal: journal, dir: dir,
             source: source)
@@ -200,6 +202,28 @@ import Testing
         #expect(out.headers["Set-Cookie"] == "berth_session_shop=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict")
         #expect(await post(f, "/sync", [("csrf", csrf)], headers: [("Cookie", cookie)]).status == 403)
         #expect(f.ui.sessions.count == 0)
+    }
+
+    @Test func beyondLoopbackEveryPageNeedsASession() async throws {
+        let f = try await fixture(token: "s3cret-token", readsNeedSession: true)
+        defer { f.dir.remove() }
+        for uri in ["/", "/services/web?x=1", "/plan", "/journal"] {
+            let r = await get(f, uri)
+            #expect(r.status == 303, "\(uri)")
+            #expect(r.headers["Location"] == "/login?back=" + HTML.queryValue(uri))
+            #expect(r.body == "See /login?back=" + HTML.queryValue(uri) + "\n", "nothing of the project is shown")
+        }
+        #expect(await get(f, "/ui/events").status == 401)
+        #expect(await get(f, "/ui/app.css").status == 200)
+        let form = await get(f, "/login?back=/plan")
+        #expect(form.status == 200)
+        let nonce = try #require(hidden(form.body, "nonce"))
+        let ok = await post(f, "/login", [("nonce", nonce), ("token", "s3cret-token"), ("back", "/plan")])
+        #expect(ok.headers["Location"] == "/plan?notice=logged-in")
+        let cookie = String(try #require(ok.headers["Set-Cookie"]).prefix { $0 != ";" })
+        let page = await get(f, "/plan", headers: [("Cookie", cookie)])
+        #expect(page.status == 200)
+        #expect(page.body.contains("<pre class=\"plan\">"))
     }
 
     @Test func methodsAndUnknownPaths() async throws {
