@@ -206,6 +206,7 @@ public final class WebUI: Sendable {
         inputs.specs = await loop.lastGood?.services ?? [:]
         inputs.rates = series.latest().compactMapValues(\.rate)
         inputs.lastSteps = await lastSteps()
+        inputs.nextSyncDue = await loop.nextSyncDue
         if let applied = status.lastAppliedCommit {
             inputs.appliedInfo = try? await git?.commitInfo(applied)
             inputs.appliedAt = await appliedAt(applied)

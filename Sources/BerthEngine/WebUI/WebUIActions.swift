@@ -79,6 +79,7 @@ extension WebUI {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sampleLoop() }
             group.addTask { await self.changeLoop() }
+            group.addTask { await self.eventLoop() }
             group.addTask { await self.heartbeatLoop() }
             await group.waitForAll()
         }
@@ -127,6 +128,18 @@ extension WebUI {
         while !Task.isCancelled {
             if live.clientCount > 0 { _ = await status() }
             try? await Task.sleep(for: options.pollInterval)
+        }
+    }
+
+    /// Every event of a sync or a heal (the loop's event bus) is a moment the state may have
+    /// changed: looked at at once, not at the next poll.
+    func eventLoop() async {
+        let bus = loop.events
+        let (id, events) = bus.subscribe(bufferingPolicy: .bufferingNewest(1))
+        defer { bus.cancel(id) }
+        for await _ in events {
+            if Task.isCancelled { return }
+            if live.clientCount > 0 { _ = await status() }
         }
     }
 
