@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import BerthCore
 
 /// The shell every page shares: head, top bar (project, navigation, live indicator, the

@@ -1,5 +1,5 @@
 public import BerthGit
-public import Foundation
+import Foundation
 
 /// What the web UI reads from git beside the loop: the applied commit's message, a
 /// service's desired-state history and the diff between two commits. Reads only: a remote

@@ -1,6 +1,6 @@
 public import BerthNet
 public import BerthCore
-public import Foundation
+import Foundation
 import Synchronization
 
 /// `berth watch`'s web UI, served by the API's server at `/`: the routes, the session and
