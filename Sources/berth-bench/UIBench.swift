@@ -160,13 +160,25 @@ enum UIBench {
     /// ones with a rate), served until standard input closes.
     static func serve(long: Bool) throws {
         let result: Result<Int, any Error> = blocking {
-            let (desired, _) = world(long: long)
+            var (desired, running) = world(long: long)
             // Every 50th service never becomes healthy (Degraded), two cannot start (Missing).
+            // The rest already runs, so the one sync has little to do: creating 3,000
+            // instances through the executor takes a minute in a debug build on a busy machine.
             let names = desired.services.keys.sorted()
             var failures: [FakeFailure] = []
             for (i, n) in names.enumerated() where i % 50 == 7 { failures.append(.neverHealthy(service: n)) }
-            failures += [.createFails(service: names[11]), .createFails(service: names[12])]
-            let runtime = FakeRuntime(state: .none(project: "bench"), failures: failures)
+            let missing: Set<String> = [names[11], names[12]]
+            failures += missing.sorted().map { .createFails(service: $0) }
+            let degraded = Set(failures.compactMap { f -> String? in if case .neverHealthy(let n) = f { n } else { nil } })
+            running.services = running.services.filter { !missing.contains($0.name) }.map { service in
+                var service = service
+                if degraded.contains(service.name) {
+                    service.instances = service.instances.map { var i = $0; i.state = .unhealthy; return i }
+                }
+                return service
+            }
+            desired = DesiredState(services: desired.services, commit: desired.commit)
+            let runtime = FakeRuntime(state: running, failures: failures)
             let quiet = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
             let loop = ReconcileLoop(project: "bench", provider: FixedDesiredState(desired: desired), runtime: runtime, journal: nil, logger: quiet)
             await loop.syncOnce()

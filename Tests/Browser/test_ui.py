@@ -242,6 +242,14 @@ def read_line(process, seconds):
     return process.stdout.readline()
 
 
+def click(driver, selector):
+    """Clicks `selector`, finding it again if a live update replaced it in between."""
+    def clicked():
+        driver.find_element("css selector", selector).click()
+        return True
+    eventually("click " + selector, 10, clicked)
+
+
 def mark_page(driver):
     """A marker that a reload would wipe: the page must keep it while it updates itself."""
     driver.execute_script("window.__berthNoReload = 'kept';")
@@ -292,7 +300,11 @@ class WebUITests(unittest.TestCase):
         d.get(self.watch.base + "/services/customer")
         eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
         mark_page(d)
-        shown = lambda: sorted(e.get_attribute("title") for e in d.find_elements("css selector", "table.instances td:first-child code"))
+        # One script reads every id at once: live updates replace the table, so element
+        # references taken one by one may go stale between two reads.
+        shown = lambda: sorted(d.execute_script("""
+            return Array.from(document.querySelectorAll('table.instances td:first-child code'))
+                .map(function (c) { return c.getAttribute('title'); });"""))
         before = shown()
         self.assertEqual(before, self.watch.containers("customer"))
         victim = before[0]
@@ -374,14 +386,14 @@ class WebUITests(unittest.TestCase):
                          "nothing fetched the new commit")
 
         # A wrong token, then the right one.
-        d.find_element("css selector", ".actions a.btn").click()
+        click(d, ".actions a.btn")
         eventually("the log-in form", 10, lambda: d.find_elements("id", "token"))
         d.find_element("id", "token").send_keys("not-the-token")
-        d.find_element("css selector", "form.login button").click()
+        click(d, "form.login button")
         eventually("the wrong token is refused", 10,
                    lambda: "That token does not match BERTH_API_TOKEN." in d.find_element("css selector", "main").text)
         d.find_element("id", "token").send_keys(TOKEN)
-        d.find_element("css selector", "form.login button").click()
+        click(d, "form.login button")
         eventually("logged in", 10, lambda: "Logged in" in d.find_element("id", "notice").text)
         cookies = [c for c in d.get_cookies() if c["name"].startswith("berth_session_")]
         self.assertEqual(len(cookies), 1)
@@ -391,7 +403,7 @@ class WebUITests(unittest.TestCase):
         self.assertNotIn("berth_session_", d.execute_script("return document.cookie"))
 
         # Sync now: the new commit is fetched and applied; the page follows.
-        d.find_element("css selector", ".actions button.primary").click()
+        click(d, ".actions button.primary")
         eventually("sync requested", 10, lambda: "Sync requested" in d.find_element("id", "notice").text)
         eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
         mark_page(d)
@@ -407,7 +419,7 @@ class WebUITests(unittest.TestCase):
             server = subprocess.Popen([BENCH, "ui", "--serve"] + (["--long"] if long else []),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             try:
-                line = read_line(server, 60)
+                line = read_line(server, 120)
                 base = re.search(r"serving (http://127\.0\.0\.1:\d+)/", line).group(1)
                 d.get(base + "/")
                 got = rows(d)
