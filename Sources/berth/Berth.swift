@@ -23,12 +23,16 @@ struct Berth: AsyncParsableCommand {
         ]
     )
 
-    /// `berth diff` and `berth history` with plain arguments are read by `FastArguments`
+    /// `berth diff`, `berth history` and `berth validate` with plain arguments are read by `FastArguments`
     /// (ArgumentParser's reflection costs more than a small diff: see there); every other
     /// command line, including every one with an error or a help request, goes through
     /// ArgumentParser as before.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if let version = fastVersion(arguments) {
+            print(version)
+            return
+        }
         guard var command = fastCommand(arguments) else {
             await main(nil)
             return
@@ -43,13 +47,32 @@ struct Berth: AsyncParsableCommand {
     /// What ArgumentParser reads from `arguments` (tests compare `FastArguments` with it).
     static func argumentParserCommand(_ arguments: [String]) throws -> Any { try parseAsRoot(arguments) }
 
+    /// What ArgumentParser prints and the exit status when it stops at `arguments` (help,
+    /// `--version`, an error); nil when they name a command to run.
+    static func argumentParserStop(_ arguments: [String]) -> (message: String, status: Int32)? {
+        do {
+            _ = try parseAsRoot(arguments)
+            return nil
+        } catch {
+            return (fullMessage(for: error), exitCode(for: error).rawValue)
+        }
+    }
+
     /// The command `arguments` name when `FastArguments` can read them, else nil.
     static func fastCommand(_ arguments: [String]) -> (any AsyncParsableCommand)? {
         switch arguments.first {
         case "diff": DiffCommand.fastParse(arguments.dropFirst())
         case "history": HistoryCommand.fastParse(arguments.dropFirst())
+        case "validate": ValidateCommand.fastParse(arguments.dropFirst())
         default: nil
         }
+    }
+
+    /// What `berth --version` prints, without ArgumentParser (which would first build every
+    /// command's arguments by reflection: most of the process's start-up); nil for any
+    /// other command line.
+    static func fastVersion(_ arguments: [String]) -> String? {
+        arguments == ["--version"] ? BerthVersion.current : nil
     }
 }
 

@@ -1,7 +1,8 @@
 import Testing
 @testable import berth
 
-/// `berth diff` and `berth history` read plain command lines without ArgumentParser; what
+/// `berth diff`, `berth history`, `berth validate` and `berth --version` read plain command
+/// lines without ArgumentParser; what
 /// they read must be exactly what ArgumentParser reads, and everything else must be left
 /// to ArgumentParser.
 @Suite struct FastArgumentsTests {
@@ -45,9 +46,41 @@ import Testing
         }
     }
 
+    func validateFields(_ c: ValidateCommand) -> [String?] {
+        [c.paths.joined(separator: "|"), c.format.rawValue, c.rev, c.repo, c.path]
+    }
+
+    @Test func validateReadsWhatArgumentParserReads() throws {
+        let lines: [[String]] = [
+            ["validate"],
+            ["validate", "manifests"],
+            ["validate", "Sources", "Tests", "Package.swift", "--format", "json"],
+            ["validate", "--format=text", "Sources"],
+            ["validate", "--rev", "HEAD"],
+            ["validate", "--rev=HEAD~1", "--repo", "/tmp/r", "--path", "deploy", "--format", "json"],
+        ]
+        for line in lines {
+            let fast = try #require(Berth.fastCommand(line) as? ValidateCommand, "\(line)")
+            let parsed = try #require(try Berth.argumentParserCommand(line) as? ValidateCommand)
+            #expect(validateFields(fast) == validateFields(parsed), "\(line)")
+        }
+    }
+
+    @Test func versionPrintsWhatArgumentParserPrints() throws {
+        let stop = try #require(Berth.argumentParserStop(["--version"]))
+        #expect(Berth.fastVersion(["--version"]) == stop.message)
+        #expect(stop.status == 0)
+        #expect(Berth.fastVersion(["--version"]) == "0.1.0-dev")
+        for line in [[], ["--version", "x"], ["validate", "--version"], ["-V"], ["version"]] {
+            #expect(Berth.fastVersion(line) == nil, "\(line)")
+        }
+    }
+
     @Test func anythingElseIsLeftToArgumentParser() {
         let lines: [[String]] = [
-            [], ["--version"], ["validate"], ["diff"], ["diff", "-h"], ["diff", "--help"], ["diff", "a", "b", "c"],
+            [], ["--version"], ["validate", "--format", "markdown"], ["validate", "a", "--rev", "HEAD"],
+            ["validate", "--repo", "r"], ["validate", "-h"], ["validate", "help"], ["validate", "--strict"],
+            ["validate", "no/such/path"], ["diff"], ["diff", "-h"], ["diff", "--help"], ["diff", "a", "b", "c"],
             ["diff", "a", "--format", "yaml"], ["diff", "a", "--format"], ["diff", "a", "--format", "--repo"],
             ["diff", "a", "--ref", "x", "--ref", "y"], ["diff", "a", "--", "b"], ["diff", "a", "--unknown"],
             ["diff", "help"], ["diff", "a", "--detailed-exitcode=yes"], ["diff", "a", "--ref="], ["diff", "-1"],

@@ -87,7 +87,7 @@ import BerthYAML
 
     @Test func fieldNamesCompareAsStrings() throws {
         struct Model: Sendable { var a = 0 }
-        let schema = Schema<Model>([.field("image", \.a, .port), .field("ports", \.a, .port), .field("K", \.a, .port)])
+        let schema = Schema<Model>([.field("image", .port) { $0.a = $1 }, .field("ports", .port) { $0.a = $1 }, .field("K", .port) { $0.a = $1 }])
         func index(of key: String) throws -> Int? {
             var document: FlatDocument?
             _ = YAML.parseFlatDocuments(Array("\"\(key)\": 1\n".utf8)) { document = $0 }

@@ -13,7 +13,7 @@ struct FieldReader {
     typealias Path = () -> String
 
     let file: String
-    let doc: FlatDocument
+    private(set) var doc: FlatDocument
     var diagnostics: [Diagnostic] = []
     private(set) var errorCount = 0
     /// Where the document's `dependsOn` entries and published ports were written, for the
@@ -26,6 +26,20 @@ struct FieldReader {
     init(file: String, document: FlatDocument) {
         self.file = file
         doc = document
+        slots.reserveCapacity(64)
+    }
+
+    /// Lets go of the document, so the composer can reuse its storage for the next one.
+    mutating func releaseDocument() { doc = FlatDocument() }
+
+    /// Starts on the next document of the file (its diagnostics and places kept so far are
+    /// the caller's to take first).
+    mutating func reset(_ document: FlatDocument) {
+        doc = document
+        diagnostics.removeAll(keepingCapacity: true)
+        references.removeAll(keepingCapacity: true)
+        published.removeAll(keepingCapacity: true)
+        errorCount = 0
     }
 
     // MARK: Reporting
@@ -145,8 +159,11 @@ struct FieldReader {
             error(at: mark(node), path(), "expected a mapping of names to strings, found \(found(node))")
             return nil
         }
-        var map: [String: String] = [:]
-        map.reserveCapacity(doc.count(node))
+        // Pairs first, then one dictionary built at its size with one hash per key. `accept`
+        // sees every entry: text-equal keys that YAML let through are different YAML keys
+        // (`1` and "1"), never a name `accept` refuses.
+        var pairs: [(String, String)] = []
+        pairs.reserveCapacity(doc.count(node))
         var ok = true
         var cursor = doc.entries(node)
         while let entry = doc.nextEntry(&cursor) {
@@ -164,9 +181,9 @@ struct FieldReader {
                 ok = false
                 continue
             }
-            guard map[key] == nil else { continue }
-            if accept(&self, key, entry.key) { map[key] = doc.text(entry.value) }
+            if accept(&self, key, entry.key) { pairs.append((key, doc.text(entry.value))) }
         }
+        let map = Dictionary(pairs, uniquingKeysWith: { first, _ in first })
         return ok ? map : nil
     }
 

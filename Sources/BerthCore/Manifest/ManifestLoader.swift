@@ -103,20 +103,26 @@ public struct DeclaredService: Sendable, Hashable {
 /// through others, on a left-out service is held back too, with a warning saying why, so
 /// it is never started or updated ahead of a dependency Berth cannot read.
 public enum ManifestLoader {
-    public static func parse(_ file: ManifestFile) -> FileManifests {
+    public static func parse(_ file: ManifestFile) -> FileManifests { parse(file, part: nil).manifests }
+
+    /// `parse` of one part of a file (`YAML.parts(of:size:)`), or of all of it; and whether
+    /// YAML itself found an error there.
+    static func parse(_ file: ManifestFile, part: YAML.Part?) -> (manifests: FileManifests, yamlErrors: Bool) {
         var diagnostics: [Diagnostic] = []
         var declared: [DeclaredService] = []
         var documentOf: [Int] = []  // per declared service, its document's index in `starts`
         var starts: [Mark] = []
-        let yamlErrors = YAML.parseFlatDocuments(file.bytes) { document in
+        var decoder: ServiceDecoder?
+        let yamlErrors = YAML.parseFlatDocuments(file.bytes, part: part) { document in
             starts.append(document.start)
             guard let root = document.root else { return }
-            var decoder = ServiceDecoder(file: file.path, document: document)
-            if let service = decoder.decode(root) {
+            if decoder == nil { decoder = ServiceDecoder(file: file.path, document: document) } else { decoder!.reset(document) }
+            if let service = decoder!.decode(root) {
                 declared.append(service)
                 documentOf.append(starts.count - 1)
             }
-            if !decoder.r.diagnostics.isEmpty { diagnostics += decoder.r.diagnostics }
+            if !decoder!.r.diagnostics.isEmpty { diagnostics += decoder!.r.diagnostics }
+            decoder!.r.releaseDocument()
         }
         if !yamlErrors.isEmpty {
             for e in yamlErrors {
@@ -144,7 +150,7 @@ public enum ManifestLoader {
         // the same desired state again and again; git loads reuse the parse by blob id)
         // finds them ready.
         for i in declared.indices { declared[i].spec?.memoizeRevision() }
-        return FileManifests(path: file.path, diagnostics: diagnostics.sorted(), declared: declared)
+        return (FileManifests(path: file.path, diagnostics: diagnostics.sorted(), declared: declared), !yamlErrors.isEmpty)
     }
 
     public static func assemble(_ files: [FileManifests], commit: String? = nil) -> DesiredState {

@@ -4,59 +4,60 @@ import BerthYAML
 /// `plan`, `diff`, `watch` and every other reader of manifests decode by.
 ///
 /// To add a field: add its property (with its default) to the model (`ServiceSpec`, or the
-/// object it belongs to), then one entry here — its name, the key path, the value type (how
-/// it is read and checked) — `.required(…, missing:)` if it must be given. A new value type
-/// goes into `ValueTypes.swift`; rules across fields go into the schema's `check`.
+/// object it belongs to), then one entry here: its name, its value type (how it is read and
+/// checked), and where it goes (`{ $0.workingDir = $1 }`); `.required(…, missing:)` if it
+/// must be given. A new value type goes into `ValueTypes.swift`; rules across fields go into
+/// the schema's `check`.
 enum ManifestSchema {
     static let apiVersion = "berth/v1"
     static let kind = "Service"
 
     /// The top level: which parts the object has (read on by `ServiceDecoder`).
     static let object = Schema<TopLevel>([
-        .required("apiVersion", \.apiVersion, .node, missing: "add \"apiVersion: \(apiVersion)\""),
-        .required("kind", \.kind, .node, missing: "add \"kind: \(kind)\""),
-        .required("metadata", \.metadata, .node, missing: "add metadata with the service's name"),
-        .required("spec", \.spec, .node, missing: "add a spec with at least the image to run"),
+        .required("apiVersion", .node, missing: "add \"apiVersion: \(apiVersion)\"") { $0.apiVersion = $1 },
+        .required("kind", .node, missing: "add \"kind: \(kind)\"") { $0.kind = $1 },
+        .required("metadata", .node, missing: "add metadata with the service's name") { $0.metadata = $1 },
+        .required("spec", .node, missing: "add a spec with at least the image to run") { $0.spec = $1 },
     ])
 
     static let metadata = Schema<Metadata>([
-        .required("name", \.name, .serviceName, missing: "add \"name: SERVICE\" under metadata"),
-        .field("labels", \.labels, .labels),
+        .required("name", .serviceName, missing: "add \"name: SERVICE\" under metadata") { $0.name = $1 },
+        .field("labels", .labels) { $0.labels = $1 },
     ])
 
     static let spec = Schema<ServiceSpec>(
         [
-        .required("image", \.image, .image, missing: "add \"image: REPOSITORY:TAG\" under spec"),
-        .field("replicas", \.replicas, .integer(atLeast: 0, atMost: ManifestLimits.replicas, unit: "replicas")),
-        .field("command", \.command, .strings(example: #"["/bin/httpd", "-f"]"#)),
-        Field("env", missing: nil) { r, node, path, spec in r.environment(node, path, into: &spec) },
-        .field("ports", \.ports, .ports),
-        .field("dependsOn", \.dependsOn, .dependencies),
-        .field("health", \.health, .object(health, HealthCheck(probe: .tcp(port: 0)))),
-        .field("update", \.update, .object(update, UpdatePolicy())),
-        .field("stopGracePeriod", \.stopGracePeriod, .duration()),
-        .field("restart", \.restart, .oneOf([RestartPolicy.always, .onFailure, .never])),
-        .field("resources", \.resources, .object(resources, Resources())),
-        .field("autoscale", \.autoscale, .object(autoscale, Autoscale(min: 0, max: 0))),
-        .field("pullPolicy", \.container.pullPolicy, .oneOf([PullPolicy.ifNotPresent, .always])),
-        .field("volumes", \.container.volumes, .volumes),
-        .field("secrets", \.container.secretFiles, .secretFiles),
-        .field("envFrom", \.container.envFiles, .envFiles),
-        .field("entrypoint", \.container.entrypoint, .strings(example: #"["/bin/sh", "-c"]"#)),
-        .field("user", \.container.user, .user),
-        .field("workingDir", \.container.workingDir, .absolutePath),
-        .field("readOnly", \.container.readOnlyRootFilesystem, .boolean),
-        .field("capabilities", \.container.capabilities, .object(capabilities, Capabilities())),
-        .field("init", \.container.initProcess, .boolean),
+            .required("image", .image, missing: "add \"image: REPOSITORY:TAG\" under spec") { $0.image = $1 },
+            .field("replicas", .integer(atLeast: 0, atMost: ManifestLimits.replicas, unit: "replicas")) { $0.replicas = $1 },
+            .field("command", .strings(example: #"["/bin/httpd", "-f"]"#)) { $0.command = $1 },
+            Field("env", missing: nil) { r, node, path, spec in r.environment(node, path, into: &spec) },
+            .field("ports", .ports) { $0.ports = $1 },
+            .field("dependsOn", .dependencies) { $0.dependsOn = $1 },
+            .field("health", .object(health, HealthCheck(probe: .tcp(port: 0)))) { $0.health = $1 },
+            .field("update", .object(update, UpdatePolicy())) { $0.update = $1 },
+            .field("stopGracePeriod", .duration()) { $0.stopGracePeriod = $1 },
+            .field("restart", .oneOf([RestartPolicy.always, .onFailure, .never])) { $0.restart = $1 },
+            .field("resources", .object(resources, Resources())) { $0.resources = $1 },
+            .field("autoscale", .object(autoscale, Autoscale(min: 0, max: 0))) { $0.autoscale = $1 },
+            .field("pullPolicy", .oneOf([PullPolicy.ifNotPresent, .always])) { $0.container.pullPolicy = $1 },
+            .field("volumes", .volumes) { $0.container.volumes = $1 },
+            .field("secrets", .secretFiles) { $0.container.secretFiles = $1 },
+            .field("envFrom", .envFiles) { $0.container.envFiles = $1 },
+            .field("entrypoint", .strings(example: #"["/bin/sh", "-c"]"#)) { $0.container.entrypoint = $1 },
+            .field("user", .user) { $0.container.user = $1 },
+            .field("workingDir", .absolutePath) { $0.container.workingDir = $1 },
+            .field("readOnly", .boolean) { $0.container.readOnlyRootFilesystem = $1 },
+            .field("capabilities", .object(capabilities, Capabilities())) { $0.container.capabilities = $1 },
+            .field("init", .boolean) { $0.container.initProcess = $1 },
         ],
         check: { r, spec, fields, _ in checkWorkload(&r, &spec, fields) })
 
     /// One item of `spec.ports` (the list's rules, such as a port listed twice, are `.ports`').
     static let port = Schema<PortSpec>(
         [
-            .required("containerPort", \.containerPort, .port, missing: "add the port the container listens on"),
-            .field("publish", \.publish, .port),
-            .field("protocol", \.protocol, .oneOf([PortProtocol.tcp, .udp])),
+            .required("containerPort", .port, missing: "add the port the container listens on") { $0.containerPort = $1 },
+            .field("publish", .port) { $0.publish = $1 },
+            .field("protocol", .oneOf([PortProtocol.tcp, .udp])) { $0.protocol = $1 },
         ],
         check: { r, port, fields, path in
             // The balancer forwards TCP only.
@@ -69,13 +70,13 @@ enum ManifestSchema {
 
     static let health = Schema<HealthCheck>(
         [
-            .field("http", \.probe, .probe(httpProbe, HTTPProbe()) { .http(path: $0.path, port: $0.port) }),
-            .field("tcp", \.probe, .probe(tcpProbe, TCPProbe()) { .tcp(port: $0.port) }),
-            .field("exec", \.probe, .probe(execProbe, ExecProbe()) { .exec(command: $0.command) }),
-            .field("interval", \.interval, .duration(positive: true)),
-            .field("timeout", \.timeout, .duration(positive: true)),
-            .field("startPeriod", \.startPeriod, .duration()),
-            .field("failureThreshold", \.failureThreshold, .integer(atLeast: 1, atMost: ManifestLimits.failureThreshold, unit: "failures")),
+            .field("http", .probe(httpProbe, HTTPProbe()) { .http(path: $0.path, port: $0.port) }) { $0.probe = $1 },
+            .field("tcp", .probe(tcpProbe, TCPProbe()) { .tcp(port: $0.port) }) { $0.probe = $1 },
+            .field("exec", .probe(execProbe, ExecProbe()) { .exec(command: $0.command) }) { $0.probe = $1 },
+            .field("interval", .duration(positive: true)) { $0.interval = $1 },
+            .field("timeout", .duration(positive: true)) { $0.timeout = $1 },
+            .field("startPeriod", .duration()) { $0.startPeriod = $1 },
+            .field("failureThreshold", .integer(atLeast: 1, atMost: ManifestLimits.failureThreshold, unit: "failures")) { $0.failureThreshold = $1 },
         ],
         oneOf: (
             ["http", "tcp", "exec"], "probe",
@@ -83,25 +84,25 @@ enum ManifestSchema {
         ))
 
     static let httpProbe = Schema<HTTPProbe>([
-        .field("path", \.path, .urlPath),
-        .required("port", \.port, .port, missing: "add the container port to probe"),
+        .field("path", .urlPath) { $0.path = $1 },
+        .required("port", .port, missing: "add the container port to probe") { $0.port = $1 },
     ])
 
     static let tcpProbe = Schema<TCPProbe>([
-        .required("port", \.port, .port, missing: "add the container port to probe")
+        .required("port", .port, missing: "add the container port to probe") { $0.port = $1 }
     ])
 
     static let execProbe = Schema<ExecProbe>([
-        .required("command", \.command, .strings(example: #"["/bin/true"]"#), missing: #"add the command to run, e.g. ["/bin/true"]"#)
+        .required("command", .strings(example: #"["/bin/true"]"#), missing: #"add the command to run, e.g. ["/bin/true"]"#) { $0.command = $1 }
     ])
 
     static let update = Schema<UpdatePolicy>(
         [
-            .field("strategy", \.strategy, .oneOf([UpdatePolicy.Strategy.rolling, .recreate])),
-            .field("maxSurge", \.maxSurge, .countOrPercent),
-            .field("maxUnavailable", \.maxUnavailable, .countOrPercent),
-            .field("progressDeadline", \.progressDeadline, .duration(positive: true)),
-            .field("onFailure", \.onFailure, .oneOf([UpdatePolicy.OnFailure.rollback, .pause])),
+            .field("strategy", .oneOf([UpdatePolicy.Strategy.rolling, .recreate])) { $0.strategy = $1 },
+            .field("maxSurge", .countOrPercent) { $0.maxSurge = $1 },
+            .field("maxUnavailable", .countOrPercent) { $0.maxUnavailable = $1 },
+            .field("progressDeadline", .duration(positive: true)) { $0.progressDeadline = $1 },
+            .field("onFailure", .oneOf([UpdatePolicy.OnFailure.rollback, .pause])) { $0.onFailure = $1 },
         ],
         check: { r, policy, fields, path in
             // A rolling update needs room to replace a replica.
@@ -118,18 +119,18 @@ enum ManifestSchema {
         })
 
     static let resources = Schema<Resources>([
-        .field("cpus", \.milliCPUs, .cpus),
-        .field("memory", \.memory, .memory),
+        .field("cpus", .cpus) { $0.milliCPUs = $1 },
+        .field("memory", .memory) { $0.memory = $1 },
     ])
 
     static let autoscale = Schema<Autoscale>(
         [
-            .required("min", \.min, .integer(atLeast: 0, atMost: ManifestLimits.replicas, unit: "replicas"), missing: "add the fewest replicas to run"),
-            .required("max", \.max, .integer(atLeast: 1, atMost: ManifestLimits.replicas, unit: "replicas"), missing: "add the most replicas to run"),
-            .field(
-                "targetRequestsPerSecond", \.targetRequestsPerSecond,
-                .integer(atLeast: 1, atMost: ManifestLimits.requestsPerSecond, unit: "requests per second")),
-            .field("scaleDownDelay", \.scaleDownDelay, .duration()),
+            .required("min", .integer(atLeast: 0, atMost: ManifestLimits.replicas, unit: "replicas"), missing: "add the fewest replicas to run") { $0.min = $1 },
+            .required("max", .integer(atLeast: 1, atMost: ManifestLimits.replicas, unit: "replicas"), missing: "add the most replicas to run") { $0.max = $1 },
+            .field("targetRequestsPerSecond", .integer(atLeast: 1, atMost: ManifestLimits.requestsPerSecond, unit: "requests per second")) {
+                $0.targetRequestsPerSecond = $1
+            },
+            .field("scaleDownDelay", .duration()) { $0.scaleDownDelay = $1 },
         ],
         check: { r, scale, fields, path in
             let (min, max) = ("min", "max")

@@ -9,6 +9,8 @@ struct Schema<Model>: Sendable {
     let fields: [Field<Model>]
     /// The field names in table order (for unknown-field messages and suggestions).
     let names: [String]
+    /// Per name length in bytes (the last for all longer ones), the fields of that length.
+    let byLength: [[Int]]
     /// Fields of which exactly one must be given (a health check's probes).
     let choice: Choice?
     /// Rules across fields, run after the fields are read: false when one is broken (and
@@ -31,6 +33,9 @@ struct Schema<Model>: Sendable {
         precondition(fields.count <= 63, "a schema holds at most 63 fields")
         self.fields = fields
         names = fields.map(\.name)
+        var byLength = [[Int]](repeating: [], count: 33)
+        for (i, f) in fields.enumerated() { byLength[min(f.utf8.count, 32)].append(i) }
+        self.byLength = byLength
         self.check = check
         self.choice = choice.map { c in
             let indices = c.names.map { name in fields.firstIndex { $0.name == name }! }
@@ -43,7 +48,7 @@ struct Schema<Model>: Sendable {
     /// canonical sense (U+212A KELVIN SIGN is "K") names it as `String` equality says.
     func index(of key: NodeID, in doc: FlatDocument) -> Int? {
         let (match, ascii) = doc.withBytes(key) { b -> (Int?, Bool) in
-            for i in fields.indices where fields[i].utf8.count == b.count {
+            for i in byLength[min(b.count, byLength.count - 1)] where fields[i].utf8.count == b.count {
                 let name = fields[i].utf8
                 var equal = true
                 for k in 0..<name.count where name[k] != b[k] {
@@ -80,31 +85,23 @@ struct Field<Model>: Sendable {
         self.read = read
     }
 
-    /// An optional field: when present, its value is read by `type` into `key`.
-    static func field<T>(_ name: String, _ key: any WritableKeyPath<Model, T> & Sendable, _ type: ValueType<T>) -> Field {
+    /// An optional field: when present, its value is read by `type` and stored by `set`.
+    /// (`set` is a closure, not a key path: writing through a key path costs more than
+    /// reading the value, and most of a manifest's fields are read on every load.)
+    static func field<T>(_ name: String, _ type: ValueType<T>, _ set: @escaping @Sendable (inout Model, T) -> Void) -> Field {
         Field(name, missing: nil) { r, node, path, model in
             guard let value = type.read(&r, node, path) else { return false }
-            model[keyPath: key] = value
-            return true
-        }
-    }
-
-    static func field<T>(_ name: String, _ key: any WritableKeyPath<Model, T?> & Sendable, _ type: ValueType<T>) -> Field {
-        Field(name, missing: nil) { r, node, path, model in
-            guard let value = type.read(&r, node, path) else { return false }
-            model[keyPath: key] = value
+            set(&model, value)
             return true
         }
     }
 
     /// A required field: missing, it is an error at its mapping saying "required field is
     /// missing; " and `missing`.
-    static func required<T>(_ name: String, _ key: any WritableKeyPath<Model, T> & Sendable, _ type: ValueType<T>, missing: String) -> Field {
-        Field(name, missing: missing, read: field(name, key, type).read)
-    }
-
-    static func required<T>(_ name: String, _ key: any WritableKeyPath<Model, T?> & Sendable, _ type: ValueType<T>, missing: String) -> Field {
-        Field(name, missing: missing, read: field(name, key, type).read)
+    static func required<T>(
+        _ name: String, _ type: ValueType<T>, missing: String, _ set: @escaping @Sendable (inout Model, T) -> Void
+    ) -> Field {
+        Field(name, missing: missing, read: field(name, type, set).read)
     }
 }
 

@@ -16,6 +16,9 @@ struct ServiceDecoder {
         r = FieldReader(file: file, document: document)
     }
 
+    /// Decodes the next document of the same file with the same buffers.
+    mutating func reset(_ document: FlatDocument) { r.reset(document) }
+
     /// Decodes one document's root. Returns the declaration when the object names its
     /// service (even with errors, so other files can refer to it), with `spec` set only
     /// when the document has no errors.
@@ -54,8 +57,8 @@ struct ServiceDecoder {
 
         var spec = ServiceSpec(name: metadata.name?.text ?? "", labels: metadata.labels, image: "")
         let read = r.object(top.spec, { "spec" }, ManifestSchema.spec, into: &spec)
-        declared?.dependsOn = r.references
-        declared?.published = r.published
+        if !r.references.isEmpty { declared?.dependsOn = r.references }
+        if !r.published.isEmpty { declared?.published = r.published }
         if var d = declared, read != nil, r.errorCount == errorsBefore {
             spec.source = d.source
             d.spec = spec

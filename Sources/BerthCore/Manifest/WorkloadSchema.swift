@@ -8,12 +8,12 @@ extension ManifestSchema {
     /// One item of `spec.volumes`: a named volume or a host path, and where it goes.
     static let volume = Schema<VolumeItem>(
         [
-            .field("name", \.name, .resourceName(of: "volume")),
-            .field("hostPath", \.hostPath, .absolutePath),
-            .required("mountPath", \.mountPath, .mountPath, missing: "add the path inside the container, e.g. \"mountPath: /data\""),
-            .field("readOnly", \.readOnly, .boolean),
-            .field("singleWriter", \.singleWriter, .boolean),
-            .field("allowSensitive", \.allowSensitive, .boolean),
+            .field("name", .resourceName(of: "volume")) { $0.name = $1 },
+            .field("hostPath", .absolutePath) { $0.hostPath = $1 },
+            .required("mountPath", .mountPath, missing: "add the path inside the container, e.g. \"mountPath: /data\"") { $0.mountPath = $1 },
+            .field("readOnly", .boolean) { $0.readOnly = $1 },
+            .field("singleWriter", .boolean) { $0.singleWriter = $1 },
+            .field("allowSensitive", .boolean) { $0.allowSensitive = $1 },
         ],
         oneOf: (
             ["name", "hostPath"], "source",
@@ -53,13 +53,13 @@ extension ManifestSchema {
 
     /// One item of `spec.secrets`.
     static let secret = Schema<SecretMount>([
-        .required("name", \.name, .resourceName(of: "secret"), missing: "add the secret's name (its file is secrets/NAME.age)"),
-        .required("mountPath", \.mountPath, .mountPath, missing: "add the file's path inside the container, e.g. \"mountPath: /run/secrets/tls.key\""),
+        .required("name", .resourceName(of: "secret"), missing: "add the secret's name (its file is secrets/NAME.age)") { $0.name = $1 },
+        .required("mountPath", .mountPath, missing: "add the file's path inside the container, e.g. \"mountPath: /run/secrets/tls.key\"") { $0.mountPath = $1 },
     ])
 
     /// One item of `spec.envFrom`.
     static let envFile = Schema<EnvFileItem>([
-        .required("file", \.file, .repositoryPath, missing: "add the env file's path in the repository, e.g. \"file: env/common.env\"")
+        .required("file", .repositoryPath, missing: "add the env file's path in the repository, e.g. \"file: env/common.env\"") { $0.file = $1 }
     ])
 
     struct EnvFileItem: Sendable {
@@ -68,13 +68,13 @@ extension ManifestSchema {
 
     /// `spec.capabilities`.
     static let capabilities = Schema<Capabilities>([
-        .field("add", \.add, .capabilityNames),
-        .field("drop", \.drop, .capabilityNames),
+        .field("add", .capabilityNames) { $0.add = $1 },
+        .field("drop", .capabilityNames) { $0.drop = $1 },
     ])
 
     /// `{secret: NAME}` as an env value.
     static let secretReference = Schema<SecretReference>([
-        .required("secret", \.name, .resourceName(of: "secret"), missing: "add the secret's name, e.g. {secret: db-password}")
+        .required("secret", .resourceName(of: "secret"), missing: "add the secret's name, e.g. {secret: db-password}") { $0.name = $1 }
     ])
 
     struct SecretReference: Sendable {

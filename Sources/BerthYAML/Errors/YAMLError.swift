@@ -32,6 +32,15 @@ public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(mark.line):\(mark.column): \(message)" }
+
+    /// The error with its places `lines` lines further down.
+    func moved(down lines: Int) -> YAMLError {
+        guard lines != 0 else { return self }
+        var e = self
+        e.mark.line += lines
+        e.related?.line += lines
+        return e
+    }
 }
 
 /// Bounds that keep hostile input from exhausting the stack or memory.

@@ -27,7 +27,8 @@ public struct FlatDocument: Sendable {
     @usableFromInline var merged: [Int32: Range<Int>] = [:]
     @usableFromInline var mergedEntries: [Entry] = []
 
-    init(start: Mark = Mark(line: 1, column: 1)) { self.start = start }
+    /// An empty document.
+    public init(start: Mark = Mark(line: 1, column: 1)) { self.start = start }
 
     /// A node's storage: 24 bytes.
     @usableFromInline

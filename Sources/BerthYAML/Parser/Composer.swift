@@ -13,6 +13,9 @@ internal import CYAML
 /// - non-fatal (the document is delivered): `.duplicateKey` (the first value is kept).
 struct Composer {
     let limits: YAMLLimits
+    /// Lines before the part of the input being parsed (0 for a whole input): every place is
+    /// counted from the whole input's first line.
+    var lineOffset = 0
     let body: (FlatDocument) -> Void
     private(set) var errors: [YAMLError] = []
 
@@ -72,7 +75,8 @@ struct Composer {
 
     /// Handles one event; false when the stream is over (its end, or a fatal error).
     mutating func consume(_ event: yaml_event_t) -> Bool {
-        let mark = EventLoop.mark(event.start_mark)
+        var mark = EventLoop.mark(event.start_mark)
+        mark.line += lineOffset
         switch event.type {
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar

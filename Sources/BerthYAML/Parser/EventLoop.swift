@@ -7,9 +7,13 @@ internal import CYAML
 /// exactly once, right after the composer copied what it needs (scalar bytes, anchors, tags)
 /// into Swift values. The input bytes stay alive (and pinned) for the whole parse.
 enum EventLoop {
-    static func run(_ bytes: [UInt8], composer: inout Composer) {
-        guard !bytes.isEmpty else { return }  // no stream, no documents, no error
-        bytes.withUnsafeBufferPointer { input in
+    /// Parses `bytes[range]`: the whole input, or a part of it that starts at a line start.
+    /// Every place is reported in the whole input's lines (`composer.lineOffset` lines down).
+    static func run(_ bytes: [UInt8], range: Range<Int>? = nil, composer: inout Composer) {
+        let range = range ?? 0..<bytes.count
+        guard !range.isEmpty else { return }  // no stream, no documents, no error
+        bytes.withUnsafeBufferPointer { whole in
+            let input = UnsafeBufferPointer(rebasing: whole[range])
             let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
             defer { parser.deallocate() }
             guard yaml_parser_initialize(parser) == 1 else {
@@ -24,7 +28,7 @@ enum EventLoop {
             while true {
                 guard yaml_parser_parse(parser, event) == 1 else {
                     // libyaml zeroes the event before parsing; nothing was filled, nothing to delete.
-                    composer.fail(libyamlError(parser.pointee, bytes: input))
+                    composer.fail(libyamlError(parser.pointee, bytes: input).moved(down: composer.lineOffset))
                     return
                 }
                 let more = composer.consume(event.pointee)

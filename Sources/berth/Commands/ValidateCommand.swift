@@ -45,6 +45,22 @@ struct ValidateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "With --rev: the manifests folder inside the repository (default: manifests if it exists, else the root).")
     var path: String?
 
+    /// The command a plain command line names, read without ArgumentParser (see
+    /// `FastArguments`); nil leaves the line to ArgumentParser.
+    static func fastParse(_ arguments: ArraySlice<String>) -> ValidateCommand? {
+        guard let args = FastArguments(arguments, options: ["format", "rev", "repo", "path"], flags: [], maxPositionals: .max),
+            let format = OutputFormat(rawValue: args.options["format"] ?? "text")
+        else { return nil }
+        var command = ValidateCommand()
+        command.paths = args.positionals
+        command.format = format
+        command.rev = args.options["rev"]
+        command.repo = args.options["repo"]
+        command.path = args.options["path"]
+        guard (try? command.validate()) != nil else { return nil }
+        return command
+    }
+
     func validate() throws {
         if format == .markdown { throw ValidationError("berth validate prints text or json, not markdown") }
         if rev != nil {
@@ -79,29 +95,68 @@ struct ValidateCommand: AsyncParsableCommand {
 
         // Snippets come only from the files read here as manifests; a refused path is
         // named, never read.
-        var sources: [String: [UInt8]] = [:]
-        var parsed: [FileManifests] = []
+        var files: [ManifestFile] = []
+        var unreadable: [FileManifests] = []
+        files.reserveCapacity(found.count)
         for entry in found {
-            func failed(_ message: String) -> FileManifests {
-                FileManifests(path: entry.display, diagnostics: [
-                    Diagnostic(.error, file: entry.display, line: 1, column: 1, path: "", message: message)
+            func failed(_ display: String, _ message: String) -> FileManifests {
+                FileManifests(path: display, diagnostics: [
+                    Diagnostic(.error, file: display, line: 1, column: 1, path: "", message: message)
                 ])
             }
             switch entry {
-            case .refused(_, let reason):
-                parsed.append(failed(reason))
+            case .refused(let display, let reason):
+                unreadable.append(failed(display, reason))
             case .file(let display, let url):
                 do {
-                    let bytes = Array(try Data(contentsOf: url))
-                    sources[display] = bytes
-                    parsed.append(ManifestLoader.parse(ManifestFile(path: display, bytes: bytes)))
+                    files.append(ManifestFile(path: display, bytes: try Self.contents(of: url)))
                 } catch {
-                    parsed.append(failed("cannot read the file: \((error as NSError).localizedDescription)"))
+                    unreadable.append(failed(display, "cannot read the file: \((error as NSError).localizedDescription)"))
                 }
             }
         }
+        // Every core: libyaml reads one stream on one thread (see ManifestLoader.parse(_:workers:)).
+        let parsed = ManifestLoader.parse(files, workers: ProcessInfo.processInfo.activeProcessorCount) + unreadable
         let state = ManifestLoader.assemble(parsed)
+        // The source lines under each caret: only the files with something to show.
+        let named = Set(state.diagnostics.map(\.file))
+        var sources: [String: [UInt8]] = [:]
+        for file in files where named.contains(file.path) { sources[file.path] = file.bytes }
+        files = []
         try report(state, sources: sources, scope: roots.map(\.display).joined(separator: ", "))
+        // Valid: the process ends here, and a large desired state takes a while to free
+        // (60,000 services: tens of milliseconds). Exit without freeing it, once what was
+        // printed is flushed.
+        fflush(nil)
+        Foundation.exit(0)
+    }
+
+    /// A file's bytes, read straight into an array (no `Data` in between); a failure is
+    /// read again through Foundation for its message.
+    static func contents(of url: URL) throws -> [UInt8] {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return Array(try Data(contentsOf: url)) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return Array(try Data(contentsOf: url)) }
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            done += n
+        }
+        guard done == bytes.count else { return Array(try Data(contentsOf: url)) }
+        // A file that grew while it was read: the rest of it too.
+        var more = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = more.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            bytes += more[0..<n]
+        }
+        return bytes
     }
 
     /// `--rev`: the desired state of a commit, with repository-relative paths.
