@@ -82,6 +82,35 @@ import BerthTestSupport
         #expect(moved.services["booking"]?.source?.file == "manifests/shop/booking.yml")
     }
 
+    /// The cache `berth watch` keeps across commits stays bounded: 40 commits, each with a
+    /// new blob, through a cache of capacity 4 over 3 manifests.
+    @Test func theParseCacheStaysBoundedAcrossCommits() async throws {
+        let repo = try GitRepoBuilder()
+        defer { repo.cleanup() }
+        let cache = ManifestParseCache(capacity: 4)
+        let src = GitDesiredStateSource(repository: try GitRepository(path: repo.path), cache: cache)
+        var sizes: [Int] = []
+        for i in 0..<40 {
+            for name in ["a", "b", "c"] {
+                try repo.write("manifests/\(name).yaml", GitRepoBuilder.service(name, image: "shop/\(name):1", replicas: name == "a" ? i : 1))
+            }
+            let commit = try repo.commit("replicas of a: \(i)")
+            let state = try await src.desiredState(at: id(commit), path: "manifests")
+            #expect(state.services["a"]?.replicas == i)
+            #expect(state.services.count == 3)
+            sizes.append(cache.count)
+        }
+        // b and c are parsed once; a once per commit; old versions of a are dropped.
+        #expect(cache.parseCount == 2 + 40)
+        #expect(sizes.max()! <= 4)
+        // A load larger than the capacity keeps all it read.
+        let small = ManifestParseCache(capacity: 1)
+        let all = GitDesiredStateSource(repository: try GitRepository(path: repo.path), cache: small)
+        let head = try await all.desiredState(revision: "HEAD", path: nil)
+        #expect(head.services.count == 3)
+        #expect(small.count == 3)
+    }
+
     @Test func diffComparesTreeIdsFirstAndPairsServicesByName() async throws {
         let shop = try ShopHistory()
         defer { shop.cleanup() }

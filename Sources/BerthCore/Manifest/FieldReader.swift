@@ -118,18 +118,18 @@ struct FieldReader {
                 skip = choice.mask
             }
         }
-        for i in schema.fields.indices {
+        for i in 0..<schema.reads.count {
             let bit: UInt64 = 1 << UInt64(i)
-            let field = schema.fields[i]
             guard fields.present & bit != 0 else {
-                if let missing = field.missing {
-                    error(at: mark(node), FieldReader.join(path(), field.name), "required field is missing; \(missing)")
+                if let missing = schema.missing[i] {
+                    error(at: mark(node), FieldReader.join(path(), schema.names[i]), "required field is missing; \(missing)")
                     fields.failed |= bit
                 }
                 continue
             }
             guard skip & bit == 0 else { continue }
-            if !field.read(&self, slots[base + i].value, { FieldReader.join(path(), field.name) }, &model) { fields.failed |= bit }
+            let read = schema.reads[i]
+            if !read(&self, slots[base + i].value, { FieldReader.join(path(), schema.names[i]) }, &model) { fields.failed |= bit }
         }
         if keepingNodes || schema.check != nil { fields.nodes = Array(slots[base..<(base + schema.fields.count)]) }
         if let check = schema.check, !check(&self, &model, fields, path) { fields.failed |= 1 << 63 }

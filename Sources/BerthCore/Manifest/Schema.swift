@@ -9,8 +9,13 @@ struct Schema<Model>: Sendable {
     let fields: [Field<Model>]
     /// The field names in table order (for unknown-field messages and suggestions).
     let names: [String]
-    /// Per name length in bytes (the last for all longer ones), the fields of that length.
-    let byLength: [[Int]]
+    /// The fields' readers and their `missing` messages, in table order (read in the hot
+    /// loop without copying each `Field`).
+    let reads: [@Sendable (inout FieldReader, NodeID, FieldReader.Path, inout Model) -> Bool]
+    let missing: [String?]
+    /// Each name's UTF-8 bytes and their count (compared before the bytes).
+    let utf8: [[UInt8]]
+    let lengths: [Int]
     /// Fields of which exactly one must be given (a health check's probes).
     let choice: Choice?
     /// Rules across fields, run after the fields are read: false when one is broken (and
@@ -33,9 +38,10 @@ struct Schema<Model>: Sendable {
         precondition(fields.count <= 63, "a schema holds at most 63 fields")
         self.fields = fields
         names = fields.map(\.name)
-        var byLength = [[Int]](repeating: [], count: 33)
-        for (i, f) in fields.enumerated() { byLength[min(f.utf8.count, 32)].append(i) }
-        self.byLength = byLength
+        reads = fields.map(\.read)
+        missing = fields.map(\.missing)
+        utf8 = fields.map(\.utf8)
+        lengths = fields.map(\.utf8.count)
         self.check = check
         self.choice = choice.map { c in
             let indices = c.names.map { name in fields.firstIndex { $0.name == name }! }
@@ -48,8 +54,8 @@ struct Schema<Model>: Sendable {
     /// canonical sense (U+212A KELVIN SIGN is "K") names it as `String` equality says.
     func index(of key: NodeID, in doc: FlatDocument) -> Int? {
         let (match, ascii) = doc.withBytes(key) { b -> (Int?, Bool) in
-            for i in byLength[min(b.count, byLength.count - 1)] where fields[i].utf8.count == b.count {
-                let name = fields[i].utf8
+            for i in lengths.indices where lengths[i] == b.count {
+                let name = utf8[i]
                 var equal = true
                 for k in 0..<name.count where name[k] != b[k] {
                     equal = false

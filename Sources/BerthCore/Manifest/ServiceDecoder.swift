@@ -79,6 +79,18 @@ struct ServiceDecoder {
         return found
     }
 
+    /// `isInvalidVariableName` from a name's UTF-8 bytes when they are ASCII; nil (ask the
+    /// `String`) otherwise.
+    static func isInvalidVariableName(bytes b: Span<UInt8>) -> Bool? {
+        if b.isEmpty { return true }
+        var found = false
+        for i in b.indices {
+            if b[i] >= 0x80 { return nil }
+            if b[i] == UInt8(ascii: "=") || b[i] == 0 { found = true }
+        }
+        return found
+    }
+
     /// `1`, `0.5`, `2.250`: up to 6 whole and 3 fraction ASCII digits, greater than 0, read
     /// from the bytes (the cpus reader's answer for these); nil for anything else.
     static func simpleMilliCPUs(_ text: String) -> Int? { simpleMilliCPUs(bytes: text.utf8.span) }

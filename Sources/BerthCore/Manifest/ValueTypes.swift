@@ -51,8 +51,9 @@ extension ValueType where T == Int {
     /// An integer from `minimum` to `maximum`; above the maximum the message names it with
     /// its `unit` ("expected at most 10000 replicas").
     static func integer(atLeast minimum: Int, atMost maximum: Int, unit: String) -> ValueType {
-        ValueType { r, node, path in
-            r.int(node, path, in: minimum...maximum, expected: "an integer of at least \(minimum)", unit: unit)
+        let expected = "an integer of at least \(minimum)"  // spelled once, not per value read
+        return ValueType { r, node, path in
+            r.int(node, path, in: minimum...maximum, expected: expected, unit: unit)
         }
     }
 

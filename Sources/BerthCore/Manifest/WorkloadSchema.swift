@@ -388,7 +388,9 @@ extension FieldReader {
             }
         }
         let plain = stringMap(node, path, skippingMappings: true) { r, key, keyNode in
-            guard ServiceDecoder.isInvalidVariableName(key) else { return true }
+            guard r.doc.withBytes(keyNode, { ServiceDecoder.isInvalidVariableName(bytes: $0) }) ?? ServiceDecoder.isInvalidVariableName(key) else {
+                return true
+            }
             r.error(at: r.mark(keyNode), path(), "invalid variable name \(FieldReader.quoted(key)): names cannot be empty or hold '='")
             return false
         }

@@ -61,12 +61,15 @@ public struct GitDesiredStateSource: Sendable {
     /// Parses (or takes from the cache) the manifest files named by `changes`' or `entries`'
     /// blob ids, reading only the blobs not yet cached.
     public func fileManifests(_ files: [(path: String, id: ObjectID)]) async throws -> [FileManifests] {
-        let missing = files.filter { cache.cached($0.id, path: $0.path) == nil }
+        var result = files.map { cache.cached($0.id, path: $0.path) }
+        let missing = files.indices.filter { result[$0] == nil }
         if !missing.isEmpty {
-            let blobs = try await repository.blobs(missing.map(\.id))
-            cache.parse(missing.map { ($0.path, $0.id, blobs[$0.id] ?? []) })
+            let blobs = try await repository.blobs(missing.map { files[$0].id })
+            let parsed = cache.parse(missing.map { (files[$0].path, files[$0].id, blobs[files[$0].id] ?? []) })
+            for (i, manifests) in zip(missing, parsed) { result[i] = manifests }
         }
-        return files.map { cache.cached($0.id, path: $0.path)! }
+        cache.trim(keeping: files.count)
+        return result.map { $0! }
     }
 
     /// The full desired state at `commit` (cross-file checks included), with `commit` set and

@@ -312,7 +312,9 @@ struct Composer {
     /// A plain `<<`, or one tagged `!!merge`.
     private func isMergeKey(_ key: Int) -> Bool {
         let n = NodeID(key)
-        guard document.isScalar(n), document.byteCount(n) == 2, document.text(n) == "<<" else { return false }
+        guard document.byteCount(n) == 2, document.withBytes(n, { $0[0] == UInt8(ascii: "<") && $0[1] == UInt8(ascii: "<") }) else {
+            return false
+        }
         return document.isPlainScalar(n) || document.tag(n) == YAMLTag.merge
     }
 
@@ -321,10 +323,19 @@ struct Composer {
     private mutating func applyMerges(_ frame: inout Frame) {
         let mapping = NodeID(frame.index)
         var entries: [FlatDocument.Entry] = []
-        var seen: Set<KeyID> = [KeyID.scalar(.string("<<"))]
+        // The keys so far (hash, node), and "<<" itself (a `<<` key of a merged mapping
+        // never comes in).
+        var seen: [(hash: UInt64, key: Int)] = []
         document.forEachLocalEntry(mapping) { e in
-            seen.insert(keyID(Int(e.key.index)))
+            seen.append((keyHash(Int(e.key.index)), Int(e.key.index)))
             entries.append(e)
+        }
+        func isNew(_ key: Int) -> Bool {
+            if isMergeText(key), keyID(key) == KeyID.scalar(.string("<<")) { return false }
+            let hash = keyHash(key)
+            for s in seen where s.hash == hash && sameKey(s.key, key) { return false }
+            seen.append((hash, key))
+            return true
         }
         for merge in frame.merges {
             var sources: [NodeID] = []
@@ -343,7 +354,7 @@ struct Composer {
             for (node, inList) in bad { badMerge(node, at: merge.at, inList: inList) }
             for source in sources {
                 document.forEachEntry(source) { e in
-                    if seen.insert(keyID(Int(e.key.index))).inserted {
+                    if isNew(Int(e.key.index)) {
                         entries.append(FlatDocument.Entry(key: e.key, value: e.value, mergedFrom: merge.at))
                     }
                 }
@@ -353,6 +364,35 @@ struct Composer {
         document.mergedEntries += entries
         document.merged[Int32(frame.index)] = start..<document.mergedEntries.count
         document.nodes[frame.index].flags |= FlatDocument.Record.hasMerges
+    }
+
+    /// A scalar whose text is `<<`.
+    private func isMergeText(_ key: Int) -> Bool {
+        let n = NodeID(key)
+        return document.isScalar(n) && document.byteCount(n) == 2
+            && document.withBytes(n) { $0[0] == UInt8(ascii: "<") && $0[1] == UInt8(ascii: "<") }
+    }
+
+    /// Two keys are the same key (as `KeyID` says): compared by their bytes when both are
+    /// untagged scalars that can only be strings, else by `KeyID`.
+    private func sameKey(_ a: Int, _ b: Int) -> Bool {
+        let (x, y) = (NodeID(a), NodeID(b))
+        if isOnlyString(x), isOnlyString(y) {
+            return document.byteCount(x) == document.byteCount(y)
+                && document.withBytes(x) { bx in document.withBytes(y) { by in
+                    for i in bx.indices where bx[i] != by[i] { return false }
+                    return true
+                } }
+        }
+        return keyID(a) == keyID(b)
+    }
+
+    /// An untagged scalar that resolves to a string whatever it holds besides its first byte
+    /// (quoted, or plain with a first byte that starts no other type).
+    private func isOnlyString(_ n: NodeID) -> Bool {
+        guard document.isScalar(n), !document.isTagged(n) else { return false }
+        if !document.isPlainScalar(n) { return true }
+        return document.withBytes(n) { b in b.count > 0 && (Composer.startsOnlyStrings(b[0]) || (b.count > 5 && Composer.isLetter(b[0]))) }
     }
 
     private mutating func badMerge(_ value: NodeID, at: Mark, inList: Bool) {

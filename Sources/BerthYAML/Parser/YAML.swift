@@ -73,6 +73,12 @@ public enum YAML {
             var i = 0
             var lineStart = 0, previousLineStart = -1
             while i < b.count {
+                // Most bytes break no line: only LF, CR and the first bytes of NEL, LS and PS can.
+                let c = b[i]
+                guard c == 0x0A || c == 0x0D || c == 0xC2 || c == 0xE2 else {
+                    i += 1
+                    continue
+                }
                 let n = LineBreaks.length(at: i, in: b, end: b.count)
                 guard n > 0 else {
                     i += 1
