@@ -62,7 +62,7 @@ public final class ManifestParseCache: Sendable {
         if !missing.isEmpty {
             let parsed = ManifestLoader.parse(
                 missing.map { ManifestFile(path: files[$0].path, bytes: files[$0].bytes) },
-                workers: missing.count >= 16 ? ProcessInfo.processInfo.activeProcessorCount : 1)
+                on: missing.count >= 16 ? ThreadedWork.everyCore : ThreadedWork(workers: 1))
             state.withLock { s in
                 s.parses += parsed.count
                 for (i, manifests) in zip(missing, parsed) where s.table[files[i].id] == nil {

@@ -115,8 +115,8 @@ struct ValidateCommand: AsyncParsableCommand {
                 }
             }
         }
-        // Every core: libyaml reads one stream on one thread (see ManifestLoader.parse(_:workers:)).
-        let parsed = ManifestLoader.parse(files, workers: ProcessInfo.processInfo.activeProcessorCount) + unreadable
+        // Every core: libyaml reads one stream on one thread (see ManifestLoader.parse(_:on:)).
+        let parsed = ManifestLoader.parse(files, on: ThreadedWork.everyCore) + unreadable
         let state = ManifestLoader.assemble(parsed)
         // The source lines under each caret: only the files with something to show.
         let named = Set(state.diagnostics.map(\.file))

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import BerthYAML
 @testable import BerthCore
+import BerthEngine
 
 /// Parsing on several threads, with large files cut at document starts, gives exactly the
 /// answer of parsing each file whole on one thread: the same services, places, revisions
@@ -31,7 +32,7 @@ import BerthYAML
     /// Both ways, compared down to places, revisions and rendered diagnostics.
     func expectSame(_ files: [ManifestFile], partSize: Int, sourceLocation: SourceLocation = #_sourceLocation) {
         let whole = files.map { ManifestLoader.parse($0) }
-        let parts = ManifestLoader.parse(files, workers: 3, partSize: partSize)
+        let parts = ManifestLoader.parse(files, on: ThreadedWork(workers: 3), partSize: partSize)
         #expect(parts == whole, sourceLocation: sourceLocation)
         #expect(parts.map { $0.diagnostics.map(\.rendered) } == whole.map { $0.diagnostics.map(\.rendered) }, sourceLocation: sourceLocation)
         #expect(parts.map { $0.declared.map(\.source) } == whole.map { $0.declared.map(\.source) }, sourceLocation: sourceLocation)
@@ -40,12 +41,20 @@ import BerthYAML
         #expect(parts.map { $0.services.map(\.cachedRevision) } == whole.map { $0.services.map(\.cachedRevision) }, sourceLocation: sourceLocation)
     }
 
+    @Test func threadedWorkGivesEveryResultAtItsIndex() {
+        let expected = (0..<1_000).map { $0 * 3 }
+        #expect(ThreadedWork(workers: 4).map(1_000) { $0 * 3 } == expected)
+        #expect(ThreadedWork(workers: 1).map(1_000) { $0 * 3 } == expected)
+        #expect(ThreadedWork(workers: 0).workers == 1)
+        #expect(ThreadedWork(workers: 4).map(0) { $0 } == [])
+    }
+
     @Test func aLargeFileInPartsAndManySmallFiles() {
         let big = ManifestFile(path: "all.yaml", bytes: Array(Self.documents(300).utf8))
         #expect(YAML.parts(of: big.bytes, size: 4096).count > 20)
         let small = (0..<40).map { ManifestFile(path: "m/\($0).yaml", bytes: Array(Self.documents(1, from: 1000 + $0).utf8)) }
         expectSame([big] + small, partSize: 4096)
-        let parsed = ManifestLoader.parse([big], workers: 3, partSize: 4096)
+        let parsed = ManifestLoader.parse([big], on: ThreadedWork(workers: 3), partSize: 4096)
         #expect(parsed[0].services.count == 300)
         #expect(parsed[0].diagnostics == [])
     }
