@@ -72,12 +72,20 @@ enum GitBench {
         // Each group is timed in interleaved rounds (one run of each command per round), so
         // a change in the machine's load hits the tools of a comparison alike.
         var startCommands = [Harness.Command([berth, "--version"], env: env), Harness.Command(["git", "--version"], env: env)]
-        if let hello = floors.hello { startCommands.append(Harness.Command([hello], env: env)) }
+        if let hello = floors.hello {
+            startCommands.append(Harness.Command([hello], env: env))
+            if let linked = floors.linked { startCommands.append(Harness.Command([linked], env: env)) }
+        }
         let start = Harness.interleaved(startCommands, in: repo, runs: runs)
         report("berth --version", start[0])
         report("git --version", start[1])
         print(String(format: "    berth start-up %.1f ms (target ≤ 5 ms: %@)", start[0].median * 1000, start[0].median <= 0.005 ? "met" : "MISSED"))
         if start.count > 2 { report("floor: a C program that prints one line (process creation and exit)", start[2]) }
+        if start.count > 3 {
+            report("floor: the same C program linked with berth's shared libraries (libgit2 and what it loads, libyaml, sqlite, libstdc++)", start[3])
+            print(String(format: "    libraries floor %.1f ms (cpu %.1f ms); berth = floor + %.1f ms (cpu + %.1f ms)",
+                start[3].median * 1000, start[3].cpu * 1000, (start[0].median - start[3].median) * 1000, (start[0].cpu - start[3].cpu) * 1000))
+        }
 
         // The warm run's index is written by its warm-up run.
         let history = Harness.interleaved([
@@ -131,11 +139,18 @@ enum GitBench {
     /// bundle at initialisation unless told otherwise; they skip it as Berth does.
     struct Floors {
         var hello: String?
+        /// `hello` linked with the shared libraries berth needs (as berth is: loaded and
+        /// relocated at start, none of them called): what any program on Debian's libgit2
+        /// pays before its `main`.
+        var linked: String?
         var diff: String?
         var read: String?
 
         init(in directory: String) throws {
             hello = try Harness.compileC(name: "hello", in: directory, flags: [], source: "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n")
+            linked = try Harness.compileC(
+                name: "hello-linked", in: directory, flags: ["-Wl,--no-as-needed", "-lgit2", "-lyaml", "-lsqlite3", "-lstdc++", "-lm"],
+                source: "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n")
             let common = """
                 #include <git2.h>
                 #include <yaml.h>

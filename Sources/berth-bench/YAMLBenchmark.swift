@@ -83,7 +83,8 @@ enum YAMLBench {
         print(
             Harness.pad("corpus", 38, left: true) + Harness.pad("MiB", 7) + Harness.pad("raw ms", 9) + Harness.pad("berth ms", 10)
                 + Harness.pad("MiB/s", 8) + Harness.pad("vs raw", 8) + Harness.pad("target", 8)
-                + Harness.pad("raw RSS", 10) + Harness.pad("berth RSS", 11) + Harness.pad("/input", 8) + Harness.pad("target", 8))
+                + Harness.pad("raw RSS", 10) + Harness.pad("berth RSS", 11) + Harness.pad("/input", 8) + Harness.pad("target", 8)
+                + Harness.pad("raw cpu", 9) + Harness.pad("berth cpu", 11) + Harness.pad("cpu vs raw", 12))
         for corpus in corpora {
             let times = Harness.interleaved(
                 [[raw, corpus.path], [berth, "validate", corpus.path]], in: root.path, env: env, runs: rounds)
@@ -98,10 +99,14 @@ enum YAMLBench {
                     + Harness.pad(ratio >= 0.6 ? "met" : "MISSED", 8)
                     + Harness.pad(Harness.fmt(Double(r.maxRSSKiB) / 1024) + " MiB", 10)
                     + Harness.pad(Harness.fmt(peak) + " MiB", 11) + Harness.pad(Harness.fmt(peak / mib, 2) + "×", 8)
-                    + Harness.pad(peak / mib <= 4 ? "met" : "MISSED", 8))
+                    + Harness.pad(peak / mib <= 4 ? "met" : "MISSED", 8)
+                    + Harness.pad(Harness.fmt(r.cpu * 1000), 9) + Harness.pad(Harness.fmt(b.cpu * 1000), 11)
+                    + Harness.pad(Harness.fmt(r.cpu / b.cpu, 2) + "×", 12))
         }
         print("  (vs raw = raw time / berth time, i.e. berth's throughput as a fraction of the C loop's;")
-        print("   RSS = the process's peak resident memory, ru_maxrss; /input = berth's peak over the corpus size)")
+        print("   RSS = the process's peak resident memory, ru_maxrss; /input = berth's peak over the corpus size;")
+        print("   cpu = median user + system time in ms; on a loaded machine wall time mostly measures the wait")
+        print("   for a core, and cpu vs raw = raw cpu / berth cpu is the steadier figure)")
     }
 
     /// The baseline program, built with `cc`: for each path, a file or a folder walked
