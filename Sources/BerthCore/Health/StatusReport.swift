@@ -16,9 +16,12 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         public var sync: SyncStatus
         public var health: HealthStatus
         public var message: String
+        /// Only for services with `autoscale` (see `AutoscaleStatus`).
+        public var autoscale: AutoscaleStatus?
 
         enum CodingKeys: String, CodingKey {
-            case name, image, revision, desiredReplicas, readyReplicas, instances, dependsOn, sync, health, message
+            case name, image, revision, desiredReplicas, readyReplicas, instances, dependsOn, sync, health, message,
+                autoscale
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -33,14 +36,22 @@ public struct StatusReport: Sendable, Hashable, Encodable {
             try c.encode(sync, forKey: .sync)
             try c.encode(health, forKey: .health)
             try c.encode(message, forKey: .message)
+            try c.encodeIfPresent(autoscale, forKey: .autoscale)
         }
     }
 
     public var project: String
     public var services: [Service]
 
-    /// Every service desired or observed, sorted by name; instances sorted by id.
-    public init(desired: DesiredState, observed: ObservedState) {
+    /// Every service desired or observed, sorted by name; instances sorted by id. Autoscaled
+    /// services are judged at the count `AutoscaledReplicas` gives (the autoscaler's
+    /// `decided` counts, else what runs within the bounds), with the measured `rates` and
+    /// each one's last decision (`decisions`, a sentence).
+    public init(
+        desired unscaled: DesiredState, observed: ObservedState, decided: [String: Int] = [:],
+        rates: [String: MeasuredRate] = [:], decisions: [String: String] = [:]
+    ) {
+        let desired = unscaled.autoscaled(observed: observed, decided: decided)
         project = observed.project
         let byName = observed.servicesByName
         let names = Set(desired.services.keys).union(byName.keys).sorted()
@@ -58,7 +69,10 @@ public struct StatusReport: Sendable, Hashable, Encodable {
                 dependsOn: spec?.dependsOn.sorted() ?? seen.dependsOn,
                 sync: health.sync,
                 health: health.status,
-                message: health.message)
+                message: health.message,
+                autoscale: spec?.autoscale.map {
+                    AutoscaleStatus($0, replicas: health.desiredReplicas, rate: rates[name], lastDecision: decisions[name])
+                })
         }
     }
 

@@ -34,16 +34,35 @@ public struct ServiceTraffic: Sendable, Hashable, Codable {
     /// One sample per whole second that ended, oldest first (a minute at most); seconds
     /// with nothing counted are present with zeros.
     public var recent: [TrafficSample]
+    /// Client connections the balancer holds now because no replica of the service is
+    /// ready (a standby service scaled to zero, or starting): the autoscaler's demand
+    /// signal. 0 from a balancer that predates it.
+    public var connectionsWaiting: Int
 
     public init(
         service: String, requestsTotal: Int, connectionsTotal: Int, connectionsActive: Int,
-        recent: [TrafficSample] = []
+        recent: [TrafficSample] = [], connectionsWaiting: Int = 0
     ) {
         self.service = service
         self.requestsTotal = requestsTotal
         self.connectionsTotal = connectionsTotal
         self.connectionsActive = connectionsActive
         self.recent = recent.sorted { $0.second < $1.second }
+        self.connectionsWaiting = connectionsWaiting
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case service, requestsTotal, connectionsTotal, connectionsActive, recent, connectionsWaiting
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            service: try c.decode(String.self, forKey: .service), requestsTotal: try c.decode(Int.self, forKey: .requestsTotal),
+            connectionsTotal: try c.decode(Int.self, forKey: .connectionsTotal),
+            connectionsActive: try c.decode(Int.self, forKey: .connectionsActive),
+            recent: try c.decode([TrafficSample].self, forKey: .recent),
+            connectionsWaiting: try c.decodeIfPresent(Int.self, forKey: .connectionsWaiting) ?? 0)
     }
 
     /// Requests per second over the last `seconds` samples (fewer when fewer exist); nil
@@ -77,5 +96,19 @@ public struct TrafficSample: Sendable, Hashable, Codable {
         self.second = second
         self.requests = requests
         self.connections = connections
+    }
+}
+
+/// A service whose published ports the balancer keeps listening on while it runs no
+/// replica, holding new connections until one is ready (`berth watch` declares its
+/// autoscaled services: scale to zero and back on the first request).
+public struct StandbyService: Sendable, Hashable, Codable {
+    public var service: String
+    /// Published host ports, sorted.
+    public var publish: [Int]
+
+    public init(service: String, publish: [Int]) {
+        self.service = service
+        self.publish = publish.sorted()
     }
 }

@@ -10,6 +10,8 @@ public enum SyncTrigger: String, Sendable, Hashable, Codable, CaseIterable {
     case heal
     /// `POST /api/v1/sync`.
     case manual
+    /// The autoscaler changed a service's replica count (`berth watch`).
+    case autoscale
 }
 
 /// How a sync ended.

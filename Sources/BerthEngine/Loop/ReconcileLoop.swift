@@ -57,7 +57,7 @@ public actor ReconcileLoop {
     public init(
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
         router: any TrafficRouter = NoTrafficRouter(), journal: Journal?, logger: Logger, options: Options = Options(),
-        overlays: [any DesiredStateOverlay] = [HeldBackOverlay()], events: EventBus = EventBus(),
+        overlays: [any DesiredStateOverlay] = [HeldBackOverlay(), AutoscaleOverlay()], events: EventBus = EventBus(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         var pipelineOptions = SyncPipeline.Options()
@@ -177,6 +177,21 @@ public actor ReconcileLoop {
         healCount += 1
         let id = healCount
         heals[id] = Task { [weak self] in await self?.runHeal(service, id: id) }
+    }
+
+    /// The autoscaler decided a new count for `service`: apply it now, on a task of its own
+    /// as a heal is (see `SyncPipeline.autoscale`); without `run`, at the next sync.
+    public func autoscale(_ service: String, decision: AutoscaleDecision) {
+        guard running, !stopping else { return request(.autoscale, fetch: false) }
+        healCount += 1
+        let id = healCount
+        heals[id] = Task { [weak self] in await self?.runAutoscale(service, decision: decision, id: id) }
+    }
+
+    private func runAutoscale(_ service: String, decision: AutoscaleDecision, id: Int) async {
+        let followUp = await pipeline.autoscale(service, decision: decision)
+        heals[id] = nil
+        follow(followUp)
     }
 
     private func runHeal(_ service: String, id: Int) async {

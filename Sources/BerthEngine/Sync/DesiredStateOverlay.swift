@@ -20,15 +20,19 @@ public struct OverlayContext: Sendable {
     /// For each held-back service, the spec its old instances were started from (as the
     /// runtime recorded it), when known.
     public var rolledBackSpecs: [String: ServiceSpec]
+    /// The replica counts the autoscaler decided last, by service (`berth watch`; empty for
+    /// `berth apply`, which takes what runs).
+    public var autoscaled: [String: Int]
     public var now: Date
 
     public init(
         observed: ObservedState, heldBack: [String: HeldBack] = [:], rolledBackSpecs: [String: ServiceSpec] = [:],
-        now: Date
+        autoscaled: [String: Int] = [:], now: Date
     ) {
         self.observed = observed
         self.heldBack = heldBack
         self.rolledBackSpecs = rolledBackSpecs
+        self.autoscaled = autoscaled
         self.now = now
     }
 }
@@ -77,6 +81,18 @@ public struct HeldBackOverlay: DesiredStateOverlay {
             if held.outcome == .rolledBack, let spec = context.rolledBackSpecs[name] { out.services[name] = spec }
         }
         return OverlayResult(desired: out, deferred: deferred)
+    }
+}
+
+/// Autoscaled services are planned at the count the autoscaler decided, or else at what
+/// runs, within `[min, max]` (`AutoscaledReplicas`): `spec.replicas` is only their starting
+/// count, and a count the autoscaler set is never drift.
+public struct AutoscaleOverlay: DesiredStateOverlay {
+    public init() {}
+    public var name: String { "autoscale" }
+
+    public func apply(to desired: DesiredState, context: OverlayContext) -> OverlayResult {
+        OverlayResult(desired: desired.autoscaled(observed: context.observed, decided: context.autoscaled))
     }
 }
 

@@ -76,6 +76,9 @@ public actor SyncPipeline {
     /// Instances killed from outside in the last minute: their death is not a crash.
     var killed: [String: Date] = [:]
     public internal(set) var isStopping = false
+    /// The autoscaler's counts, rates and decisions (`berth watch` writes it; the autoscale
+    /// overlay, the status and the metrics read it). Empty for `berth apply`.
+    public nonisolated let autoscaleBoard = AutoscaleBoard()
 
     struct Observation {
         var state: ObservedState
@@ -86,7 +89,7 @@ public actor SyncPipeline {
     public init(
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
         router: any TrafficRouter = NoTrafficRouter(), journal: Journal?, logger: Logger,
-        options: Options = Options(), overlays: [any DesiredStateOverlay] = [HeldBackOverlay()],
+        options: Options = Options(), overlays: [any DesiredStateOverlay] = [HeldBackOverlay(), AutoscaleOverlay()],
         events: EventBus = EventBus(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.project = project
@@ -140,6 +143,7 @@ public actor SyncPipeline {
         var trigger: SyncTrigger {
             if commitChanged { return .commit }
             if request.triggers.contains(.manual) { return .manual }
+            if request.triggers.contains(.autoscale) { return .autoscale }
             if request.triggers.contains(.heal) { return .heal }
             return .drift
         }

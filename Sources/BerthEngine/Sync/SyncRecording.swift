@@ -153,7 +153,7 @@ extension SyncPipeline {
     }
 
     func updateHealthGauges(desired: DesiredState, observed: ObservedState) {
-        let report = StatusReport(desired: desired, observed: observed)
+        let report = StatusReport(desired: desired, observed: observed, decided: autoscaleBoard.counts())
         var counts: [HealthStatus: Int] = [:]
         for s in report.services { counts[s.health, default: 0] += 1 }
         metrics.servicesByHealth = counts
@@ -162,7 +162,7 @@ extension SyncPipeline {
     }
 
     func healthyServices(desired: DesiredState, observed: ObservedState) -> Set<String> {
-        Set(StatusReport(desired: desired, observed: observed).services.filter { $0.health == .healthy }.map(\.name))
+        Set(StatusReport(desired: desired, observed: observed, decided: autoscaleBoard.counts()).services.filter { $0.health == .healthy }.map(\.name))
     }
 
     // MARK: - Views for the API
@@ -172,7 +172,9 @@ extension SyncPipeline {
         let observed = observation?.state ?? .none(project: project)
         let t = now()
         return WatchStatus(
-            report: StatusReport(desired: desired, observed: observed),
+            report: StatusReport(
+                desired: desired, observed: observed, decided: autoscaleBoard.counts(), rates: autoscaleBoard.rates(),
+                decisions: autoscaleBoard.decisions()),
             desiredCommit: lastGood?.commit, newestCommit: newestCommit, lastAppliedCommit: lastAppliedCommit,
             invalid: invalid, lastSync: lastSync,
             backoff: backoff.active(now: t),
@@ -184,14 +186,19 @@ extension SyncPipeline {
     public func currentPlan() async throws -> Plan {
         guard let desired = lastGood else { throw NoDesiredState() }
         let observed = try await runtime.observe(project: project)
-        return try Planner.plan(desired: desired, observed: observed, options: options.plan)
+        return try Planner.plan(
+            desired: desired.autoscaled(observed: observed, decided: autoscaleBoard.counts()), observed: observed,
+            options: options.plan)
     }
 
     public func metricsText() -> String {
         var m = metrics
         m.backoffServices = backoff.active(now: now()).count
         m.heldBackServices = heldBack.count
-        return m.prometheusText(project: project)
+        var text = m.prometheusText(project: project)
+        let families = autoscaleBoard.metricFamilies(project: project)
+        if !autoscaleBoard.snapshot().isEmpty { text += PrometheusText.render(families) }
+        return text
     }
 }
 

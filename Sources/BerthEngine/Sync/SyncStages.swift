@@ -120,7 +120,9 @@ extension SyncPipeline {
                 break
             }
         }
-        return OverlayContext(observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, now: now())
+        return OverlayContext(
+            observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, autoscaled: autoscaleBoard.counts(),
+            now: now())
     }
 
     // MARK: - What the runtime reports between syncs

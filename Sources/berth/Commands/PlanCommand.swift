@@ -63,8 +63,9 @@ struct PlanCommand: AsyncParsableCommand {
 
         let plan: Plan
         do {
+            // Autoscaled services at what runs, within their bounds: their count is not drift.
             plan = try Planner.plan(
-                desired: desired, observed: observedState,
+                desired: desired.autoscaled(observed: observedState), observed: observedState,
                 options: PlanOptions(prune: prune, allowMassDelete: allowMassDelete))
         } catch {
             throw Failure("error: \(error)")

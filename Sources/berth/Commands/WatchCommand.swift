@@ -217,7 +217,11 @@ struct WatchCommand: AsyncParsableCommand {
                                    "state.dir": "\(stateDir)"])
         stop.onStop { _ in Task { await loop.stop() } }
         let uiWork = Task { [ui] in await ui?.run() }
+        // Services with `autoscale`: counts from the balancer's request rates.
+        let autoscaler = AutoscaleController(loop: loop, statistics: router, logger: logger)
+        let autoscaling = Task { await autoscaler.run() }
         await loop.run()
+        autoscaling.cancel()
         uiWork.cancel()
         await server?.close()
     }

@@ -15,13 +15,19 @@ enum StatusRendering {
         if report.services.isEmpty {
             return SafeText.escaped("Project \(report.project): no services desired and nothing runs.") + "\n"
         }
-        var rows: [[String]] = [["SERVICE", "IMAGE", "REVISION", "READY", "SYNC", "HEALTH", "MESSAGE"]]
+        // A REPLICAS column only when a service is autoscaled: `4 (autoscaled 1–10, 183 req/s, target 50)`.
+        let autoscaled = report.services.contains { $0.autoscale != nil }
+        var header = ["SERVICE", "IMAGE", "REVISION", "READY", "SYNC", "HEALTH", "MESSAGE"]
+        if autoscaled { header.insert("REPLICAS", at: 4) }
+        var rows: [[String]] = [header]
         for s in report.services.sorted(by: { $0.name < $1.name }) {
             // Names, images and messages come from Docker's labels and probes: spelled out.
-            rows.append([
+            var row = [
                 s.name, s.image.isEmpty ? "-" : s.image, s.revision.isEmpty ? "-" : s.revision,
                 "\(s.readyReplicas)/\(s.desiredReplicas)", s.sync.rawValue, s.health.rawValue, s.message,
-            ].map { SafeText.escaped($0) })
+            ]
+            if autoscaled { row.insert(s.autoscale?.text ?? "\(s.desiredReplicas)", at: 4) }
+            rows.append(row.map { SafeText.escaped($0) })
         }
         return table(rows)
     }
