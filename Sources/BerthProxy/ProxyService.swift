@@ -15,6 +15,8 @@ import NIOConcurrencyHelpers
 /// - `POST /v1/ready {"instance": ID}` → the instance takes connections now (learnt from
 ///   the runtime first if this proxy has not seen it yet); 404 when it is unknown and not
 ///   running.
+/// - `PUT /v1/services {"standby": [{"service", "publish": [PORT]}]}` → the services whose
+///   ports stay open and whose connections are held while no replica is ready (`Standby`).
 /// - `GET /v1/endpoints` → listeners and endpoints, sorted.
 /// - `GET /v1/traffic` → per-service request and connection counters since the proxy
 ///   started, and one sample per second of the last minute (`TrafficReport`).
@@ -145,6 +147,12 @@ public final class ProxyService: Sendable {
             }
             return HTTPServer.Response(
                 status: 200, body: ControlAPI.encode(ControlAPI.ReadyResponse(instance: id, state: .ready)))
+        case ("PUT", "/v1/services"):
+            guard let body = try? JSONDecoder().decode(ControlAPI.ServicesDocument.self, from: Data(request.body)) else {
+                return Self.error(400, "expected a JSON body {\"standby\": [{\"service\": NAME, \"publish\": [PORT]}]}")
+            }
+            await balancer.declare(body.standby)
+            return HTTPServer.Response(status: 200, body: ControlAPI.encode(ControlAPI.ServicesDocument(standby: table.standby)))
         case ("GET", "/v1/endpoints"):
             return HTTPServer.Response(status: 200, body: ControlAPI.encode(endpointsDocument()))
         case ("GET", "/v1/traffic"):
@@ -155,7 +163,7 @@ public final class ProxyService: Sendable {
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(metrics().utf8))
         case ("GET", "/healthz"):
             return HTTPServer.Response(status: 200, contentType: "text/plain", body: Array("ok\n".utf8))
-        case (_, "/v1/drain"), (_, "/v1/ready"), (_, "/v1/endpoints"), (_, "/v1/traffic"), (_, "/metrics"), (_, "/healthz"):
+        case (_, "/v1/drain"), (_, "/v1/ready"), (_, "/v1/services"), (_, "/v1/endpoints"), (_, "/v1/traffic"), (_, "/metrics"), (_, "/healthz"):
             return Self.error(405, "\(request.method) is not allowed on \(path)")
         default:
             return Self.error(
@@ -175,11 +183,13 @@ public final class ProxyService: Sendable {
     public func ready(instance: String) async -> String? {
         if let id = table.resolve(instance) {
             table.markReady(id)
+            balancer.wakeHeld()
             return id
         }
         guard let discovery, (try? await discovery.learn(instance)) == true else { return nil }
         guard let id = table.resolve(instance) else { return nil }
         table.markReady(id)
+        balancer.wakeHeld()
         return id
     }
 

@@ -143,6 +143,16 @@ import Testing
         #expect(long.window.count <= 10)
     }
 
+    @Test func aScaleDownHeldByTheWindowSaysSo() {
+        let held = AutoscaleDecision(from: 6, to: 5, rate: 0, windowMs: 1000, recommended: 1, target: 10, reason: .load)
+        #expect(held.summary == "6 → 5: 0.0 req/s over 1s, target 10 per replica (recommended 1; 5 was recommended within scaleDownDelay)")
+        #expect(held.cause == "0.0 req/s over 1s, target 10 per replica (recommended 1; 5 was recommended within scaleDownDelay)")
+    }
+
+    @Test func theWindowReadsInSecondsWithOneDecimal() {
+        #expect([1000, 1047, 1250, 0, 60_000].map { AutoscaleDecision.windowText(Int64($0)) } == ["1s", "1s", "1.3s", "0s", "60s"])
+    }
+
     @Test func rateTextHasOneDecimal() {
         #expect(AutoscaleDecision.rateText(62) == "62.0")
         #expect(AutoscaleDecision.rateText(0.04) == "0.0")

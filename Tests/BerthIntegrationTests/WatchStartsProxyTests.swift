@@ -167,7 +167,7 @@ private func readyEndpoints(_ port: Int) -> Int {
 }
 
 /// Pids of the live `berth proxy` processes whose command line names the harness's state folder.
-private func proxyPIDs(_ h: WatchHarness) -> [Int32] {
+func proxyPIDs(_ h: WatchHarness) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { Int32($0) }.filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
@@ -179,7 +179,7 @@ private func proxyPIDs(_ h: WatchHarness) -> [Int32] {
 }
 
 /// SIGTERM to the harness's proxies (by pid), SIGKILL after 10 s.
-private func stopProxiesOf(_ h: WatchHarness) {
+func stopProxiesOf(_ h: WatchHarness) {
     for pid in proxyPIDs(h) { kill(pid, SIGTERM) }
     _ = eventually(within: 10) { proxyPIDs(h).isEmpty }
     for pid in proxyPIDs(h) { kill(pid, SIGKILL) }

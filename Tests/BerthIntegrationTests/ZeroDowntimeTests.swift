@@ -298,7 +298,7 @@ final class ProxyChild: @unchecked Sendable {  // used from one test at a time
 }
 
 /// A steady client on its own threads (never starved by the cooperative pool): each of
-/// `clients` threads sends one `GET PATH HTTP/1.0` per new connection, every 5 ms, until `finish()`, `limit` requests or
+/// `clients` threads sends one `GET PATH HTTP/1.0` per new connection, every `pause` (5 ms), until `finish()`, `limit` requests or
 /// `seconds` pass; with `stall`, each request is held open that long before it is complete.
 /// A request fails when the connect fails, the answer is not a 200 with a
 /// body, or nothing arrives within 5 s.
@@ -317,13 +317,16 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
     let seconds: Double
     let stall: Double
     let clients: Int
+    /// Between two requests of one client.
+    let pause: Double
     private let lock = NSLock()
     private var result = Result()
     private var stopping = false
     private let done = DispatchSemaphore(value: 0)
     private var threads: [Thread] = []
 
-    init(port: Int, path: String, limit: Int, seconds: Double, stall: Double = 0, clients: Int = 1) {
+    init(port: Int, path: String, limit: Int, seconds: Double, stall: Double = 0, clients: Int = 1, pause: Double = 0.005) {
+        self.pause = pause
         self.port = port
         self.stall = stall
         self.clients = clients
@@ -348,7 +351,7 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
                             result.failures.append(failure.description)
                         }
                     }
-                    usleep(5_000)
+                    usleep(useconds_t(pause * 1_000_000))
                 }
                 done.signal()
             }
@@ -374,11 +377,11 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
         return progress()
     }
 
-    static func request(port: Int, path: String, stall: Double) -> Swift.Result<String, TestFailure> {
+    static func request(port: Int, path: String, stall: Double, timeout seconds: Int = 5) -> Swift.Result<String, TestFailure> {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return .failure(TestFailure("socket: \(String(cString: strerror(errno)))")) }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = loopback(port: port)

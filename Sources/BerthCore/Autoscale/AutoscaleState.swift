@@ -84,19 +84,33 @@ public struct AutoscaleDecision: Sendable, Hashable, Codable {
 
     /// `1 → 6: 62.0 req/s over 1s, target 10 per replica`; `0 → 1: a client waited at the
     /// balancer`; `12 → 10: max is now 10`.
-    public var summary: String {
-        let head = "\(from) → \(to): "
+    public var summary: String { "\(from) → \(to): " + cause }
+
+    /// What caused it, the summary after `from → to: ` (the journal puts it after the count
+    /// change the executor made).
+    public var cause: String {
         switch reason {
         case .demand:
-            return head + "a client waited at the balancer with no replica running"
+            return "a client waited at the balancer with no replica running"
         case .limits:
-            return head + (to < from ? "max is now \(to)" : "min is now \(to)")
+            return to < from ? "max is now \(to)" : "min is now \(to)"
         case .load:
-            var text = head + "\(Self.rateText(rate)) req/s over \(Millis(windowMs))"
+            var text = "\(Self.rateText(rate)) req/s over \(Self.windowText(windowMs))"
             if let target { text += ", target \(target) per replica" }
-            if recommended != to { text += " (recommended \(recommended); at most \(Autoscaler.upLimit(from: from)) in one step)" }
+            if recommended > to {
+                text += " (recommended \(recommended); at most \(to) in one step)"
+            } else if recommended < to {
+                text += " (recommended \(recommended); \(to) was recommended within scaleDownDelay)"
+            }
             return text
         }
+    }
+
+    /// A measuring span in seconds with one decimal, `.0` dropped: `1s`, `1.3s` (the
+    /// autoscaler's readings are 250 ms apart, so a 1 s window spans 1 to 1.25 s).
+    public static func windowText(_ milliseconds: Int64) -> String {
+        let tenths = (Swift.max(0, milliseconds) + 50) / 100
+        return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
     }
 
     /// A rate with one decimal: `62.0`, `0.5`, `1830.2`.

@@ -76,6 +76,8 @@ public actor SyncPipeline {
     /// Instances killed from outside in the last minute: their death is not a crash.
     var killed: [String: Date] = [:]
     public internal(set) var isStopping = false
+    /// The cause of each service's last autoscale decision, for its journal step.
+    var autoscaleCauses: [String: String] = [:]
     /// The autoscaler's counts, rates and decisions (`berth watch` writes it; the autoscale
     /// overlay, the status and the metrics read it). Empty for `berth apply`.
     public nonisolated let autoscaleBoard = AutoscaleBoard()

@@ -66,8 +66,14 @@ extension SyncPipeline {
                 // An instance that disappeared (`docker rm -f`) comes back as a scale-up.
                 metrics.heals += (r.step.to?.replicas ?? 0) - (r.step.from?.replicas ?? 0)
             }
+            var reason = r.step.reason
+            if why == .autoscale, r.step.action == .scale || r.step.action == .create,
+                let cause = autoscaleCauses[r.step.service]
+            {
+                reason = "autoscale \(r.step.from?.replicas ?? 0) → \(r.step.to?.replicas ?? 0): \(cause)"
+            }
             var step = JournalStep(
-                action: r.step.action.rawValue, service: r.step.service, wave: r.step.wave, reason: r.step.reason,
+                action: r.step.action.rawValue, service: r.step.service, wave: r.step.wave, reason: reason,
                 outcome: outcome, message: message, durationMs: r.duration.wholeMilliseconds)
             step.revision = r.step.to?.revision
             step.image = r.image

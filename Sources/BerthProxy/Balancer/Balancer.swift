@@ -1,3 +1,4 @@
+public import BerthCore
 import CEpoll
 import Foundation
 public import Logging
@@ -21,6 +22,8 @@ public final class Balancer: Sendable {
     /// Keep HTTP/1.1 clients connected when a replica closes after each response (see
     /// `ClosingResponse`).
     public let httpKeepAlive: Bool
+    /// How long a connection of a standby service is held for want of a ready replica (`Standby`).
+    public let holdLimit: TimeAmount
     let logger: Logger
 
     private struct Listener {
@@ -35,8 +38,9 @@ public final class Balancer: Sendable {
     public init(
         table: EndpointTable = EndpointTable(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         bindHost: String = "0.0.0.0", connectTimeout: TimeAmount = .seconds(2), httpKeepAlive: Bool = true,
-        logger: Logger = Logger(label: "berth.proxy")
+        holdLimit: TimeAmount = Standby.holdLimit, logger: Logger = Logger(label: "berth.proxy")
     ) {
+        self.holdLimit = holdLimit
         self.table = table
         self.group = group
         self.bindHost = bindHost
@@ -145,6 +149,19 @@ public final class Balancer: Sendable {
         for port in current.keys.sorted() where wanted[port] == nil {
             await stopListening(publish: port)
         }
+    }
+
+    var holdLimitMs: UInt64 { UInt64(max(0, holdLimit.nanoseconds / 1_000_000)) }
+
+    /// Declares the standby services (see `Standby`) and opens their listeners.
+    public func declare(_ services: [StandbyService]) async {
+        table.declare(services)
+        await syncListeners()
+    }
+
+    /// A replica became ready: held connections look for it now.
+    public func wakeHeld() {
+        for loop in RelayLoop.shared { loop.execute { $0.retryHeld() } }
     }
 
     public func shutdown() async {

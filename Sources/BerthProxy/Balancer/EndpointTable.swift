@@ -1,3 +1,4 @@
+public import BerthCore
 import NIOConcurrencyHelpers
 public import NIOCore
 
@@ -49,24 +50,6 @@ public struct EndpointStatus: Sendable, Hashable, Codable {
         public var publish: Int
         public var containerPort: Int
     }
-}
-
-/// Per-service request accounting, as exported on `/metrics`.
-public struct ServiceCounters: Sendable, Hashable {
-    public var connectionsTotal: Int = 0
-    public var connectionsActive: Int = 0
-    /// Bytes from clients to replicas.
-    public var bytesReceived: Int = 0
-    /// Bytes from replicas to clients.
-    public var bytesSent: Int = 0
-    /// HTTP/1.x request lines seen from clients (keep-alive aware).
-    public var httpRequests: Int = 0
-    /// Connects to a replica that failed (each was retried on another replica if one was left).
-    public var connectFailures: Int = 0
-    /// Client connections closed because no replica was ready.
-    public var rejected: Int = 0
-
-    public init() {}
 }
 
 /// A reservation of one connection slot on an endpoint, from `pick` until `release`.
@@ -165,6 +148,9 @@ public final class EndpointTable: Sendable {
         var nextOrder = 0
         var nextWaiter = 0
         var waiters: [Int: Waiter] = [:]
+        /// Published port → service, for services whose connections are held while none
+        /// of their replicas is ready (`Standby`).
+        var standby: [Int: String] = [:]
     }
 
     private let box = NIOLockedValueBox(State())
@@ -341,6 +327,60 @@ public final class EndpointTable: Sendable {
 
     public func service(publishedOn port: Int) -> String? { box.withLockedValue { $0.listeners[port] } }
 
+    // MARK: - Standby (see `Standby`)
+
+    /// The services whose ports stay open and whose connections are held while no replica
+    /// is ready; replaces the previous declaration.
+    public func declare(_ services: [StandbyService]) {
+        box.withLockedValue { s in
+            s.standby = [:]
+            for service in services {
+                for port in service.publish { s.standby[port] = service.service }
+                if s.services[service.service] == nil { s.services[service.service] = ServiceCounters() }
+            }
+        }
+    }
+
+    /// The declared standby services, sorted.
+    public var standby: [StandbyService] {
+        box.withLockedValue { s in
+            Dictionary(grouping: s.standby.keys, by: { s.standby[$0]! }).map { StandbyService(service: $0.key, publish: $0.value) }
+                .sorted { $0.service < $1.service }
+        }
+    }
+
+    /// Takes a waiting slot for a new connection on `port` that found no ready replica:
+    /// nil when the port's service is not standby (reject it), false when it holds its
+    /// maximum already (refuse it), true when held.
+    func hold(port: Int) -> Bool? {
+        box.withLockedValue { s in
+            guard let service = s.listeners[port], s.standby[port] == service else { return nil }
+            guard s.services[service, default: ServiceCounters()].connectionsWaiting < Standby.maxHeldPerService else {
+                s.services[service, default: ServiceCounters()].rejected += 1
+                return false
+            }
+            s.services[service, default: ServiceCounters()].connectionsWaiting += 1
+            return true
+        }
+    }
+
+    /// Gives back a waiting slot (the connection goes to a replica, gives up, or is refused).
+    func unhold(port: Int, refused: Bool = false) {
+        box.withLockedValue { s in
+            guard let service = s.listeners[port] ?? s.standby[port] else { return }
+            s.services[service, default: ServiceCounters()].connectionsWaiting -= 1
+            if refused { s.services[service, default: ServiceCounters()].rejected += 1 }
+        }
+    }
+
+    /// Whether `port`'s service has a ready replica that serves it.
+    func hasReady(port: Int) -> Bool {
+        box.withLockedValue { s in
+            guard let service = s.listeners[port] else { return false }
+            return s.entries.values.contains { $0.state == .ready && $0.endpoint.service == service && $0.endpoint.ports[port] != nil }
+        }
+    }
+
     /// Published port → service, for every port some known endpoint maps.
     public func wantedListeners() -> [Int: String] {
         box.withLockedValue { s in
@@ -350,6 +390,7 @@ public final class EndpointTable: Sendable {
                     wanted[port] = entry.endpoint.service
                 }
             }
+            for (port, service) in s.standby where wanted[port] == nil { wanted[port] = service }
             return wanted
         }
     }
@@ -536,12 +577,5 @@ public final class EndpointTable: Sendable {
     static func millis(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
-extension ServiceCounters {
-    fileprivate mutating func connectionFailed() {
-        connectFailures += 1
-        connectionsTotal -= 1
     }
 }

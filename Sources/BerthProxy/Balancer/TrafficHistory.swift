@@ -42,7 +42,8 @@ public struct TrafficHistory: Sendable, Hashable {
                 let counter = counters[service]!
                 return ServiceTraffic(
                     service: service, requestsTotal: counter.httpRequests, connectionsTotal: counter.connectionsTotal,
-                    connectionsActive: counter.connectionsActive, recent: samples[service] ?? [])
+                    connectionsActive: counter.connectionsActive, recent: samples[service] ?? [],
+                    connectionsWaiting: max(0, counter.connectionsWaiting))
             })
     }
 }

@@ -61,6 +61,14 @@ public enum ControlAPI {
         public var report: TrafficReport { TrafficReport(uptimeSeconds: uptimeSeconds, services: services) }
     }
 
+    /// `PUT /v1/services`: the services whose ports stay open, connections held, while they
+    /// run no replica (see `Standby`); replaces the previous declaration.
+    public struct ServicesDocument: Codable, Sendable {
+        public var formatVersion = 1
+        public var standby: [StandbyService]
+        public init(standby: [StandbyService]) { self.standby = standby.sorted { $0.service < $1.service } }
+    }
+
     public struct ErrorDocument: Codable, Sendable {
         public var formatVersion = 1
         public var error: String

@@ -106,6 +106,12 @@ public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
         return document.report
     }
 
+    /// Declares the standby services (`PUT /v1/services`).
+    public func declare(_ services: [StandbyService]) async throws {
+        let _: ControlAPI.ServicesDocument = try await call(
+            .PUT, "/v1/services", ControlAPI.ServicesDocument(standby: services), timeout: .seconds(10))
+    }
+
     public func metrics() async throws -> String {
         let response = try await client.send(.GET, "/metrics", timeout: .seconds(10))
         guard response.status == 200 else { throw failure(response, "GET /metrics") }

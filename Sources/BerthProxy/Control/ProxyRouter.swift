@@ -31,6 +31,15 @@ public struct ProxyRouter: TrafficRouter, TrafficStatistics, Sendable {
         return await client.drain(instance, grace: grace)
     }
 
+    /// Declares the standby services to the project's proxy; throws when none answers.
+    public func declare(_ services: [StandbyService]) async throws {
+        guard let client else {
+            throw ProxyError(ProxyControlClient.noProxyReason(
+                project: project, stateDirectory: stateDirectory, detail: "no \(ProxyStateFile.path(directory: stateDirectory, project: project))"))
+        }
+        try await client.declare(services)
+    }
+
     /// The counters of the project's proxy; throws when none answers.
     public func traffic() async throws -> TrafficReport {
         guard let client else {

@@ -218,7 +218,9 @@ struct WatchCommand: AsyncParsableCommand {
         stop.onStop { _ in Task { await loop.stop() } }
         let uiWork = Task { [ui] in await ui?.run() }
         // Services with `autoscale`: counts from the balancer's request rates.
-        let autoscaler = AutoscaleController(loop: loop, statistics: router, logger: logger)
+        // The balancer keeps their ports open and holds connections while they run no replica.
+        let autoscaler = AutoscaleController(
+            loop: loop, statistics: router, declare: { try await router.declare($0) }, logger: logger)
         let autoscaling = Task { await autoscaler.run() }
         await loop.run()
         autoscaling.cancel()
