@@ -22,9 +22,7 @@ import BerthTestSupport
         let desired = DesiredState(services: ["booking": spec], commit: "c1")
         let observed = ObservedState(project: "shop", services: [Self.oldInstance("booking")])
         #expect(throws: PlanError.unplannable([
-            PlanError.Unplannable(
-                service: "booking", path: "spec.update.maxSurge",
-                message: "100% of 100000000000000000 replicas is more than a 64-bit count can hold")
+            PlanError.Unplannable(service: "booking", path: "spec.replicas", message: "expected at most 10000 replicas, found 100000000000000000")
         ])) {
             try Planner.plan(desired: desired, observed: observed)
         }
@@ -32,14 +30,13 @@ import BerthTestSupport
             _ = try Planner.plan(desired: desired, observed: observed)
         } catch {
             #expect(error.description == """
-                cannot plan 1 service: booking: spec.update.maxSurge: 100% of 100000000000000000 replicas \
-                is more than a 64-bit count can hold; fix the value in the manifest (berth validate \
-                names its place)
+                cannot plan 1 service: booking: spec.replicas: expected at most 10000 replicas, found 100000000000000000; \
+                fix the value in the manifest (berth validate names its place)
                 """)
         }
     }
 
-    @Test func negativeCountsAreRefusedForEveryServiceAtOnce() throws {
+    @Test func countsOutsideTheManifestLimitsAreRefusedForEveryServiceAtOnce() throws {
         let a = ServiceSpec(name: "a", image: "shop/a:1", replicas: -1)
         let b = ServiceSpec(
             name: "b", image: "shop/b:1", replicas: 2,
@@ -47,9 +44,9 @@ import BerthTestSupport
         let desired = DesiredState(services: ["b": b, "a": a])
         let observed = ObservedState(project: "shop", services: [])
         #expect(throws: PlanError.unplannable([
-            .init(service: "a", path: "spec.replicas", message: "-1 is negative"),
-            .init(service: "b", path: "spec.update.maxSurge", message: "-3 is negative"),
-            .init(service: "b", path: "spec.update.maxUnavailable", message: "-9223372036854775808% is negative"),
+            .init(service: "a", path: "spec.replicas", message: "expected at least 0 replicas, found -1"),
+            .init(service: "b", path: "spec.update.maxSurge", message: "expected at least 0 replicas, found -3"),
+            .init(service: "b", path: "spec.update.maxUnavailable", message: "expected at least 0 percent, found -9223372036854775808"),
         ])) {
             try Planner.plan(desired: desired, observed: observed)
         }
@@ -79,8 +76,14 @@ import BerthTestSupport
                 let plan = try Planner.plan(desired: world.desired, observed: world.observed, options: world.options)
                 planned += 1
                 for step in plan.steps {
-                    #expect((step.to?.replicas ?? 0) >= 0 && (step.from?.replicas ?? 0) >= 0, "world \(n): \(step)")
-                    #expect((step.strategy?.maxSurge ?? 0) >= 0 && (step.strategy?.maxUnavailable ?? 0) >= 0, "world \(n): \(step)")
+                    #expect((0...ManifestLimits.replicas).contains(step.to?.replicas ?? 0), "world \(n): \(step)")
+                    #expect((step.from?.replicas ?? 0) >= 0, "world \(n): \(step)")
+                    #expect((0...ManifestLimits.replicas).contains(step.strategy?.maxSurge ?? 0), "world \(n): \(step)")
+                    #expect((0...ManifestLimits.replicas).contains(step.strategy?.maxUnavailable ?? 0), "world \(n): \(step)")
+                }
+                // Whatever planned is within every limit the manifest checks enforce.
+                for spec in world.desired.services.values {
+                    #expect(spec.stopGracePeriod <= ManifestLimits.duration && spec.update.progressDeadline <= ManifestLimits.duration)
                 }
                 #expect(!plan.jsonText().isEmpty)
             } catch {

@@ -4,9 +4,9 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
     case dependencyCycle([[String]])
     /// The plan would delete `deleting` (sorted) of `running` running services.
     case massDelete(deleting: [String], running: Int)
-    /// Values the planner cannot compute with (a negative count, a percentage of a replica
-    /// count beyond 64 bits), sorted by service and field. The manifest checks keep such
-    /// values out; a desired state built another way meets this check instead of a trap.
+    /// Values outside `ManifestLimits` (a negative count, a replica count beyond the
+    /// maximum), sorted by service and field. The manifest checks keep such values out; a
+    /// desired state built another way meets this check instead of a trap.
     case unplannable([Unplannable])
 
     /// One value the planner refuses, and why.
