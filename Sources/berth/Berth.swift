@@ -28,6 +28,7 @@ struct Berth: AsyncParsableCommand {
     /// command line, including every one with an error or a help request, goes through
     /// ArgumentParser as before.
     static func main() async {
+        PrivateFiles.restrictNewFiles()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let version = fastVersion(arguments) {
             print(version)

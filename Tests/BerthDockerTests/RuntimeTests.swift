@@ -138,6 +138,30 @@ struct RuntimeTests {
         }
     }
 
+    /// Least privilege by default (issue 18, finding 8): no process in a container can gain
+    /// privileges (setuid binaries, file capabilities), and a fork bomb ends at the pids limit
+    /// instead of taking the host's pids. Checked on the real container, from outside
+    /// (`docker inspect`) and from inside (`/proc/self/status`, a fork past the limit).
+    @Test func containersGetNoNewPrivilegesAndAPidsLimit() async throws {
+        try await withProject("privileges") { runtime, project in
+            let instance = try await runtime.startInstance(
+                .init(project: project, spec: spec("customer", image: "shop/customer:1.0"), commit: nil))
+            // What `docker inspect` shows: the engine's own record of the container.
+            let details = try await runtime.client.inspectContainer(instance.id)
+            #expect(details.HostConfig?.SecurityOpt == ["no-new-privileges"])
+            #expect(details.HostConfig?.PidsLimit == DockerRuntime.defaultPidsLimit)
+            let status = try await runtime.client.exec(instance.id, ["grep", "NoNewPrivs", "/proc/self/status"])
+            #expect(status.stdout == "NoNewPrivs:\t1\n")
+            let limit = try await runtime.client.exec(instance.id, ["cat", "/sys/fs/cgroup/pids.max"])
+            let v1 = limit.stdout.isEmpty ? try await runtime.client.exec(instance.id, ["cat", "/sys/fs/cgroup/pids/pids.max"]).stdout : limit.stdout
+            #expect(v1 == "\(DockerRuntime.defaultPidsLimit)\n")
+            // A grace period read back from a label is a number from outside: 2^63 − 1 ms
+            // is clamped, not added to (it trapped).
+            try await runtime.removeInstance(id: instance.id, grace: Millis(.max))
+            #expect(try await runtime.client.listContainers(labels: [BerthLabel.project: project]).isEmpty)
+        }
+    }
+
     @Test func httpProbes() async throws {
         try await withProject("http") { runtime, project in
             let good = try await runtime.startInstance(

@@ -136,7 +136,7 @@ struct WatchStartsProxyTests {
 }
 
 /// The pids named by log lines with `message` (msg="…" proxy.pid=N), in order.
-private func logPIDs(_ h: WatchHarness, _ message: String) -> [Int32] {
+func logPIDs(_ h: WatchHarness, _ message: String) -> [Int32] {
     h.log().split(separator: "\n").filter { $0.contains("msg=\"\(message)\"") }.compactMap { line in
         guard let range = line.range(of: "proxy.pid=") else { return nil }
         return Int32(line[range.upperBound...].prefix { $0.isNumber })

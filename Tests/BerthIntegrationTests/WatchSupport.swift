@@ -95,10 +95,14 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     /// Starts `berth watch` and waits until its API answers.
-    func start(interval: String = "1s", token: String? = "test-token", listen: String = "127.0.0.1:0", extraArguments: [String] = []) throws {
+    func start(
+        interval: String = "1s", token: String? = "test-token", listen: String = "127.0.0.1:0", extraArguments: [String] = [],
+        environment extra: [String: String] = [:]
+    ) throws {
         var env = ProcessInfo.processInfo.environment
         env["BERTH_API_TOKEN"] = token
         if token == nil { env.removeValue(forKey: "BERTH_API_TOKEN") }
+        env.merge(extra) { _, new in new }
         process = try ChildProcess(
             Self.binary,
             [

@@ -111,10 +111,14 @@ public enum Engine {
         public var ReadonlyRootfs: Bool?
         public var CapAdd: [String]?
         public var CapDrop: [String]?
+        /// `no-new-privileges`, seccomp and AppArmor options.
+        public var SecurityOpt: [String]?
+        /// The most processes (and threads) the container may have; nil or 0: no limit.
+        public var PidsLimit: Int64?
         public init(
             NetworkMode: String? = nil, RestartPolicy: RestartPolicy? = .init(Name: "no"), NanoCpus: Int64? = nil,
             Memory: Int64? = nil, Init: Bool? = nil, Mounts: [Mount]? = nil, ReadonlyRootfs: Bool? = nil,
-            CapAdd: [String]? = nil, CapDrop: [String]? = nil
+            CapAdd: [String]? = nil, CapDrop: [String]? = nil, SecurityOpt: [String]? = nil, PidsLimit: Int64? = nil
         ) {
             self.NetworkMode = NetworkMode
             self.RestartPolicy = RestartPolicy
@@ -125,6 +129,8 @@ public enum Engine {
             self.ReadonlyRootfs = ReadonlyRootfs
             self.CapAdd = CapAdd
             self.CapDrop = CapDrop
+            self.SecurityOpt = SecurityOpt
+            self.PidsLimit = PidsLimit
         }
     }
 

@@ -9,7 +9,7 @@ extension DockerRuntime {
     ) throws -> Engine.ContainerCreate {
         let spec = request.spec
         let c = spec.container
-        let graceSeconds = Int((spec.stopGracePeriod.milliseconds + 999) / 1000)
+        let graceSeconds = Self.wholeSeconds(spec.stopGracePeriod)
         var env = spec.env
         for (variable, secret) in c.secretEnv {
             guard let bytes = request.secrets[secret] else {
@@ -45,13 +45,14 @@ extension DockerRuntime {
             StopTimeout: graceSeconds,
             HostConfig: Engine.HostConfig(
                 NetworkMode: network, RestartPolicy: Engine.RestartPolicy(Name: "no"),
-                NanoCpus: spec.resources?.milliCPUs.map { Int64($0) * 1_000_000 },
+                NanoCpus: spec.resources?.milliCPUs.map { Int64(min(max($0, 0), ManifestLimits.milliCPUs)) * 1_000_000 },
                 Memory: spec.resources?.memory,
                 Init: c.initProcess ? true : nil,
                 Mounts: mounts.isEmpty ? nil : mounts,
                 ReadonlyRootfs: c.readOnlyRootFilesystem ? true : nil,
                 CapAdd: c.capabilities.flatMap { $0.add.isEmpty ? nil : $0.add },
-                CapDrop: c.capabilities.flatMap { $0.drop.isEmpty ? nil : $0.drop }),
+                CapDrop: c.capabilities.flatMap { $0.drop.isEmpty ? nil : $0.drop },
+                SecurityOpt: ["no-new-privileges"], PidsLimit: Self.defaultPidsLimit),
             NetworkingConfig: .init(EndpointsConfig: [network: .init(Aliases: [spec.name])]))
     }
 }

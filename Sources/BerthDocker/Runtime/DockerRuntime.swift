@@ -18,7 +18,21 @@ public import Logging
 ///   containers it has not seen before: `unhealthy` only after `failureThreshold`
 ///   consecutive failures (see `firstSightState`).
 public struct DockerRuntime: ContainerRuntime {
+    /// The most processes and threads one container may have (Docker sets no limit): a fork
+    /// bomb or a thread leak in one replica stops there instead of exhausting the host's
+    /// pids. Generous for real services (a JVM with a few hundred threads, a pre-forking
+    /// server); not yet settable per service.
+    public static let defaultPidsLimit: Int64 = 4096
+
     public let client: DockerClient
+
+    /// `m` rounded up to whole seconds (Docker's unit for stop timeouts), within 0 and
+    /// `ManifestLimits.duration`: a grace period read back from a container's label is a
+    /// number from outside, and `Int64.max + 999` would trap.
+    static func wholeSeconds(_ m: Millis) -> Int {
+        let ms = min(max(m.milliseconds, 0), ManifestLimits.duration.milliseconds)
+        return Int((ms + 999) / 1000)
+    }
     public var logger: Logger
     /// When true (the default), `observe` probes running containers this process has no
     /// verdict for, so a fresh `berth status` shows real health.
@@ -173,7 +187,7 @@ public struct DockerRuntime: ContainerRuntime {
     /// Docker's stop timeout is whole seconds: the grace period is rounded up (500ms → 1s).
     /// Removing an instance that is already gone is not an error.
     public func removeInstance(id: String, grace: Millis) async throws {
-        let seconds = Int((max(0, grace.milliseconds) + 999) / 1000)
+        let seconds = Self.wholeSeconds(grace)
         // Its secret files go with it (the folder is named after the container).
         let details = try? await inspectIfPresent(id)
         defer {

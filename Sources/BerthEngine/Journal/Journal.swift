@@ -27,11 +27,22 @@ public actor Journal {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Opens (creating, with its folder, when missing and `create` is true) the journal.
+    /// With `create`, the folder is made 0700 and the database and its WAL files 0600 (also
+    /// when an older Berth left them readable): the journal is its user's alone.
     public init(path: String, create: Bool = true) throws {
         if create {
             let folder = (path as NSString).deletingLastPathComponent
             if !folder.isEmpty {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder)
+            }
+            if !FileManager.default.fileExists(atPath: path) {
+                // SQLite gives the WAL and shared-memory files the database's mode.
+                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+                try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
         } else if !FileManager.default.fileExists(atPath: path) {
             throw JournalError(

@@ -87,6 +87,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let state = ProxyStateFile(
             project: project, controlHost: controlHost, controlPort: service.controlPort,
             pid: ProcessInfo.processInfo.processIdentifier)
+        PrivateFiles.restrict(stateDir)
         try state.write(directory: stateDir)
         logger.info(
             "berth proxy serving",

@@ -33,6 +33,7 @@ extension SourceOptions {
         guard let repo else {
             return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true)
         }
+        if GitRepository.isRemote(repo) { PrivateFiles.restrict(Self.stateRoot(environment: environment)) }
         return try await GitRepository.open(
             location: repo, mirrorCacheRoot: Self.cacheRoot(environment: environment),
             credentials: GitCredentials(environment: environment))
@@ -48,7 +49,8 @@ extension SourceOptions {
     }
 
     func openSource() async throws -> GitDesiredStateSource {
-        GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.stateRoot() + "/history")
+        PrivateFiles.restrict(Self.stateRoot())
+        return GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.stateRoot() + "/history")
     }
 }
 
