@@ -1,6 +1,7 @@
 internal import CSQLite
 import Dispatch
 import Foundation
+public import Logging
 
 /// A failed SQLite call, with what Berth was doing and SQLite's own message.
 public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -9,7 +10,11 @@ public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Int32
     public var message: String
     public var description: String {
-        "journal \(path): \(operation) failed: \(message) (SQLite code \(code)); check that the state directory is writable and not shared with another berth watch of the same project"
+        if isDamage {
+            return "journal \(path) is damaged: \(operation) failed: \(message) (SQLite code \(code)); "
+                + "berth watch moves a damaged journal aside and starts a new one when it opens it: restart berth watch"
+        }
+        return "journal \(path): \(operation) failed: \(message) (SQLite code \(code)); check that the state directory is writable and not shared with another berth watch of the same project"
     }
 }
 
@@ -19,17 +24,32 @@ public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
 ///
 /// All SQLite calls run on the journal's own serial executor (a dedicated dispatch queue),
 /// so blocking disk I/O never occupies the cooperative pool.
+///
+/// A damaged journal never stops the loop: the writer (`create: true`, what watch opens)
+/// checks the file when it opens it, and any call that meets damage later moves it aside
+/// (`JournalRecovery`), starts a new journal and tries once more; each such recovery is
+/// logged at error level and kept in `recoveries`. Readers only say what is wrong.
 public actor Journal {
     private let executor: QueueExecutor
-    private let connection: Connection
+    private var connection: Connection
     public nonisolated let path: String
+    private let create: Bool
+    private let logger: Logger
+    /// The damage found when the journal was opened (the file was moved aside), else nil.
+    public nonisolated let damage: JournalDamage?
+    /// Every damage this process found and recovered from, oldest first (`damage` included).
+    public private(set) var recoveries: [JournalDamage]
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Opens (creating, with its folder, when missing and `create` is true) the journal.
     /// With `create`, the folder is made 0700 and the database and its WAL files 0600 (also
-    /// when an older Berth left them readable): the journal is its user's alone.
-    public init(path: String, create: Bool = true) throws {
+    /// when an older Berth left them readable): the journal is its user's alone; and a
+    /// damaged file is moved aside for a new one (`damage`).
+    public init(
+        path: String, create: Bool = true,
+        logger: Logger = Logger(label: "berth.journal", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws {
         if create {
             let folder = (path as NSString).deletingLastPathComponent
             if !folder.isEmpty {
@@ -50,8 +70,55 @@ public actor Journal {
                 message: "no journal here yet; `berth watch` creates it on its first sync (see --state-dir)")
         }
         self.path = path
+        self.create = create
+        self.logger = logger
         executor = QueueExecutor(label: "berth.journal")
-        connection = try Connection(path: path, create: create)
+        guard create else {
+            (connection, hasImageColumn) = try Self.open(path: path, create: false)
+            damage = nil
+            recoveries = []
+            return
+        }
+        do {
+            try JournalRecovery.check(path: path)
+            (connection, hasImageColumn) = try Self.open(path: path, create: true)
+            damage = nil
+        } catch let error as JournalError where error.isDamage {
+            let damage = try Self.recover(path: path, from: error, logger: logger)
+            (connection, hasImageColumn) = try Self.open(path: path, create: true)
+            self.damage = damage
+        }
+        recoveries = damage.map { [$0] } ?? []
+    }
+
+    /// Moves the damaged journal at `path` aside (every connection to it closed) and says so.
+    private static func recover(path: String, from error: JournalError, logger: Logger) throws -> JournalDamage {
+        let moved = try JournalRecovery.moveAside(path: path, now: Date())
+        let damage = JournalDamage(path: path, movedTo: moved, reason: error.message, at: Timestamp.string(Date()))
+        logger.error(
+            "journal damaged: moved aside, a new journal started",
+            metadata: ["journal.path": "\(path)", "journal.moved_to": "\(moved)", "error": "\(error.message)"])
+        return damage
+    }
+
+    /// Runs `body`; when it meets a damaged journal (and this is the writer), moves the file
+    /// aside, opens a new one and runs `body` once more on it.
+    private func recovering<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as JournalError where error.isDamage && create {
+            connection.close()
+            let damage = try Self.recover(path: path, from: error, logger: logger)
+            recoveries.append(damage)
+            (connection, hasImageColumn) = try Self.open(path: path, create: true)
+            return try body()
+        }
+    }
+
+    /// A connection in WAL mode; with `create`, the tables made when missing; and whether
+    /// `steps` has the `image` column.
+    private static func open(path: String, create: Bool) throws -> (Connection, hasImageColumn: Bool) {
+        let connection = try Connection(path: path, create: create)
         try connection.execute("PRAGMA journal_mode=WAL")
         try connection.execute("PRAGMA synchronous=NORMAL")
         try connection.execute("PRAGMA busy_timeout=5000")
@@ -78,15 +145,19 @@ public actor Journal {
             try connection.execute("ALTER TABLE steps ADD COLUMN image TEXT")
             columns.append("image")
         }
-        hasImageColumn = columns.contains("image")
+        return (connection, columns.contains("image"))
     }
 
     /// Whether `steps` has the `image` column (a journal only ever read by an older Berth may lack it).
-    private let hasImageColumn: Bool
+    private var hasImageColumn: Bool
 
     /// Writes `record` (its `id` is ignored) in one transaction and returns its id.
     @discardableResult
     public func append(_ record: JournalRecord) throws -> Int64 {
+        try recovering { try appendOnce(record) }
+    }
+
+    private func appendOnce(_ record: JournalRecord) throws -> Int64 {
         try connection.execute("BEGIN IMMEDIATE")
         do {
             let errors = String(decoding: try JSONEncoder().encode(record.errors), as: UTF8.self)
@@ -114,6 +185,10 @@ public actor Journal {
     /// Records newest first: those with a step for `service` (when given), that ended with
     /// `result` (when given), started at or after `since` (an RFC 3339 timestamp), at most `limit`.
     public func records(service: String? = nil, result: SyncResult? = nil, since: String? = nil, limit: Int = 50) throws -> [JournalRecord] {
+        try recovering { try recordsOnce(service: service, result: result, since: since, limit: limit) }
+    }
+
+    private func recordsOnce(service: String?, result: SyncResult?, since: String?, limit: Int) throws -> [JournalRecord] {
         var sql = "SELECT id, started, ended, commit_sha, trigger, result, errors FROM syncs WHERE 1=1"
         var values: [Value] = []
         if let service {
@@ -157,6 +232,10 @@ public actor Journal {
     /// `paused` (what decides whether a rollout is held back), with its sync's commit; sorted
     /// by service. One query over the whole journal, however long ago the update was.
     public func latestUpdates() throws -> [UpdateOutcome] {
+        try recovering { try latestUpdatesOnce() }
+    }
+
+    private func latestUpdatesOnce() throws -> [UpdateOutcome] {
         var out: [UpdateOutcome] = []
         try connection.query(
             """
@@ -212,6 +291,10 @@ public actor Journal {
 
     /// The newest record whose result is `succeeded` and that has a commit.
     public func lastAppliedCommit() throws -> String? {
+        try recovering { try lastAppliedCommitOnce() }
+    }
+
+    private func lastAppliedCommitOnce() throws -> String? {
         var commit: String?
         try connection.query(
             "SELECT commit_sha FROM syncs WHERE result = 'succeeded' AND commit_sha IS NOT NULL ORDER BY id DESC LIMIT 1", []
@@ -221,6 +304,10 @@ public actor Journal {
 
     /// Per commit: the first time a sync from it ended, and its results, for `history --applied`.
     public func commitSummaries() throws -> [String: CommitSummary] {
+        try recovering { try commitSummariesOnce() }
+    }
+
+    private func commitSummariesOnce() throws -> [String: CommitSummary] {
         var out: [String: CommitSummary] = [:]
         try connection.query(
             "SELECT commit_sha, COALESCE(MIN(CASE WHEN result = 'succeeded' THEN ended END), MIN(ended)), MAX(CASE WHEN result = 'succeeded' THEN 1 ELSE 0 END), GROUP_CONCAT(DISTINCT result) FROM syncs WHERE commit_sha IS NOT NULL GROUP BY commit_sha",
@@ -324,7 +411,16 @@ final class Connection {
         self.path = path
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    private var isOpen = true
+
+    /// Closes the handle now (before the file is moved: see `JournalRecovery.moveAside`).
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        sqlite3_close_v2(handle)
+    }
+
+    deinit { close() }
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

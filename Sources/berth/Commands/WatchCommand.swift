@@ -134,7 +134,7 @@ struct WatchCommand: AsyncParsableCommand {
 
         let journal: Journal
         do {
-            journal = try Journal(path: stateDir + "/journal.sqlite")
+            journal = try Journal(path: stateDir + "/journal.sqlite", logger: logger)
         } catch {
             printError("error: cannot open the journal in \(stateDir): \(error)")
             throw ExitCode(ExitStatus.failure)
