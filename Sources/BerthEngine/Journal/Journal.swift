@@ -59,7 +59,7 @@ public actor Journal {
             }
             if !FileManager.default.fileExists(atPath: path) {
                 // SQLite gives the WAL and shared-memory files the database's mode.
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
@@ -101,9 +101,21 @@ public actor Journal {
         return damage
     }
 
+    private var closed = false
+
+    /// Closes the journal: the last connection to close checkpoints the WAL into the file
+    /// and removes it (a watch that stops leaves one whole file). Calls after it fail.
+    public func close() {
+        closed = true
+        connection.close()
+    }
+
     /// Runs `body`; when it meets a damaged journal (and this is the writer), moves the file
     /// aside, opens a new one and runs `body` once more on it.
     private func recovering<T>(_ body: () throws -> T) throws -> T {
+        guard !closed else {
+            throw JournalError(operation: "use", path: path, code: SQLITE_MISUSE, message: "the journal is closed")
+        }
         do {
             return try body()
         } catch let error as JournalError where error.isDamage && create {

@@ -226,6 +226,8 @@ struct WatchCommand: AsyncParsableCommand {
         autoscaling.cancel()
         uiWork.cancel()
         await server?.close()
+        // Last: the WAL is checkpointed into journal.sqlite and removed.
+        await journal.close()
     }
 
     /// Connects to the runtime (Docker, or a Swarm manager), retrying with backoff (1 s
