@@ -85,6 +85,8 @@ public struct HTTPClient: Sendable {
     public var connectTimeout: Duration
     /// The `Host` header (default: `host:port` over TCP, `localhost` over a unix socket).
     public var hostHeader: String
+    /// Sent with every request after the standard ones, e.g. `("Authorization", "Bearer …")`.
+    public var extraHeaders: [(name: String, value: String)] = []
 
     public init(_ target: Target, connectTimeout: Duration = .seconds(5), hostHeader: String? = nil) {
         self.target = target
@@ -127,6 +129,7 @@ public struct HTTPClient: Sendable {
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         head.headers.add(name: "User-Agent", value: "berth")
         head.headers.add(name: "Connection", value: "close")
+        for header in extraHeaders { head.headers.add(name: header.name, value: header.value) }
         if let body {
             head.headers.add(name: "Content-Type", value: contentType)
             head.headers.add(name: "Content-Length", value: "\(body.count)")

@@ -22,13 +22,20 @@ import NIOConcurrencyHelpers
 ///   started, and one sample per second of the last minute (`TrafficReport`).
 /// - `GET /metrics` → Prometheus text, sorted.
 /// - `GET /healthz` → `ok`.
-/// IDs may be a unique prefix of at least 6 characters.
+/// IDs may be a unique prefix of at least 6 characters, and at most 128 characters long.
+///
+/// With a `controlToken`, every call but a `GET` needs `Authorization: Bearer TOKEN`
+/// (see `ControlToken`); others get 401 and change nothing.
 public final class ProxyService: Sendable {
     public let project: String
     public let balancer: Balancer
     public let discovery: EndpointDiscovery?
     let server: HTTPServer
     let logger: Logger
+    let controlToken: String?
+    /// Calls refused for want of the token since the last log line about them, and when
+    /// that line was written (at most one every 10 s, so a flood cannot flood the log).
+    private let refusals = NIOLockedValueBox<(count: Int, logged: ContinuousClock.Instant?)>((0, nil))
     private let discoveryTask: Task<Void, Never>?
     private let samplerTask: Task<Void, Never>
     private let history: NIOLockedValueBox<TrafficHistory>
@@ -40,8 +47,9 @@ public final class ProxyService: Sendable {
 
     private init(
         project: String, balancer: Balancer, discovery: EndpointDiscovery?, server: HTTPServer,
-        discoveryTask: Task<Void, Never>?, logger: Logger
+        discoveryTask: Task<Void, Never>?, controlToken: String?, logger: Logger
     ) {
+        self.controlToken = controlToken
         self.project = project
         self.balancer = balancer
         self.discovery = discovery
@@ -81,7 +89,7 @@ public final class ProxyService: Sendable {
     /// listeners of every running service are open.
     public static func start(
         project: String, balancer: Balancer, endpoints: (any EndpointSource)?, controlHost: String = "127.0.0.1",
-        controlPort: Int = 0, logger: Logger = Logger(label: "berth.proxy")
+        controlPort: Int = 0, controlToken: String? = nil, logger: Logger = Logger(label: "berth.proxy")
     ) async throws -> ProxyService {
         let discovery = endpoints.map { EndpointDiscovery(source: $0, project: project, balancer: balancer, logger: logger) }
         let box = HandlerBox()
@@ -104,7 +112,7 @@ public final class ProxyService: Sendable {
         let task = discovery.map { discovery in Task { await discovery.run() } }
         let service = ProxyService(
             project: project, balancer: balancer, discovery: discovery, server: server, discoveryTask: task,
-            logger: logger)
+            controlToken: controlToken, logger: logger)
         box.set(service)
         logger.info("control API listening", metadata: ["proxy.control": "\(controlHost):\(server.port)"])
         return service
@@ -122,13 +130,27 @@ public final class ProxyService: Sendable {
 
     // MARK: - Control API
 
+    /// The longest instance id taken (Docker's are 64 characters, Swarm task ids 25).
+    static let maxInstanceID = 128
+
     func handle(_ request: HTTPServer.Request) async -> HTTPServer.Response {
         let path = request.path
+        if let controlToken, request.method != "GET",
+            !ControlToken.accepts(request.header("Authorization"), token: controlToken)
+        {
+            noteRefusal(request)
+            return Self.error(
+                401,
+                "\(request.method) \(path) needs this balancer's control token (header Authorization: Bearer TOKEN); "
+                    + "berth watch and berth apply read it from the proxy's state file proxy-\(project).json, "
+                    + "which only its owner can read")
+        }
         switch (request.method, path) {
         case ("POST", "/v1/drain"):
             guard let body = try? JSONDecoder().decode(ControlAPI.DrainRequest.self, from: Data(request.body)) else {
                 return Self.error(400, "expected a JSON body {\"instance\": ID, \"graceMs\": N}")
             }
+            if let refusal = Self.checkID(body.instance) { return refusal }
             let result = await drain(instance: body.instance, grace: .milliseconds(max(0, body.graceMs)))
             return HTTPServer.Response(
                 status: 200,
@@ -140,6 +162,7 @@ public final class ProxyService: Sendable {
             guard let body = try? JSONDecoder().decode(ControlAPI.ReadyRequest.self, from: Data(request.body)) else {
                 return Self.error(400, "expected a JSON body {\"instance\": ID}")
             }
+            if let refusal = Self.checkID(body.instance) { return refusal }
             guard let id = await ready(instance: body.instance) else {
                 return Self.error(
                     404,
@@ -172,10 +195,37 @@ public final class ProxyService: Sendable {
         }
     }
 
-    /// Retires `instance` and waits for it to drain (see `EndpointTable.drain`).
+    static func checkID(_ id: String) -> HTTPServer.Response? {
+        guard id.utf8.count > maxInstanceID else { return nil }
+        return error(400, "instance: expected an id of at most \(maxInstanceID) characters, found \(id.utf8.count)")
+    }
+
+    /// Logs refused calls: the first at once, then at most one line every 10 s with the count.
+    private func noteRefusal(_ request: HTTPServer.Request) {
+        let now = ContinuousClock.now
+        let count: Int? = refusals.withLockedValue { state in
+            state.count += 1
+            if let logged = state.logged, now - logged < .seconds(10) { return nil }
+            defer { state = (0, now) }
+            return state.count
+        }
+        guard let count else { return }
+        logger.warning(
+            "control call refused: no valid control token",
+            metadata: ["http.method": "\(request.method)", "http.path": "\(request.path)", "refused.count": "\(count)"])
+    }
+
+    /// Retires `instance` and waits for it to drain (see `EndpointTable.drain`). An id the
+    /// table does not know is looked up in the runtime first (a replica this proxy has not
+    /// seen yet is retired for good); one that is not running either answers at once with
+    /// `known: false` and is not remembered — ids sent to drain used to be kept for ever
+    /// (50 drains of 1 MB ids: +66 MB).
     public func drain(instance: String, grace: Duration) async -> DrainResult {
-        let id = table.resolve(instance) ?? instance
-        return await table.drain(id, grace: grace)
+        if let id = table.resolve(instance) { return await table.drain(id, grace: grace) }
+        if let discovery, (try? await discovery.learn(instance)) == true, let id = table.resolve(instance) {
+            return await table.drain(id, grace: grace)
+        }
+        return DrainResult(instance: instance, drained: true, remaining: 0, known: false, waitedMs: 0)
     }
 
     /// Puts `instance` into rotation; returns its full id, or nil when it is unknown and

@@ -17,21 +17,28 @@ public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
     /// The project and state folder this proxy was found through (for advice in messages).
     public var project: String?
     public var stateDirectory: String?
+    /// The proxy's control token (see `ControlToken`), sent with every call.
+    public var token: String?
     /// Added to a drain's grace period for the answer to arrive.
     public var slack: Duration = .seconds(5)
     public var logger = Logger(label: "berth.proxy.client")
 
-    var client: HTTPClient { HTTPClient(.tcp(host: host, port: port), connectTimeout: .seconds(10)) }
+    var client: HTTPClient {
+        var client = HTTPClient(.tcp(host: host, port: port), connectTimeout: .seconds(10))
+        if let token { client.extraHeaders = [("Authorization", "Bearer \(token)")] }
+        return client
+    }
 
-    public init(host: String = "127.0.0.1", port: Int) {
+    public init(host: String = "127.0.0.1", port: Int, token: String? = nil) {
         self.host = host
         self.port = port
+        self.token = token
     }
 
     /// The client for the proxy recorded in `stateDirectory` for `project`.
     public init(stateDirectory: String, project: String) throws {
         let state = try ProxyStateFile.read(directory: stateDirectory, project: project)
-        self.init(host: state.controlHost, port: state.controlPort)
+        self.init(host: state.controlHost, port: state.controlPort, token: state.controlToken)
         self.project = project
         self.stateDirectory = stateDirectory
     }

@@ -17,8 +17,9 @@ struct ProxyCommand: AsyncParsableCommand {
             250 ms) and probes them itself, so it keeps serving while `berth watch` or \
             `berth apply` restarts. The executor retires \
             replicas through the control API (POST /v1/drain, /v1/ready; GET /v1/endpoints, \
-            /metrics), found through <state-dir>/proxy-<project>.json. Runs until SIGTERM or \
-            SIGINT.
+            /metrics), found through <state-dir>/proxy-<project>.json; that file (0600) holds \
+            the token every POST needs, so other local users cannot drain. Runs until SIGTERM \
+            or SIGINT.
             """)
 
     @Option(name: .long, help: "Project whose containers to serve (default: the current directory's name).")
@@ -81,12 +82,13 @@ struct ProxyCommand: AsyncParsableCommand {
             endpoints = try await SwarmRuntime.connect(logger: Logger(label: "berth.swarm")).endpointSource
         }
         let balancer = Balancer(bindHost: bind, logger: logger)
+        let token = ControlToken.generate()
         let service = try await ProxyService.start(
             project: project, balancer: balancer, endpoints: endpoints, controlHost: controlHost,
-            controlPort: controlPort, logger: logger)
+            controlPort: controlPort, controlToken: token, logger: logger)
         let state = ProxyStateFile(
             project: project, controlHost: controlHost, controlPort: service.controlPort,
-            pid: ProcessInfo.processInfo.processIdentifier)
+            pid: ProcessInfo.processInfo.processIdentifier, controlToken: token)
         PrivateFiles.restrict(stateDir)
         try state.write(directory: stateDir)
         logger.info(
