@@ -29,6 +29,7 @@ struct Berth: AsyncParsableCommand {
     /// ArgumentParser as before.
     static func main() async {
         PrivateFiles.restrictNewFiles()
+        DescriptorLimit.raise()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let version = fastVersion(arguments) {
             print(version)
