@@ -8,7 +8,8 @@ public import NIOPosix
 /// The requests of one connection are answered one at a time, in the order they arrived
 /// (also when a client pipelines them); other connections are served meanwhile, so a slow
 /// answer (a drain waits up to its grace period) holds up only its own connection. A
-/// request body over `maxBodyBytes` is answered 413 and the connection closed.
+/// request body over `maxBodyBytes` is answered 413 and the connection closed. `limits`
+/// caps the connections and the time a request may take to arrive (see `ConnectionLimits`).
 public final class HTTPServer: Sendable {
     /// One request, fully read.
     public struct Request: Sendable {
@@ -119,15 +120,20 @@ public final class HTTPServer: Sendable {
     /// Binds `host:port` and serves `handler` until `close()`.
     public static func start(
         host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxBodyBytes: Int = 1 << 20, handler: @escaping Handler
+        maxBodyBytes: Int = 1 << 20, limits: ConnectionLimits = .standard, handler: @escaping Handler
     ) async throws -> HTTPServer {
+        let book = ConnectionBook(limits: limits)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
+                // Full of connections with requests in flight: this one is closed at once.
+                guard book.admit(channel) else { return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+                channel.closeFuture.whenComplete { _ in book.remove(channel) }
                 // On the channel's event loop: the handler never leaves it.
-                channel.eventLoop.makeCompletedFuture {
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(ConnectionGuard(book: book))
                     try channel.pipeline.syncOperations.addHandler(
                         RequestHandler(handler: handler, maxBodyBytes: maxBodyBytes))
                 }
@@ -220,9 +226,16 @@ private final class RequestHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    /// Starts the oldest unanswered request unless one is in flight.
+    /// The client reads its answers again: go on with the requests it sent.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { next(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Starts the oldest unanswered request unless one is in flight, or the answers already
+    /// written wait for the client to read them (see `ConnectionGuard`).
     private func next(context: ChannelHandlerContext) {
-        guard !busy, !closed, let pending = queue.first else { return }
+        guard !busy, !closed, context.channel.isWritable, let pending = queue.first else { return }
         busy = true
         let handler = self.handler
         let request = pending.request

@@ -97,18 +97,20 @@ final class WatchHarness: @unchecked Sendable {  // used from one test at a time
     /// Starts `berth watch` and waits until its API answers.
     func start(
         interval: String = "1s", token: String? = "test-token", listen: String = "127.0.0.1:0", extraArguments: [String] = [],
-        environment extra: [String: String] = [:]
+        environment extra: [String: String] = [:], prlimit: String? = nil
     ) throws {
         var env = ProcessInfo.processInfo.environment
         env["BERTH_API_TOKEN"] = token
         if token == nil { env.removeValue(forKey: "BERTH_API_TOKEN") }
         env.merge(extra) { _, new in new }
+        let arguments = [
+            "watch", "--repo", repo.path, "--project", project, "--interval", interval, "--state-dir", state.path,
+            "--listen", listen,
+        ] + extraArguments
+        // `prlimit`: run under `prlimit --nofile=SOFT:HARD` (which execs berth: same pid).
         process = try ChildProcess(
-            Self.binary,
-            [
-                "watch", "--repo", repo.path, "--project", project, "--interval", interval, "--state-dir", state.path,
-                "--listen", listen,
-            ] + extraArguments,
+            prlimit == nil ? Self.binary : URL(fileURLWithPath: "/usr/bin/prlimit"),
+            prlimit.map { ["--nofile=\($0)", "--", Self.binary.path] + arguments } ?? arguments,
             environment: env, stderr: .file(logPath))  // a fresh log per start: tests read this watch's lines
         let found = eventually(within: 20) {
             guard let text = try? String(contentsOfFile: logPath, encoding: .utf8),
