@@ -190,22 +190,19 @@ enum HealBench {
             try sh(["docker", "kill"] + victims.sorted())
             let replaced = wait(10, { events.all(after: mark).filter { $0.action == "start" && !victims.contains($0.id) }.count >= 3 })
             let after = events.all(after: mark)
+            let kills = after.filter { $0.action == "kill" && victims.contains($0.id) }.map(\.nano).sorted()
+            let starts = after.filter { $0.action == "start" && !victims.contains($0.id) }.prefix(3).map(\.nano).sorted()
             if !replaced {
                 // A stalled round is a result, not a reason to lose the run: each missing
                 // replacement counts as 10 s (a lower bound), and the round is reported.
-                let started = after.filter { $0.action == "start" && !victims.contains($0.id) }.count
-                print("all killed, round \(round + 1): \(started) of 3 replacements started within 10 s (counted as 10 s)")
+                print("all killed, round \(round + 1): \(starts.count) of 3 replacements started within 10 s (counted as 10 s)")
                 figures.stalledRounds += 1
-                let kills = after.filter { $0.action == "kill" && victims.contains($0.id) }.map(\.nano).sorted()
-                let starts = after.filter { $0.action == "start" && !victims.contains($0.id) }.map(\.nano).sorted()
                 for (i, k) in kills.prefix(3).enumerated() {
                     figures.running.append(i < starts.count ? Double(starts[i] - k) / 1e9 : 10)
                 }
                 figures.allRunning.append(10)
                 continue
             }
-            let kills = after.filter { $0.action == "kill" && victims.contains($0.id) }.map(\.nano).sorted()
-            let starts = after.filter { $0.action == "start" && !victims.contains($0.id) }.prefix(3).map(\.nano).sorted()
             guard kills.count == 3 else { throw BenchError("all killed, round \(round + 1): \(kills.count) kill events") }
             for (k, s) in zip(kills, starts) { figures.running.append(Double(s - k) / 1e9) }
             figures.allRunning.append(Double(starts.last! - kills.first!) / 1e9)
