@@ -6,6 +6,8 @@
 #   scripts/swarm-cluster.sh status      the nodes as the leader sees them
 #   scripts/swarm-cluster.sh env         the variables tests read (BERTH_SWARM_*)
 #   scripts/swarm-cluster.sh kill-node N hard-kill node N: its dockerd, containerd, shims, containers
+#   scripts/swarm-cluster.sh stop-node N stop node N's dockerd as a host shutting down would (SIGTERM:
+#                                        it stops its containers, then exits), then whatever is left
 #   scripts/swarm-cluster.sh start-node N start node N's dockerd again (it rejoins by itself)
 #
 # Each node is its own dockerd (own --data-root, --exec-root, --pidfile, unix socket, and the
@@ -98,6 +100,22 @@ kill_node() {
     signal_node "$n" KILL
     sleep 0.1
   done
+}
+
+# Stops node N's dockerd politely, as systemd does when a host shuts down: SIGTERM, and
+# dockerd stops its containers (--shutdown-timeout 2) and its containerd before it exits.
+# Bounded: what is still there after 30 s is killed.
+stop_node() {
+  local n=$1 pid deadline
+  pid=$(cat "$STATE/n$n.pid" 2>/dev/null || true)
+  [ -n "$pid" ] || die "node $n: no pid file $STATE/n$n.pid (is it running?)"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || { say "node $n: dockerd (pid $pid) still runs 30 s after SIGTERM; killing"; break; }
+    sleep 0.2
+  done
+  kill_node "$n"
 }
 
 start_node() {
@@ -248,7 +266,7 @@ up() {
 }
 
 case "${1:-}" in
-  up | down | start-node | kill-node)
+  up | down | start-node | kill-node | stop-node)
     exec 9>"$LOCK"
     flock -w 300 9 || die "another swarm-cluster.sh holds $LOCK"
     if [ "${BERTH_SWARM_SESSION_HELD:-}" != 1 ]; then
@@ -266,9 +284,10 @@ case "${1:-}" in
       down) down ;;
       kill-node) [[ "${2:-}" =~ ^[123]$ ]] || die "usage: $0 kill-node 1|2|3"; kill_node "$2" ;;
       start-node) [[ "${2:-}" =~ ^[123]$ ]] || die "usage: $0 start-node 1|2|3"; start_node "$2" ;;
+      stop-node) [[ "${2:-}" =~ ^[123]$ ]] || die "usage: $0 stop-node 1|2|3"; stop_node "$2" ;;
     esac
     ;;
   status) d 1 node ls ;;
   env) env_lines ;;
-  *) die "usage: $0 up|down|status|env|kill-node N|start-node N" ;;
+  *) die "usage: $0 up|down|status|env|kill-node N|stop-node N|start-node N" ;;
 esac

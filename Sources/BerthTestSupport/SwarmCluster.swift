@@ -95,6 +95,13 @@ public struct SwarmCluster: Sendable, Hashable {
         guard r.status == 0 else { throw Failure(description: "kill-node \(number) failed: \(r.stderr)") }
     }
 
+    /// Stops node `number`'s dockerd as a host shutting down would (SIGTERM: it stops its
+    /// containers, then exits; whatever is left after 30 s is killed).
+    public func stopNode(_ number: Int) throws {
+        let r = try Self.run(["stop-node", "\(number)"], timeout: .seconds(90))
+        guard r.status == 0 else { throw Failure(description: "stop-node \(number) failed: \(r.stderr)") }
+    }
+
     /// Starts node `number`'s dockerd again; it rejoins the swarm by itself.
     public func startNode(_ number: Int) throws {
         let r = try Self.run(["start-node", "\(number)"], timeout: .seconds(90))

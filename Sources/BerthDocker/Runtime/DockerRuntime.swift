@@ -10,7 +10,10 @@ public import Logging
 ///   find each other by name. No host ports are published.
 /// - Each container is named `<project>-<service>-<revision>-<6 hex>` and carries the labels
 ///   in `BerthLabel`; `observe` reads nothing else, so a crashed Berth loses nothing.
-/// - Docker's restart policy is `no`: Berth heals. A container that was created but never
+/// - Containers are created with restart policy `no`: the process that starts them waits
+///   for their health, and an exit must reach it, not be restarted behind its back. Who
+///   restarts them afterwards is handed over (`handOverRestarts`, `RestartOwner`): Docker
+///   after `berth apply`, Berth while `berth watch` runs. A container that was created but never
 ///   started (Berth killed between create and start) is observed as `exited` with no exit
 ///   code, so the next run removes and replaces it like any dead instance.
 /// - Health is Berth's own: `waitHealthy` probes until healthy; `observe` reports the last

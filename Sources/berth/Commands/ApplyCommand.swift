@@ -116,6 +116,14 @@ struct ApplyCommand: AsyncParsableCommand {
             await printing.value
             printer.finish()
         }
+        // No Berth process stays: Docker restarts the containers from now on (after a crash,
+        // a dockerd restart, a reboot), including any a watch killed with SIGKILL left to Berth.
+        do {
+            // Docker's runtime only: a Swarm restarts its tasks itself.
+            try await (runtime as? DockerRuntime)?.handOverRestarts(project: project, to: .docker)
+        } catch {
+            printError("warning: could not hand restarts of project \(project) to Docker: \(error); after a reboot its containers may not come back until berth apply or berth watch runs")
+        }
         let after = try await observe(runtime, project)
         let status = StatusReport(desired: desired, observed: after)
         switch format {

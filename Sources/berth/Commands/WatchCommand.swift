@@ -158,6 +158,9 @@ struct WatchCommand: AsyncParsableCommand {
         guard let runtime = await Self.connect(kind, logger: logger, environment: environment, stop: stop) else {
             return
         }
+        // While watch runs, it heals (with its crash-loop backoff) and Docker restarts
+        // nothing; when it stops, Docker restarts the containers again (RestartOwner).
+        await Self.handOverRestarts(runtime, project: project, to: .berth, logger: logger)
 
         var options = ReconcileLoop.Options()
         options.interval = .milliseconds(Millis(parsing: interval)!.milliseconds)
@@ -225,9 +228,25 @@ struct WatchCommand: AsyncParsableCommand {
         await loop.run()
         autoscaling.cancel()
         uiWork.cancel()
+        await Self.handOverRestarts(runtime, project: project, to: .docker, logger: logger)
         await server?.close()
         // Last: the WAL is checkpointed into journal.sqlite and removed.
         await journal.close()
+    }
+
+    /// Sets the restart policies of the project's containers for `owner` (Docker's runtime
+    /// only: Swarm restarts tasks itself); a failure is logged (the loop still heals while
+    /// it runs; `berth apply` hands them back later).
+    static func handOverRestarts(_ runtime: any ContainerRuntime, project: String, to owner: RestartOwner, logger: Logger) async {
+        guard let docker = runtime as? DockerRuntime else { return }
+        do {
+            let changed = try await docker.handOverRestarts(project: project, to: owner)
+            logger.info(
+                owner == .berth ? "restarts: watch heals; Docker restarts nothing while it runs" : "restarts: handed back to Docker",
+                metadata: ["containers.changed": "\(changed)"])
+        } catch {
+            logger.error("could not set the restart policies of the project's containers", metadata: ["restarts": "\(owner.rawValue)", "error": "\(error)"])
+        }
     }
 
     /// Connects to the runtime (Docker, or a Swarm manager), retrying with backoff (1 s
