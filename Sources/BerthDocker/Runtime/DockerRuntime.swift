@@ -42,6 +42,8 @@ public struct DockerRuntime: ContainerRuntime {
     public var probeOnObserve: Bool = true
 
     private let verdicts = VerdictCache()
+    /// Where the values of secrets come from (`berth` sets it when BERTH_AGE_KEY_FILE is set).
+    public var secretSource: (any SecretSource)?
     /// Where pulls find registry credentials.
     public var credentials = RegistryCredentials()
     /// Where secrets mounted as files are written (tmpfs).
@@ -123,6 +125,8 @@ public struct DockerRuntime: ContainerRuntime {
     // MARK: - Instances
 
     public func startInstance(_ request: InstanceRequest) async throws -> Instance {
+        var request = request
+        if request.secrets.isEmpty { request.secrets = try await secretValues(for: request.spec) }
         var network = try await networkReference(project: request.project)
         let spec = request.spec
         var name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)

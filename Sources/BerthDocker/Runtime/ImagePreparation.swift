@@ -8,6 +8,8 @@ extension DockerRuntime {
     public func prepareImage(
         _ spec: ServiceSpec, always: Bool, progress: @escaping @Sendable (String) -> Void
     ) async throws -> String? {
+        // The secrets first: a missing or wrong key fails the step before anything stops.
+        _ = try await secretValues(for: spec)
         let image = spec.image
         if !always, let present = try await inspectImageIfPresent(image) {
             return Self.digest(of: present, reference: image)

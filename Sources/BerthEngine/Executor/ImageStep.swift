@@ -21,10 +21,8 @@ extension StepContext {
         guard needed else { return nil }
         // Read and checked, but not yet supplied to containers: refused before anything is
         // stopped rather than started without them.
-        let c = spec.container
-        if !c.secretNames.isEmpty || !c.envFiles.isEmpty {
-            let what = c.envFiles.isEmpty ? "secrets (\(c.secretNames.joined(separator: ", ")))" : "env files (envFrom)"
-            return "\(what) are validated but not yet applied by this version of Berth; remove them from the manifest for now; nothing was stopped"
+        if !spec.container.envFiles.isEmpty {
+            return "env files (envFrom) are validated but not yet applied by this version of Berth; remove them from the manifest for now; nothing was stopped"
         }
         let service = step.service
         do {
@@ -37,6 +35,8 @@ extension StepContext {
                 if digest.contains("@") { emit(service, .image(digest)) }
             }
             return nil
+        } catch let error as SecretError {
+            return "\(error); nothing was stopped"
         } catch {
             // The runtime's error names the image ("pulling image …: manifest unknown").
             let reason = "\(error)"

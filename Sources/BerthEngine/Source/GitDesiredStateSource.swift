@@ -77,7 +77,7 @@ public struct GitDesiredStateSource: Sendable {
     public func desiredState(at commit: ObjectID, path: String) async throws -> DesiredState {
         let entries = try await manifestEntries(at: commit, path: path)
         let files = try await fileManifests(entries.map { ($0.path, $0.id) })
-        return ManifestLoader.assemble(files, commit: commit.hex)
+        return try await addingSecretVersions(ManifestLoader.assemble(files, commit: commit.hex), commit: commit)
     }
 
     /// Resolves `revision`, picks the manifests path and loads the desired state there.

@@ -21,11 +21,22 @@ extension GitDesiredStateSource {
     public func diff(from: ObjectID, to: ObjectID, path: String) async throws -> RevisionDiff {
         let oldTree = try await tree(at: path, in: from)
         let newTree = try await tree(at: path, in: to)
-        guard oldTree != newTree else {
+        let oldSecrets = try await tree(at: "secrets", in: from)
+        let newSecrets = try await tree(at: "secrets", in: to)
+        guard oldTree != newTree || oldSecrets != newSecrets else {
             return RevisionDiff(from: from, to: to, path: path, diff: DesiredStateDiff(), diagnostics: [], changedFiles: 0)
         }
         let changes = try await repository.changes(from: oldTree, to: newTree, prefix: path)
             .filter { Self.isManifest($0.path) }
+        if oldSecrets != newSecrets {
+            // An encrypted secret changed: the services that use it changed too ("secret
+            // changed", by the file's id), which only the whole desired states show.
+            let secretChanges = try await repository.changes(from: oldSecrets, to: newSecrets, prefix: "secrets")
+            let a = try await desiredState(at: from, path: path), b = try await desiredState(at: to, path: path)
+            return RevisionDiff(
+                from: from, to: to, path: path, diff: DesiredStateDiff(from: a.services, to: b.services),
+                diagnostics: Array(Set(a.diagnostics + b.diagnostics)).sorted(), changedFiles: changes.count + secretChanges.count)
+        }
         // Both sides in one batch: one hop for the blobs, one parallel parse.
         let oldRefs = changes.compactMap { c in c.old.map { (path: c.path, id: $0) } }
         let newRefs = changes.compactMap { c in c.new.map { (path: c.path, id: $0) } }

@@ -70,7 +70,15 @@ struct ApplyCommand: AsyncParsableCommand {
             let n = desired.diagnostics.filter { $0.severity == .error }.count
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
         }
-        let runtime = try await runtimeOptions.connectRuntime()
+        var runtime = try await runtimeOptions.connectRuntime()
+        if var docker = runtime as? DockerRuntime {
+            // Secrets (`secrets/NAME.age`) are read from the repository being applied.
+            let source = self.source
+            docker.secretSource = AgeSecretSource.fromEnvironment(ProcessInfo.processInfo.environment) {
+                try await source.openRepository()
+            }
+            runtime = docker
+        }
         // The one sync pipeline, once: overlays, observe, plan (printed), ask, apply.
         var options = SyncPipeline.Options()
         options.plan = PlanOptions(prune: prune, allowMassDelete: allowMassDelete)

@@ -155,11 +155,17 @@ struct WatchCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
         defer { withExtendedLifetime(lease) {} }
-        guard let runtime = await Self.connect(kind, logger: logger, environment: environment, stop: stop) else {
+        guard var runtime = await Self.connect(kind, logger: logger, environment: environment, stop: stop) else {
             return
         }
         // While watch runs, it heals (with its crash-loop backoff) and Docker restarts
         // nothing; when it stops, Docker restarts the containers again (RestartOwner).
+        if var docker = runtime as? DockerRuntime {
+            docker.secretSource = AgeSecretSource.fromEnvironment(environment) { [repo = source.repo] in
+                try await SourceOptions.openRepository(repo, environment: environment)
+            }
+            runtime = docker
+        }
         await Self.handOverRestarts(runtime, project: project, to: .berth, logger: logger)
 
         var options = ReconcileLoop.Options()
