@@ -5,8 +5,8 @@ import Foundation
 import Testing
 
 /// Issue 16, volumes through `berth apply`: data revision 1 wrote in a named volume is read
-/// by revision 2 after a rolling update, and deleting the service (prune) leaves the volume
-/// and its data.
+/// by revision 2 after a rolling update, deleting the service (prune) leaves the volume and
+/// its data, and only `--delete-volume NAME`, confirmed, deletes it.
 @Suite(.serialized) struct VolumeApplyTests {
     static func manifest(image: String) -> String {
         """
@@ -50,6 +50,11 @@ import Testing
         #expect(v2.Id != v1.Id && v2.Image == "shop/customer:1.1")
         let read = try await shop.runtime.client.exec(v2.Id, ["/bin/busybox", "cat", "/data/note"])
         #expect(read.stdout == "written by 1.0\n")
+        // A volume a service of the desired state mounts cannot be deleted.
+        let inUse = try shop.apply(["--delete-volume", "data"])
+        #expect(inUse.status == 1)
+        #expect(inUse.stderr.contains(
+            "error: --delete-volume data: service notes of the desired state mounts it; remove it from their volumes and commit first; nothing was changed"), "\(inUse.stderr)")
 
         // The service goes from git and is pruned: its volume, and the data, stay.
         try shop.repo.remove("manifests/notes.yaml")
@@ -58,5 +63,22 @@ import Testing
         #expect(third.status == 0, "\(third.stderr)")
         #expect(try await shop.containers("notes").isEmpty)
         #expect(try docker(["volume", "inspect", "--format", "{{.Name}}", volume]).stdout == "\(volume)\n")
+        #expect(third.stderr.contains(
+            "note: volume data of project \(shop.project) no service uses any more: kept with its data; `berth apply --delete-volume NAME` deletes one"), "\(third.stderr)")
+
+        // --delete-volume: an unknown name is refused; with no terminal to confirm on, nothing
+        // is deleted; confirmed (--auto-approve), the volume and its data go.
+        let unknown = try shop.apply(["--delete-volume", "nope"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("error: --delete-volume nope: project \(shop.project) has no volume nope (its volumes: data); nothing was changed"), "\(unknown.stderr)")
+        let unconfirmed = try shop.berth("apply", ["--delete-volume", "data"])
+        #expect(unconfirmed.status == 1)
+        #expect(unconfirmed.stdout.contains("- volume data (\(volume)): deleted with all its data (--delete-volume)\n"), "\(unconfirmed.stdout)")
+        #expect(unconfirmed.stderr.contains("there is no terminal to ask on"), "\(unconfirmed.stderr)")
+        #expect(try docker(["volume", "inspect", "--format", "{{.Name}}", volume]).stdout == "\(volume)\n")
+        let deleted = try shop.apply(["--delete-volume", "data"])
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(deleted.stderr.contains("volume data deleted\n"), "\(deleted.stderr)")
+        #expect(try docker(["volume", "ls", "-q", "--filter", "name=^\(volume)$"]).stdout == "")
     }
 }

@@ -35,6 +35,9 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Delete services that are no longer in the desired state.")
     var prune = false
 
+    @Option(name: .customLong("delete-volume"), help: "Delete this named volume of the project and all its data, with the plan's confirmation (repeatable). Refused while a service of the desired state mounts it; a prune never deletes a volume.")
+    var deleteVolumes: [String] = []
+
     @Flag(name: .long, help: "Allow a plan that deletes more than half of the running services.")
     var allowMassDelete = false
 
@@ -99,8 +102,20 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         let plan = prepared.plan
         if format == .text { print(PlanRendering.text(plan), terminator: "") }
+        var deletion: VolumeDeletion?
+        if !deleteVolumes.isEmpty {
+            guard let docker = runtime as? DockerRuntime else {
+                throw CommandFailure("error: --delete-volume deletes volumes of the Docker runtime; this apply drives a Swarm")
+            }
+            let checked = try await VolumeDeletion.check(deleteVolumes, project: project, desired: desired, runtime: docker)
+            for line in checked.lines(colour: DiagnosticsRenderer.wantsColour(fileDescriptor: 1, environment: ProcessInfo.processInfo.environment)) {
+                print(line)
+            }
+            deletion = checked
+        }
 
         var report = ApplyReport(plan: plan, steps: [], duration: .zero)
+        if deletion != nil && !plan.hasChanges { try confirm(plan, project: project) }
         if plan.hasChanges {
             try confirm(plan, project: project)
             fflush(nil)
@@ -142,6 +157,18 @@ struct ApplyCommand: AsyncParsableCommand {
             print(StatusRendering.text(status), terminator: "")
         }
         let failures = report.failures
+        if let deletion, let docker = runtime as? DockerRuntime {
+            if failures.isEmpty {
+                try await deletion.run(docker)
+            } else {
+                printError("volumes kept (\(deletion.names.joined(separator: ", "))): the plan's steps did not all succeed")
+            }
+        }
+        if let docker = runtime as? DockerRuntime,
+           let unused = try? await VolumeDeletion.unused(project: project, desired: desired, runtime: docker), !unused.isEmpty
+        {
+            printError("note: volume\(unused.count == 1 ? "" : "s") \(unused.joined(separator: ", ")) of project \(project) no service uses any more: kept with \(unused.count == 1 ? "its" : "their") data; `berth apply --delete-volume NAME` deletes one")
+        }
         if !failures.isEmpty {
             printError("error: \(failures.count) of \(report.steps.count) step\(report.steps.count == 1 ? "" : "s") did not succeed:")
             for f in failures { printError("  " + f.line) }
