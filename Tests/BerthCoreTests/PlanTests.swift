@@ -358,7 +358,20 @@ import BerthCore
         let plan = try Fx.plan(Fx.desired([customer], diagnostics: [error]), observed, prune: true, allowMassDelete: true)
         #expect(plan.steps.isEmpty)
         #expect(plan.notes.map(\.message) == [
-            "not in the desired state, but kept (1 instance): the desired state has 1 error, and berth never prunes then; fix them first",
+            "held back as it runs (1 instance): the desired state has 1 error, and berth never prunes then; fix them first",
+        ])
+    }
+
+    /// Issue 17: without --prune, a service the invalid commit no longer loads was told
+    /// "pass --prune to delete it" — it is only held back.
+    @Test func withoutPruneADesiredStateWithErrorsHoldsBackNeverSuggestsPrune() throws {
+        let error = Diagnostic(.error, file: "manifests/legacy.yaml", line: 4, column: 13, path: "spec.replicas",
+                               message: "expected an integer, found \"three\"")
+        let observed = Fx.observed([Fx.instances(of: customer, 2), Fx.instances(of: Fx.spec("legacy"), 1)])
+        let plan = try Fx.plan(Fx.desired([customer], diagnostics: [error]), observed)
+        #expect(plan.steps.isEmpty)
+        #expect(plan.notes.map { "\($0.kind) \($0.message)" } == [
+            "pruneBlocked held back as it runs (1 instance): the desired state has 1 error, and berth never prunes then; fix them first",
         ])
     }
 

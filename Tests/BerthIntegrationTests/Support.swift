@@ -103,8 +103,8 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
             environment: environment.merging(extra) { $1 })
     }
 
-    func apply(_ arguments: [String] = []) throws -> ProcessResult {
-        try berth("apply", ["--auto-approve"] + arguments)
+    func apply(_ arguments: [String] = [], environment extra: [String: String] = [:]) throws -> ProcessResult {
+        try berth("apply", ["--auto-approve"] + arguments, environment: extra)
     }
 
     /// `berth status --format json`, decoded.
