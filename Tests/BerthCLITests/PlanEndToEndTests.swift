@@ -282,7 +282,7 @@ import BerthTestSupport
             No changes for the services that loaded. The desired state has 1 error: the services that did not load are left as they run.
 
             Not changed:
-              legacy: not in the desired state, but kept (1 instance): the desired state has 1 error, and berth never prunes then; fix them first
+              legacy: held back as it runs (1 instance): the desired state has 1 error, and berth never prunes then; fix them first
 
             """)
         #expect(r.stderr.hasSuffix("""

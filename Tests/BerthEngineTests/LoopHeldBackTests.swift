@@ -39,6 +39,15 @@ import Testing
         #expect(await loop.lastSync?.result == .rolledBack)
         #expect(await loop.status().heldBack.map(\.service) == ["api"])
         #expect(await runtime.instances(of: "api").map(\.image) == ["shop/api:1.0", "shop/api:1.0"])
+        // The API's status says it per service, as `berth status` does: what serves (1.0,
+        // Healthy), OutOfSync with git, and the rollout held back.
+        let api = await loop.status().report.services.first { $0.name == "api" }
+        #expect(api?.image == "shop/api:1.0")
+        #expect(api.map { "\($0.sync.rawValue) \($0.health.rawValue) \($0.readyReplicas)/\($0.desiredReplicas)" } == "OutOfSync Healthy 2/2")
+        #expect(api?.heldBack?.revision == service("api", image: "shop/api:2.0").revision.id)
+        #expect(api?.heldBack?.commit == "c2")
+        #expect(api?.message.hasPrefix("2 of 2 replicas ready; rollout of ") == true, "\(api?.message ?? "")")
+        #expect(api?.message.hasSuffix("; held back until a newer commit") == true, "\(api?.message ?? "")")
 
         // An old replica crashes: the next sync replaces it at 1.0, and does not retry 2.0.
         let victim = try #require(await runtime.instances(of: "api").first?.id)
@@ -99,6 +108,9 @@ import Testing
         let restarted = Self.loop(source, runtime, journal: journal)
         await Self.runUntil(restarted) { await restarted.lastSync != nil }
         #expect(await restarted.status().heldBack.map(\.service) == ["api"])
+        let paused = await restarted.status().report.services.first { $0.name == "api" }
+        #expect(paused?.heldBack?.outcome == "paused")
+        #expect(paused?.message.hasSuffix("; paused, held back until a newer commit") == true, "\(paused?.message ?? "")")
         #expect(await starts(runtime).filter { $0 == "shop/api:2.0" }.count == 1)
         #expect(try await journal.records().first?.result == .partial)
     }
@@ -125,9 +137,12 @@ import Testing
         await loop.request(.drift, fetch: true)
         await loop.syncOnce()
         #expect(await loop.lastSync?.result == .partial)
-        #expect(await loop.lastSync?.errors == [
-            "api: rollout of revision \(service("api", image: "shop/api:2.0").revision.id) failed and was rolled back; waiting for a newer commit",
-        ])
+        // Said as status says it: the failed revision, its commit, when, why; held back.
+        let errors = await loop.lastSync?.errors ?? []
+        #expect(errors.count == 1)
+        let rev = service("api", image: "shop/api:2.0").revision.id
+        #expect(errors.first?.hasPrefix("api: rollout of \(rev) (c2) failed at ") == true, "\(errors)")
+        #expect(errors.first?.hasSuffix("; held back until a newer commit") == true, "\(errors)")
 
         // A restarted watch finds nothing to do for c2: still partial, not succeeded.
         let restarted = Self.loop(source, runtime, journal: journal)
@@ -165,8 +180,12 @@ import Testing
                     action: "heal", service: "db", wave: 0, reason: "exited \(i)", outcome: .succeeded, durationMs: 1)]))
         }
         #expect(try await journal.latestUpdates() == [
-            UpdateOutcome(service: "api", outcome: .rolledBack, revision: "r2", message: "rolled back", commit: "c2"),
-            UpdateOutcome(service: "web", outcome: .succeeded, revision: "w3", message: "", commit: "c2"),
+            UpdateOutcome(
+                service: "api", outcome: .rolledBack, revision: "r2", message: "rolled back", commit: "c2",
+                ended: "2026-01-01T00:00:01.000Z"),
+            UpdateOutcome(
+                service: "web", outcome: .succeeded, revision: "w3", message: "", commit: "c2",
+                ended: "2026-01-01T00:00:03.000Z"),
         ])
         let source = ScriptedSource()
         source.set(LoopFx.desired([], commit: "c2"))

@@ -65,8 +65,14 @@ public struct ServiceHealth: Sendable, Hashable, Codable {
             if !failing.isEmpty { message += "; " + failing.compactMap(\.failureDescription).joined(separator: "; ") }
             return ServiceHealth(status: status, sync: .outOfSync, message: message, desiredReplicas: 0, readyReplicas: 0)
         }
-        let revision = desired.revision
-        let want = desired.replicas
+        return assess(revision: desired.revision, replicas: desired.replicas, instances: sorted)
+    }
+
+    /// Health of instances that should all run `revision`, `replicas` of them (the rules
+    /// above, for a desired service).
+    public static func assess(revision: Revision, replicas want: Int, instances: [Instance]) -> ServiceHealth {
+        let sorted = instances.sorted { $0.id < $1.id }
+        let failing = sorted.filter(\.isFailing)
         let current = sorted.filter { $0.revision == revision }
         let old = sorted.count - current.count
         let ready = current.filter { $0.state == .running }.count

@@ -18,10 +18,15 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         public var message: String
         /// Only for services with `autoscale` (see `AutoscaleStatus`).
         public var autoscale: AutoscaleStatus?
+        /// Its rollout of git's revision failed: what runs is the revision it was rolled back to.
+        public var heldBack: HeldRollout?
+        /// The newest commit has manifest errors and this service differs from it: held back as it runs.
+        public var invalidCommit: InvalidCommitMark?
 
         enum CodingKeys: String, CodingKey {
             case name, image, revision, desiredReplicas, readyReplicas, instances, dependsOn, sync, health, message,
                 autoscale
+            case heldBack, invalidCommit
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -37,7 +42,15 @@ public struct StatusReport: Sendable, Hashable, Encodable {
             try c.encode(health, forKey: .health)
             try c.encode(message, forKey: .message)
             try c.encodeIfPresent(autoscale, forKey: .autoscale)
+            try c.encodeIfPresent(heldBack, forKey: .heldBack)
+            try c.encodeIfPresent(invalidCommit, forKey: .invalidCommit)
         }
+    }
+
+    /// `{"commit", "errors"}`: the invalid newest commit a service is held back from.
+    public struct InvalidCommitMark: Sendable, Hashable, Codable {
+        public var commit: String?
+        public var errors: Int
     }
 
     public var project: String
@@ -46,33 +59,25 @@ public struct StatusReport: Sendable, Hashable, Encodable {
     /// Every service desired or observed, sorted by name; instances sorted by id. Autoscaled
     /// services are judged at the count `AutoscaledReplicas` gives (the autoscaler's
     /// `decided` counts, else what runs within the bounds), with the measured `rates` and
-    /// each one's last decision (`decisions`, a sentence).
+    /// each one's last decision (`decisions`, a sentence). With a `context` (held-back
+    /// rollouts), or a desired state with errors, what serves is assessed as what Berth means
+    /// to run (`StatusAssessment`), and the message says why it differs from git.
     public init(
         desired unscaled: DesiredState, observed: ObservedState, decided: [String: Int] = [:],
-        rates: [String: MeasuredRate] = [:], decisions: [String: String] = [:]
+        rates: [String: MeasuredRate] = [:], decisions: [String: String] = [:], context: StatusContext = StatusContext()
     ) {
         let desired = unscaled.autoscaled(observed: observed, decided: decided)
         project = observed.project
         let byName = observed.servicesByName
         let names = Set(desired.services.keys).union(byName.keys).sorted()
         services = names.map { name in
-            let spec = desired.services[name]
             let seen = byName[name]?.normalized ?? ObservedService(name: name)
-            let health = ServiceHealth.assess(desired: spec, instances: seen.instances)
-            return Service(
-                name: name,
-                image: spec?.image ?? seen.instances.first?.image ?? "",
-                revision: spec?.revision.id ?? "",
-                desiredReplicas: health.desiredReplicas,
-                readyReplicas: health.readyReplicas,
-                instances: seen.instances,
-                dependsOn: spec?.dependsOn.sorted() ?? seen.dependsOn,
-                sync: health.sync,
-                health: health.status,
-                message: health.message,
-                autoscale: spec?.autoscale.map {
-                    AutoscaleStatus($0, replicas: health.desiredReplicas, rate: rates[name], lastDecision: decisions[name])
-                })
+            var row = StatusAssessment.service(
+                name, desired: desired, spec: desired.services[name], observed: seen, context: context)
+            row.autoscale = desired.services[name]?.autoscale.map {
+                AutoscaleStatus($0, replicas: row.desiredReplicas, rate: rates[name], lastDecision: decisions[name])
+            }
+            return row
         }
     }
 

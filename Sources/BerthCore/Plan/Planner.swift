@@ -132,10 +132,12 @@ public enum Planner {
                 for o in orphans {
                     let ids = o.instances.map(\.id)
                     let count = "\(ids.count) instance\(ids.count == 1 ? "" : "s")"
-                    if options.prune {
+                    if desired.hasErrors {
+                        // Held back, not "pass --prune": the service may only have failed to
+                        // load, and nothing of a desired state with errors is applied.
                         notes.append(PlanNote(
                             kind: .pruneBlocked, service: o.name, instances: ids,
-                            message: "not in the desired state, but kept (\(count)): the desired state has "
+                            message: "held back as it runs (\(count)): the desired state has "
                                 + "\(errors) error\(errors == 1 ? "" : "s"), and berth never prunes then; fix them first"))
                     } else {
                         notes.append(PlanNote(

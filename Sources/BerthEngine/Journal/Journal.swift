@@ -32,6 +32,8 @@ public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
 public actor Journal {
     private let executor: QueueExecutor
     private var connection: Connection
+    /// Whether `syncs.actor` exists (`JournalSchema.addActor`).
+    private var hasActor: Bool
     public nonisolated let path: String
     private let create: Bool
     private let logger: Logger
@@ -74,18 +76,18 @@ public actor Journal {
         self.logger = logger
         executor = QueueExecutor(label: "berth.journal")
         guard create else {
-            (connection, hasImageColumn) = try Self.open(path: path, create: false)
+            (connection, hasImageColumn, hasActor) = try Self.open(path: path, create: false)
             damage = nil
             recoveries = []
             return
         }
         do {
             try JournalRecovery.check(path: path)
-            (connection, hasImageColumn) = try Self.open(path: path, create: true)
+            (connection, hasImageColumn, hasActor) = try Self.open(path: path, create: true)
             damage = nil
         } catch let error as JournalError where error.isDamage {
             let damage = try Self.recover(path: path, from: error, logger: logger)
-            (connection, hasImageColumn) = try Self.open(path: path, create: true)
+            (connection, hasImageColumn, hasActor) = try Self.open(path: path, create: true)
             self.damage = damage
         }
         recoveries = damage.map { [$0] } ?? []
@@ -122,14 +124,14 @@ public actor Journal {
             connection.close()
             let damage = try Self.recover(path: path, from: error, logger: logger)
             recoveries.append(damage)
-            (connection, hasImageColumn) = try Self.open(path: path, create: true)
+            (connection, hasImageColumn, hasActor) = try Self.open(path: path, create: true)
             return try body()
         }
     }
 
-    /// A connection in WAL mode; with `create`, the tables made when missing; and whether
-    /// `steps` has the `image` column.
-    private static func open(path: String, create: Bool) throws -> (Connection, hasImageColumn: Bool) {
+    /// A connection in WAL mode; with `create`, the tables made when missing; whether
+    /// `steps` has the `image` column and whether `syncs` has `actor` (added here with `create`).
+    private static func open(path: String, create: Bool) throws -> (Connection, hasImageColumn: Bool, hasActor: Bool) {
         let connection = try Connection(path: path, create: create)
         try connection.execute("PRAGMA journal_mode=WAL")
         try connection.execute("PRAGMA synchronous=NORMAL")
@@ -157,7 +159,7 @@ public actor Journal {
             try connection.execute("ALTER TABLE steps ADD COLUMN image TEXT")
             columns.append("image")
         }
-        return (connection, columns.contains("image"))
+        return (connection, columns.contains("image"), JournalSchema.addActor(connection))
     }
 
     /// Whether `steps` has the `image` column (a journal only ever read by an older Berth may lack it).
@@ -173,10 +175,16 @@ public actor Journal {
         try connection.execute("BEGIN IMMEDIATE")
         do {
             let errors = String(decoding: try JSONEncoder().encode(record.errors), as: UTF8.self)
+            var values: [Value] = [
+                .text(record.started), .text(record.ended), record.commit.map(Value.text) ?? .null,
+                .text(record.trigger.rawValue), .text(record.result.rawValue), .text(errors),
+            ]
+            if hasActor { values.append(record.actor.map(Value.text) ?? .null) }
             try connection.run(
-                "INSERT INTO syncs (started, ended, commit_sha, trigger, result, errors) VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(record.started), .text(record.ended), record.commit.map(Value.text) ?? .null,
-                 .text(record.trigger.rawValue), .text(record.result.rawValue), .text(errors)])
+                hasActor
+                    ? "INSERT INTO syncs (started, ended, commit_sha, trigger, result, errors, actor) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    : "INSERT INTO syncs (started, ended, commit_sha, trigger, result, errors) VALUES (?, ?, ?, ?, ?, ?)",
+                values)
             let id = connection.lastInsertRowID
             for (position, step) in record.steps.enumerated() {
                 try connection.run(
@@ -201,7 +209,7 @@ public actor Journal {
     }
 
     private func recordsOnce(service: String?, result: SyncResult?, since: String?, limit: Int) throws -> [JournalRecord] {
-        var sql = "SELECT id, started, ended, commit_sha, trigger, result, errors FROM syncs WHERE 1=1"
+        var sql = "SELECT id, started, ended, commit_sha, trigger, result, errors, \(hasActor ? "actor" : "NULL") FROM syncs WHERE 1=1"
         var values: [Value] = []
         if let service {
             sql += " AND id IN (SELECT sync_id FROM steps WHERE service = ?)"
@@ -223,7 +231,7 @@ public actor Journal {
             records.append(JournalRecord(
                 id: row.integer(0), started: row.text(1), ended: row.text(2), commit: row.optionalText(3),
                 trigger: SyncTrigger(rawValue: row.text(4)) ?? .commit,
-                result: SyncResult(rawValue: row.text(5)) ?? .error, errors: errors))
+                result: SyncResult(rawValue: row.text(5)) ?? .error, errors: errors, actor: row.optionalText(7)))
         }
         for i in records.indices {
             try connection.query(
@@ -251,8 +259,8 @@ public actor Journal {
         var out: [UpdateOutcome] = []
         try connection.query(
             """
-            SELECT service, outcome, revision, message, commit_sha FROM (
-              SELECT st.service, st.outcome, st.revision, st.message, sy.commit_sha,
+            SELECT service, outcome, revision, message, commit_sha, ended FROM (
+              SELECT st.service, st.outcome, st.revision, st.message, sy.commit_sha, sy.ended,
                      ROW_NUMBER() OVER (PARTITION BY st.service ORDER BY st.sync_id DESC, st.position DESC) AS n
               FROM steps st JOIN syncs sy ON sy.id = st.sync_id
               WHERE st.action = 'update' AND st.outcome IN ('succeeded', 'rolledBack', 'paused'))
@@ -261,7 +269,8 @@ public actor Journal {
         ) { row in
             out.append(UpdateOutcome(
                 service: row.text(0), outcome: JournalOutcome(rawValue: row.text(1)) ?? .failed,
-                revision: row.optionalText(2), message: row.text(3), commit: row.optionalText(4)))
+                revision: row.optionalText(2), message: row.text(3), commit: row.optionalText(4),
+                ended: row.optionalText(5)))
         }
         return out
     }
@@ -356,8 +365,11 @@ public struct UpdateOutcome: Sendable, Hashable {
     public var revision: String?
     public var message: String
     public var commit: String?
+    /// When its sync ended (RFC 3339 UTC).
+    public var ended: String?
 
-    public init(service: String, outcome: JournalOutcome, revision: String?, message: String, commit: String?) {
+    public init(service: String, outcome: JournalOutcome, revision: String?, message: String, commit: String?, ended: String? = nil) {
+        self.ended = ended
         self.service = service
         self.outcome = outcome
         self.revision = revision

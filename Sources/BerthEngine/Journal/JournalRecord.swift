@@ -8,7 +8,8 @@ public enum SyncTrigger: String, Sendable, Hashable, Codable, CaseIterable {
     case drift
     /// A runtime event: a managed instance died, turned unhealthy or disappeared.
     case heal
-    /// `POST /api/v1/sync`.
+    /// `POST /api/v1/sync`, or a command run by hand (`berth apply`, `berth rollback`, …;
+    /// the record's `actor` says who).
     case manual
     /// The autoscaler changed a service's replica count (`berth watch`).
     case autoscale
@@ -81,11 +82,15 @@ public struct JournalRecord: Sendable, Hashable, Codable {
     public var result: SyncResult
     public var steps: [JournalStep]
     public var errors: [String]
+    /// Who ran it, `user@host`, for a command run by hand (`berth apply`, `berth rollback`,
+    /// …); nil for `berth watch`'s own syncs.
+    public var actor: String?
 
     public init(
         id: Int64 = 0, started: String, ended: String, commit: String?, trigger: SyncTrigger, result: SyncResult,
-        steps: [JournalStep] = [], errors: [String] = []
+        steps: [JournalStep] = [], errors: [String] = [], actor: String? = nil
     ) {
+        self.actor = actor
         self.id = id
         self.started = started
         self.ended = ended

@@ -64,8 +64,10 @@ extension Array where Element == any DesiredStateOverlay {
 /// A service whose rollout of its current revision failed is not rolled out again until a
 /// newer commit changes it. A rolled-back one is meanwhile planned at the spec its old
 /// instances were started from, so a crashed old replica is healed and the service scaled
-/// at the revision it was rolled back to; a paused one, or one whose old spec is unknown,
-/// keeps its desired spec (the filter then leaves its update out).
+/// at the revision it was rolled back to — at git's count: the recorded spec's count is that
+/// of whichever commit started those containers, which later scales never rewrote —; a
+/// paused one, or one whose old spec is unknown, keeps its desired spec (the filter then
+/// leaves its update out).
 public struct HeldBackOverlay: DesiredStateOverlay {
     public init() {}
     public var name: String { "heldBack" }
@@ -74,11 +76,12 @@ public struct HeldBackOverlay: DesiredStateOverlay {
         var out = desired
         var deferred: [DeferredService] = []
         for (name, held) in context.heldBack.sorted(by: { $0.key < $1.key }) {
-            guard desired.services[name]?.revision.id == held.revision else { continue }
-            let how = held.outcome == .paused ? "failed and is paused" : "failed and was rolled back"
-            deferred.append(DeferredService(
-                service: name, reason: "rollout of revision \(held.revision) \(how); waiting for a newer commit"))
-            if held.outcome == .rolledBack, let spec = context.rolledBackSpecs[name] { out.services[name] = spec }
+            guard let git = desired.services[name], git.revision.id == held.revision else { continue }
+            deferred.append(DeferredService(service: name, reason: held.rollout.sentence))
+            if held.outcome == .rolledBack, var spec = context.rolledBackSpecs[name] {
+                spec.replicas = git.replicas
+                out.services[name] = spec
+            }
         }
         return OverlayResult(desired: out, deferred: deferred)
     }
@@ -107,9 +110,7 @@ public enum PlanFilter {
         var deferred: [DeferredService] = []
         for step in plan.steps {
             if step.action == .update, let held = heldBack[step.service], held.revision == step.to?.revision {
-                deferred.append(DeferredService(
-                    service: step.service,
-                    reason: "rollout of revision \(held.revision) failed and was rolled back; waiting for a newer commit"))
+                deferred.append(DeferredService(service: step.service, reason: held.rollout.sentence))
                 continue
             }
             if step.startsInstances, let until = backoff.blocked(step.service, now: now) {

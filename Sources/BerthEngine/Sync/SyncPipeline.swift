@@ -49,6 +49,8 @@ public actor SyncPipeline {
     let logger: Logger
     let options: Options
     let overlays: [any DesiredStateOverlay]
+    /// Who asked for the syncs this pipeline runs (`user@host` for `berth apply`); nil for watch.
+    let actor: String?
     let now: @Sendable () -> Date
 
     // What the pipeline remembers between runs.
@@ -92,8 +94,9 @@ public actor SyncPipeline {
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
         router: any TrafficRouter = NoTrafficRouter(), journal: Journal?, logger: Logger,
         options: Options = Options(), overlays: [any DesiredStateOverlay] = [HeldBackOverlay(), AutoscaleOverlay()],
-        events: EventBus = EventBus(), now: @escaping @Sendable () -> Date = { Date() }
+        events: EventBus = EventBus(), actor: String? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.actor = actor
         self.project = project
         self.provider = provider
         self.runtime = runtime
@@ -141,8 +144,11 @@ public actor SyncPipeline {
         var sourceFailure: (any Error)?
         /// The desired state read this time had errors.
         var invalidDesired: DesiredState?
+        /// Run by hand (`berth apply`): journaled as `manual` whatever the commit.
+        var byHand = false
 
         var trigger: SyncTrigger {
+            if byHand { return .manual }
             if commitChanged { return .commit }
             if request.triggers.contains(.manual) { return .manual }
             if request.triggers.contains(.autoscale) { return .autoscale }
@@ -194,6 +200,7 @@ public actor SyncPipeline {
     /// the desired state (an invalid one fails, there being no earlier one), observes, plans.
     public func prepare() async throws(PrepareFailure) -> PreparedSync {
         var run = SyncRun(request: SyncRequest(triggers: [.manual], fetch: true), started: now(), startedAt: .now)
+        run.byHand = true
         return try await prepare(&run)
     }
 
@@ -264,6 +271,25 @@ public actor SyncPipeline {
             backoff.reset(healthy: healthyServices(desired: prepared.planned, observed: after.state), now: now())
         }
         return SyncFollowUp(wake: backoff.nextRetry(after: now()))
+    }
+
+    /// The record stage for `berth apply`: journals the run — trigger `manual`, with who ran
+    /// it — whether or not it had steps, so that `history --applied` knows the commit reached
+    /// the runtime, and remembers held-back rollouts. `report` is nil when the plan had no
+    /// changes.
+    public func record(_ prepared: PreparedSync, report: ApplyReport?) async {
+        if let report {
+            await remember(report, prepared: prepared)
+            return
+        }
+        let desired = prepared.desired
+        await record(
+            prepared.run, commit: desired.commit, result: prepared.deferred.isEmpty ? .succeeded : .partial,
+            errors: prepared.run.errors + prepared.deferred.map { "\($0.service): \($0.reason)" })
+        if prepared.scope == nil && prepared.deferred.isEmpty {
+            lastAppliedCommit = desired.commit
+            metrics.lastAppliedCommit = desired.commit
+        }
     }
 
     /// Apply: sweeps what an interrupted run left half-made (a full sync), then runs the

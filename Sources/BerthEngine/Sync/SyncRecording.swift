@@ -15,7 +15,7 @@ extension SyncPipeline {
                 guard let revision = update.revision else { continue }
                 heldBack[update.service] = HeldBack(
                     service: update.service, revision: revision, commit: update.commit, message: update.message,
-                    outcome: update.outcome)
+                    outcome: update.outcome, failedAt: update.ended)
             }
             if let commit = lastAppliedCommit {
                 logger.info("resuming", metadata: ["git.commit": "\(commit)"])
@@ -50,7 +50,7 @@ extension SyncPipeline {
             {
                 heldBack[r.step.service] = HeldBack(
                     service: r.step.service, revision: spec.revision.id, commit: desired.commit, message: message,
-                    outcome: outcome)
+                    outcome: outcome, failedAt: Timestamp.string(now()))
                 heldSpecs[r.step.service] = nil
             }
             if outcome == .succeeded && r.step.action == .update
@@ -102,7 +102,7 @@ extension SyncPipeline {
         let ended = now()
         let record = JournalRecord(
             started: Timestamp.string(run.started), ended: Timestamp.string(ended), commit: commit,
-            trigger: run.trigger, result: result, steps: steps, errors: errors)
+            trigger: run.trigger, result: result, steps: steps, errors: errors, actor: actor)
         events.publish(
             .finished(trigger: run.trigger, commit: record.commit, result: result, durationMs: (ContinuousClock.now - run.startedAt).wholeMilliseconds),
             at: ended)
@@ -117,7 +117,7 @@ extension SyncPipeline {
     func journalFailure(_ failure: PrepareFailure, run: SyncRun) async {
         let base = JournalRecord(
             started: Timestamp.string(run.started), ended: Timestamp.string(now()), commit: lastGood?.commit,
-            trigger: run.trigger, result: .error)
+            trigger: run.trigger, result: .error, actor: actor)
         switch failure {
         case .invalid:
             return  // recorded by the source stage
@@ -180,12 +180,17 @@ extension SyncPipeline {
         return WatchStatus(
             report: StatusReport(
                 desired: desired, observed: observed, decided: autoscaleBoard.counts(), rates: autoscaleBoard.rates(),
-                decisions: autoscaleBoard.decisions()),
+                decisions: autoscaleBoard.decisions(), context: statusContext()),
             desiredCommit: lastGood?.commit, newestCommit: newestCommit, lastAppliedCommit: lastAppliedCommit,
             invalid: invalid, lastSync: lastSync,
             backoff: backoff.active(now: t),
             heldBack: heldBack.values.sorted { $0.service < $1.service },
             sourceError: sourceError, runtimeError: runtimeError, planError: planError)
+    }
+
+    /// What status needs beyond git and the runtime: the held-back rollouts.
+    public func statusContext() -> StatusContext {
+        StatusContext(heldBack: heldBack.mapValues(\.rollout))
     }
 
     /// The plan a sync would apply now (observing afresh), before backoff and held-back filters.

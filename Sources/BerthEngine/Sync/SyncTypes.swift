@@ -46,6 +46,49 @@ public struct HeldBack: Sendable, Hashable, Codable {
     public var message: String
     /// `rolledBack` or `paused`.
     public var outcome: JournalOutcome
+    /// When the rollout ended (RFC 3339 UTC), when known.
+    public var failedAt: String?
+
+    public init(
+        service: String, revision: String, commit: String?, message: String, outcome: JournalOutcome, failedAt: String? = nil
+    ) {
+        self.service = service
+        self.revision = revision
+        self.commit = commit
+        self.message = message
+        self.outcome = outcome
+        self.failedAt = failedAt
+    }
+
+    /// As `status` shows it: the failed revision, its commit, when, and why.
+    public var rollout: HeldRollout {
+        HeldRollout(
+            revision: revision, commit: commit, failedAt: failedAt, reason: RolloutFailureText.reason(message),
+            outcome: outcome.rawValue)
+    }
+}
+
+/// The executor's sentence for a failed rollout (`Rollback.swift`): `rollout of revision X
+/// (IMAGE) failed (REASON): rolled back to …` or `… failed (REASON): paused …`.
+enum RolloutFailureText {
+    /// REASON, the text in the balanced parentheses after `failed (`; the whole message when
+    /// it is not in that form.
+    static func reason(_ message: String) -> String {
+        guard let start = message.range(of: " failed (") else { return message }
+        var depth = 1
+        var i = start.upperBound
+        while i < message.endIndex {
+            switch message[i] {
+            case "(": depth += 1
+            case ")":
+                depth -= 1
+                if depth == 0 { return String(message[start.upperBound..<i]) }
+            default: break
+            }
+            i = message.index(after: i)
+        }
+        return message
+    }
 }
 
 public struct InvalidCommit: Sendable, Hashable, Codable {

@@ -26,6 +26,10 @@ struct ApplyCommand: AsyncParsableCommand {
             waits for (--no-wait: exit 1 instead). While `berth watch` runs for the project, \
             apply exits 1 at once: the watch applies every commit itself; ask it to sync with \
             POST /api/v1/sync, or stop it first.
+
+            Every apply that gets to its plan is recorded in <state-dir>/journal.sqlite, as \
+            berth watch records its syncs (trigger manual, with who ran it: user@host): \
+            `berth journal`, `berth history --applied` and `berth status` read it.
             """)
 
     @OptionGroup var source: SourceOptions
@@ -47,7 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(name: .customLong("state-dir"), help: "The project's state folder, shared with berth watch and berth proxy: the lease, the proxy's address (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    @Option(name: .customLong("state-dir"), help: "The project's state folder, shared with berth watch and berth proxy: the lease, the journal, the proxy's address (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
     var stateDir: String?
 
     @Flag(name: .customLong("no-wait"), help: "Exit 1 at once when another berth apply acts on the project, instead of waiting for it.")
@@ -88,8 +92,12 @@ struct ApplyCommand: AsyncParsableCommand {
         let pipeline = SyncPipeline(
             project: project, provider: ReadDesiredState(desired), runtime: runtime,
             // New replicas join, and old ones drain from, the project's `berth proxy` if one runs.
-            router: ProxyRouter(stateDirectory: stateDirectory, project: project), journal: nil,
-            logger: Logger(label: "berth.apply") { _ in SwiftLogNoOpLogHandler() }, options: options)
+            router: ProxyRouter(stateDirectory: stateDirectory, project: project),
+            // Journaled as watch's syncs are (trigger manual, with who ran it), so that
+            // `history --applied` and `status` know what an apply did.
+            journal: try StateFiles.openJournal(stateDirectory),
+            logger: Logger(label: "berth.apply") { _ in SwiftLogNoOpLogHandler() }, options: options,
+            actor: OperatorIdentity.current())
         let prepared: SyncPipeline.PreparedSync
         do {
             prepared = try await pipeline.prepare()
@@ -138,6 +146,9 @@ struct ApplyCommand: AsyncParsableCommand {
             pipeline.events.cancel(subscription)
             await printing.value
             printer.finish()
+            await pipeline.record(prepared, report: report)
+        } else {
+            await pipeline.record(prepared, report: nil)
         }
         // No Berth process stays: Docker restarts the containers from now on (after a crash,
         // a dockerd restart, a reboot), including any a watch killed with SIGKILL left to Berth.
@@ -148,7 +159,7 @@ struct ApplyCommand: AsyncParsableCommand {
             printError("warning: could not hand restarts of project \(project) to Docker: \(error); after a reboot its containers may not come back until berth apply or berth watch runs")
         }
         let after = try await observe(runtime, project)
-        let status = StatusReport(desired: desired, observed: after)
+        let status = StatusReport(desired: desired, observed: after, context: await pipeline.statusContext())
         switch format {
         case .json:
             print(try encodeJSON(ApplyDocument(report: report, status: status)))

@@ -9,8 +9,9 @@ struct JournalCommand: AsyncParsableCommand {
         abstract: "What berth watch applied, when, from which commit, and how it ended (newest first).",
         discussion: """
             Reads <state-dir>/journal.sqlite, written by `berth watch` (one record per sync \
-            that had something to do, an invalid commit, or an error). Safe to run while the \
-            watch runs.
+            that had something to do, an invalid commit, or an error) and by `berth apply` \
+            (one record per apply, trigger manual, naming who ran it: manual by user@host). \
+            Safe to run while the watch runs.
             """)
 
     @OptionGroup var source: SourceOptions
@@ -64,7 +65,9 @@ struct JournalCommand: AsyncParsableCommand {
         var lines: [String] = []
         for r in records {
             let commit = r.commit.map { String($0.prefix(12)) } ?? "(no commit)"
-            lines.append("#\(r.id)  \(r.started)  \(commit)  \(r.trigger.rawValue)  \(r.result.rawValue)  \(duration(r))")
+            // A sync run by hand names who ran it: `manual by alice@build-1`.
+            let trigger = r.trigger.rawValue + (r.actor.map { " by \($0)" } ?? "")
+            lines.append("#\(r.id)  \(r.started)  \(commit)  \(trigger)  \(r.result.rawValue)  \(duration(r))")
             let steps = r.steps.filter { service == nil || $0.service == service }
             let width = steps.map { "\($0.action) \($0.service)".count }.max() ?? 0
             for s in steps {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthCore
 import BerthDocker
+import BerthEngine
 import Foundation
 
 struct StatusCommand: AsyncParsableCommand {
@@ -8,9 +9,13 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show, per service, the desired state in git against what runs: replicas, sync and health.",
         discussion: """
-            SYNC is Synced when every instance runs the desired revision at the desired count. \
-            HEALTH is the worst that applies: Degraded (an instance exited or is unhealthy), \
-            Missing (nothing runs), Progressing (a rollout or scaling is under way), Healthy.
+            SYNC is Synced when every instance runs git's revision at git's count. HEALTH is \
+            that of what Berth means to run — git's revision, or the one a failed rollout was \
+            rolled back to — the worst that applies: Degraded (an instance exited or is \
+            unhealthy), Missing (nothing runs), Progressing (a rollout or scaling is under \
+            way), Healthy. MESSAGE says why what runs differs from git: a rollout held back \
+            until a newer commit (from <state-dir>/journal.sqlite, written by berth apply and \
+            berth watch), or a newest commit with manifest errors (held back as it runs).
             The JSON (--format json) is the document that `berth plan --observed FILE` reads.
             With --runtime swarm, each instance names its node, a NODES table follows (JSON: \
             "nodes"), and a node that is down, drained or paused is a warning on stderr.
@@ -20,6 +25,9 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var runtimeOptions: RuntimeOptions
     @OptionGroup var projectOptions: ProjectOptions
+
+    @Option(name: .customLong("state-dir"), help: "The project's state folder, shared with berth apply and berth watch: its journal says which rollouts are held back (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    var stateDir: String?
 
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
@@ -44,7 +52,10 @@ struct StatusCommand: AsyncParsableCommand {
             }
             // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
             for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
-            let report = StatusReport(desired: desired, observed: observed)
+            let stateDirectory = stateDir
+                ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+            let context = await StateFiles.statusContext(stateDirectory)
+            let report = StatusReport(desired: desired, observed: observed, context: context)
             switch format {
             case .json:
                 print(try encodeJSON(StatusJSON(report: report, nodes: nodes)))
