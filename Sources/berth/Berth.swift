@@ -20,6 +20,9 @@ struct Berth: AsyncParsableCommand {
             WatchCommand.self,
             JournalCommand.self,
             ProxyCommand.self,
+            LogsCommand.self,
+            ExecCommand.self,
+            DownCommand.self,
         ]
     )
 

@@ -6,7 +6,9 @@ import Testing
 /// command line is a contract (DESIGN.md), so a changed flag or wording shows in review.
 /// After an intended change: `BERTH_UPDATE_GOLDENS=1 swift test --filter HelpGoldenTests`.
 @Suite struct HelpGoldenTests {
-    static let commands = ["", "validate", "plan", "diff", "history", "apply", "status", "watch", "journal", "proxy"]
+    static let commands = [
+        "", "validate", "plan", "diff", "history", "apply", "status", "watch", "journal", "proxy", "logs", "exec", "down",
+    ]
 
     static let goldens: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 

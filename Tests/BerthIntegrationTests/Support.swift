@@ -48,7 +48,8 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
     /// Writes `manifests/NAME.yaml` for a service with fast health checks.
     func service(
         _ name: String, image: String, replicas: Int, dependsOn: [String] = [], env: [String: String] = [:],
-        interval: String = "200ms", deadline: String = "10s", maxSurge: Int = 1, maxUnavailable: Int = 0
+        interval: String = "200ms", deadline: String = "10s", maxSurge: Int = 1, maxUnavailable: Int = 0,
+        command: [String] = []
     ) throws {
         var yaml = """
             apiVersion: berth/v1
@@ -61,6 +62,9 @@ final class Shop: @unchecked Sendable {  // used by one test at a time
 
             """
         if !dependsOn.isEmpty { yaml += "  dependsOn: [\(dependsOn.joined(separator: ", "))]\n" }
+        if !command.isEmpty {
+            yaml += "  command:\n" + command.map { "    - '\($0.replacingOccurrences(of: "'", with: "''"))'\n" }.joined()
+        }
         if !env.isEmpty {
             yaml += "  env:\n" + env.keys.sorted().map { "    \($0): \"\(env[$0]!)\"\n" }.joined()
         }

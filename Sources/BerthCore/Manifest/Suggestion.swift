@@ -1,8 +1,8 @@
 /// "Did you mean" for unknown field names, enum values and service names.
-enum Suggestion {
+public enum Suggestion {
     /// The candidate equal ignoring case, else the one within edit distance 2 (closest
     /// first, then alphabetical); nil when none is close.
-    static func closest(to word: String, among candidates: [String]) -> String? {
+    public static func closest(to word: String, among candidates: [String]) -> String? {
         var budget = Int.max
         return closest(to: word, among: candidates, budget: &budget)
     }

@@ -334,18 +334,7 @@ public struct DockerClient: Sendable {
             let padded = String(repeating: "0", count: 9 - String(nanos).count) + String(nanos)
             query.append(("since", "\(whole).\(padded)"))
         }
-        let target = uri("/events", query)
-        let streaming: HTTPClient.Streaming
-        do {
-            streaming = try await transport.stream(.GET, target)
-        } catch let failure as HTTPClient.ConnectFailure {
-            throw Self.unreachable(endpoint, Self.explain(failure))
-        }
-        guard streaming.status == 200 else {
-            var body: [UInt8] = []
-            for try await chunk in streaming.body { body += chunk }
-            throw Self.engineError(.init(status: streaming.status, body: body), doing: doing)
-        }
+        let streaming = try await openStream(uri("/events", query), doing: doing)
         let (stream, continuation) = AsyncThrowingStream<Engine.Event, any Error>.makeStream()
         let reader = Task {
             var pending: [UInt8] = []
@@ -366,6 +355,23 @@ public struct DockerClient: Sendable {
         }
         continuation.onTermination = { _ in reader.cancel() }
         return stream
+    }
+
+    /// A streamed GET (events, followed logs): the response once its status is 200; the
+    /// engine's error otherwise.
+    func openStream(_ target: String, doing: String) async throws -> HTTPClient.Streaming {
+        let streaming: HTTPClient.Streaming
+        do {
+            streaming = try await transport.stream(.GET, target)
+        } catch let failure as HTTPClient.ConnectFailure {
+            throw Self.unreachable(endpoint, Self.explain(failure))
+        }
+        guard streaming.status == 200 else {
+            var body: [UInt8] = []
+            for try await chunk in streaming.body { body += chunk }
+            throw Self.engineError(.init(status: streaming.status, body: body), doing: doing)
+        }
+        return streaming
     }
 }
 

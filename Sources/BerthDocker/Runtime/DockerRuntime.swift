@@ -41,7 +41,7 @@ public struct DockerRuntime: ContainerRuntime {
     /// verdict for, so a fresh `berth status` shows real health.
     public var probeOnObserve: Bool = true
 
-    private let verdicts = VerdictCache()
+    let verdicts = VerdictCache()
     /// Where the values of secrets come from (`berth` sets it when BERTH_AGE_KEY_FILE is set).
     public var secretSource: (any SecretSource)?
     /// Where pulls find registry credentials.

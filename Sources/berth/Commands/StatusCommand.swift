@@ -26,8 +26,8 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var runtimeOptions: RuntimeOptions
     @OptionGroup var projectOptions: ProjectOptions
 
-    @Option(name: .customLong("state-dir"), help: "The project's state folder, shared with berth apply and berth watch: its journal says which rollouts are held back (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
-    var stateDir: String?
+    /// Its journal says which rollouts are held back.
+    @OptionGroup var state: StateOptions
 
     @Option(name: .long, help: "Output format: text or json.")
     var format: OutputFormat = .text
@@ -52,9 +52,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
             // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
             for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
-            let stateDirectory = stateDir
-                ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
-            let context = await StateFiles.statusContext(stateDirectory)
+            let context = await StateFiles.statusContext(state.directory(project: project))
             let report = StatusReport(desired: desired, observed: observed, context: context)
             switch format {
             case .json:

@@ -4,3 +4,9 @@ import ArgumentParser
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case text, json, markdown
 }
+
+/// `--format text|json`, for the commands that print no markdown (so `--help` lists only
+/// what they take).
+enum ResultFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case text, json
+}
