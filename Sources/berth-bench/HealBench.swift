@@ -16,8 +16,9 @@ import Foundation
 ///   and each replacement's `start` is measured from its victim's `kill` (3 samples per
 ///   round), plus the round's last start (all 3 running again). A heal must not wait for
 ///   the sync in flight.
-/// - Swarm: `docker swarm init --advertise-addr 127.0.0.1` (only when no swarm is active;
-///   left again afterwards), `docker service create --no-resolve-image --restart-delay 0s
+/// - Swarm: on the 3-node Swarm of `scripts/swarm-cluster.sh` (brought up for this phase and
+///   torn down after it; never `docker swarm init` on the shared dockerd), the tasks pinned
+///   to node 1 (one engine, like Berth's side), `docker service create --no-resolve-image --restart-delay 0s
 ///   --endpoint-mode dnsrr` (no routing mesh: the kernel has no IPVS) with a 1 s wget health
 ///   check, the same kills, `kill` → `start` and → `health_status: healthy`; then
 ///   `docker service scale` 3 → 10.
@@ -36,8 +37,7 @@ enum HealBench {
         var rest = args[...]
         while let arg = rest.popFirst() {
             switch arg {
-            // `--no-swarm`: Berth alone (the Swarm peer needs `docker swarm init`, which a
-            // shared dockerd must not get).
+            // `--no-swarm`: Berth alone (the Swarm peer brings up the 3-node test Swarm).
             case "--no-swarm": swarm = false
             // `--baseline PATH`: an earlier `berth` binary measured in the same run, phase by
             // phase before this one (before/after figures of a change).
@@ -309,26 +309,24 @@ enum HealBench {
     // MARK: - Swarm
 
     static func measureSwarm(kills: Int) throws -> Figures {
-        let state = try sh(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"])
-        var joined = false
-        var gatewayBridge = true  // docker_gwbridge existed before (swarm leave keeps it)
-        if state != "active" {
-            gatewayBridge = (try? sh(["docker", "network", "inspect", "docker_gwbridge"])) != nil
-            try sh(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"])
-            joined = true
-        }
+        // The 3-node Swarm of scripts/swarm-cluster.sh, never the shared dockerd (other work
+        // runs there, and it must never join a swarm). The tasks are pinned to node 1 — one
+        // dockerd, as Berth's side has — so every kill and start is in that engine's events.
+        let cluster = try SwarmCluster.up()
+        defer { SwarmCluster.down() }
+        let node = cluster.node(1)
+        let docker = ["docker", "-H", node.dockerHost]
+        print("swarm: the 3-node Swarm of scripts/swarm-cluster.sh, tasks pinned to \(node.hostname) (a manager)")
         let name = "berth-bench-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         defer {
-            _ = try? sh(["docker", "service", "rm", name])
-            _ = wait(20) { running(label: "com.docker.swarm.service.name=\(name)").isEmpty }
-            if joined { _ = try? sh(["docker", "swarm", "leave", "--force"]) }
-            if joined && !gatewayBridge { _ = try? sh(["docker", "network", "rm", "docker_gwbridge"]) }
+            _ = try? sh(docker + ["service", "rm", name])
+            _ = wait(20) { running(label: "com.docker.swarm.service.name=\(name)", host: node.dockerHost).isEmpty }
         }
         let label = "com.docker.swarm.service.name=\(name)"
-        let events = try EventLog(filters: ["label=\(label)"])
+        let events = try EventLog(filters: ["label=\(label)"], host: node.dockerHost)
         defer { events.stop() }
-        try sh([
-            "docker", "service", "create", "--detach", "--quiet", "--name", name, "--replicas", "3", "--no-resolve-image",
+        try sh(docker + [
+            "service", "create", "--constraint", "node.hostname==\(node.hostname)", "--detach", "--quiet", "--name", name, "--replicas", "3", "--no-resolve-image",
             "--restart-delay", "0s", "--endpoint-mode", "dnsrr", "--stop-grace-period", "1s",
             "--health-cmd", "wget -q -O /dev/null http://127.0.0.1:8080/healthz || exit 1", "--health-interval", "1s",
             "--health-timeout", "1s", "--health-retries", "3", image,
@@ -337,11 +335,11 @@ enum HealBench {
         else { throw BenchError("swarm did not start 3 healthy tasks within 90 s") }
         var figures = Figures()
         for i in 0..<kills {
-            _ = wait(20) { running(label: label).count == 3 }
-            let before = Set(running(label: label))
+            _ = wait(20) { running(label: label, host: node.dockerHost).count == 3 }
+            let before = Set(running(label: label, host: node.dockerHost))
             guard let victim = before.sorted()[safe: i % max(1, before.count)] else { break }
             let mark = events.count
-            try sh(["docker", "kill", victim])
+            try sh(docker + ["kill", victim])
             guard let killed = events.wait(after: mark, 10, { $0.id == victim && $0.action == "kill" }),
                   let started = events.wait(after: mark, 20, { $0.action == "start" && !before.contains($0.id) })
             else { throw BenchError("swarm kill \(i + 1): no replacement started within 20 s") }
@@ -351,11 +349,11 @@ enum HealBench {
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        _ = wait(20) { running(label: label).count == 3 }
-        let before = Set(running(label: label))
+        _ = wait(20) { running(label: label, host: node.dockerHost).count == 3 }
+        let before = Set(running(label: label, host: node.dockerHost))
         let mark = events.count
         let t0 = Date().timeIntervalSince1970
-        try sh(["docker", "service", "scale", "--detach", "\(name)=10"])
+        try sh(docker + ["service", "scale", "--detach", "\(name)=10"])
         guard wait(60, { events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }.count >= 7 })
         else { throw BenchError("swarm scale: 10 tasks did not start within 60 s") }
         let starts = events.all(after: mark).filter { $0.action == "start" && !before.contains($0.id) }.prefix(7)
@@ -387,8 +385,8 @@ enum HealBench {
         return a < b.addingTimeInterval(-3600)
     }
 
-    static func running(label: String) -> [String] {
-        ((try? sh(["docker", "ps", "-q", "--no-trunc", "--filter", "label=\(label)", "--filter", "status=running"])) ?? "")
+    static func running(label: String, host: String? = nil) -> [String] {
+        ((try? sh(["docker"] + (host.map { ["-H", $0] } ?? []) + ["ps", "-q", "--no-trunc", "--filter", "label=\(label)", "--filter", "status=running"])) ?? "")
             .split(separator: "\n").map(String.init)
     }
 
@@ -440,9 +438,9 @@ final class EventLog: @unchecked Sendable {  // `events` is guarded by `lock`
     private var events: [Event] = []
     private var process: ChildProcess?
 
-    init(filters: [String]) throws {
+    init(filters: [String], host: String? = nil) throws {
         process = try ChildProcess.program(
-            ["docker", "events", "--format", "{{json .}}", "--filter", "type=container"] + filters.flatMap { ["--filter", $0] },
+            ["docker"] + (host.map { ["-H", $0] } ?? []) + ["events", "--format", "{{json .}}", "--filter", "type=container"] + filters.flatMap { ["--filter", $0] },
             stdout: .lines { [weak self] line in
                 guard let self,
                     let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],

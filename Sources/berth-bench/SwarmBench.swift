@@ -231,12 +231,12 @@ enum SwarmBench {
         var host: String
         var cleanup: Cleanup
 
-        static func start(cleanup: Cleanup, scratch: URL, resolveMs: Int) throws -> SwarmSetup {
+        static func start(cleanup: Cleanup, scratch: URL, resolveMs: Int, cluster up: SwarmCluster? = nil) throws -> SwarmSetup {
             // The 3-node Swarm of scripts/swarm-cluster.sh, never the shared dockerd: other
             // work runs there, and it must never join a swarm.
             let started = Date()
             cleanup.swarm = true
-            let cluster = try SwarmCluster.up()
+            let cluster = try up ?? SwarmCluster.up()
             swarmHost = cluster.managerHost
             print("   3-node swarm (scripts/swarm-cluster.sh) up in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; HAProxy and the service's first task run on node 1 (\(cluster.node(1).address))")
             let load = try sh(["/bin/sh", "-c", "\(docker) save \(balancerImage) | \(docker) -H \(cluster.managerHost) load -q"])

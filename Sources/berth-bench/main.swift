@@ -13,6 +13,7 @@ let benchmarks: [Benchmark] = [
     proxyBenchmark,
     updateBenchmark,
     uiBenchmark,
+    swarmBenchmark,
 ]
 
 Harness.main(benchmarks)
