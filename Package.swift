@@ -33,6 +33,10 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // zlib, for the web UI's gzip-compressed pages.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // Berth's one HTTP/1.1 server and client, and its one health prober, on NIO: shared by
         // the Docker client, the engine's API and the balancer (BerthCore does no I/O).
         .target(
@@ -47,7 +51,7 @@ let package = Package(
         .target(
             name: "BerthEngine",
             dependencies: [
-                "BerthCore", "BerthGit", "BerthNet", "CSQLite",
+                "BerthCore", "BerthGit", "BerthNet", "CSQLite", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -12,7 +12,7 @@ set -euo pipefail
 # iproute2, iptables and util-linux (nsenter, unshare): the 3-node Swarm of the tests
 # (scripts/swarm-cluster.sh). age: secrets encrypted in git (berth secret, apply).
 # docker-registry and apache2-utils (htpasswd): the loopback registry of the pull tests.
-need=(libyaml-dev libgit2-dev libsqlite3-dev curl procps pkg-config git docker.io busybox-static iproute2 iptables util-linux
+need=(libyaml-dev libgit2-dev libsqlite3-dev zlib1g-dev curl procps pkg-config git docker.io busybox-static iproute2 iptables util-linux
   age docker-registry apache2-utils)
 if [ "${1:-}" = "--bench" ]; then
   need+=(nginx libnginx-mod-stream haproxy wrk)

@@ -152,12 +152,12 @@ public struct HTTPClient: Sendable {
     /// (connect included) throws `TimedOut` once it has taken that long.
     public func send(
         _ method: HTTPMethod, _ uri: String, body: [UInt8]? = nil, contentType: String = "application/json",
-        timeout: Duration? = nil
+        headers: [(String, String)] = [], timeout: Duration? = nil
     ) async throws -> Response {
-        guard let timeout else { return try await exchange(method, uri, body: body, contentType: contentType) }
+        guard let timeout else { return try await exchange(method, uri, body: body, contentType: contentType, headers: headers) }
         let what = "\(method) \(url(uri))"
         return try await withTimeout(timeout, TimedOut(what: what, limit: timeout)) {
-            try await exchange(method, uri, body: body, contentType: contentType)
+            try await exchange(method, uri, body: body, contentType: contentType, headers: headers)
         }
     }
 
@@ -169,12 +169,12 @@ public struct HTTPClient: Sendable {
         }
     }
 
-    private func exchange(_ method: HTTPMethod, _ uri: String, body: [UInt8]?, contentType: String) async throws
-        -> Response
-    {
+    private func exchange(
+        _ method: HTTPMethod, _ uri: String, body: [UInt8]?, contentType: String, headers: [(String, String)]
+    ) async throws -> Response {
         let connection = try await connect()
         return try await connection.executeThenClose { inbound, outbound in
-            try await writeRequest(outbound, method: method, uri: uri, body: body, contentType: contentType)
+            try await writeRequest(outbound, method: method, uri: uri, body: body, contentType: contentType, headers: headers)
             var status = 0
             var bytes: [UInt8] = []
             for try await part in inbound {

@@ -36,6 +36,8 @@ enum UIBench {
     /// The desired state, what runs (3 replicas each; every 50th service has an exited
     /// instance), and the loop's view of it.
     static func world(long: Bool) -> (desired: DesiredState, observed: ObservedState) {
+        // Started three days ago, whenever the bench runs (a fixed date would read "in 38 d").
+        let started = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3 * 86400))
         var specs: [String: ServiceSpec] = [:]
         var observed: [ObservedService] = []
         for i in 0..<services {
@@ -49,7 +51,7 @@ enum UIBench {
             var instances = (0..<3).map { r in
                 Instance(
                     id: String(format: "%08x%04x", i, r) + "deadbeefcafe", service: n, revision: revision, commit: "c0ffee",
-                    image: spec.image, state: .running, created: "2027-01-15T07:00:00Z")
+                    image: spec.image, state: .running, created: started)
             }
             if i % 50 == 7 {
                 instances[0].state = .exited
@@ -73,7 +75,7 @@ enum UIBench {
         for i in 0..<services {
             let n = name(i, long: long)
             if i % 10 == 0 { rates[n] = Double(i % 97) * 1.7 }
-            steps[n] = LastStep(action: i % 3 == 0 ? "update" : "create", outcome: .succeeded, ended: "2027-01-15T07:30:00.000Z")
+            steps[n] = LastStep(action: i % 3 == 0 ? "update" : "create", outcome: .succeeded, ended: Timestamp.string(now.addingTimeInterval(-2 * 86400)))
         }
         return UISnapshot.Inputs(
             status: state, specs: desired.services, rates: rates, lastSteps: steps,
@@ -89,10 +91,16 @@ enum UIBench {
         print("rendering alone (median of 30, after one warm-up):")
         for long in [false, true] {
             let inputs = inputs(long: long, now: now)
-            let context = PageContext(project: "bench", path: "/", access: .loggedIn(csrf: String(repeating: "a", count: 64)), now: now)
+            let context = PageContext(project: "bench", path: "/", access: .loggedIn(csrf: String(repeating: "a", count: 128)), now: now)
             var page = ""
             let html = Harness.measure(passes: 30) {
                 page = OverviewPage.render(UISnapshot.overview(inputs, now: now), context: context).text
+            }
+            // What goes out to a browser (it sends Accept-Encoding: gzip): the page compressed.
+            var wire = 0
+            let gzipTime = Harness.measure(passes: 30) {
+                let response = APIResponse(status: 200, contentType: "text/html; charset=utf-8", body: page)
+                wire = WebUI.encoded(response, for: APIRequest(method: "GET", uri: "/", headers: [("Accept-Encoding", "gzip")])).body.count
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -103,6 +111,7 @@ enum UIBench {
             let label = long ? "60-character names" : "names of 14–23 characters, images of 35–44"
             print("  \(label):")
             print("    overview HTML  \(Harness.pad(Harness.fmt(html * 1000, 2), 7)) ms  \(Harness.pad(kb(page.utf8.count), 9))")
+            print("    + gzip         \(Harness.pad(Harness.fmt(gzipTime * 1000, 2), 7)) ms  \(Harness.pad(kb(wire), 9))   (what a browser receives)")
             print("    JSON status    \(Harness.pad(Harness.fmt(jsonTime * 1000, 2), 7)) ms  \(Harness.pad(kb(json), 9))   (HTML/JSON: time \(Harness.fmt(html / jsonTime, 2))x, size \(Harness.fmt(Double(page.utf8.count) / Double(json), 2))x)")
         }
         print("")
@@ -125,8 +134,8 @@ enum UIBench {
             let server = try await APIServer.start(host: "127.0.0.1", port: 0, router: APIRouter(loop: loop, journal: nil, token: "bench", ui: ui))
             defer { Task { await server.close() } }
             let client = HTTPClient(.tcp(host: "127.0.0.1", port: server.port))
-            var page: [Double] = [], json: [Double] = []
-            var pageBytes = 0, jsonBytes = 0
+            var page: [Double] = [], gzipped: [Double] = [], json: [Double] = []
+            var pageBytes = 0, gzipBytes = 0, jsonBytes = 0
             let clock = ContinuousClock()
             for round in 0..<41 {
                 let t0 = clock.now
@@ -134,14 +143,22 @@ enum UIBench {
                 let t1 = clock.now
                 let j = try await client.send(.GET, "/api/v1/status", timeout: .seconds(10))
                 let t2 = clock.now
-                guard p.status == 200, j.status == 200 else { throw ApplyBench.BenchError("GET / answered \(p.status), /api/v1/status \(j.status)") }
+                let g = try await client.send(.GET, "/", headers: [("Accept-Encoding", "gzip")], timeout: .seconds(10))
+                let t3 = clock.now
+                guard p.status == 200, j.status == 200, g.status == 200 else {
+                    throw ApplyBench.BenchError("GET / answered \(p.status) (gzip: \(g.status)), /api/v1/status \(j.status)")
+                }
+                guard g.body.starts(with: [0x1F, 0x8B]) else { throw ApplyBench.BenchError("GET / with Accept-Encoding: gzip was not compressed") }
                 if round == 0 { continue }  // warm-up
                 page.append(seconds(t1 - t0))
                 json.append(seconds(t2 - t1))
+                gzipped.append(seconds(t3 - t2))
                 pageBytes = p.body.count
+                gzipBytes = g.body.count
                 jsonBytes = j.body.count
             }
             page.sort()
+            gzipped.sort()
             json.sort()
             func row(_ what: String, _ v: [Double], _ bytes: Int) -> String {
                 "    \(what)  median \(Harness.pad(Harness.fmt(v[v.count / 2] * 1000, 1), 6)) ms  p95 \(Harness.pad(Harness.fmt(v[v.count * 95 / 100] * 1000, 1), 6)) ms  \(Harness.pad(kb(bytes), 9))"
@@ -149,6 +166,7 @@ enum UIBench {
             return """
                 over HTTP from a watch stack (loop over the deterministic runtime, 3,000 instances; 40 requests each, alternating):
                 \(row("GET /              ", page, pageBytes))
+                \(row("GET / (gzip)       ", gzipped, gzipBytes))
                 \(row("GET /api/v1/status ", json, jsonBytes))
                     GET / vs the JSON status: \(Harness.fmt(page[page.count / 2] / json[json.count / 2], 2))x the time, \(Harness.fmt(Double(pageBytes) / Double(jsonBytes), 2))x the bytes
                 """

@@ -103,7 +103,7 @@ import Testing
 
     @Test func theEngineNeverImportsTheDockerAdapter() throws {
         #expect(try Self.disallowedImports("BerthEngine", allowed: Self.nio.union([
-            "BerthCore", "BerthGit", "BerthNet", "BerthYAML", "CSQLite", "Foundation", "Logging", "Glibc", "Dispatch",
+            "BerthCore", "BerthGit", "BerthNet", "BerthYAML", "CSQLite", "CZlib", "Foundation", "Logging", "Glibc", "Dispatch",
             "Synchronization",
         ])) == [])
     }

@@ -177,12 +177,19 @@ import Testing
         let page = await get(f, "/services/web?notice=logged-in", headers: [("Cookie", "other=1; " + cookie)]).body
         #expect(page.contains("<p class=\"notice\" role=\"status\">Logged in: Sync now is enabled in this browser.</p>"))
         let csrf = try #require(hidden(page, "csrf"))
-        #expect(csrf.count == 64)
+        #expect(csrf.count == 128, "32 bytes of pad, 32 of the masked token, in hex")
+        // Masked afresh on every page (so a compressed page cannot give it away): another
+        // load carries other bytes for the same token, and either is accepted below.
+        let again = try #require(hidden(await get(f, "/plan", headers: [("Cookie", cookie)]).body, "csrf"))
+        #expect(again.count == 128)
+        #expect(again != csrf)
 
         // A new commit that only a sync with a fetch picks up.
         f.source.set(LoopFx.desired([LoopFx.spec("web", replicas: 3), LoopFx.spec("db")], commit: "c2"))
         // The session without its CSRF token, or another site's form: refused.
-        #expect(await post(f, "/sync", [("csrf", String(csrf.dropLast()) + (csrf.hasSuffix("0") ? "1" : "0")), ("back", "/")], headers: [("Cookie", cookie)]).status == 403)
+        let tampered = String(csrf.dropLast()) + (csrf.hasSuffix("0") ? "1" : "0")
+        #expect(await post(f, "/sync", [("csrf", tampered), ("back", "/")], headers: [("Cookie", cookie)]).status == 403)
+        #expect(await post(f, "/sync", [("csrf", "not hex"), ("back", "/")], headers: [("Cookie", cookie)]).status == 403)
         #expect(await post(f, "/sync", [("csrf", csrf)], headers: [("Cookie", cookie), ("Origin", "http://evil.example")]).status == 403)
         #expect(await post(f, "/sync", [("csrf", csrf)], headers: [("Cookie", cookie), ("Sec-Fetch-Site", "cross-site")]).status == 403)
         await f.loop.syncOnce()
@@ -193,7 +200,7 @@ import Testing
         #expect(sync.headers["Location"] == "/plan?notice=sync-requested")
         await f.loop.syncOnce()
         #expect(await f.loop.status().desiredCommit == "c2", "Sync now fetched the new commit")
-        let redirect = await post(f, "/sync", [("csrf", csrf), ("back", "//evil.example/x")], headers: [("Cookie", cookie)])
+        let redirect = await post(f, "/sync", [("csrf", again), ("back", "//evil.example/x")], headers: [("Cookie", cookie)])
         #expect(redirect.headers["Location"] == "/?notice=sync-requested", "a redirect never leaves the site")
 
         // Log out: the session ends.

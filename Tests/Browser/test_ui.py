@@ -445,7 +445,14 @@ class WebUITests(unittest.TestCase):
                     return bad.slice(0, 5);""")
                 self.assertEqual(spill, [])
                 size = len(d.page_source.encode())
-                log("1,000 services%s: the overview's DOM is %d KB" % (" with 60-character names" if long else "", size // 1000))
+                # What the browser received: the page gzip-compressed, well under 200 KB.
+                wire, html = d.execute_script("""
+                    var n = performance.getEntriesByType('navigation')[0];
+                    return [n.encodedBodySize, n.decodedBodySize];""")
+                self.assertGreater(html, wire * 5, "the page was not sent compressed (%d bytes received for %d)" % (wire, html))
+                self.assertLess(wire, 200000)
+                log("1,000 services%s: the overview is %d KB of HTML, %d KB received (gzip); its DOM %d KB"
+                    % (" with 60-character names" if long else "", html // 1000, wire // 1000, size // 1000))
                 suffix = "-long" if long else ""
                 d.save_screenshot(os.path.join(ARTIFACTS, "overview-1000%s.png" % suffix))
                 attention = d.find_elements("css selector", "section.attention .banner")

@@ -19,6 +19,7 @@ public final class APIServer: Sendable {
     public static func start(host: String, port: Int, router: APIRouter) async throws -> APIServer {
         let server = try await HTTPServer.start(host: host, port: port) { request in
             let response = await router.handle(request)
+            if router.ui != nil, WebUI.owns(request.path) { return WebUI.encoded(response, for: request) }
             return HTTPServer.Response(
                 status: response.status, contentType: response.contentType, body: Array(response.body.utf8),
                 headers: response.headers, stream: response.stream)

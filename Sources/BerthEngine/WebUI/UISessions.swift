@@ -126,14 +126,6 @@ public final class UISessions: Sendable {
     /// `bytes` from the system's cryptographic generator (getrandom on Linux), as hex.
     static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        var out = ""
-        out.reserveCapacity(bytes * 2)
-        let digits = Array("0123456789abcdef")
-        for _ in 0..<bytes {
-            let b = UInt8.random(in: .min ... .max, using: &generator)
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return out
+        return CSRFMask.hex((0..<bytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 }

@@ -166,7 +166,7 @@ public final class WebUI: Sendable {
         var access = UIAccess.writesDisabled
         if token != nil {
             if let cookie = request.cookie(cookieName), let session = sessions.session(cookie: cookie, now: now) {
-                access = .loggedIn(csrf: session.csrf)
+                access = .loggedIn(csrf: CSRFMask.masked(session.csrf))
             } else {
                 access = .loggedOut
             }

@@ -44,7 +44,7 @@ extension WebUI {
                     403, "Log in first", "Sync now needs a session: log in with the API token (BERTH_API_TOKEN).", context,
                     link: ("/login", "Log in"))
             }
-            guard ConstantTime.equal(form["csrf"] ?? "", session.csrf) else {
+            guard ConstantTime.equal(form["csrf"].flatMap(CSRFMask.unmasked) ?? "", session.csrf) else {
                 return refusal(403, "Refused", "The form's CSRF token does not match this session. Reload the page and try again.", context)
             }
             if path == "/logout" {
