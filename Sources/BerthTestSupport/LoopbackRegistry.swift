@@ -110,7 +110,7 @@ public final class LoopbackRegistry: @unchecked Sendable {
     }
 
     /// A port the kernel just handed out and released (bind to 0).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure("socket: \(errno)") }
         defer { close(fd) }

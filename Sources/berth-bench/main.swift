@@ -10,6 +10,7 @@ let benchmarks: [Benchmark] = [
     planBenchmark,
     applyBenchmark,
     healBenchmark,
+    autoscaleBenchmark,
     proxyBenchmark,
     updateBenchmark,
     uiBenchmark,
