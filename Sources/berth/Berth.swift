@@ -23,6 +23,10 @@ struct Berth: AsyncParsableCommand {
             LogsCommand.self,
             ExecCommand.self,
             DownCommand.self,
+            RollbackCommand.self,
+            ScaleCommand.self,
+            SuspendCommand.self,
+            ResumeCommand.self,
         ]
     )
 

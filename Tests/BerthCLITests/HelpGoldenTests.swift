@@ -8,6 +8,7 @@ import Testing
 @Suite struct HelpGoldenTests {
     static let commands = [
         "", "validate", "plan", "diff", "history", "apply", "status", "watch", "journal", "proxy", "logs", "exec", "down",
+        "rollback", "scale", "suspend", "resume",
     ]
 
     static let goldens: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")

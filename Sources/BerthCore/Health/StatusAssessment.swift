@@ -7,12 +7,16 @@
 ///   message says `rollout of REV (commit) failed at TIME: reason; held back until a newer
 ///   commit`; a paused one counts every running instance, old and new;
 /// - an **invalid newest commit**: nothing of it is applied, so a service that differs from
-///   it (or that it no longer loads) is `held back as it runs`, never `would be pruned`.
+///   it (or that it no longer loads) is `held back as it runs`, never `would be pruned`;
+/// - a **pin** (`berth rollback`): the pinned revision at git's count is what should serve;
+///   a **replica override** (`berth scale`): its count; a **suspension**: said, nothing else
+///   changes. Sync stays against git, so a pinned or overridden service is `OutOfSync`.
 enum StatusAssessment {
     static func service(
         _ name: String, desired: DesiredState, spec: ServiceSpec?, observed: ObservedService, context: StatusContext
     ) -> StatusReport.Service {
         let instances = observed.instances
+        let control = context.controls[service: name]
         var notes: [String] = []
         var row = StatusReport.Service(
             name: name, image: "", revision: "", desiredReplicas: 0, readyReplicas: 0, instances: instances,
@@ -42,6 +46,26 @@ enum StatusAssessment {
                 image = running.image ?? image
             }
             replicas = instances.count
+        }
+        if let spec, let pin = control.pin, spec.revision.id == pin.gitRevision {
+            revision = pin.spec.revision
+            image = pin.spec.image
+            row.pinned = StatusReport.PinStatus(
+                revision: pin.revision, commit: pin.commit, gitRevision: pin.gitRevision, by: pin.mark.by, at: pin.mark.at)
+            notes.append(
+                "pinned to revision \(pin.revision) (\(pin.commit.prefix(7))) by \(pin.mark.by) at \(pin.mark.at) with berth rollback, until a commit changes its revision")
+        }
+        if let spec, let scale = control.scale, spec == scale.gitSpec {
+            replicas = scale.replicas
+            row.scaled = StatusReport.ScaleStatus(
+                replicas: scale.replicas, gitReplicas: spec.replicas, by: scale.mark.by, at: scale.mark.at)
+            notes.append(
+                "scaled to \(scale.replicas) by \(scale.mark.by) at \(scale.mark.at) with berth scale (git: \(spec.replicas)), until a commit changes it")
+        }
+        if let suspension = context.controls.suspension(of: name) {
+            row.suspended = suspension
+            let what = control.suspended == nil ? "project suspended" : "suspended"
+            notes.append("\(what) by \(suspension.by) at \(suspension.at): berth watch leaves it alone until berth resume")
         }
         let health: ServiceHealth
         if let revision, spec != nil || row.invalidCommit != nil {

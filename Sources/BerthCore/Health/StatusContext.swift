@@ -1,16 +1,20 @@
 /// What changes what `status` says of a service beyond git and the runtime: a rollout held
-/// back after it failed (from the journal, or the watch's memory). A newest commit whose
-/// manifests are invalid (so nothing of it is applied) is read from the desired state
-/// itself. With neither, status compares git with what runs, as it always did.
+/// back after it failed (from the journal, or the watch's memory), and the operator's
+/// controls in force (`berth rollback` pins, `berth scale` overrides, `berth suspend`). A
+/// newest commit whose manifests are invalid (so nothing of it is applied) is read from the
+/// desired state itself. With none of them, status compares git with what runs.
 public struct StatusContext: Sendable, Hashable {
     /// Rollouts that failed, by service: held back until a newer commit changes the service.
     public var heldBack: [String: HeldRollout]
+    /// The controls git leaves in force (`ProjectControls.inForce`).
+    public var controls: ProjectControls
 
-    public init(heldBack: [String: HeldRollout] = [:]) {
+    public init(heldBack: [String: HeldRollout] = [:], controls: ProjectControls = ProjectControls()) {
         self.heldBack = heldBack
+        self.controls = controls
     }
 
-    public var isEmpty: Bool { heldBack.isEmpty }
+    public var isEmpty: Bool { heldBack.isEmpty && controls.isEmpty }
 }
 
 /// A rollout that failed and was rolled back (or paused): Berth does not try that revision of

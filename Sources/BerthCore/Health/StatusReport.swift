@@ -22,11 +22,17 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         public var heldBack: HeldRollout?
         /// The newest commit has manifest errors and this service differs from it: held back as it runs.
         public var invalidCommit: InvalidCommitMark?
+        /// `berth rollback` pinned it to an earlier revision, until a commit changes its revision.
+        public var pinned: PinStatus?
+        /// `berth scale` overrides git's count, until a commit changes the service.
+        public var scaled: ScaleStatus?
+        /// `berth suspend` (of it, or of the whole project): watch leaves it alone.
+        public var suspended: ControlMark?
 
         enum CodingKeys: String, CodingKey {
             case name, image, revision, desiredReplicas, readyReplicas, instances, dependsOn, sync, health, message,
                 autoscale
-            case heldBack, invalidCommit
+            case heldBack, invalidCommit, pinned, scaled, suspended
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -44,6 +50,9 @@ public struct StatusReport: Sendable, Hashable, Encodable {
             try c.encodeIfPresent(autoscale, forKey: .autoscale)
             try c.encodeIfPresent(heldBack, forKey: .heldBack)
             try c.encodeIfPresent(invalidCommit, forKey: .invalidCommit)
+            try c.encodeIfPresent(pinned, forKey: .pinned)
+            try c.encodeIfPresent(scaled, forKey: .scaled)
+            try c.encodeIfPresent(suspended, forKey: .suspended)
         }
     }
 
@@ -51,6 +60,23 @@ public struct StatusReport: Sendable, Hashable, Encodable {
     public struct InvalidCommitMark: Sendable, Hashable, Codable {
         public var commit: String?
         public var errors: Int
+    }
+
+    /// `{"revision", "commit", "gitRevision", "by", "at"}`: `berth rollback`'s pin in force.
+    public struct PinStatus: Sendable, Hashable, Codable {
+        public var revision: String
+        public var commit: String
+        public var gitRevision: String
+        public var by: String
+        public var at: String
+    }
+
+    /// `{"replicas", "gitReplicas", "by", "at"}`: `berth scale`'s override in force.
+    public struct ScaleStatus: Sendable, Hashable, Codable {
+        public var replicas: Int
+        public var gitReplicas: Int
+        public var by: String
+        public var at: String
     }
 
     public var project: String
@@ -68,6 +94,7 @@ public struct StatusReport: Sendable, Hashable, Encodable {
     ) {
         let desired = unscaled.autoscaled(observed: observed, decided: decided)
         project = observed.project
+        suspended = context.controls.suspended
         let byName = observed.servicesByName
         let names = Set(desired.services.keys).union(byName.keys).sorted()
         services = names.map { name in
@@ -81,12 +108,16 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case formatVersion, project, services }
+    /// The whole project is suspended (`berth suspend` with no service): who, when.
+    public var suspended: ControlMark?
+
+    enum CodingKeys: String, CodingKey { case formatVersion, project, services, suspended }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(1, forKey: .formatVersion)
         try c.encode(project, forKey: .project)
         try c.encode(services, forKey: .services)
+        try c.encodeIfPresent(suspended, forKey: .suspended)
     }
 }

@@ -57,8 +57,8 @@ public actor ReconcileLoop {
     public init(
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
         router: any TrafficRouter = NoTrafficRouter(), journal: Journal?, logger: Logger, options: Options = Options(),
-        overlays: [any DesiredStateOverlay] = [HeldBackOverlay(), AutoscaleOverlay()], events: EventBus = EventBus(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        overlays: [any DesiredStateOverlay] = SyncPipeline.defaultOverlays, events: EventBus = EventBus(),
+        controls: ControlsStore? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         var pipelineOptions = SyncPipeline.Options()
         pipelineOptions.plan = options.plan
@@ -66,7 +66,7 @@ public actor ReconcileLoop {
         self.project = project
         self.pipeline = SyncPipeline(
             project: project, provider: provider, runtime: runtime, router: router, journal: journal, logger: logger,
-            options: pipelineOptions, overlays: overlays, events: events, now: now)
+            options: pipelineOptions, overlays: overlays, events: events, controls: controls, now: now)
         self.runtime = runtime
         self.logger = logger
         self.options = options

@@ -23,16 +23,19 @@ public struct OverlayContext: Sendable {
     /// The replica counts the autoscaler decided last, by service (`berth watch`; empty for
     /// `berth apply`, which takes what runs).
     public var autoscaled: [String: Int]
+    /// The operator's pins, overrides and suspensions that git leaves in force.
+    public var controls: ProjectControls
     public var now: Date
 
     public init(
         observed: ObservedState, heldBack: [String: HeldBack] = [:], rolledBackSpecs: [String: ServiceSpec] = [:],
-        autoscaled: [String: Int] = [:], now: Date
+        autoscaled: [String: Int] = [:], controls: ProjectControls = ProjectControls(), now: Date
     ) {
         self.observed = observed
         self.heldBack = heldBack
         self.rolledBackSpecs = rolledBackSpecs
         self.autoscaled = autoscaled
+        self.controls = controls
         self.now = now
     }
 }
@@ -41,10 +44,13 @@ public struct OverlayResult: Sendable {
     public var desired: DesiredState
     /// Services the overlay keeps from their desired state for now, with why.
     public var deferred: [DeferredService]
+    /// Services no step may touch (suspended): the filter drops every step of theirs.
+    public var frozen: Set<String>
 
-    public init(desired: DesiredState, deferred: [DeferredService] = []) {
+    public init(desired: DesiredState, deferred: [DeferredService] = [], frozen: Set<String> = []) {
         self.desired = desired
         self.deferred = deferred
+        self.frozen = frozen
     }
 }
 
@@ -56,6 +62,7 @@ extension Array where Element == any DesiredStateOverlay {
             let next = overlay.apply(to: result.desired, context: context)
             result.desired = next.desired
             result.deferred += next.deferred.filter { d in !result.deferred.contains { $0.service == d.service } }
+            result.frozen.formUnion(next.frozen)
         }
         return result
     }

@@ -19,6 +19,9 @@ public struct SyncEvent: Sendable, Hashable {
         case error(String)
         /// Containers an interrupted run created and never started were removed.
         case swept([String])
+        /// The operator's controls changed: a pin or replica override released by a commit
+        /// (`message` says which).
+        case control(service: String?, message: String)
     }
 
     public var seq: Int
@@ -38,6 +41,7 @@ public struct SyncEvent: Sendable, Hashable {
         case .error(let message): "error: \(message)"
         case .swept(let ids):
             "removed \(ids.count) container\(ids.count == 1 ? "" : "s") that an interrupted run created but never started: \(ids.map(shortID).joined(separator: ", "))"
+        case .control(_, let message): message
         }
     }
 }
@@ -187,6 +191,9 @@ extension SyncEvent: Encodable {
             try c.encode("error", forKey: .type)
         case .swept:
             try c.encode("swept", forKey: .type)
+        case .control(let service, _):
+            try c.encode("control", forKey: .type)
+            try c.encodeIfPresent(service, forKey: .service)
         case .step(let event):
             try c.encode(event.service, forKey: .service)
             switch event.kind {

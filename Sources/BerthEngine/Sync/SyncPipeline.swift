@@ -26,6 +26,9 @@ public actor SyncPipeline {
     public struct Options: Sendable {
         public var plan = PlanOptions(prune: true)
         public var backoff = CrashLoopBackoff()
+        /// Plans only: controls that a newer commit ended are left out of the plan but not
+        /// removed from their file, nor journaled.
+        public var readOnly = false
         public init() {}
     }
 
@@ -49,6 +52,8 @@ public actor SyncPipeline {
     let logger: Logger
     let options: Options
     let overlays: [any DesiredStateOverlay]
+    /// The operator's pins, overrides and suspensions (`<state-dir>/controls.json`); nil: none.
+    let controlsStore: ControlsStore?
     /// Who asked for the syncs this pipeline runs (`user@host` for `berth apply`); nil for watch.
     let actor: String?
     let now: @Sendable () -> Date
@@ -93,9 +98,11 @@ public actor SyncPipeline {
     public init(
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
         router: any TrafficRouter = NoTrafficRouter(), journal: Journal?, logger: Logger,
-        options: Options = Options(), overlays: [any DesiredStateOverlay] = [HeldBackOverlay(), AutoscaleOverlay()],
-        events: EventBus = EventBus(), actor: String? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        options: Options = Options(), overlays: [any DesiredStateOverlay] = SyncPipeline.defaultOverlays,
+        events: EventBus = EventBus(), controls: ControlsStore? = nil, actor: String? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.controlsStore = controls
         self.actor = actor
         self.project = project
         self.provider = provider
@@ -109,6 +116,10 @@ public actor SyncPipeline {
         self.backoff = options.backoff
         self.now = now
     }
+
+    /// Held-back rollouts first, then the operator's controls, the autoscaler last (its
+    /// counts win over every other count).
+    public static let defaultOverlays: [any DesiredStateOverlay] = [HeldBackOverlay(), ControlsOverlay(), AutoscaleOverlay()]
 
     public var lastObserved: ObservedState? { observation?.state }
 
@@ -198,20 +209,21 @@ public actor SyncPipeline {
 
     /// Source → overlays → observe → plan → filter, for `berth apply`: a fresh pipeline reads
     /// the desired state (an invalid one fails, there being no earlier one), observes, plans.
-    public func prepare() async throws(PrepareFailure) -> PreparedSync {
+    /// With `scope`, only those services are planned (`berth rollback`, `berth scale`).
+    public func prepare(scope: Set<String>? = nil) async throws(PrepareFailure) -> PreparedSync {
         var run = SyncRun(request: SyncRequest(triggers: [.manual], fetch: true), started: now(), startedAt: .now)
         run.byHand = true
-        return try await prepare(&run)
+        return try await prepare(&run, scope: scope)
     }
 
-    func prepare(_ run: inout SyncRun) async throws(PrepareFailure) -> PreparedSync {
+    func prepare(_ run: inout SyncRun, scope: Set<String>? = nil) async throws(PrepareFailure) -> PreparedSync {
         if run.request.fetch || lastGood == nil { await readSource(&run) }
         guard let desired = lastGood else {
             if let error = run.sourceFailure { throw .source(error) }
             throw .invalid(run.invalidDesired ?? DesiredState())
         }
         let (observed, generations) = try await observeStage(&run)
-        return try await plan(&run, desired: desired, observed: observed, generations: generations, scope: nil)
+        return try await plan(&run, desired: desired, observed: observed, generations: generations, scope: scope)
     }
 
     /// Overlays, plan and filter, from `observed`.
@@ -235,7 +247,16 @@ public actor SyncPipeline {
         }
         planError = nil
         var (kept, deferred) = PlanFilter.split(plan, heldBack: heldBack, backoff: backoff, now: now())
-        for d in overlaid.deferred where !deferred.contains(where: { $0.service == d.service }) { deferred.append(d) }
+        // A suspended service is left alone altogether: none of its steps run (heals and
+        // prunes included); it counts as deferred only when it had some.
+        let dropped = Set(kept.filter { overlaid.frozen.contains($0.service) }.map(\.service))
+        kept.removeAll { overlaid.frozen.contains($0.service) }
+        deferred.removeAll { overlaid.frozen.contains($0.service) }
+        for d in overlaid.deferred where !deferred.contains(where: { $0.service == d.service })
+            && (!overlaid.frozen.contains(d.service) || dropped.contains(d.service))
+        {
+            deferred.append(d)
+        }
         if let scope {
             kept = kept.filter { scope.contains($0.service) }
             deferred = deferred.filter { scope.contains($0.service) }

@@ -188,9 +188,12 @@ extension SyncPipeline {
             sourceError: sourceError, runtimeError: runtimeError, planError: planError)
     }
 
-    /// What status needs beyond git and the runtime: the held-back rollouts.
+    /// What status needs beyond git and the runtime: the held-back rollouts, and the
+    /// controls the last good desired state leaves in force.
     public func statusContext() -> StatusContext {
-        StatusContext(heldBack: heldBack.mapValues(\.rollout))
+        let controls = ((try? controlsStore?.read()) ?? nil) ?? ProjectControls()
+        return StatusContext(
+            heldBack: heldBack.mapValues(\.rollout), controls: lastGood.map(controls.inForce) ?? controls)
     }
 
     /// The plan a sync would apply now (observing afresh), before backoff and held-back filters.

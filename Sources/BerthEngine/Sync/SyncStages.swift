@@ -122,7 +122,48 @@ extension SyncPipeline {
         }
         return OverlayContext(
             observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, autoscaled: autoscaleBoard.counts(),
-            now: now())
+            controls: await controlsInForce(desired), now: now())
+    }
+
+    /// The operator's controls that `desired` (git's) leaves in force, read afresh from their
+    /// file on every plan (a `berth scale` while watch runs takes effect at the next sync).
+    /// Those a newer commit ended are removed from the file, logged, published and
+    /// journaled once, here.
+    func controlsInForce(_ desired: DesiredState) async -> ProjectControls {
+        guard let store = controlsStore else { return ProjectControls() }
+        let controls: ProjectControls
+        do {
+            controls = try store.read()
+        } catch {
+            logger.error("cannot read the controls; syncing as git says", metadata: ["error": "\(error)"])
+            return ProjectControls()
+        }
+        let released = controls.released(by: desired)
+        guard !released.isEmpty else { return controls }
+        if options.readOnly { return controls.removing(released) }
+        do {
+            try store.update { $0 = $0.removing($0.released(by: desired)) }
+        } catch {
+            logger.error("cannot update the controls", metadata: ["error": "\(error)"])
+        }
+        let t = Timestamp.string(now())
+        for r in released {
+            logger.info("\(r.sentence)", metadata: ["service.name": "\(r.service)"])
+            events.publish(.control(service: r.service, message: r.sentence), at: now())
+        }
+        // A record of its own (not a sync: the sync that follows is journaled as usual).
+        do {
+            _ = try await journal?.append(JournalRecord(
+                started: t, ended: t, commit: desired.commit, trigger: .commit, result: .succeeded,
+                steps: released.map {
+                    JournalStep(
+                        action: $0.kind == .pin ? "unpin" : "unscale", service: $0.service, wave: 0, reason: $0.reason,
+                        outcome: .succeeded, durationMs: 0)
+                }))
+        } catch {
+            logger.error("could not write the journal", metadata: ["error": "\(error)"])
+        }
+        return controls.removing(released)
     }
 
     // MARK: - What the runtime reports between syncs

@@ -97,7 +97,8 @@ struct ApplyCommand: AsyncParsableCommand {
             // `history --applied` and `status` know what an apply did.
             journal: try StateFiles.openJournal(stateDirectory),
             logger: Logger(label: "berth.apply") { _ in SwiftLogNoOpLogHandler() }, options: options,
-            actor: OperatorIdentity.current())
+            // Pins (berth rollback), replica overrides (berth scale) and suspensions hold for apply too.
+            controls: ControlsStore(stateDirectory: stateDirectory), actor: OperatorIdentity.current())
         let prepared: SyncPipeline.PreparedSync
         do {
             prepared = try await pipeline.prepare()

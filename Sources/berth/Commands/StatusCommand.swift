@@ -52,7 +52,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
             // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
             for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
-            let context = await StateFiles.statusContext(state.directory(project: project))
+            let context = await StateFiles.statusContext(state.directory(project: project), desired: desired)
             let report = StatusReport(desired: desired, observed: observed, context: context)
             switch format {
             case .json:

@@ -189,7 +189,7 @@ struct WatchCommand: AsyncParsableCommand {
         let router = ProxyRouter(stateDirectory: stateDir, project: project)
         let loop = ReconcileLoop(
             project: project, provider: provider, runtime: runtime, router: router, journal: journal, logger: logger,
-            options: options)
+            options: options, controls: ControlsStore(stateDirectory: stateDir))
 
         var server: APIServer?
         var ui: WebUI?

@@ -21,10 +21,11 @@ enum StateFiles {
         return try? Journal(path: directory + "/journal.sqlite", create: false)
     }
 
-    /// The held-back rollouts the journal records: what `status` shows beside git and the
-    /// runtime (the same rule as `berth watch` resuming: a service's latest update that was
-    /// rolled back or paused).
-    static func statusContext(_ directory: String) async -> StatusContext {
+    /// The held-back rollouts the journal records (the same rule as `berth watch` resuming:
+    /// a service's latest update that was rolled back or paused), and the controls
+    /// (`controls.json`) that `desired` leaves in force: what `status` shows beside git and
+    /// the runtime.
+    static func statusContext(_ directory: String, desired: DesiredState) async -> StatusContext {
         var held: [String: HeldRollout] = [:]
         if let journal = existingJournal(directory), let updates = try? await journal.latestUpdates() {
             for u in updates where u.outcome == .rolledBack || u.outcome == .paused {
@@ -35,6 +36,7 @@ enum StateFiles {
                 ).rollout
             }
         }
-        return StatusContext(heldBack: held)
+        let controls = (try? ControlsStore(stateDirectory: directory).read()) ?? ProjectControls()
+        return StatusContext(heldBack: held, controls: controls.inForce(desired))
     }
 }

@@ -1,0 +1,29 @@
+public import BerthCore
+public import Foundation
+
+/// The operator's controls (`ProjectControls`, from `<state-dir>/controls.json`) as an
+/// overlay: a service pinned by `berth rollback` is planned at its pinned revision (with
+/// git's count), one overridden by `berth scale` at its count, and a suspended service — or
+/// every service of a suspended project — is frozen: no step of the sync touches it.
+/// The pipeline hands it only the controls git leaves in force (`ProjectControls.inForce`).
+public struct ControlsOverlay: DesiredStateOverlay {
+    public init() {}
+    public var name: String { "controls" }
+
+    public func apply(to desired: DesiredState, context: OverlayContext) -> OverlayResult {
+        let controls = context.controls
+        guard !controls.isEmpty else { return OverlayResult(desired: desired) }
+        let out = controls.applied(to: desired)
+        var frozen: Set<String> = []
+        var deferred: [DeferredService] = []
+        let names = Set(desired.services.keys).union(context.observed.services.map(\.name)).sorted()
+        for name in names {
+            guard let suspension = controls.suspension(of: name) else { continue }
+            frozen.insert(name)
+            let what = controls.services[name]?.suspended == nil ? "the project is suspended" : "suspended"
+            deferred.append(DeferredService(
+                service: name, reason: "\(what) by \(suspension.by) at \(suspension.at); berth resume lets watch act again"))
+        }
+        return OverlayResult(desired: out, deferred: deferred, frozen: frozen)
+    }
+}
