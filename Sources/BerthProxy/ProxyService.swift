@@ -251,7 +251,12 @@ public final class ProxyService: Sendable {
     }
 
     public func metrics() -> String {
-        MetricsRenderer.render(project: project, counters: table.counters(), endpoints: table.snapshot())
+        let budget = ClientBudget.shared
+        return MetricsRenderer.render(
+            project: project, counters: table.counters(), endpoints: table.snapshot(),
+            connections: MetricsRenderer.ConnectionLimits(
+                maxClients: budget.maxClients, descriptorLimit: ClientBudget.softDescriptorLimit(),
+                refused: Dictionary(uniqueKeysWithValues: ClientBudget.Reason.allCases.map { ($0.rawValue, budget.refused($0)) })))
     }
 
     static func error(_ status: Int, _ message: String) -> HTTPServer.Response {

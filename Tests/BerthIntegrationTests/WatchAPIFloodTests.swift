@@ -11,27 +11,6 @@ import Glibc
 /// socket failed with "Too many open files", so a killed container was not replaced for
 /// ~50 s.
 @Suite(.serialized) struct WatchAPIFloodTests {
-    /// A connected, idle TCP socket to 127.0.0.1:`port`, or -1.
-    static func idleConnection(port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return -1 }
-        // A connect the server's backlog cannot take gives up after 2 s (not the kernel's ~2 min).
-        var limit = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 {
-            close(fd)
-            return -1
-        }
-        return fd
-    }
-
     /// A watch held to 1,024 descriptors (soft and hard) under 2,000 idle API connections:
     /// `/healthz` still answers, and a killed replica is still replaced.
     @Test func twoThousandIdleAPIConnectionsUnderA1024LimitStopNeitherTheAPINorHealing() throws {
@@ -46,7 +25,7 @@ import Glibc
         try #require(eventually(within: 30) { h.healthyServices() == ["web"] }, "\(h.log())")
 
         for _ in 0..<2_000 {
-            let fd = Self.idleConnection(port: h.port)
+            let fd = LoopbackSocket.idle(port: h.port)
             if fd >= 0 { idle.append(fd) }
         }
         #expect(idle.count == 2_000)

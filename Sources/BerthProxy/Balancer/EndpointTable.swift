@@ -430,11 +430,13 @@ public final class EndpointTable: Sendable {
         }
     }
 
-    /// Gives back the slot of `lease` (the connection closed, or its connect failed).
-    public func release(_ lease: Lease, connectFailed: Bool = false) {
+    /// Gives back the slot of `lease` (the connection closed, or its connect failed; a
+    /// connect the balancer could not even start, for want of a descriptor, is not the
+    /// replica's failure: `countFailure: false`).
+    public func release(_ lease: Lease, connectFailed: Bool = false, countFailure: Bool = true) {
         let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
             s.services[lease.service, default: ServiceCounters()].connectionsActive -= 1
-            if connectFailed {
+            if connectFailed && countFailure {
                 s.services[lease.service, default: ServiceCounters()].connectionFailed()
             }
             guard var entry = s.entries[lease.instance] else { return [] }

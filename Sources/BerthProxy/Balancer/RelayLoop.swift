@@ -27,13 +27,14 @@ final class RelayLoop: @unchecked Sendable {
     static let acceptsPerWake = 1
 
     let index: Int
-    private let epoll: Int32
+    let epoll: Int32
     private let wake: Int32
     /// Work posted from other threads, run on the loop thread.
     private let inbox = NIOLockedValueBox<[@Sendable (RelayLoop) -> Void]>([])
 
     // Loop-thread state.
-    private var slots: [Slot] = []
+    var slots: [Slot] = []
+    var shortage = AcceptShortage()
     private var generation: UInt32 = 0
     private var buffers: [UnsafeMutableRawPointer] = []
     private var lastSweep: UInt64 = 0
@@ -99,6 +100,7 @@ final class RelayLoop: @unchecked Sendable {
     /// Stops accepting on `fd` (the caller closes it once every loop has let go of it).
     /// Connections already accepted go on.
     func removeListener(fd: Int32) {
+        forgetPaused(fd: fd)
         guard Int(fd) < slots.count, case .listener = slots[Int(fd)].kind else { return }
         _ = cepoll_del(epoll, fd)
         slots[Int(fd)].kind = nil
@@ -151,7 +153,7 @@ final class RelayLoop: @unchecked Sendable {
     }
 
     @discardableResult
-    private func register(_ fd: Int32, _ kind: Kind, events: UInt32) -> Bool {
+    func register(_ fd: Int32, _ kind: Kind, events: UInt32) -> Bool {
         let index = Int(fd)
         if index >= slots.count { slots.append(contentsOf: repeatElement(Slot(), count: max(index + 1 - slots.count, 256))) }
         generation &+= 1
@@ -164,7 +166,7 @@ final class RelayLoop: @unchecked Sendable {
     }
 
     /// Closes `fd` (which also takes it out of epoll) and forgets it.
-    private func forget(_ fd: Int32) {
+    func forget(_ fd: Int32) {
         guard fd >= 0 else { return }
         slots[Int(fd)].kind = nil
         close(fd)
@@ -190,16 +192,30 @@ final class RelayLoop: @unchecked Sendable {
             if fd < 0 {
                 let error = cepoll_errno()
                 if error == EINTR || error == ECONNABORTED { continue }
+                if Self.isShortage(error) { return acceptShortOfDescriptors(listener, error: error) }
                 if error != EAGAIN && error != EWOULDBLOCK {
                     listener.balancer.logger.error(
                         "accepting a connection on port \(listener.publish) failed: errno \(error)")
                 }
                 return
             }
+            if ClientBudget.shared.isInHeadroom(fd) {
+                close(fd)
+                ClientBudget.shared.refuse(
+                    1, reason: .noDescriptor, publish: listener.publish, error: EMFILE, logger: listener.balancer.logger)
+                continue
+            }
+            guard ClientBudget.shared.take() else {
+                close(fd)
+                ClientBudget.shared.refuse(
+                    1, reason: .connectionLimit, publish: listener.publish, logger: listener.balancer.logger)
+                continue
+            }
             // TCP_NODELAY comes from the listening socket (Linux copies it on accept).
             let connection = RelayConnection(client: fd, listener: listener, buffer: takeBuffer())
             guard register(fd, .client(connection), events: Self.connectionEvents) else {
                 close(fd)
+                ClientBudget.shared.release()
                 giveBack(connection)
                 continue
             }
@@ -245,7 +261,9 @@ final class RelayLoop: @unchecked Sendable {
                 close(fd)
                 connection.replica = -1
             }
-            connectFailed(connection, error: cepoll_errno())
+            let error = cepoll_errno()
+            if Self.isShortage(error) { return connectShortOfDescriptors(connection, lease: lease, error: error) }
+            connectFailed(connection, error: error)
         }
     }
 
@@ -261,6 +279,11 @@ final class RelayLoop: @unchecked Sendable {
         }
         let fd = cepoll_tcp_socket(family)
         guard fd >= 0 else { return nil }
+        if ClientBudget.shared.isInHeadroom(fd) {
+            close(fd)
+            errno = EMFILE
+            return nil
+        }
         _ = cepoll_nodelay(fd)
         let result = address.withSockAddr { pointer, length in connect(fd, pointer, socklen_t(length)) }
         if result == 0 || cepoll_errno() == EINPROGRESS { return fd }
@@ -460,13 +483,14 @@ final class RelayLoop: @unchecked Sendable {
     }
 
     /// Closes both sockets, gives the lease back and reports the last traffic.
-    private func finish(_ connection: RelayConnection) {
+    func finish(_ connection: RelayConnection) {
         if connection.heldSince != 0 {
             connection.heldSince = 0
             connection.listener.balancer.table.unhold(port: connection.listener.publish)
             held.removeAll { $0 === connection }
         }
         forget(connection.client)
+        ClientBudget.shared.release()
         if connection.replica >= 0 { forget(connection.replica) }
         connection.replica = -1
         if let lease = connection.lease {
@@ -482,6 +506,7 @@ final class RelayLoop: @unchecked Sendable {
     private func sweep(now: UInt64) {
         let report = now &- lastReport >= 1000
         if report { lastReport = now }
+        resumePausedListeners(now: now)
         retryHeld()
         for index in slots.indices {
             if case .closing(let since) = slots[index].kind, now &- since >= Self.closingLimitMs {

@@ -3,7 +3,12 @@ import BerthCore
 /// The balancer's counters as Prometheus text (Berth's one `PrometheusText`): every
 /// service present in every family.
 public enum MetricsRenderer {
-    public static func render(project: String, counters: [String: ServiceCounters], endpoints: [EndpointStatus]) -> String {
+    /// `connections`: the process's client connection limit, its descriptor limit, and the
+    /// connections refused by reason (see `ClientBudget`); nil renders none of them.
+    public static func render(
+        project: String, counters: [String: ServiceCounters], endpoints: [EndpointStatus],
+        connections: ConnectionLimits? = nil
+    ) -> String {
         let services = counters.keys.sorted()
         func family(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ value: (ServiceCounters) -> Int)
             -> MetricFamily
@@ -12,7 +17,8 @@ public enum MetricsRenderer {
                 name, kind, help: help,
                 samples: services.map { MetricSample([("project", project), ("service", $0)], value(counters[$0]!)) })
         }
-        return PrometheusText.render([
+        let process = connections.map { Self.families(project: project, $0) } ?? []
+        return PrometheusText.render(process + [
             family("berth_proxy_bytes_received_total", .counter, "Bytes forwarded from clients to replicas.") {
                 $0.bytesReceived
             },
@@ -41,5 +47,37 @@ public enum MetricsRenderer {
                 "HTTP/1.x requests seen from clients (request lines; keep-alive aware)."
             ) { $0.httpRequests },
         ])
+    }
+
+    static func families(project: String, _ limits: ConnectionLimits) -> [MetricFamily] {
+        [
+            MetricFamily(
+                "berth_proxy_client_connections_limit", .gauge,
+                help: "Client connections the balancer keeps open at once (from its descriptor limit).",
+                samples: [MetricSample([("project", project)], limits.maxClients)]),
+            MetricFamily(
+                "berth_proxy_connections_refused_total", .counter,
+                help: "Client connections closed at once: the balancer was at its connection limit or out of file descriptors.",
+                samples: limits.refused.keys.sorted().map {
+                    MetricSample([("project", project), ("reason", $0)], limits.refused[$0]!)
+                }),
+            MetricFamily(
+                "berth_proxy_descriptor_limit", .gauge, help: "The balancer's soft limit on open file descriptors.",
+                samples: [MetricSample([("project", project)], limits.descriptorLimit)]),
+        ]
+    }
+
+    /// The process-wide connection figures of `render`.
+    public struct ConnectionLimits: Sendable {
+        public var maxClients: Int
+        public var descriptorLimit: Int
+        /// Refused connections by reason (`connection_limit`, `no_descriptor`).
+        public var refused: [String: Int]
+
+        public init(maxClients: Int, descriptorLimit: Int, refused: [String: Int]) {
+            self.maxClients = maxClients
+            self.descriptorLimit = descriptorLimit
+            self.refused = refused
+        }
     }
 }
