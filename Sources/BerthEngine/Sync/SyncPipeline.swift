@@ -67,6 +67,8 @@ public actor SyncPipeline {
     public internal(set) var heldBack: [String: HeldBack] = [:]
     /// The spec a held-back service was rolled back to (as its old instances recorded it).
     var heldSpecs: [String: ServiceSpec] = [:]
+    /// Services a refused mass delete keeps as they run, at the spec they run (`RefusedDeletes`).
+    var keptSpecs: [String: ServiceSpec] = [:]
     public internal(set) var backoff: CrashLoopBackoff
     public internal(set) var metrics = WatchMetrics()
     public internal(set) var sourceError: String?
@@ -141,6 +143,9 @@ public actor SyncPipeline {
         var generations: [String: ServiceLocks.Generation]
         /// A heal plans only these services.
         var scope: Set<String>?
+        /// The plan's mass delete was refused: the services it would delete are kept as they
+        /// run, and the commit is not applied.
+        var refusedDelete = false
     }
 
     /// One run through the pipeline: why, since when, and what went wrong on the way.
@@ -239,13 +244,19 @@ public actor SyncPipeline {
             // Every full observation: a service healthy for the reset period starts again from zero.
             backoff.reset(healthy: healthyServices(desired: overlaid.desired, observed: observed), now: now())
         }
+        var planned = overlaid.desired
         var plan: Plan
+        var refused: PlanError?
         do {
-            plan = try Planner.plan(desired: overlaid.desired, observed: observed, options: options.plan)
+            plan = try Planner.plan(desired: planned, observed: observed, options: options.plan)
+            keptSpecs = [:]
         } catch {
-            throw .plan(error)
+            guard case .massDelete(let deleting, _) = error, !run.byHand else { throw .plan(error) }
+            refused = error
+            planned = await keepingAsTheyRun(deleting, desired: planned, observed: observed)
+            do { plan = try Planner.plan(desired: planned, observed: observed, options: keepingOptions) } catch { throw .plan(error) }
         }
-        planError = nil
+        if let refused { await journalFailure(.plan(refused), run: run) } else { planError = nil }
         var (kept, deferred) = PlanFilter.split(plan, heldBack: heldBack, backoff: backoff, now: now())
         // A suspended service is left alone altogether: none of its steps run (heals and
         // prunes included); it counts as deferred only when it had some.
@@ -266,14 +277,15 @@ public actor SyncPipeline {
             logger.debug("step deferred", metadata: ["service.name": "\(d.service)", "reason": "\(d.reason)"])
         }
         return PreparedSync(
-            desired: desired, planned: overlaid.desired, observed: observed, plan: plan, deferred: deferred, run: run,
-            generations: generations, scope: scope)
+            desired: desired, planned: planned, observed: observed, plan: plan, deferred: deferred, run: run,
+            generations: generations, scope: scope, refusedDelete: refused != nil)
     }
 
     /// Apply → record: runs the plan (if it has changes), and remembers and journals how it went.
     func finish(_ prepared: PreparedSync) async -> SyncFollowUp {
         let desired = prepared.desired
         guard prepared.plan.hasChanges else {
+            if prepared.refusedDelete { return SyncFollowUp(wake: backoff.nextRetry(after: now())) }
             if prepared.run.commitChanged {
                 // A commit whose rollout is held back has not reached the runtime: `partial`.
                 await record(prepared.run, commit: desired.commit, result: prepared.deferred.isEmpty ? .succeeded : .partial,

@@ -85,13 +85,13 @@ extension SyncPipeline {
             outcomes.contains { $0 == .failed || $0 == .paused } ? .failed
             : outcomes.contains(.rolledBack) ? .rolledBack
             : outcomes.contains(.skipped) ? .failed
-            : deferred.isEmpty ? .succeeded : .partial
+            : deferred.isEmpty && !prepared.refusedDelete ? .succeeded : .partial
         if result == .succeeded && deferred.isEmpty && prepared.scope == nil {
             lastAppliedCommit = desired.commit
             metrics.lastAppliedCommit = desired.commit
         }
         if why == .drift || why == .heal { metrics.driftCorrections += 1 }
-        let errors = prepared.run.errors
+        let errors = prepared.run.errors + (prepared.refusedDelete ? ["plan: \(planError ?? "")"] : [])
             + report.steps.filter { !$0.outcome.isSuccess }.map { "\($0.step.service): \($0.outcome.message ?? "")" }
             + deferred.map { "\($0.service): \($0.reason)" }
         await record(prepared.run, commit: desired.commit, result: result, steps: steps, errors: errors)

@@ -109,16 +109,8 @@ extension SyncPipeline {
         for (name, held) in heldBack.sorted(by: { $0.key < $1.key })
         where held.outcome == .rolledBack && desired.services[name]?.revision.id == held.revision && heldSpecs[name] == nil {
             let old = (observed.service(name)?.instances ?? []).filter { $0.revision.id != held.revision }
-            // The most common old revision; its instances, running ones first.
-            let counts = Dictionary(grouping: old, by: \.revision.id).mapValues(\.count)
-            guard let revision = counts.max(by: { ($0.value, $1.key) < ($1.value, $0.key) })?.key else { continue }
-            let candidates = old.filter { $0.revision.id == revision }
-                .sorted { ($0.state == .running ? 0 : 1, $0.id) < ($1.state == .running ? 0 : 1, $1.id) }
-            for instance in candidates {
-                guard let spec = try? await runtime.recordedSpec(instanceID: instance.id) else { continue }
-                if spec.revision.id == revision { heldSpecs[name] = spec }
-                break
-            }
+            // The most common old revision's spec.
+            if let spec = await recordedSpec(of: old) { heldSpecs[name] = spec }
         }
         return OverlayContext(
             observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, autoscaled: autoscaleBoard.counts(),
@@ -191,7 +183,7 @@ extension SyncPipeline {
             logger.info(
                 wasKilled ? "instance killed" : "instance died",
                 metadata: meta.merging(["exit.code": "\(code.map(String.init) ?? "?")"]) { a, _ in a })
-            if !wasKilled, let service = event.service, lastGood?.services[service] != nil {
+            if !wasKilled, let service = event.service, lastGood?.services[service] != nil || keptSpecs[service] != nil {
                 backoff.recordFailure(service, now: t)
             }
             dead[event.instanceID, default: DeadInstance(service: event.service, exitCode: code, destroyed: false)].exitCode = code
@@ -211,7 +203,7 @@ extension SyncPipeline {
             "instance unhealthy",
             metadata: ["service.name": "\(instance.service)", "docker.container": "\(instance.id.prefix(12))",
                        "health.failure": "\(why)"])
-        if lastGood?.services[instance.service] != nil { backoff.recordFailure(instance.service, now: now()) }
+        if lastGood?.services[instance.service] != nil || keptSpecs[instance.service] != nil { backoff.recordFailure(instance.service, now: now()) }
         dead[instance.id, default: DeadInstance(service: instance.service, exitCode: nil, destroyed: false)].unhealthy = true
     }
 
@@ -234,7 +226,7 @@ extension SyncPipeline {
         guard let desired = lastGood, let observed = observation?.state else { return [] }
         var out: [(instance: Instance, check: HealthCheck)] = []
         for service in observed.services {
-            guard let check = desired.services[service.name]?.health else { continue }
+            guard let check = (desired.services[service.name] ?? keptSpecs[service.name])?.health else { continue }
             for instance in service.instances where instance.state == .running { out.append((instance, check)) }
         }
         return out

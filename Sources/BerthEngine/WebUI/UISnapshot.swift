@@ -95,7 +95,12 @@ public enum UISnapshot {
             out.append(Attention(kind: .error, title: "The runtime cannot be reached: nothing is observed or applied.", details: [e]))
         }
         if let e = s.planError {
-            out.append(Attention(kind: .error, title: "The loop cannot plan: nothing is applied.", details: [e]))
+            // A refused mass delete (`RefusedDeletes`) deletes nothing but syncs and heals the rest.
+            let title =
+                e.hasPrefix("refusing to delete")
+                ? "A mass delete is refused: nothing is deleted; the services it would delete keep running and are healed."
+                : "The loop cannot plan: nothing is applied."
+            out.append(Attention(kind: .error, title: title, details: [e]))
         }
         if let last = s.lastSync, last.result == .failed || (last.result == .error && s.sourceError == nil && s.runtimeError == nil && s.planError == nil) {
             let ended = last.result == .failed ? "failed" : "could not run"
