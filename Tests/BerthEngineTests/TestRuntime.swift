@@ -115,11 +115,15 @@ actor TestRuntime: ContainerRuntime {
         waiting += 1
         maxConcurrentWaits = max(maxConcurrentWaits, waiting)
         try? await Task.sleep(for: delay)
-        while let image = entries[instance.id]?.spec.image, gated.contains(image), ContinuousClock.now < deadline {
+        while let image = entries[instance.id]?.spec.image, gated.contains(image), ContinuousClock.now < deadline,
+              entries[instance.id]?.instance.state != .exited
+        {
             try? await Task.sleep(for: .milliseconds(5))
         }
         waiting -= 1
         guard let entry = entries[instance.id] else { return .exited(code: nil) }
+        // Killed (`setState(_, .exited)`) while it waited: as a real runtime sees it.
+        if entry.instance.state == .exited { return .exited(code: entry.instance.exitCode) }
         let nth = startNumber(instance)
         if neverHealthy.contains(entry.spec.image) || failingStarts[entry.spec.image]?.contains(nth) == true {
             entries[instance.id]?.instance.state = .unhealthy

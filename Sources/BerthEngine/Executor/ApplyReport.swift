@@ -41,6 +41,12 @@ public struct StepReport: Sendable, Hashable {
     public var duration: Duration
     /// The image the step's new instances run, by digest (`repo@sha256:…`), when known.
     public var image: String?
+    /// The new instances the step started that exited before they became healthy (the
+    /// pipeline tells a crash from a kill from outside by them).
+    public var exitedBeforeHealthy: [String] = []
+    /// Whether the step failed for a reason other than such an exit (an instance that could
+    /// not start, stayed unhealthy or timed out; a stop that failed).
+    public var failedOtherwise = false
 
     public init(step: PlanStep, outcome: StepOutcome, duration: Duration) {
         self.step = step

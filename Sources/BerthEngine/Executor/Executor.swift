@@ -124,6 +124,7 @@ public struct Executor: Sendable {
                             }
                             var report = StepReport(step: step, outcome: outcome, duration: ContinuousClock.now - started)
                             if step.startsInstances || step.action == .update { report.image = context.image.digest }
+                            (report.exitedBeforeHealthy, report.failedOtherwise) = context.starts.take()
                             onEvent(ApplyEvent(service: step.service, kind: .stepFinished(report)))
                             out.append(report)
                         }

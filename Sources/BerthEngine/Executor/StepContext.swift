@@ -15,6 +15,8 @@ struct StepContext: Sendable {
     let onEvent: @Sendable (ApplyEvent) -> Void
     /// The image digest this service's steps ran (`prepareImage`).
     let image = ImageNote()
+    /// How the current step's new instances failed (`awaitHealthy`, `launch`).
+    let starts = StartFailures()
 
     var runtime: any ContainerRuntime { executor.runtime }
     var router: any TrafficRouter { executor.router }
@@ -95,6 +97,7 @@ struct StepContext: Sendable {
             emit(spec.name, .started(instance: instance.id))
             return .success(instance)
         } catch {
+            starts.failedOtherwise()
             return .failure(LaunchFailure(reason: "could not start an instance: \(error)"))
         }
     }
@@ -105,11 +108,13 @@ struct StepContext: Sendable {
         do {
             outcome = try await runtime.waitHealthy(instance, check: spec.health, deadline: deadline)
         } catch {
+            starts.failedOtherwise()
             let why = "could not be checked: \(error)"
             emit(spec.name, .notHealthy(instance: instance.id, reason: why))
             return .failed(instance, "\(shortID(instance.id)) \(why)")
         }
         guard outcome.isHealthy else {
+            if case .exited = outcome { starts.exited(instance.id) } else { starts.failedOtherwise() }
             emit(spec.name, .notHealthy(instance: instance.id, reason: outcome.description))
             return .failed(instance, "\(shortID(instance.id)) \(outcome.description)")
         }

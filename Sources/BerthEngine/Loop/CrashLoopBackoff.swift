@@ -4,7 +4,8 @@ public import Foundation
 ///
 /// A *failure* is an instance that died on its own (a `die` event with no `kill` before it)
 /// or never became healthy. An instance killed from outside (`docker kill`, `docker rm -f`)
-/// is not a failure of the service and is healed at once, every time.
+/// is not a failure of the service and is healed at once, every time — a replacement killed
+/// while it waited for its health check included (its heal step failed, but not by a crash).
 ///
 /// The first failure is healed at once; then the service waits `initial` (10 s) before the
 /// next heal, doubling with each further failure up to `cap` (5 min). Failures are counted

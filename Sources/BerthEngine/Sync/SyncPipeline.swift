@@ -197,14 +197,25 @@ public actor SyncPipeline {
 
     /// The heal fast path: the services concerned, planned from the last observation with
     /// the dead marked (no listing, no probing: the replacement starts at once); the full
-    /// observation follows the apply.
+    /// observation follows the apply. A dead instance that observation does not list (a
+    /// replacement started after it and killed before it became healthy) is seen by a
+    /// fresh observation instead: planned from the old one, it would be missed.
     public func heal(_ services: Set<String>) async -> SyncFollowUp {
-        guard let desired = lastGood, let last = observation else { return SyncFollowUp(needsSync: true) }
+        guard let desired = lastGood, var basis = observation else { return SyncFollowUp(needsSync: true) }
         var run = SyncRun(request: SyncRequest(triggers: [.heal], fetch: false), started: now(), startedAt: .now)
-        let observed = last.state.marking(takeDead(for: services))
+        let marks = takeDead(for: services)
+        if marks.contains(where: { !basis.state.lists($0.key, of: $0.value.service) }) {
+            guard let fresh = try? await observe(marking: marks) else {
+                for (id, mark) in marks { dead[id] = mark }
+                return SyncFollowUp(needsSync: true)
+            }
+            basis = fresh
+        } else {
+            basis.state = basis.state.marking(marks)
+        }
         do {
             let prepared = try await plan(
-                &run, desired: desired, observed: observed, generations: last.generations, scope: services)
+                &run, desired: desired, observed: basis.state, generations: basis.generations, scope: services)
             return await finish(prepared)
         } catch {
             await journalFailure(error, run: run)

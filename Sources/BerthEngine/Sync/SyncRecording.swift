@@ -44,7 +44,15 @@ extension SyncPipeline {
             } else {
                 logger.error("step \(outcome.rawValue): \(message)", metadata: meta)
             }
-            if r.instanceFailures > 0 { backoff.recordFailure(r.step.service, count: r.instanceFailures, now: now()) }
+            let failures = r.instanceFailures { killed[$0] != nil }
+            if failures > 0 {
+                backoff.recordFailure(r.step.service, count: failures, now: now())
+            } else if !r.exitedBeforeHealthy.isEmpty && !r.outcome.isSuccess {
+                logger.info(
+                    "replacement killed before it became healthy; healed again at once (not a crash)",
+                    metadata: ["service.name": "\(r.step.service)",
+                               "docker.container": "\(r.exitedBeforeHealthy.map { String($0.prefix(12)) })"])
+            }
             if outcome == .rolledBack || outcome == .paused, r.step.action == .update,
                let spec = desired.services[r.step.service]
             {

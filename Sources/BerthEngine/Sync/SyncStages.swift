@@ -208,10 +208,17 @@ extension SyncPipeline {
     }
 
     /// The services that the marks name, when a heal can plan from the last observation
-    /// (nil: there are no marks, a mark names no service, or nothing was observed yet).
+    /// (nil: there are no marks, a mark names no service or an instance that observation
+    /// does not list — a replacement started after it, killed before it was healthy — or
+    /// nothing was observed yet; the sync then observes afresh).
     func healScope() -> Set<String>? {
-        guard !dead.isEmpty, observation != nil, dead.values.allSatisfy({ $0.service != nil }) else { return nil }
-        return Set(dead.values.compactMap(\.service))
+        guard !dead.isEmpty, let observed = observation?.state else { return nil }
+        var services: Set<String> = []
+        for (id, mark) in dead {
+            guard let service = mark.service, observed.lists(id, of: service) else { return nil }
+            services.insert(service)
+        }
+        return services
     }
 
     /// Uses up the marks of `services`.

@@ -128,6 +128,12 @@ struct DeadInstance: Sendable, Hashable {
 }
 
 extension ObservedState {
+    /// Whether `service` (nil: none) has an instance `id` here.
+    func lists(_ id: String, of service: String?) -> Bool {
+        guard let service, let found = self.service(service) else { return false }
+        return found.instances.contains { $0.id == id }
+    }
+
     /// This state with the instances the runtime reported dead marked exited (or removed
     /// when destroyed, or unhealthy when the health monitor gave up on them).
     func marking(_ dead: [String: DeadInstance]) -> ObservedState {
@@ -162,7 +168,12 @@ extension StepReport {
         }
     }
 
-    var instanceFailures: Int {
-        step.startsInstances && (journalOutcome == .failed || journalOutcome == .rolledBack) ? 1 : 0
+    /// 1 when the step counts as a crash of its service: it starts instances and failed —
+    /// unless all that failed is new instances killed from outside (`killedFromOutside`)
+    /// before they became healthy, which are healed at once like any other kill.
+    func instanceFailures(killedFromOutside: (String) -> Bool) -> Int {
+        guard step.startsInstances, journalOutcome == .failed || journalOutcome == .rolledBack else { return 0 }
+        let onlyKilled = !failedOtherwise && !exitedBeforeHealthy.isEmpty && exitedBeforeHealthy.allSatisfy(killedFromOutside)
+        return onlyKilled ? 0 : 1
     }
 }
