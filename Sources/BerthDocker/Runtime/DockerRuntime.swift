@@ -266,6 +266,18 @@ public struct DockerRuntime: ContainerRuntime {
         switch container.State ?? "" {
         case "running":
             switch await verdicts.get(container.Id) {
+            case .died?:
+                // Docker's list can still say `running` just after the `die` event (it
+                // updates the list after): ask the container itself rather than probe a
+                // dead address for `failureThreshold` seconds (a heal waited 4 s on it).
+                let details = try? await inspectIfPresent(container.Id)
+                if let details, details.State.Running {
+                    await verdicts.forget(container.Id)
+                    state = .running
+                } else {
+                    state = .exited
+                    exitCode = details?.State.ExitCode
+                }
             case .healthy?: state = .running
             case .unhealthy?: state = .unhealthy
             case .starting?: state = .starting
@@ -381,7 +393,7 @@ public struct DockerRuntime: ContainerRuntime {
         let started = clock.now
         var details = try await inspectIfPresent(instance.id)
         guard let first = details, first.State.Running else {
-            await verdicts.forget(instance.id)
+            await verdicts.set(instance.id, .died(exitCode: details?.State.ExitCode))
             return .exited(code: details?.State.ExitCode)
         }
         guard let check else {
@@ -403,7 +415,7 @@ public struct DockerRuntime: ContainerRuntime {
                 // Gone meanwhile: that is the answer, not the probe's.
                 details = try await inspectIfPresent(instance.id)
                 guard let current = details, current.State.Running else {
-                    await verdicts.forget(instance.id)
+                    await verdicts.set(instance.id, .died(exitCode: details?.State.ExitCode))
                     return .exited(code: details?.State.ExitCode)
                 }
                 await verdicts.set(instance.id, .unhealthy)
@@ -412,7 +424,7 @@ public struct DockerRuntime: ContainerRuntime {
                 lastFailure = why
                 details = try await inspectIfPresent(instance.id)
                 guard let current = details, current.State.Running else {
-                    await verdicts.forget(instance.id)
+                    await verdicts.set(instance.id, .died(exitCode: details?.State.ExitCode))
                     return .exited(code: details?.State.ExitCode)
                 }
             }
@@ -453,7 +465,12 @@ public struct DockerRuntime: ContainerRuntime {
                     case "destroy": kind = .destroyed
                     default: kind = .other(event.Action)
                     }
-                    if case .died = kind { await verdicts.forget(event.Actor.ID) }
+                    switch kind {
+                    case .died(let code): await verdicts.set(event.Actor.ID, .died(exitCode: code))
+                    case .started: await verdicts.forgetDeath(event.Actor.ID)
+                    case .destroyed: await verdicts.forget(event.Actor.ID)
+                    default: break
+                    }
                     continuation.yield(
                         RuntimeEvent(
                             kind: kind, instanceID: event.Actor.ID, service: attributes[BerthLabel.service],
@@ -472,7 +489,8 @@ public struct DockerRuntime: ContainerRuntime {
 /// What this process has learnt about its instances' health, and which project networks
 /// it has already made sure of (so concurrent starts create one network, not several).
 actor VerdictCache {
-    enum Verdict: Sendable { case starting, healthy, unhealthy }
+    /// `died`: the runtime saw it exit (its `die` event, or a health wait found it gone).
+    enum Verdict: Sendable, Equatable { case starting, healthy, unhealthy, died(exitCode: Int?) }
     private var verdicts: [String: Verdict] = [:]
     private var networks: [String: Task<String, any Error>] = [:]
 
@@ -488,6 +506,8 @@ actor VerdictCache {
     func creating(project: String, service: String) -> Bool { creates["\(project)/\(service)"] != nil }
     func set(_ id: String, _ verdict: Verdict) { verdicts[id] = verdict }
     func forget(_ id: String) { verdicts[id] = nil }
+    /// Started again (by hand, or a restart policy): no longer known dead.
+    func forgetDeath(_ id: String) { if case .died? = verdicts[id] { verdicts[id] = nil } }
 
     func ensureNetwork(project: String, _ make: @escaping @Sendable () async throws -> String) async throws -> String {
         if let pending = networks[project] {

@@ -205,6 +205,11 @@ public actor SyncPipeline {
         var run = SyncRun(request: SyncRequest(triggers: [.heal], fetch: false), started: now(), startedAt: .now)
         let marks = takeDead(for: services)
         if marks.contains(where: { !basis.state.lists($0.key, of: $0.value.service) }) {
+            let started = ContinuousClock.now
+            defer {
+                logger.debug("observed afresh for a heal: a dead instance started after the last observation",
+                             metadata: ["duration.ms": "\((ContinuousClock.now - started).wholeMilliseconds)"])
+            }
             guard let fresh = try? await observe(marking: marks) else {
                 for (id, mark) in marks { dead[id] = mark }
                 return SyncFollowUp(needsSync: true)
