@@ -21,6 +21,7 @@ extension AutoscaleBench {
         row("  floor: \(expected - 1) containers at once, docker run → /healthz", rounds.map(\.floor))
         row("  step → all serving − floor", rounds.map { $0.serving - $0.floor })
         row("  first decision → all serving", rounds.map { $0.serving - $0.decision })
+        row("  count \(expected) decided → all serving", rounds.map { $0.serving - $0.counted })
         print(String(format: "  ratio step → all serving / floor (median): %.2f", HealBench.median(rounds.map { $0.serving / $0.floor })))
         print("load drop \(Int(high)) → \(Int(low)) req/s (scaleDownDelay 5s):")
         row("  drop → decision down", rounds.map(\.downDecision))
