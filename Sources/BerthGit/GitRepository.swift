@@ -35,7 +35,7 @@ public struct PathHistoryStep: Sendable, Hashable {
 /// (a dedicated dispatch queue). Values that come out are Sendable snapshots.
 public actor GitRepository {
     private let executor: GitQueueExecutor
-    private let repository: Repository
+    let repository: Repository
     /// For messages: the path or (scrubbed) URL the caller named.
     public nonisolated let displayName: String
 

@@ -53,4 +53,34 @@ import BerthTestSupport
         #expect(r.stdout == "")
         #expect(r.stderr.hasPrefix("error: /nonexistent/observed.json: cannot read the observed state: "))
     }
+
+    /// Issue 17, item 4: berth plans the commit, never the work tree; uncommitted manifest
+    /// edits get a warning that names them (and a clean tree none).
+    @Test func uncommittedManifestChangesAreNamedInAWarning() throws {
+        let repo = try GitRepoBuilder()
+        defer { repo.cleanup() }
+        try repo.write("manifests/web.yaml", GitRepoBuilder.service("web", image: "shop/web:1.0", replicas: 1))
+        try repo.write("README.md", "notes")
+        let sha = try repo.commit("web")
+        let clean = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", "none", "--project", "shop"])
+        #expect(clean.status == 0)
+        #expect(clean.stderr == "")
+        #expect(clean.stdout.hasPrefix("Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)\n"), "\(clean.stdout)")
+
+        try repo.write("manifests/web.yaml", GitRepoBuilder.service("web", image: "shop/web:1.1", replicas: 1))
+        try repo.write("manifests/api.yaml", GitRepoBuilder.service("api", image: "shop/api:1.0", replicas: 1))
+        try repo.write("README.md", "more notes")
+        let dirty = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", "none", "--project", "shop"])
+        #expect(dirty.status == 0)
+        #expect(dirty.stderr == """
+            warning: uncommitted changes to manifests (manifests/api.yaml, manifests/web.yaml) are not in this plan: \
+            berth reads the commit HEAD, as berth watch does; commit them to plan them
+
+            """)
+        // The plan is the commit's: web at 1.0, no api.
+        #expect(dirty.stdout == clean.stdout)
+        // Another ref than HEAD is not the work tree's: no warning.
+        let other = try ProcessRunner.berth(["plan", "--repo", repo.path, "--ref", sha, "--observed", "none", "--project", "shop"])
+        #expect(other.stderr == "")
+    }
 }

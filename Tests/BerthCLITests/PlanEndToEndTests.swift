@@ -39,7 +39,7 @@ import BerthTestSupport
         let project = URL(fileURLWithPath: repo.path).lastPathComponent
         let r = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", "none", "--detailed-exitcode"])
         #expect(r == ProcessResult(stdout: """
-            Berth plan for project \(project) at commit \(sha.prefix(7))
+            Berth plan for project \(project) at commit \(sha.prefix(7)) (prune: on)
 
             Symbols: + create
 
@@ -74,6 +74,7 @@ import BerthTestSupport
 
               ],
               "project" : "shop",
+              "prune" : true,
               "revision" : "\(sha)",
               "steps" : [
                 {
@@ -123,7 +124,7 @@ import BerthTestSupport
         let file = try Self.observedFile(repo, ObservedState(project: "shop", services: [Self.instances(spec, 1)]))
         let r = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", file, "--detailed-exitcode"])
         #expect(r == ProcessResult(stdout: """
-            Berth plan for project shop at commit \(sha.prefix(7))
+            Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)
 
             No changes. Desired state matches what runs.
 
@@ -140,7 +141,7 @@ import BerthTestSupport
             try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", file, "--detailed-exitcode", "--format", format])
         }
         #expect(try run("text") == ProcessResult(stdout: """
-            Berth plan for project shop at commit \(sha.prefix(7))
+            Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)
 
             No changes. Desired state matches what runs.
 
@@ -158,6 +159,7 @@ import BerthTestSupport
 
               ],
               "project" : "shop",
+              "prune" : true,
               "revision" : "\(sha)",
               "steps" : [
 
@@ -194,7 +196,7 @@ import BerthTestSupport
         }
         let allow = ["plan", "--repo", repo.path, "--observed", file, "--prune", "--allow-mass-delete", "--detailed-exitcode"]
         #expect(try ProcessRunner.berth(allow) == ProcessResult(stdout: """
-            Berth plan for project shop at commit \(sha.prefix(7))
+            Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)
 
             Symbols: - delete
 
@@ -213,6 +215,7 @@ import BerthTestSupport
 
               ],
               "project" : "shop",
+              "prune" : true,
               "revision" : "\(sha)",
               "steps" : [
                 {
@@ -277,7 +280,7 @@ import BerthTestSupport
         let file = try Self.observedFile(repo, ObservedState(project: "shop", services: [Self.instances(spec, 2), legacy]))
         let r = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", file, "--prune", "--allow-mass-delete"])
         #expect(r.stdout == """
-            Berth plan for project shop at commit \(sha.prefix(7))
+            Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)
 
             No changes for the services that loaded. The desired state has 1 error: the services that did not load are left as they run.
 
@@ -301,7 +304,7 @@ import BerthTestSupport
         defer { repo.cleanup() }
         let r = try ProcessRunner.berth(["plan", "--repo", repo.path, "--observed", "none", "--project", "shop", "--detailed-exitcode"])
         #expect(r == ProcessResult(stdout: """
-            Berth plan for project shop at commit \(sha.prefix(7))
+            Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)
 
             No changes for the services that loaded. The desired state has 1 error: the services that did not load are left as they run.
 
@@ -331,6 +334,7 @@ import BerthTestSupport
 
               ],
               "project" : "shop",
+              "prune" : true,
               "revision" : "\(sha)",
               "steps" : [
 
@@ -369,7 +373,7 @@ import BerthTestSupport
             """
         let text = try run("text")
         #expect(text == ProcessResult(stdout: """
-            Berth plan for project shop at commit \(sha.prefix(7))
+            Berth plan for project shop at commit \(sha.prefix(7)) (prune: on)
 
             Symbols: + create
 
@@ -400,6 +404,7 @@ import BerthTestSupport
 
               ],
               "project" : "shop",
+              "prune" : true,
               "revision" : "\(sha)",
               "steps" : [
                 {

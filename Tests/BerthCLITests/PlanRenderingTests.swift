@@ -36,7 +36,7 @@ import BerthCore
                                 env: ["DB_PASSWORD": "hunter2", "CUSTOMER_URL": "http://customer:8080"])
         let p = try plan([booking, customer], [])
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: off)
 
             Symbols: + create
 
@@ -73,7 +73,7 @@ import BerthCore
         customer.replicas = 0
         let p = try plan([customer], [Self.running("customer", 2, revision: customer.revision.id)])
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: off)
 
             Symbols: > scale
 
@@ -101,6 +101,7 @@ import BerthCore
 
               ],
               "project" : "shop",
+              "prune" : false,
               "revision" : "\(Self.commit)",
               "steps" : [
                 {
@@ -145,7 +146,7 @@ import BerthCore
         ])
         let (d, b) = (db.revision.id, booking.revision.id)
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: off)
 
             Symbols: ~ update
 
@@ -176,6 +177,7 @@ import BerthCore
 
               ],
               "project" : "shop",
+              "prune" : false,
               "revision" : "\(Self.commit)",
               "steps" : [
                 {
@@ -248,7 +250,7 @@ import BerthCore
         observed.instances[1].restartCount = 4
         let p = try plan([customer], [observed])
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: off)
 
             Symbols: ! heal
 
@@ -276,6 +278,7 @@ import BerthCore
 
               ],
               "project" : "shop",
+              "prune" : false,
               "revision" : "\(Self.commit)",
               "steps" : [
                 {
@@ -314,7 +317,7 @@ import BerthCore
         let customer = Self.spec("customer", replicas: 2)
         let p = try plan([customer], [Self.running("customer", 2, revision: customer.revision.id)])
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: off)
 
             No changes. Desired state matches what runs.
 
@@ -332,6 +335,7 @@ import BerthCore
 
               ],
               "project" : "shop",
+              "prune" : false,
               "revision" : "\(Self.commit)",
               "steps" : [
 
@@ -356,12 +360,12 @@ import BerthCore
         ]
         let p = try plan([customer], services)
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: off)
 
             No changes. Desired state matches what runs.
 
             Not changed:
-              legacy: not in the desired state (2 instances); pass --prune to delete it
+              legacy: not in the desired state (2 instances); kept by --no-prune (leave it out to delete it)
 
             """)
         #expect(PlanRendering.markdown(p) == """
@@ -371,7 +375,7 @@ import BerthCore
 
             **Not changed:**
 
-            - `legacy`: not in the desired state (2 instances); pass --prune to delete it
+            - `legacy`: not in the desired state (2 instances); kept by --no-prune (leave it out to delete it)
 
             """)
         #expect(p.jsonText() == """
@@ -384,11 +388,12 @@ import BerthCore
                     "legacy-2"
                   ],
                   "kind" : "wouldPrune",
-                  "message" : "not in the desired state (2 instances); pass --prune to delete it",
+                  "message" : "not in the desired state (2 instances); kept by --no-prune (leave it out to delete it)",
                   "service" : "legacy"
                 }
               ],
               "project" : "shop",
+              "prune" : false,
               "revision" : "\(Self.commit)",
               "steps" : [
 
@@ -405,7 +410,7 @@ import BerthCore
             """)
         let pruned = try plan([customer, Self.spec("other")], services + [Self.running("other", 1, revision: "0e0e0e0e0e")], prune: true)
         #expect(PlanRendering.text(pruned) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: on)
 
             Symbols: ~ update, - delete
 
@@ -428,7 +433,7 @@ import BerthCore
                                       Self.running("legacy", 1, revision: "1e1e1e1e1e")],
                          prune: true, errors: [error])
         #expect(PlanRendering.text(p) == """
-            Berth plan for project shop at commit 0123456
+            Berth plan for project shop at commit 0123456 (prune: on)
 
             No changes for the services that loaded. The desired state has 1 error: the services that did not load are left as they run.
 

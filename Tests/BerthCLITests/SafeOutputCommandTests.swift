@@ -67,7 +67,7 @@ import BerthTestSupport
         defer { shop.repo.cleanup() }
         let text = try shop.berth(["plan", "--observed", "none", "--project", "shop"])
         #expect(text == ProcessResult(stdout: """
-            Berth plan for project shop at commit \(shop.c2.prefix(7))
+            Berth plan for project shop at commit \(shop.c2.prefix(7)) (prune: on)
 
             Symbols: + create
 

@@ -84,7 +84,7 @@ import BerthCore
 
         // Without --prune the note counts both entries' instances.
         let kept = try Fx.plan(Fx.desired([customer]), split)
-        #expect(kept.notes.map(\.message) == ["not in the desired state (2 instances); pass --prune to delete it"])
+        #expect(kept.notes.map(\.message) == ["not in the desired state (2 instances); kept by --no-prune (leave it out to delete it)"])
         #expect(kept.notes.map(\.instances) == [["legacy-1", "legacy-2"]])
     }
 

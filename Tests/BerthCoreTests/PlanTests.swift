@@ -15,6 +15,7 @@ import BerthCore
 
               ],
               "project" : "shop",
+              "prune" : false,
               "revision" : "\(Fx.commit)",
               "steps" : [
                 {
@@ -286,7 +287,7 @@ import BerthCore
         #expect(without.steps.isEmpty)
         #expect(without.notes == [PlanNote(
             kind: .wouldPrune, service: "legacy", instances: ["legacy-1", "legacy-2"],
-            message: "not in the desired state (2 instances); pass --prune to delete it")])
+            message: "not in the desired state (2 instances); kept by --no-prune (leave it out to delete it)")])
         let with = try Fx.plan(Fx.desired([booking, customer]), observed, prune: true)
         #expect(lines(with) == [
             "0 delete legacy: not in the desired state | from shop/legacy:1.0 x2 | [legacy-1, legacy-2]",
@@ -348,7 +349,7 @@ import BerthCore
         // Without --prune they are a note, like any service not desired.
         let kept = try Fx.plan(Fx.desired([customer]), Fx.observed([Fx.instances(of: customer, 2), strays]))
         #expect(kept.steps.isEmpty)
-        #expect(kept.notes.map(\.message) == ["not in the desired state (1 instance); pass --prune to delete it"])
+        #expect(kept.notes.map(\.message) == ["not in the desired state (1 instance); kept by --no-prune (leave it out to delete it)"])
     }
 
     @Test func noPruneWhileTheDesiredStateHasErrors() throws {

@@ -76,7 +76,7 @@ import Testing
             let desired = DesiredState(services: ["customer": customer], commit: "c1")
             let keep = try Planner.plan(desired: desired, observed: observed, options: PlanOptions())
             #expect(keep.steps.isEmpty)
-            #expect(keep.notes.map(\.message) == ["not in the desired state (1 instance); pass --prune to delete it"])
+            #expect(keep.notes.map(\.message) == ["not in the desired state (1 instance); kept by --no-prune (leave it out to delete it)"])
             let prune = try Planner.plan(desired: desired, observed: observed, options: PlanOptions(prune: true))
             #expect(prune.steps.map { "\($0.action.rawValue) \($0.service) \($0.instances ?? [])" } == ["delete (strays) [\"\(stray)\"]"])
             _ = kept

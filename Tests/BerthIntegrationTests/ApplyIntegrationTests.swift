@@ -55,7 +55,7 @@ import Testing
         let status = try shop.status()
         let revisions = ["booking", "customer", "gateway"].map { status.service($0)?.revision ?? "?" }
         #expect(again.stdout == """
-            Berth plan for project \(shop.project) at commit \(try shop.repo.sha("HEAD").prefix(7))
+            Berth plan for project \(shop.project) at commit \(try shop.repo.sha("HEAD").prefix(7)) (prune: on)
 
             No changes. Desired state matches what runs.
 
@@ -210,7 +210,7 @@ import Testing
         #expect(try shop.leftovers() == "")
     }
 
-    @Test func pruneDeletesWhatLeftGitOnlyWhenAsked() async throws {
+    @Test func pruneDeletesWhatLeftGitUnlessToldNotTo() async throws {
         let shop = try await Shop("prune")
         defer { shop.cleanup() }
         try shop.service("customer", image: "shop/customer:1.0", replicas: 1)
@@ -221,12 +221,14 @@ import Testing
         try shop.repo.remove("manifests/gateway.yaml")
         try shop.commit("no gateway")
 
-        var r = try shop.apply()
+        var r = try shop.apply(["--no-prune"])
         #expect(r.status == 0)
-        #expect(r.stdout.contains("pass --prune to delete it"), "\(r.stdout)")
+        #expect(r.stdout.contains("(prune: off)\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("gateway: not in the desired state (1 instance); kept by --no-prune (leave it out to delete it)"), "\(r.stdout)")
         #expect(try await shop.containers("gateway").count == 1)
 
-        r = try shop.apply(["--prune"])
+        // Apply prunes by default, as plan and watch do.
+        r = try shop.apply()
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("Plan: 0 to create, 0 to update, 0 to scale, 0 to heal, 1 to delete."))
         #expect(try await shop.containers("gateway").isEmpty)

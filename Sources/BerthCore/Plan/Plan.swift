@@ -5,7 +5,7 @@ import Foundation
 ///
 /// JSON (DESIGN.md, add fields, never rename): `{"formatVersion": 1, "revision", "project",
 /// "steps": [PlanStep], "summary": {"create", "scale", "update", "heal", "delete"},
-/// "notes": [PlanNote]}`.
+/// "notes": [PlanNote], "prune": true|false}`.
 public struct Plan: Sendable, Hashable, Codable {
     /// The commit the desired state was read from (nil for files on disk).
     public var revision: String?
@@ -18,6 +18,10 @@ public struct Plan: Sendable, Hashable, Codable {
     /// Errors in the desired state: services that did not load are left as they are, and
     /// nothing is pruned. 0 for a clean desired state.
     public var desiredErrors: Int
+    /// Whether the plan deletes services no longer in git (`--prune`, the default of plan,
+    /// apply and watch alike, or `--no-prune`); nil for a plan made without saying (one
+    /// decoded from an older document). The text's first line says `prune: on|off`.
+    public var prune: Bool?
 
     public init(
         revision: String?, project: String, steps: [PlanStep], notes: [PlanNote] = [], desiredErrors: Int = 0
@@ -43,7 +47,7 @@ public struct Plan: Sendable, Hashable, Codable {
     /// Number of waves (0 for an empty plan).
     public var waveCount: Int { (steps.map(\.wave).max() ?? -1) + 1 }
 
-    enum CodingKeys: String, CodingKey { case formatVersion, revision, project, steps, summary, notes, desiredErrors }
+    enum CodingKeys: String, CodingKey { case formatVersion, revision, project, steps, summary, notes, desiredErrors, prune }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +57,7 @@ public struct Plan: Sendable, Hashable, Codable {
             steps: try c.decode([PlanStep].self, forKey: .steps),
             notes: try c.decodeIfPresent([PlanNote].self, forKey: .notes) ?? [],
             desiredErrors: try c.decodeIfPresent(Int.self, forKey: .desiredErrors) ?? 0)
+        prune = try c.decodeIfPresent(Bool.self, forKey: .prune)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -64,6 +69,7 @@ public struct Plan: Sendable, Hashable, Codable {
         try c.encode(summary, forKey: .summary)
         try c.encode(notes, forKey: .notes)
         if desiredErrors > 0 { try c.encode(desiredErrors, forKey: .desiredErrors) }
+        try c.encodeIfPresent(prune, forKey: .prune)
     }
 
     /// The JSON document: pretty-printed, sorted keys, slashes unescaped, trailing newline.

@@ -73,7 +73,9 @@ public enum PlanRendering {
 
     public static func text(_ plan: Plan) -> String {
         func safe(_ s: String) -> String { SafeText.escaped(s) }
-        var out = safe("Berth plan for project \(plan.project) at commit \(shortCommit(plan.revision))") + "\n\n"
+        // The prune setting on the first line: a plan read without it is not what watch does.
+        let prune = plan.prune.map { " (prune: \($0 ? "on" : "off"))" } ?? ""
+        var out = safe("Berth plan for project \(plan.project) at commit \(shortCommit(plan.revision))") + prune + "\n\n"
         if plan.steps.isEmpty {
             out += (plan.desiredErrors > 0 ? incomplete(plan, empty: true) : noChanges) + "\n"
         } else {

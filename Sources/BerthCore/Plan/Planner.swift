@@ -142,7 +142,7 @@ public enum Planner {
                     } else {
                         notes.append(PlanNote(
                             kind: .wouldPrune, service: o.name, instances: ids,
-                            message: "not in the desired state (\(count)); pass --prune to delete it"))
+                            message: "not in the desired state (\(count)); kept by --no-prune (leave it out to delete it)"))
                     }
                 }
             } else {
@@ -158,9 +158,11 @@ public enum Planner {
         // inside a sort costs.
         let keys = steps.map(\.sortKey)
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
-        return Plan(
+        var plan = Plan(
             revision: desired.commit, project: observed.project, sortedSteps: order.map { steps[$0] },
             notes: notes, desiredErrors: desired.diagnostics.filter { $0.severity == .error }.count)
+        plan.prune = options.prune
+        return plan
     }
 
     /// `want` instances, all of `revision`, none to replace: nothing to do.

@@ -14,7 +14,9 @@ struct ApplyCommand: AsyncParsableCommand {
             Steps run wave by wave; the steps of one wave run at once. A service is created or \
             updated only once the services it depends on are healthy. A rolling update starts a \
             new instance, waits until it is healthy, then drains and stops an old one; a new \
-            instance that fails or misses progressDeadline rolls the service back (or pauses it).
+            instance that fails or misses progressDeadline rolls the service back (or pauses it). \
+            Services no longer in git are deleted, as berth plan shows and berth watch does \
+            (--no-prune keeps them).
             Progress goes to standard error, one line per event; the plan and the final status \
             to standard output.
             Exit codes: 0 converged, 1 any failure (a rolled-back or paused rollout included), \
@@ -36,8 +38,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var runtimeOptions: RuntimeOptions
     @OptionGroup var projectOptions: ProjectOptions
 
-    @Flag(name: .long, help: "Delete services that are no longer in the desired state.")
-    var prune = false
+    @OptionGroup var pruning: PruneOptions
 
     @Option(name: .customLong("delete-volume"), help: "Delete this named volume of the project and all its data, with the plan's confirmation (repeatable). Refused while a service of the desired state mounts it; a prune never deletes a volume.")
     var deleteVolumes: [String] = []
@@ -88,7 +89,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         // The one sync pipeline, once: overlays, observe, plan (printed), ask, apply.
         var options = SyncPipeline.Options()
-        options.plan = PlanOptions(prune: prune, allowMassDelete: allowMassDelete)
+        options.plan = PlanOptions(prune: pruning.prune, allowMassDelete: allowMassDelete)
         let pipeline = SyncPipeline(
             project: project, provider: ReadDesiredState(desired), runtime: runtime,
             // New replicas join, and old ones drain from, the project's `berth proxy` if one runs.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthCore
 import BerthEngine
+import BerthGit
 import Foundation
 
 struct PlanCommand: AsyncParsableCommand {
@@ -10,6 +11,11 @@ struct PlanCommand: AsyncParsableCommand {
         discussion: """
             Symbols: + create, ~ update, > scale, ! heal, - delete. Steps of one wave do not \
             depend on each other; deletes come last, in reverse dependency order.
+
+            The plan is what `berth apply` and `berth watch` would do: all three prune by \
+            default (--no-prune keeps services no longer in git), and the first line says \
+            prune: on or off. berth plans the commit, never the work tree: uncommitted \
+            changes to manifests get a warning that they are not in the plan.
 
             Exit codes: 0 success; with --detailed-exitcode 0 no changes, 2 changes present; \
             1 error (including a desired state with errors, a dependency cycle, or a refused \
@@ -29,8 +35,7 @@ struct PlanCommand: AsyncParsableCommand {
         valueName: "FILE|none"))
     var observed: String?
 
-    @Flag(name: .long, help: "Delete services that are no longer in the desired state.")
-    var prune = false
+    @OptionGroup var pruning: PruneOptions
 
     @Flag(name: .long, help: "Allow a plan that deletes more than half of the running services.")
     var allowMassDelete = false
@@ -60,13 +65,14 @@ struct PlanCommand: AsyncParsableCommand {
         let desired = try await Self.loadDesiredState(source)
 
         for d in desired.diagnostics.sorted() { Self.stderr(d.rendered + "\n") }
+        await Self.warnAboutUncommittedChanges(source)
 
         let plan: Plan
         do {
             // Autoscaled services at what runs, within their bounds: their count is not drift.
             plan = try Planner.plan(
                 desired: desired.autoscaled(observed: observedState), observed: observedState,
-                options: PlanOptions(prune: prune, allowMassDelete: allowMassDelete))
+                options: PlanOptions(prune: pruning.prune, allowMassDelete: allowMassDelete))
         } catch {
             throw Failure("error: \(error)")
         }
@@ -87,6 +93,23 @@ struct PlanCommand: AsyncParsableCommand {
 
 /// Where `berth plan` gets its inputs.
 extension PlanCommand {
+    /// `berth plan` and `berth apply` read the commit, never the work tree: say so when the
+    /// work tree's manifests differ from it (for `--ref HEAD` of a local work tree only, where
+    /// the two are meant to be the same).
+    static func warnAboutUncommittedChanges(_ source: SourceOptions) async {
+        guard source.ref == "HEAD", source.repo.map({ !GitRepository.isRemote($0) }) ?? true,
+              let repository = try? await source.openRepository(), await repository.workDirectory != nil,
+              let head = try? await repository.resolve("HEAD")
+        else { return }
+        let src = GitDesiredStateSource(repository: repository)
+        guard let path = try? await src.manifestsPath(at: head, requested: source.path, revision: "HEAD") else { return }
+        let changed = await repository.uncommittedChanges(under: path).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+        guard !changed.isEmpty else { return }
+        let shown = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? " and \(changed.count - 5) more" : "")
+        Self.stderr(SafeText.escaped(
+            "warning: uncommitted changes to manifests (\(shown)) are not in this plan: berth reads the commit HEAD, as berth watch does; commit them to plan them") + "\n")
+    }
+
     /// Desired state from the git tree of `--ref` (never the working copy).
     static func loadDesiredState(_ source: SourceOptions) async throws -> DesiredState {
         try await withSourceErrors {

@@ -56,8 +56,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("public-read"), help: "With --listen on an address other than loopback: serve reads (status, plan, journal, metrics) without a token, to anyone who can reach it.")
     var publicRead = false
 
-    @Flag(name: .customLong("no-prune"), help: "Keep services that are no longer in git (default: delete them).")
-    var noPrune = false
+    @OptionGroup var pruning: PruneOptions
 
     @Flag(name: .customLong("allow-mass-delete"), help: "Allow a sync that deletes more than half of the running services.")
     var allowMassDelete = false
@@ -170,7 +169,7 @@ struct WatchCommand: AsyncParsableCommand {
 
         var options = ReconcileLoop.Options()
         options.interval = .milliseconds(Millis(parsing: interval)!.milliseconds)
-        options.plan = PlanOptions(prune: !noPrune, allowMassDelete: allowMassDelete)
+        options.plan = PlanOptions(prune: pruning.prune, allowMassDelete: allowMassDelete)
         let repo = source.repo
         let git = GitDesiredStateProvider(ref: source.ref, path: source.path) {
             try await SourceOptions.openRepository(repo, environment: environment)
