@@ -19,6 +19,12 @@ public struct WatchMetrics: Sendable, Hashable {
     public var invalidErrors = 0
     public var backoffServices = 0
     public var heldBackServices = 0
+    /// Journal writes that failed (each retried at the next sync).
+    public var journalWriteFailures = 0
+    /// Sync records waiting in memory for the journal.
+    public var journalUnwritten = 0
+    /// Sync records dropped after waiting behind `SyncPipeline.unwrittenLimit` others.
+    public var journalRecordsDropped = 0
 
     public init() {}
 
@@ -71,6 +77,17 @@ public struct WatchMetrics: Sendable, Hashable {
                 "berth_held_back_services", .gauge,
                 help: "Services whose rollout of this commit failed and was rolled back.",
                 samples: [MetricSample([p], heldBackServices)]),
+            MetricFamily(
+                "berth_journal_write_failures_total", .counter,
+                help: "Journal writes that failed (a full disk, an unwritable file); each record is retried at the next sync.",
+                samples: [MetricSample([p], journalWriteFailures)]),
+            MetricFamily(
+                "berth_journal_records_unwritten", .gauge, help: "Sync records waiting in memory for the journal.",
+                samples: [MetricSample([p], journalUnwritten)]),
+            MetricFamily(
+                "berth_journal_records_dropped_total", .counter,
+                help: "Sync records dropped after 10,000 others waited unwritten.",
+                samples: [MetricSample([p], journalRecordsDropped)]),
         ])
     }
 }

@@ -14,6 +14,10 @@ public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             return "journal \(path) is damaged: \(operation) failed: \(message) (SQLite code \(code)); "
                 + "berth watch moves a damaged journal aside and starts a new one when it opens it: restart berth watch"
         }
+        if code & 0xFF == SQLITE_FULL {
+            return "journal \(path): \(operation) failed: \(message) (SQLite code \(code)); free space on the disk that holds the state directory "
+                + "(berth watch keeps the records it could not write in memory and writes them once it can)"
+        }
         return "journal \(path): \(operation) failed: \(message) (SQLite code \(code)); check that the state directory is writable and not shared with another berth watch of the same project"
     }
 }

@@ -75,6 +75,11 @@ public actor SyncPipeline {
     public internal(set) var runtimeError: String?
     /// Why the last sync could not plan (a dependency cycle, a mass delete it may not do).
     public internal(set) var planError: String?
+    /// Journal records not written yet (a full disk, an unwritable file), oldest first:
+    /// written at the next sync that can (`flushJournal`).
+    var unwritten: [JournalRecord] = []
+    /// Why the last journal write failed, while records wait unwritten.
+    public internal(set) var journalError: String?
     var fetchFailures = 0
     var observeFailures = 0
     /// The newest observation (by when it began), with the services' generations then.
@@ -182,6 +187,7 @@ public actor SyncPipeline {
         if !request.fetch, request.triggers == [.heal], let scope = healScope() {
             return await heal(scope)
         }
+        await flushJournal()
         var run = SyncRun(request: request, started: now(), startedAt: .now)
         let prepared: PreparedSync
         do {

@@ -160,9 +160,44 @@ extension SyncPipeline {
         lastSync = SyncSummary(
             trigger: record.trigger, result: record.result, commit: record.commit, started: record.started,
             ended: record.ended, steps: record.steps.count, errors: record.errors)
-        guard let journal else { return }
-        do { _ = try await journal.append(record) } catch {
-            logger.error("could not write the journal", metadata: ["error": "\(error)"])
+        guard journal != nil else { return }
+        if unwritten.count >= Self.unwrittenLimit {
+            unwritten.removeFirst()
+            metrics.journalRecordsDropped += 1
+            logger.error("the journal has been unwritable for \(Self.unwrittenLimit) syncs: the oldest unwritten record is dropped")
+        }
+        unwritten.append(record)
+        await flushJournal()
+    }
+
+    /// At most this many records wait in memory for the journal.
+    static let unwrittenLimit = 10_000
+
+    /// Writes the records not written yet, oldest first, up to the first that fails: it and
+    /// the rest wait for the next sync (issue 18, finding 10: with the disk full, 7 of 10
+    /// records were dropped with a log line each and no metric).
+    func flushJournal() async {
+        guard let journal, !unwritten.isEmpty else { return }
+        var written = 0
+        while let record = unwritten.first {
+            do {
+                _ = try await journal.append(record)
+            } catch {
+                metrics.journalWriteFailures += 1
+                metrics.journalUnwritten = unwritten.count
+                journalError = "\(error)"
+                logger.error(
+                    "could not write the journal; the sync records are kept in memory and written at the next sync",
+                    metadata: ["error": "\(error)", "journal.unwritten": "\(unwritten.count)"])
+                return
+            }
+            unwritten.removeFirst()
+            written += 1
+        }
+        metrics.journalUnwritten = 0
+        if journalError != nil {
+            journalError = nil
+            logger.info("the journal is writable again", metadata: ["journal.written": "\(written)"])
         }
     }
 
@@ -193,7 +228,8 @@ extension SyncPipeline {
             invalid: invalid, lastSync: lastSync,
             backoff: backoff.active(now: t),
             heldBack: heldBack.values.sorted { $0.service < $1.service },
-            sourceError: sourceError, runtimeError: runtimeError, planError: planError)
+            sourceError: sourceError, runtimeError: runtimeError, planError: planError,
+            journalUnwritten: unwritten.count, journalError: journalError)
     }
 
     /// What status needs beyond git and the runtime: the held-back rollouts, and the

@@ -15,12 +15,19 @@ public struct WatchStatus: Sendable, Encodable {
     public var runtimeError: String?
     /// Why the loop cannot plan (a dependency cycle, a mass delete it may not do).
     public var planError: String?
+    /// Sync records the journal could not take yet (kept in memory, written at the next
+    /// sync that can), and why; `watch.journal` in JSON only while there are some.
+    public var journalUnwritten = 0
+    public var journalError: String?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion, project, services, watch
     }
     enum WatchKeys: String, CodingKey {
-        case desiredCommit, newestCommit, lastAppliedCommit, invalid, lastSync, backoff, heldBack, sourceError, runtimeError, planError
+        case desiredCommit, newestCommit, lastAppliedCommit, invalid, lastSync, backoff, heldBack, sourceError, runtimeError, planError, journal
+    }
+    enum JournalKeys: String, CodingKey {
+        case unwritten, error
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -39,6 +46,11 @@ public struct WatchStatus: Sendable, Encodable {
         try w.encodeIfPresent(sourceError, forKey: .sourceError)
         try w.encodeIfPresent(runtimeError, forKey: .runtimeError)
         try w.encodeIfPresent(planError, forKey: .planError)
+        if journalUnwritten > 0 {
+            var j = w.nestedContainer(keyedBy: JournalKeys.self, forKey: .journal)
+            try j.encode(journalUnwritten, forKey: .unwritten)
+            try j.encodeIfPresent(journalError, forKey: .error)
+        }
     }
 
     public func jsonText() -> String {
