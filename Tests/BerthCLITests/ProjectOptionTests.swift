@@ -57,6 +57,42 @@ import BerthTestSupport
         #expect(journal.status == 1)
         #expect(journal.stderr.hasPrefix("error: journal \(dir.path)/berth/my-shop-\(n)/journal.sqlite: open failed"))
     }
+
+    /// Issue 17, item 4: one project name for a repository whatever folder it is cloned into,
+    /// from `project:` in its committed `berth.yaml`; a bad name there is cleaned, with a warning.
+    @Test func berthYamlNamesTheProjectInEveryClone() throws {
+        let repo = try GitRepoBuilder()
+        defer { repo.cleanup() }
+        try repo.write("manifests/web.yaml", GitRepoBuilder.service("web", image: "shop/web:1.0", replicas: 1))
+        try repo.write("berth.yaml", "project: travel-shop\n")
+        _ = try repo.commit("web, named")
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let clone = dir.url.appendingPathComponent("Another Folder").path
+        _ = try repo.git(["clone", "-q", repo.path, clone])
+
+        func project(_ path: String, cwd: Bool = false) throws -> ProcessResult {
+            try ProcessRunner.berth(["plan", "--observed", "none", "--format", "json"] + (cwd ? [] : ["--repo", path]),
+                                    in: cwd ? URL(fileURLWithPath: path + "/manifests") : nil)
+        }
+        for r in [try project(repo.path), try project(clone), try project(clone, cwd: true)] {
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stderr == "")
+            #expect(r.stdout.contains("\"project\" : \"travel-shop\""), "\(r.stdout)")
+        }
+        // --project still wins.
+        let flag = try ProcessRunner.berth(["plan", "--observed", "none", "--repo", clone, "--project", "other"])
+        #expect(flag.stdout.hasPrefix("Berth plan for project other "))
+
+        try "project: Travel Shop\n".write(toFile: clone + "/berth.yaml", atomically: true, encoding: .utf8)
+        let bad = try project(clone)
+        #expect(bad.status == 0)
+        #expect(bad.stderr == """
+            warning: \(clone)/berth.yaml:1:10: project "Travel Shop": 'T' is not allowed; using travel-shop (write project: travel-shop to say so)
+
+            """)
+        #expect(bad.stdout.contains("\"project\" : \"travel-shop\""))
+    }
 }
 
 /// The top-level `"project"` of a JSON document.

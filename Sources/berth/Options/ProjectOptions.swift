@@ -5,11 +5,12 @@ import ArgumentParser
 ///
 /// A project name is an RFC 1123 label: lowercase letters, digits and '-', starting and
 /// ending with a letter or digit, at most 63 characters (it names Docker containers, a
-/// network and a state folder). The default is the repository's folder name made into
-/// one: lowercased, every other character turned into '-' (`My Shop` → `my-shop`).
+/// network and a state folder). The default is `project:` in `berth.yaml` at the root of the
+/// work tree (`ProjectFile`: one name for every clone), else the repository's folder name
+/// made into one: lowercased, every other character turned into '-' (`My Shop` → `my-shop`).
 struct ProjectOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Project name that separates repositories on one host: lowercase letters, digits and '-' (default: the repository's folder name, e.g. `My Shop` → my-shop).",
+        "Project name that separates repositories on one host: lowercase letters, digits and '-' (default: `project:` in the repository's berth.yaml, else its folder name, e.g. `My Shop` → my-shop).",
         valueName: "NAME"))
     var project: String?
 
@@ -53,8 +54,11 @@ struct ProjectOptions: ParsableArguments {
         return out.isEmpty ? "berth" : out
     }
 
-    /// `--project`, else the repository's folder name, cleaned.
+    /// `--project`, else `project:` of the work tree's `berth.yaml` (the same in every clone),
+    /// else the repository's folder name, cleaned.
     func name(_ source: SourceOptions) -> String {
-        project ?? Self.cleaned(PlanCommand.defaultProject(source))
+        if let project { return project }
+        if let root = ProjectFile.root(source), let named = ProjectFile.project(inRoot: root) { return named }
+        return Self.cleaned(PlanCommand.defaultProject(source))
     }
 }
