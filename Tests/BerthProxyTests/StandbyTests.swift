@@ -1,5 +1,6 @@
 import BerthCore
 @testable import BerthProxy
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -58,7 +59,15 @@ struct StandbyTests {
         let balancer = Balancer(bindHost: "127.0.0.1")
         let port = try await balancer.listen(publish: 8081, service: "web", bindPort: 0)
         defer { Task { await balancer.shutdown() } }
-        #expect(try await TestClient.exchange(port: port, send: Self.request) == "")
+        // Closed with no answer: an end of stream, or a reset when the request was in the
+        // proxy's receive buffer as it closed (the kernel's choice; 1 run in 5 here).
+        let answer: String
+        do {
+            answer = try await TestClient.exchange(port: port, send: Self.request)
+        } catch let error as IOError where error.errnoCode == ECONNRESET {
+            answer = ""
+        }
+        #expect(answer == "")
         #expect(balancer.table.counters()["web"]?.rejected == 1)
         // Declared, then no longer: the listener of a service with no endpoint closes.
         await balancer.declare([StandbyService(service: "web", publish: [8081])])
