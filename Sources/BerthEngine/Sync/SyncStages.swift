@@ -207,18 +207,12 @@ extension SyncPipeline {
         dead[instance.id, default: DeadInstance(service: instance.service, exitCode: nil, destroyed: false)].unhealthy = true
     }
 
-    /// The services that the marks name, when a heal can plan from the last observation
-    /// (nil: there are no marks, a mark names no service or an instance that observation
-    /// does not list — a replacement started after it, killed before it was healthy — or
-    /// nothing was observed yet; the sync then observes afresh).
+    /// The services that the marks name, for the heal path (nil: there are no marks, a mark
+    /// names no service, or nothing was observed yet). Whether the last observation will
+    /// do is the heal's to decide (`heal`: it observes afresh when it does not list a mark).
     func healScope() -> Set<String>? {
-        guard !dead.isEmpty, let observed = observation?.state else { return nil }
-        var services: Set<String> = []
-        for (id, mark) in dead {
-            guard let service = mark.service, observed.lists(id, of: service) else { return nil }
-            services.insert(service)
-        }
-        return services
+        guard !dead.isEmpty, observation != nil, dead.values.allSatisfy({ $0.service != nil }) else { return nil }
+        return Set(dead.values.compactMap(\.service))
     }
 
     /// Uses up the marks of `services`.
