@@ -61,3 +61,37 @@ import Testing
         #expect(await loop.metricsText().contains("berth_journal_records_unwritten{project=\"shop\"} 0\n"))
     }
 }
+
+/// Heals run on tasks of their own, so the pipeline journals from several at once. The
+/// journal write is an `await`: a second record arriving while the first is written must
+/// neither write that first one twice nor remove a record another writer still holds (it
+/// trapped "Can't remove first element from an empty collection" in one CI run).
+@Suite struct JournalConcurrentWritesTests {
+    @Test func concurrentHealsJournalEachRecordOnceAndNeverTrap() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let journal = try Journal(path: dir.path + "/journal.sqlite")
+        let source = ScriptedSource()
+        let runtime = TestRuntime(delay: .milliseconds(1))
+        let loop = LoopHeldBackTests.loop(source, runtime, journal: journal)
+        let names = (0..<8).map { "svc\($0)" }
+        source.set(LoopFx.desired(names.map { LoopFx.spec($0) }, commit: "c1"))
+        await loop.syncOnce()
+        let rounds = 20
+        for _ in 0..<rounds {
+            for name in names {
+                let victim = try #require(await runtime.instances(of: name).first { $0.state == .running }?.id)
+                // Killed, not crashed: the crash-loop backoff would hold the next heals back.
+                await runtime.setState(victim, .exited, exitCode: 137)
+                _ = await loop.pipeline.note(RuntimeEvent(kind: .killed(signal: "KILL"), instanceID: victim, service: name, revision: nil))
+                _ = await loop.pipeline.note(RuntimeEvent(kind: .died(exitCode: 137), instanceID: victim, service: name, revision: nil))
+            }
+            await withTaskGroup(of: Void.self) { group in
+                for name in names { group.addTask { _ = await loop.pipeline.heal([name]) } }
+            }
+        }
+        let records = try await journal.records(limit: 1_000)
+        #expect(records.count == 1 + rounds * names.count, "one record per sync, each once: \(records.count)")
+        #expect(await loop.status().journalUnwritten == 0)
+    }
+}

@@ -76,8 +76,12 @@ public actor SyncPipeline {
     /// Why the last sync could not plan (a dependency cycle, a mass delete it may not do).
     public internal(set) var planError: String?
     /// Journal records not written yet (a full disk, an unwritable file), oldest first:
-    /// written at the next sync that can (`flushJournal`).
-    var unwritten: [JournalRecord] = []
+    /// written at the next sync that can (`flushJournal`), each under a number of its own.
+    var unwritten: [(number: Int, record: JournalRecord)] = []
+    var journalNumbers = 0
+    /// The one write of `unwritten` under way: heals journal from tasks of their own, and
+    /// two writers would each write the oldest record and then each remove one.
+    var journalFlush: Task<Void, Never>?
     /// Why the last journal write failed, while records wait unwritten.
     public internal(set) var journalError: String?
     var fetchFailures = 0

@@ -166,7 +166,8 @@ extension SyncPipeline {
             metrics.journalRecordsDropped += 1
             logger.error("the journal has been unwritable for \(Self.unwrittenLimit) syncs: the oldest unwritten record is dropped")
         }
-        unwritten.append(record)
+        journalNumbers += 1
+        unwritten.append((journalNumbers, record))
         await flushJournal()
     }
 
@@ -175,13 +176,23 @@ extension SyncPipeline {
 
     /// Writes the records not written yet, oldest first, up to the first that fails: it and
     /// the rest wait for the next sync (issue 18, finding 10: with the disk full, 7 of 10
-    /// records were dropped with a log line each and no metric).
+    /// records were dropped with a log line each and no metric). One write runs at a time;
+    /// a caller that finds one under way waits for it, and it writes the caller's record too.
     func flushJournal() async {
-        guard let journal, !unwritten.isEmpty else { return }
+        if let running = journalFlush { return await running.value }
+        guard journal != nil, !unwritten.isEmpty else { return }
+        let flush = Task { await writeUnwritten() }
+        journalFlush = flush
+        await flush.value
+    }
+
+    private func writeUnwritten() async {
+        defer { journalFlush = nil }
+        guard let journal else { return }
         var written = 0
-        while let record = unwritten.first {
+        while let oldest = unwritten.first {
             do {
-                _ = try await journal.append(record)
+                _ = try await journal.append(oldest.record)
             } catch {
                 metrics.journalWriteFailures += 1
                 metrics.journalUnwritten = unwritten.count
@@ -191,7 +202,8 @@ extension SyncPipeline {
                     metadata: ["error": "\(error)", "journal.unwritten": "\(unwritten.count)"])
                 return
             }
-            unwritten.removeFirst()
+            // Past the limit, `journal` may have dropped the oldest while this one was written.
+            unwritten.removeAll { $0.number == oldest.number }
             written += 1
         }
         metrics.journalUnwritten = 0
