@@ -93,6 +93,8 @@ public actor SyncPipeline {
     var dead: [String: DeadInstance] = [:]
     /// Instances killed from outside in the last minute: their death is not a crash.
     var killed: [String: Date] = [:]
+    /// Of those, the ones killed with SIGKILL: healed at the kill, so their `die` is no news.
+    var healedAtKill: Set<String> = []
     public internal(set) var isStopping = false
     /// The cause of each service's last autoscale decision, for its journal step.
     var autoscaleCauses: [String: String] = [:]
