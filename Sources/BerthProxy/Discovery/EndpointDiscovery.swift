@@ -25,6 +25,12 @@ public actor EndpointDiscovery {
     let resyncInterval: Duration
     private var probes: [String: Task<Void, Never>] = [:]
     private var known: Set<String> = []
+    /// Changes handled so far; while a read of the source is under way (`reading` > 0), the
+    /// number of each instance's last change: an answer the source gave before a change
+    /// must not undo it (the change stream is handled while a resync waits for its list).
+    private var changeCount = 0
+    private var changedWhileReading: [String: Int] = [:]
+    private var reading = 0
 
     public init(
         source: any EndpointSource, project: String, balancer: Balancer, resyncInterval: Duration = .seconds(10),
@@ -80,14 +86,15 @@ public actor EndpointDiscovery {
 
     /// Brings the table in line with what runs now.
     public func resync() async throws {
-        let snapshot = try await source.endpoints(project: project)
+        let snapshot = try await read { try await source.endpoints(project: project) }
+        let changed = snapshot.changed
         var running: Set<String> = []
-        for endpoint in snapshot.running {
+        for endpoint in snapshot.value.running where !changed.contains(endpoint.instanceID) {
             running.insert(endpoint.instanceID)
             if !known.contains(endpoint.instanceID) { add(endpoint) }
         }
-        let stopped = Set(snapshot.stopped)
-        for id in known.subtracting(running) {
+        let stopped = Set(snapshot.value.stopped)
+        for id in known.subtracting(running) where !changed.contains(id) {
             // Stopped: no new connections; removed once gone.
             if stopped.contains(id) {
                 table.halted(id)
@@ -101,13 +108,33 @@ public actor EndpointDiscovery {
 
     /// Learns one instance now (the control API's `ready` for an instance not seen yet).
     public func learn(_ id: String) async throws -> Bool {
-        guard let endpoint = try await source.endpoint(project: project, instanceID: id) else { return false }
+        let answer = try await read { try await source.endpoint(project: project, instanceID: id) }
+        guard let endpoint = answer.value, !answer.changed.contains(id) else { return false }
         add(endpoint)
         await balancer.syncListeners()
         return true
     }
 
+    /// Asks the source, and says which instances changed (`handle`) while it answered.
+    private func read<T>(_ ask: () async throws -> T) async throws -> (value: T, changed: Set<String>) {
+        let since = changeCount
+        reading += 1
+        defer {
+            reading -= 1
+            if reading == 0 { changedWhileReading = [:] }
+        }
+        let value = try await ask()
+        return (value, Set(changedWhileReading.filter { $0.value > since }.keys))
+    }
+
     public func handle(_ change: EndpointChange) async {
+        changeCount += 1
+        if reading > 0 {
+            switch change {
+            case .started(let endpoint): changedWhileReading[endpoint.instanceID] = changeCount
+            case .stopping(let id), .removed(let id): changedWhileReading[id] = changeCount
+            }
+        }
         switch change {
         case .started(let endpoint):
             // A new life only after a stop; a late report of this life keeps the state that
