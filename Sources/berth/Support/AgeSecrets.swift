@@ -117,17 +117,29 @@ private final class ErrorsReader: @unchecked Sendable {  // `data` written once 
 }
 
 /// The repository secrets are read from: opened once, opened (fetched) again only when a
-/// blob is not in it yet (a commit newer than the last fetch).
+/// blob is not in it yet (a commit newer than the last fetch). One open at a time: the
+/// services of a wave read their secrets at once, and two fetches into one mirror fail on
+/// its lock files.
 actor RepositoryHandle {
     private let open: @Sendable () async throws -> GitRepository
     private var repository: GitRepository?
+    private var opening: Task<GitRepository, any Error>?
 
     init(open: @escaping @Sendable () async throws -> GitRepository) { self.open = open }
 
     func blob(_ id: ObjectID) async throws -> [UInt8] {
         if let repository, let blob = try? await repository.blob(id) { return blob }
-        let fresh = try await open()
+        return try await reopen().blob(id)
+    }
+
+    /// Opens the repository afresh, or waits for the open under way.
+    private func reopen() async throws -> GitRepository {
+        if let opening { return try await opening.value }
+        let task = Task { try await open() }
+        opening = task
+        defer { opening = nil }
+        let fresh = try await task.value
         repository = fresh
-        return try await fresh.blob(id)
+        return fresh
     }
 }
