@@ -55,6 +55,30 @@ struct StandbyTests {
         #expect(balancer.table.counters()["web"]?.rejected == 1)
     }
 
+    /// The declaration changes while a connection is held (watch declares on its own task;
+    /// here the service stops being standby, and its listener closes): the connection still
+    /// ends at the hold limit, and its waiting slot is given back to the service it was
+    /// held for. It used to be given back to whatever the port meant by then (nothing: the
+    /// service counted 1 waiting for good; which the autoscaler reads as demand).
+    @Test func aConnectionHeldWhenTheDeclarationChangesGivesItsSlotBackToItsService() async throws {
+        let balancer = Balancer(bindHost: "127.0.0.1", holdLimit: .milliseconds(300))
+        let port = try await balancer.listen(publish: 8081, service: "web", bindPort: 0)
+        defer { Task { await balancer.shutdown() } }
+        await balancer.declare([StandbyService(service: "web", publish: [8081])])
+        let answer = Task { try? await TestClient.exchange(port: port, send: Self.request) }
+        try await eventually(.seconds(10), "one connection waiting") {
+            balancer.table.counters()["web"]?.connectionsWaiting == 1
+        }
+        await balancer.declare([])
+        #expect(balancer.listening == [:])
+        _ = await answer.value
+        try await eventually(.seconds(5), "the held connection ended") {
+            balancer.table.counters()["web"]?.rejected == 1
+        }
+        #expect(balancer.table.counters()["web"]?.connectionsWaiting == 0)
+        #expect(balancer.table.counters()["web"]?.rejected == 1)
+    }
+
     @Test func aServiceThatIsNotDeclaredIsClosedAtOnceAndItsListenerGoesWithTheDeclaration() async throws {
         let balancer = Balancer(bindHost: "127.0.0.1")
         let port = try await balancer.listen(publish: 8081, service: "web", bindPort: 0)

@@ -350,24 +350,25 @@ public final class EndpointTable: Sendable {
     }
 
     /// Takes a waiting slot for a new connection on `port` that found no ready replica:
-    /// nil when the port's service is not standby (reject it), false when it holds its
-    /// maximum already (refuse it), true when held.
-    func hold(port: Int) -> Bool? {
+    /// nil when the port's service is not standby (reject it), `held` false when it holds
+    /// its maximum already (refuse it), true when held, with the service it is held for.
+    func hold(port: Int) -> (held: Bool, service: String)? {
         box.withLockedValue { s in
             guard let service = s.listeners[port], s.standby[port] == service else { return nil }
             guard s.services[service, default: ServiceCounters()].connectionsWaiting < Standby.maxHeldPerService else {
                 s.services[service, default: ServiceCounters()].rejected += 1
-                return false
+                return (false, service)
             }
             s.services[service, default: ServiceCounters()].connectionsWaiting += 1
-            return true
+            return (true, service)
         }
     }
 
-    /// Gives back a waiting slot (the connection goes to a replica, gives up, or is refused).
-    func unhold(port: Int, refused: Bool = false) {
+    /// Gives back a waiting slot of `service` (the connection goes to a replica, gives up,
+    /// or is refused): the service `hold` named, whatever its port means by now (the
+    /// declaration and the listeners change while connections are held).
+    func unhold(service: String, refused: Bool = false) {
         box.withLockedValue { s in
-            guard let service = s.listeners[port] ?? s.standby[port] else { return }
             s.services[service, default: ServiceCounters()].connectionsWaiting -= 1
             if refused { s.services[service, default: ServiceCounters()].rejected += 1 }
         }

@@ -36,6 +36,8 @@ final class RelayConnection {
     var counter: HTTPRequestCounter? = HTTPRequestCounter()
     /// When the balancer began to hold this connection for want of a ready replica (ms; 0: not held).
     var heldSince: UInt64 = 0
+    /// The service it is held for (its waiting slot goes back to it).
+    var heldFor = ""
     var reportedRequests = 0
     /// Requests of the client before the current exchange with a replica.
     var exchangeStart = 0

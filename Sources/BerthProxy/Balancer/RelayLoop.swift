@@ -233,11 +233,12 @@ final class RelayLoop: @unchecked Sendable {
             guard let lease = table.pick(port: publish, excluding: connection.tried) else {
                 if connection.tried.isEmpty, connection.heldSince == 0 {
                     switch table.hold(port: publish) {
-                    case true?:
+                    case (true, let service)?:
                         connection.heldSince = Self.nowMs()
+                        connection.heldFor = service
                         held.append(connection)
                         return
-                    case false?:
+                    case (false, _)?:
                         refuse(connection, reason: "the balancer holds \(Standby.maxHeldPerService) connections already, waiting for a replica")
                         return
                     case nil: break
@@ -456,11 +457,11 @@ final class RelayLoop: @unchecked Sendable {
             let publish = connection.listener.publish
             if table.hasReady(port: publish) {
                 connection.heldSince = 0
-                table.unhold(port: publish)
+                table.unhold(service: connection.heldFor)
                 connectReplica(connection)
             } else if now &- connection.heldSince >= connection.listener.balancer.holdLimitMs {
                 connection.heldSince = 0
-                table.unhold(port: publish, refused: true)
+                table.unhold(service: connection.heldFor, refused: true)
                 refuse(
                     connection,
                     reason: "no replica became ready within \(Millis(Int64(connection.listener.balancer.holdLimitMs)))")
@@ -486,7 +487,7 @@ final class RelayLoop: @unchecked Sendable {
     func finish(_ connection: RelayConnection) {
         if connection.heldSince != 0 {
             connection.heldSince = 0
-            connection.listener.balancer.table.unhold(port: connection.listener.publish)
+            connection.listener.balancer.table.unhold(service: connection.heldFor)
             held.removeAll { $0 === connection }
         }
         forget(connection.client)
