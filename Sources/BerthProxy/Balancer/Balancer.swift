@@ -54,33 +54,30 @@ public final class Balancer: Sendable {
     /// port the listener is bound to. Serving a port that already listens is a no-op.
     @discardableResult
     public func listen(publish: Int, service: String, bindPort: Int? = nil) async throws -> Int {
-        if let existing = listeners.withLockedValue({ $0[publish] }) {
-            return existing.port
-        }
-        guard table.publish(publish, service: service) else {
-            throw ProxyError(
-                "port \(publish) is already published by service \(table.service(publishedOn: publish) ?? "?"); "
-                    + "service \(service) cannot publish it too: give one of them another `publish` port")
-        }
-        let fd: Int32
-        do {
-            fd = try Self.listeningSocket(host: bindHost, port: bindPort ?? publish)
-        } catch {
-            table.unpublish(publish)
-            throw ProxyError(
-                "cannot listen on \(bindHost):\(bindPort ?? publish) for service \(service): \(error); "
-                    + "is another process using the port?")
-        }
-        let port = Int(cepoll_local_port(fd))
-        let raced: Bool = listeners.withLockedValue { listeners in
-            if listeners[publish] != nil { return true }
+        // Checked, bound and taken under the lock: `syncListeners` runs from several tasks,
+        // and a second listen of the port would fail to bind it (address in use) and
+        // unpublish it from the table under the first one's open listener.
+        let (port, fd): (Int, Int32?) = try listeners.withLockedValue { listeners in
+            if let existing = listeners[publish] { return (existing.port, nil) }
+            guard table.publish(publish, service: service) else {
+                throw ProxyError(
+                    "port \(publish) is already published by service \(table.service(publishedOn: publish) ?? "?"); "
+                        + "service \(service) cannot publish it too: give one of them another `publish` port")
+            }
+            let fd: Int32
+            do {
+                fd = try Self.listeningSocket(host: bindHost, port: bindPort ?? publish)
+            } catch {
+                table.unpublish(publish)
+                throw ProxyError(
+                    "cannot listen on \(bindHost):\(bindPort ?? publish) for service \(service): \(error); "
+                        + "is another process using the port?")
+            }
+            let port = Int(cepoll_local_port(fd))
             listeners[publish] = Listener(service: service, port: port, fd: fd)
-            return false
+            return (port, fd)
         }
-        if raced {
-            close(fd)
-            return listeners.withLockedValue { $0[publish]?.port } ?? port
-        }
+        guard let fd else { return port }
         let listener = RelayListener(fd: fd, publish: publish, balancer: self)
         for loop in RelayLoop.shared {
             await loop.submit { $0.addListener(listener) }
