@@ -190,7 +190,8 @@ import BerthTestSupport
             #expect(refused == ProcessResult(stdout: "", stderr: """
                 error: refusing to delete 2 of 3 running services (a, b): that is more than half. \
                 If --path or --ref is wrong, the manifests were not found; check them. \
-                If you really mean to delete them, pass --allow-mass-delete
+                To apply without deleting them, pass --no-prune; \
+                if you really mean to delete them, pass --allow-mass-delete
 
                 """, status: 1), "\(format)")
         }

@@ -324,7 +324,8 @@ import BerthCore
         #expect(PlanError.massDelete(deleting: ["a", "b", "c"], running: 4).description == """
             refusing to delete 3 of 4 running services (a, b, c): that is more than half. \
             If --path or --ref is wrong, the manifests were not found; check them. \
-            If you really mean to delete them, pass --allow-mass-delete
+            To apply without deleting them, pass --no-prune; \
+            if you really mean to delete them, pass --allow-mass-delete
             """)
         let allowed = try Fx.plan(Fx.desired([customer]), observed, prune: true, allowMassDelete: true)
         #expect(allowed.steps.map(\.service) == ["a", "b", "c"])

@@ -50,7 +50,7 @@ import Testing
         let status = await loop.status()
         #expect(
             status.planError
-                == "refusing to delete 2 of 3 running services (a, b): that is more than half. If --path or --ref is wrong, the manifests were not found; check them. If you really mean to delete them, pass --allow-mass-delete")
+                == "refusing to delete 2 of 3 running services (a, b): that is more than half. If --path or --ref is wrong, the manifests were not found; check them. To apply without deleting them, pass --no-prune; if you really mean to delete them, pass --allow-mass-delete")
         #expect(status.lastAppliedCommit == "c1")
 
         // Killed again: healed again, and the refusal is journaled once, not per sync.

@@ -20,7 +20,7 @@ import Testing
         try h.repo.remove("manifests")
         try h.repo.commit("delete every manifest")
         let refusal =
-            "refusing to delete 2 of 2 running services (api, web): that is more than half. If --path or --ref is wrong, the manifests were not found; check them. If you really mean to delete them, pass --allow-mass-delete"
+            "refusing to delete 2 of 2 running services (api, web): that is more than half. If --path or --ref is wrong, the manifests were not found; check them. To apply without deleting them, pass --no-prune; if you really mean to delete them, pass --allow-mass-delete"
         func planError() -> String? {
             (try? h.json("/api/v1/status")["watch"] as? [String: Any])?["planError"] as? String
         }

@@ -52,15 +52,13 @@ enum StatusAssessment {
             image = pin.spec.image
             row.pinned = StatusReport.PinStatus(
                 revision: pin.revision, commit: pin.commit, gitRevision: pin.gitRevision, by: pin.mark.by, at: pin.mark.at)
-            notes.append(
-                "pinned to revision \(pin.revision) (\(pin.commit.prefix(7))) by \(pin.mark.by) at \(pin.mark.at) with berth rollback, until a commit changes its revision")
+            notes.append(pin.sentence)
         }
         if let spec, let scale = control.scale, spec == scale.gitSpec {
             replicas = scale.replicas
             row.scaled = StatusReport.ScaleStatus(
                 replicas: scale.replicas, gitReplicas: spec.replicas, by: scale.mark.by, at: scale.mark.at)
-            notes.append(
-                "scaled to \(scale.replicas) by \(scale.mark.by) at \(scale.mark.at) with berth scale (git: \(spec.replicas)), until a commit changes it")
+            notes.append(scale.sentence)
         }
         if let suspension = context.controls.suspension(of: name) {
             row.suspended = suspension

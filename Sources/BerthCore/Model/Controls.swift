@@ -134,6 +134,12 @@ public struct Pin: Sendable, Hashable, Codable {
     }
 
     public var revision: String { spec.revision.id }
+
+    /// `pinned to revision R (abc1234) by X at T with berth rollback, until a commit changes
+    /// its revision`: what status and plan say.
+    public var sentence: String {
+        "pinned to revision \(revision) (\(commit.prefix(7))) by \(mark.by) at \(mark.at) with berth rollback, until a commit changes its revision"
+    }
 }
 
 /// `berth scale`: the service runs `replicas` instances until a newer commit changes it.
@@ -147,6 +153,12 @@ public struct ReplicaOverride: Sendable, Hashable, Codable {
         self.replicas = replicas
         self.gitSpec = gitSpec
         self.mark = mark
+    }
+
+    /// `scaled to 3 by X at T with berth scale (git: 1), until a commit changes it`: what
+    /// status and plan say.
+    public var sentence: String {
+        "scaled to \(replicas) by \(mark.by) at \(mark.at) with berth scale (git: \(gitSpec.replicas)), until a commit changes it"
     }
 }
 

@@ -43,6 +43,14 @@ public struct Plan: Sendable, Hashable, Codable {
     }
 
     public var hasChanges: Bool { !steps.isEmpty }
+
+    /// This plan with `more` notes, in note order.
+    public func adding(notes more: [PlanNote]) -> Plan {
+        guard !more.isEmpty else { return self }
+        var out = self
+        out.notes = (notes + more).sorted { ($0.service, $0.message) < ($1.service, $1.message) }
+        return out
+    }
     public var summary: PlanSummary { PlanSummary(steps) }
     /// Number of waves (0 for an empty plan).
     public var waveCount: Int { (steps.map(\.wave).max() ?? -1) + 1 }
@@ -189,6 +197,16 @@ public struct PlanNote: Sendable, Hashable, Codable {
         case wouldPrune
         /// A service no longer in git kept because the desired state has errors.
         case pruneBlocked
+        /// A suspended service (or one of a suspended project) whose steps no sync runs.
+        case suspended
+        /// A service pinned by `berth rollback`: planned at the pinned revision, not git's.
+        case pinned
+        /// A service whose replica count `berth scale` overrides.
+        case scaled
+        /// A pin or override that a newer commit ends (`berth plan`: would end).
+        case released
+        /// A service whose steps wait (a held-back rollout, crash-loop backoff).
+        case deferred
     }
     public var kind: Kind
     public var service: String

@@ -33,7 +33,8 @@ public enum PlanError: Error, Sendable, Hashable, CustomStringConvertible {
             return "refusing to delete \(deleting.count) of \(running) running services "
                 + "(\(deleting.joined(separator: ", "))): that is more than half. "
                 + "If --path or --ref is wrong, the manifests were not found; check them. "
-                + "If you really mean to delete them, pass --allow-mass-delete"
+                + "To apply without deleting them, pass --no-prune; "
+                + "if you really mean to delete them, pass --allow-mass-delete"
         case .unplannable(let problems):
             let services = Set(problems.map(\.service)).count
             return "cannot plan \(services) service\(services == 1 ? "" : "s"): "

@@ -20,9 +20,11 @@ public struct ControlsOverlay: DesiredStateOverlay {
         for name in names {
             guard let suspension = controls.suspension(of: name) else { continue }
             frozen.insert(name)
-            let what = controls.services[name]?.suspended == nil ? "the project is suspended" : "suspended"
+            let project = controls.services[name]?.suspended == nil
             deferred.append(DeferredService(
-                service: name, reason: "\(what) by \(suspension.by) at \(suspension.at); berth resume lets watch act again"))
+                service: name,
+                reason: "\(project ? "the project is suspended" : "suspended") by \(suspension.by) at \(suspension.at): "
+                    + "berth apply and berth watch leave it alone until berth resume\(project ? "" : " " + name)"))
         }
         return OverlayResult(desired: out, deferred: deferred, frozen: frozen)
     }

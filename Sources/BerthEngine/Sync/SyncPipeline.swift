@@ -26,8 +26,11 @@ public actor SyncPipeline {
     public struct Options: Sendable {
         public var plan = PlanOptions(prune: true)
         public var backoff = CrashLoopBackoff()
-        /// Plans only: controls that a newer commit ended are left out of the plan but not
-        /// removed from their file, nor journaled.
+        /// `berth plan`: the same stages up to the plan, writing nothing. Controls that a
+        /// newer commit ended are left out of the plan (and said in its notes) but not
+        /// removed from their file; nothing is journaled; a desired state with errors is
+        /// planned for the services that loaded. Run it with `prepare()` only, never
+        /// `execute` (and give it an `ObservedSnapshot`, which refuses changes anyway).
         public var readOnly = false
         public init() {}
     }
@@ -267,7 +270,8 @@ public actor SyncPipeline {
         // Instances this process replaces (a heal in flight) count once, as their replacement.
         let observed = observed.retiring(await executor.locks.retiredInstances())
         updateHealthGauges(desired: desired, observed: observed)
-        let overlaid = overlays.apply(to: desired, context: await overlayContext(desired: desired, observed: observed))
+        let (context, released) = await overlayContext(desired: desired, observed: observed)
+        let overlaid = overlays.apply(to: desired, context: context)
         if scope == nil {
             // Every full observation: a service healthy for the reset period starts again from zero.
             backoff.reset(healthy: healthyServices(desired: overlaid.desired, observed: observed), now: now())
@@ -301,6 +305,11 @@ public actor SyncPipeline {
             deferred = deferred.filter { scope.contains($0.service) }
         }
         plan.steps = kept
+        // Why a service git changed gets no step: said in the plan that apply and plan print.
+        plan = plan.adding(notes: PlanNotes.notes(
+            deferred: deferred, frozen: overlaid.frozen, controls: context.controls, git: desired, released: released,
+            readOnly: options.readOnly
+        ).filter { scope?.contains($0.service) ?? true })
         for d in deferred {
             logger.debug("step deferred", metadata: ["service.name": "\(d.service)", "reason": "\(d.reason)"])
         }

@@ -160,7 +160,7 @@ extension SyncPipeline {
         lastSync = SyncSummary(
             trigger: record.trigger, result: record.result, commit: record.commit, started: record.started,
             ended: record.ended, steps: record.steps.count, errors: record.errors)
-        guard journal != nil else { return }
+        guard journal != nil, !options.readOnly else { return }
         if unwritten.count >= Self.unwrittenLimit {
             unwritten.removeFirst()
             metrics.journalRecordsDropped += 1

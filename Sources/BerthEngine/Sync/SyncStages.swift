@@ -29,7 +29,8 @@ extension SyncPipeline {
         sourceError = nil
         let isNew = desired.commit != newestCommit
         newestCommit = desired.commit
-        guard !desired.hasErrors else {
+        // A plan (read-only) covers the services that loaded, as `Planner` does with errors.
+        guard !desired.hasErrors || options.readOnly else {
             run.invalidDesired = desired
             if isNew || invalid == nil {
                 let rendered = desired.diagnostics.filter { $0.severity == .error }.map(\.rendered)
@@ -104,35 +105,39 @@ extension SyncPipeline {
     }
 
     /// What the overlays need that takes I/O: the spec each held-back service was rolled
-    /// back to, read from its old instances (once; remembered until its rollout is retried).
-    func overlayContext(desired: DesiredState, observed: ObservedState) async -> OverlayContext {
+    /// back to, read from its old instances (once; remembered until its rollout is retried);
+    /// the controls in force, and those `desired` ended (`controlsInForce`).
+    func overlayContext(desired: DesiredState, observed: ObservedState) async -> (OverlayContext, released: [ReleasedControl]) {
         for (name, held) in heldBack.sorted(by: { $0.key < $1.key })
         where held.outcome == .rolledBack && desired.services[name]?.revision.id == held.revision && heldSpecs[name] == nil {
             let old = (observed.service(name)?.instances ?? []).filter { $0.revision.id != held.revision }
             // The most common old revision's spec.
             if let spec = await recordedSpec(of: old) { heldSpecs[name] = spec }
         }
-        return OverlayContext(
+        let (controls, released) = await controlsInForce(desired)
+        let context = OverlayContext(
             observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, autoscaled: autoscaleBoard.counts(),
-            controls: await controlsInForce(desired), now: now())
+            controls: controls, now: now())
+        return (context, released)
     }
 
     /// The operator's controls that `desired` (git's) leaves in force, read afresh from their
     /// file on every plan (a `berth scale` while watch runs takes effect at the next sync).
-    /// Those a newer commit ended are removed from the file, logged, published and
-    /// journaled once, here.
-    func controlsInForce(_ desired: DesiredState) async -> ProjectControls {
-        guard let store = controlsStore else { return ProjectControls() }
+    /// Those a newer commit ended (returned as `released`) are removed from the file,
+    /// logged, published and journaled once, here — except by a read-only pipeline (`berth
+    /// plan`), which plans without them and leaves the file and the journal alone.
+    func controlsInForce(_ desired: DesiredState) async -> (ProjectControls, released: [ReleasedControl]) {
+        guard let store = controlsStore else { return (ProjectControls(), []) }
         let controls: ProjectControls
         do {
             controls = try store.read()
         } catch {
             logger.error("cannot read the controls; syncing as git says", metadata: ["error": "\(error)"])
-            return ProjectControls()
+            return (ProjectControls(), [])
         }
         let released = controls.released(by: desired)
-        guard !released.isEmpty else { return controls }
-        if options.readOnly { return controls.removing(released) }
+        guard !released.isEmpty else { return (controls, []) }
+        if options.readOnly { return (controls.removing(released), released) }
         do {
             try store.update { $0 = $0.removing($0.released(by: desired)) }
         } catch {
@@ -155,7 +160,7 @@ extension SyncPipeline {
         } catch {
             logger.error("could not write the journal", metadata: ["error": "\(error)"])
         }
-        return controls.removing(released)
+        return (controls.removing(released), released)
     }
 
     // MARK: - What the runtime reports between syncs

@@ -3,6 +3,7 @@ import BerthCore
 import BerthEngine
 import BerthGit
 import Foundation
+import Logging
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,11 @@ struct PlanCommand: AsyncParsableCommand {
 
             The plan is what `berth apply` and `berth watch` would do: all three prune by \
             default (--no-prune keeps services no longer in git), and the first line says \
-            prune: on or off. berth plans the commit, never the work tree: uncommitted \
+            prune: on or off. The operator's controls in <state-dir>/controls.json hold for \
+            the plan as for apply: a service pinned by berth rollback is planned at its pinned \
+            revision, one scaled by berth scale at its count, a suspended one gets no step; \
+            the plan says so under "Not changed", and says when a commit would end a pin or an \
+            override (apply and watch end it; plan never changes the controls). berth plans the commit, never the work tree: uncommitted \
             changes to manifests get a warning that they are not in the plan.
 
             Exit codes: 0 success; with --detailed-exitcode 0 no changes, 2 changes present; \
@@ -36,6 +41,10 @@ struct PlanCommand: AsyncParsableCommand {
     var observed: String?
 
     @OptionGroup var pruning: PruneOptions
+
+    /// Where the operator's controls are (`berth rollback`, `scale`, `suspend`): planned
+    /// through, as apply and watch do.
+    @OptionGroup var state: StateOptions
 
     @Flag(name: .long, help: "Allow a plan that deletes more than half of the running services.")
     var allowMassDelete = false
@@ -67,15 +76,9 @@ struct PlanCommand: AsyncParsableCommand {
         for d in desired.diagnostics.sorted() { Self.stderr(d.rendered + "\n") }
         await Self.warnAboutUncommittedChanges(source)
 
-        let plan: Plan
-        do {
-            // Autoscaled services at what runs, within their bounds: their count is not drift.
-            plan = try Planner.plan(
-                desired: desired.autoscaled(observed: observedState), observed: observedState,
-                options: PlanOptions(prune: pruning.prune, allowMassDelete: allowMassDelete))
-        } catch {
-            throw Failure("error: \(error)")
-        }
+        let plan = try await Self.plan(
+            desired, observed: observedState, stateDirectory: state.directory(project: observedState.project),
+            options: PlanOptions(prune: pruning.prune, allowMassDelete: allowMassDelete))
 
         switch format {
         case .text: print(PlanRendering.text(plan), terminator: "")
@@ -93,6 +96,31 @@ struct PlanCommand: AsyncParsableCommand {
 
 /// Where `berth plan` gets its inputs.
 extension PlanCommand {
+    /// The plan `berth apply` would make: the one sync pipeline, read-only (`Options.readOnly`),
+    /// on what was observed — the same overlays (the operator's controls in
+    /// `<state-dir>/controls.json`; autoscaled services at what runs, within their bounds),
+    /// the same filter (a suspended service gets no step) and the same planner. It writes
+    /// nothing: no controls file, journal or lease.
+    static func plan(
+        _ desired: DesiredState, observed: ObservedState, stateDirectory: String, options plan: PlanOptions
+    ) async throws -> Plan {
+        var options = SyncPipeline.Options()
+        options.plan = plan
+        options.readOnly = true
+        let pipeline = SyncPipeline(
+            project: observed.project, provider: ReadDesiredState(desired), runtime: ObservedSnapshot(observed),
+            journal: nil, logger: Logger(label: "berth.plan") { _ in SwiftLogNoOpLogHandler() }, options: options,
+            controls: ControlsStore(stateDirectory: stateDirectory))
+        do {
+            return try await pipeline.prepare().plan
+        } catch {
+            switch error {
+            case .source(let cause), .plan(let cause), .observe(let cause): throw Failure("error: \(cause)")
+            case .invalid: throw Failure("error: the desired state has errors")
+            }
+        }
+    }
+
     /// `berth plan` and `berth apply` read the commit, never the work tree: say so when the
     /// work tree's manifests differ from it (for `--ref HEAD` of a local work tree only, where
     /// the two are meant to be the same).
