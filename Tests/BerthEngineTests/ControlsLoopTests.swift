@@ -115,4 +115,62 @@ import Testing
         #expect(await runtime.instances(of: "customer").map(\.image) == Array(repeating: "shop/customer:1.2", count: 3))
         #expect(try store.read().isEmpty)
     }
+
+    /// `berth plan`'s pipeline (`Options.readOnly`) plans through the controls as apply does,
+    /// and says in notes why a service gets no step and which control a commit would end —
+    /// without ending it: the controls file and the journal are left as they were. The same
+    /// plan by apply's pipeline releases it.
+    @Test func aReadOnlyPipelinePlansThroughTheControlsAndWritesNothing() async throws {
+        let (folder, store, _, runtime) = try Self.world()
+        defer { folder.remove() }
+        let git = LoopFx.spec("customer", replicas: 1)
+        await runtime.seed(git, count: 4)
+        await runtime.seed(LoopFx.spec("other"), count: 1)
+        try store.update {
+            $0[service: "customer"].scale = ReplicaOverride(replicas: 4, gitSpec: git, mark: Self.mark)
+            $0[service: "other"].suspended = Self.mark
+        }
+        let controls = try #require(FileManager.default.contents(atPath: store.path))
+        let journal = try Journal(path: folder.path + "/journal.sqlite")
+        // Commit c2 changes both: customer to 2 replicas (ending its override), other to 3.
+        let desired = LoopFx.desired([LoopFx.spec("customer", replicas: 2), LoopFx.spec("other", replicas: 3)], commit: "c2")
+        func prepare(readOnly: Bool) async throws -> Plan {
+            var options = SyncPipeline.Options()
+            options.readOnly = readOnly
+            let pipeline = SyncPipeline(
+                project: "shop", provider: ReadDesiredState(desired),
+                runtime: ObservedSnapshot(try await runtime.observe(project: "shop")), journal: journal,
+                logger: LoopFx.quiet, options: options, controls: store)
+            return try await pipeline.prepare().plan
+        }
+        let suspended = "suspended by ops@host at 2026-12-07T10:00:00Z: berth apply and berth watch leave it alone until berth resume other"
+
+        let plan = try await prepare(readOnly: true)
+        #expect(plan.steps.map { "\($0.action) \($0.service) \($0.from?.replicas ?? 0)→\($0.to?.replicas ?? 0)" } == ["scale customer 4→2"])
+        #expect(plan.notes == [
+            PlanNote(kind: .released, service: "customer", instances: [],
+                     message: "replica override would be released by berth apply or berth watch: commit c2 changes customer"),
+            PlanNote(kind: .suspended, service: "other", instances: [], message: suspended),
+        ])
+        #expect(FileManager.default.contents(atPath: store.path) == controls)
+        #expect(try await journal.records().isEmpty)
+
+        // The whole project suspended: no step at all, one note per service git changed.
+        try store.update { $0.suspended = Self.mark }
+        let frozen = try await prepare(readOnly: true)
+        #expect(frozen.steps.isEmpty)
+        #expect(frozen.notes.map { "\($0.kind.rawValue) \($0.service): \($0.message)" } == [
+            "released customer: replica override would be released by berth apply or berth watch: commit c2 changes customer",
+            "suspended customer: the project is suspended by ops@host at 2026-12-07T10:00:00Z: berth apply and berth watch leave it alone until berth resume",
+            "suspended other: \(suspended)",
+        ])
+        try store.update { $0.suspended = nil }
+
+        // apply's pipeline releases the override (file and journal) and says so.
+        let applied = try await prepare(readOnly: false)
+        #expect(applied.notes.first == PlanNote(
+            kind: .released, service: "customer", instances: [], message: "replica override released: commit c2 changes customer"))
+        #expect(try store.read()[service: "customer"].scale == nil)
+        #expect(try await journal.records().map { $0.steps.map { "\($0.action) \($0.service)" } } == [["unscale customer"]])
+    }
 }
