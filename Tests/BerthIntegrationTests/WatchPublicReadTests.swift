@@ -22,6 +22,9 @@ import Testing
         defer { h.stop() }
         try h.commit(["manifests/README.md": "no services yet\n"], "empty")
         try h.start(token: nil, listen: "0.0.0.0:0", extraArguments: ["--public-read"])
+        // The warning follows the "API listening" line that start() waits for.
+        let warning = "level=warning msg=\"--public-read: status, plans, the journal and metrics are served without a token to anyone who can reach 0.0.0.0:\(h.port)\""
+        _ = try eventually(within: 5) { h.log().contains(warning) }
         let log = h.log()
         #expect(log.contains("api.reads=public"))
         #expect(log.contains("level=warning msg=\"--public-read: status, plans, the journal and metrics are served without a token to anyone who can reach 0.0.0.0:\(h.port)\""), "\(log)")

@@ -75,8 +75,10 @@ extension SyncPipeline {
                 metrics.heals += (r.step.to?.replicas ?? 0) - (r.step.from?.replicas ?? 0)
             }
             var reason = r.step.reason
-            if why == .autoscale, r.step.action == .scale || r.step.action == .create,
-                let cause = autoscaleCauses[r.step.service]
+            // A step to the count the autoscaler decided carries its cause, also when another
+            // sync (an interval's, a heal's) was the one to make it.
+            if r.step.action == .scale || r.step.action == .create, let cause = autoscaleCauses[r.step.service],
+                why == .autoscale || autoscaleBoard.counts()[r.step.service] == r.step.to?.replicas
             {
                 reason = "autoscale \(r.step.from?.replicas ?? 0) → \(r.step.to?.replicas ?? 0): \(cause)"
             }
