@@ -173,4 +173,31 @@ import Testing
         #expect(try store.read()[service: "customer"].scale == nil)
         #expect(try await journal.records().map { $0.steps.map { "\($0.action) \($0.service)" } } == [["unscale customer"]])
     }
+
+    /// The watch's own plan (`GET /api/v1/plan`, the web UI's plan page) is the plan its next
+    /// sync makes: with an override in force it has no scale back to git's count, and says
+    /// why; a suspended service git changed gets no step, with a note.
+    @Test func theWatchsPlanGoesThroughTheControlsAsItsSyncsDo() async throws {
+        let (folder, store, source, runtime) = try Self.world()
+        defer { folder.remove() }
+        let git = LoopFx.spec("customer", replicas: 1)
+        let override = ReplicaOverride(replicas: 3, gitSpec: git, mark: Self.mark)
+        try store.update { $0[service: "customer"].scale = override }
+        let loop = loop(source, runtime, store)
+        source.set(LoopFx.desired([git, LoopFx.spec("other")], commit: "c1"))
+        await loop.syncOnce()
+        #expect(await runtime.instances(of: "customer").count == 3)
+        let plan = try await loop.currentPlan()
+        #expect(plan.steps.isEmpty)
+        #expect(plan.notes == [PlanNote(kind: .scaled, service: "customer", instances: [], message: override.sentence)])
+
+        try store.update { $0[service: "other"].suspended = Self.mark }
+        source.set(LoopFx.desired([git, LoopFx.spec("other", replicas: 2)], commit: "c2"))
+        await loop.request(.commit, fetch: true)
+        await loop.syncOnce()
+        #expect(await runtime.instances(of: "other").count == 1)
+        let frozen = try await loop.currentPlan()
+        #expect(frozen.steps.isEmpty)
+        #expect(frozen.notes.map { "\($0.kind.rawValue) \($0.service)" } == ["scaled customer", "suspended other"])
+    }
 }

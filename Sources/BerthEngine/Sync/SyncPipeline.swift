@@ -104,6 +104,9 @@ public actor SyncPipeline {
     /// The autoscaler's counts, rates and decisions (`berth watch` writes it; the autoscale
     /// overlay, the status and the metrics read it). Empty for `berth apply`.
     public nonisolated let autoscaleBoard = AutoscaleBoard()
+    /// A preview's copy of the autoscaler's counts (`currentPlan`); nil: `autoscaleBoard`'s.
+    var decided: [String: Int]?
+    var decidedCounts: [String: Int] { decided ?? autoscaleBoard.counts() }
 
     struct Observation {
         var state: ObservedState

@@ -216,7 +216,7 @@ extension SyncPipeline {
     }
 
     func updateHealthGauges(desired: DesiredState, observed: ObservedState) {
-        let report = StatusReport(desired: desired, observed: observed, decided: autoscaleBoard.counts())
+        let report = StatusReport(desired: desired, observed: observed, decided: decidedCounts)
         var counts: [HealthStatus: Int] = [:]
         for s in report.services { counts[s.health, default: 0] += 1 }
         metrics.servicesByHealth = counts
@@ -225,7 +225,7 @@ extension SyncPipeline {
     }
 
     func healthyServices(desired: DesiredState, observed: ObservedState) -> Set<String> {
-        Set(StatusReport(desired: desired, observed: observed, decided: autoscaleBoard.counts()).services.filter { $0.health == .healthy }.map(\.name))
+        Set(StatusReport(desired: desired, observed: observed, decided: decidedCounts).services.filter { $0.health == .healthy }.map(\.name))
     }
 
     // MARK: - Views for the API
@@ -254,13 +254,37 @@ extension SyncPipeline {
             heldBack: heldBack.mapValues(\.rollout), controls: lastGood.map(controls.inForce) ?? controls)
     }
 
-    /// The plan a sync would apply now (observing afresh), before backoff and held-back filters.
+    /// The plan the next sync would make now (observing afresh), for `GET /api/v1/plan` and
+    /// the web UI: a read-only pipeline (`Options.readOnly`, as `berth plan` runs one) given
+    /// this one's memory — held-back rollouts and the specs they were rolled back to, the
+    /// crash-loop backoff, the autoscaler's counts — so the same overlays (the operator's
+    /// controls included) and filter apply, and the notes say what it leaves undone.
+    /// Nothing is written and no control released.
     public func currentPlan() async throws -> Plan {
         guard let desired = lastGood else { throw NoDesiredState() }
         let observed = try await runtime.observe(project: project)
-        return try Planner.plan(
-            desired: desired.autoscaled(observed: observed, decided: autoscaleBoard.counts()), observed: observed,
-            options: options.plan)
+        var options = self.options
+        options.readOnly = true
+        let preview = SyncPipeline(
+            project: project, provider: ReadDesiredState(desired), runtime: ObservedSnapshot(observed), journal: nil,
+            logger: logger, options: options, overlays: overlays, controls: controlsStore, now: now)
+        await preview.adopt(heldBack: heldBack, heldSpecs: heldSpecs, backoff: backoff, decided: autoscaleBoard.counts())
+        do {
+            return try await preview.prepare().plan
+        } catch {
+            switch error {
+            case .source(let cause), .observe(let cause), .plan(let cause): throw cause
+            case .invalid: throw NoDesiredState()
+            }
+        }
+    }
+
+    /// A preview's memory, from the pipeline it previews (`currentPlan`).
+    func adopt(heldBack: [String: HeldBack], heldSpecs: [String: ServiceSpec], backoff: CrashLoopBackoff, decided: [String: Int]) {
+        self.heldBack = heldBack
+        self.heldSpecs = heldSpecs
+        self.backoff = backoff
+        self.decided = decided
     }
 
     public func metricsText() -> String {

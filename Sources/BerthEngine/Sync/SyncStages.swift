@@ -116,7 +116,7 @@ extension SyncPipeline {
         }
         let (controls, released) = await controlsInForce(desired)
         let context = OverlayContext(
-            observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, autoscaled: autoscaleBoard.counts(),
+            observed: observed, heldBack: heldBack, rolledBackSpecs: heldSpecs, autoscaled: decidedCounts,
             controls: controls, now: now())
         return (context, released)
     }
