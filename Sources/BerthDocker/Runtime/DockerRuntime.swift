@@ -297,8 +297,10 @@ public struct DockerRuntime: ContainerRuntime {
         case "created":
             // Never started: an interrupted create (exited, so it is replaced), unless this
             // process is starting it.
-            let starting = await verdicts.get(container.Id) == .starting
+            // `creating` first: a start that ends its create between the two reads has marked
+            // the container `starting` before, so one of them sees it.
             let creating = await verdicts.creating(project: labels[BerthLabel.project] ?? "", service: service)
+            let starting = await verdicts.get(container.Id) == .starting
             state = starting || creating ? .starting : .exited
         default:  // "removing"
             state = .exited

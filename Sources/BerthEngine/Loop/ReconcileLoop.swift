@@ -236,7 +236,7 @@ public actor ReconcileLoop {
             for (instance, check) in await pipeline.monitored() where !monitoring.contains(instance.id) {
                 var probe = check
                 probe.startPeriod = .zero
-                let limit = Double(probe.interval.milliseconds * Int64(max(1, probe.failureThreshold)) + probe.timeout.milliseconds) / 1000 + 1
+                let limit = Self.monitorSeconds(probe)
                 monitoring.insert(instance.id)
                 let runtime = self.runtime
                 Task { [weak self, probe] in
@@ -245,6 +245,16 @@ public actor ReconcileLoop {
                 }
             }
         }
+    }
+
+    /// How long one watch over an instance's health runs: `failureThreshold` intervals and a
+    /// timeout, plus a second; at most a day. Computed in floating point: a health check read
+    /// back from a container's labels (a service kept by a refused mass delete) is whatever
+    /// the label says, and `Int64` arithmetic on it could trap.
+    static func monitorSeconds(_ check: HealthCheck) -> Double {
+        let ms = Double(check.interval.milliseconds) * Double(max(1, check.failureThreshold))
+            + Double(check.timeout.milliseconds)
+        return min(max(ms / 1000 + 1, 1), 86_400)
     }
 
     private func monitored(_ instance: Instance, outcome: HealthOutcome?) async {

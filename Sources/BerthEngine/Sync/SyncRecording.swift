@@ -75,10 +75,11 @@ extension SyncPipeline {
                 metrics.heals += (r.step.to?.replicas ?? 0) - (r.step.from?.replicas ?? 0)
             }
             var reason = r.step.reason
-            // A step to the count the autoscaler decided carries its cause, also when another
-            // sync (an interval's, a heal's) was the one to make it.
+            // A scale of an autoscaled service is the autoscaler's (git's count is only where it
+            // starts): it carries the cause of its last decision, also when an interval sync
+            // made the step before the decision's own sync ran. A heal's scale-up is a heal.
             if r.step.action == .scale || r.step.action == .create, let cause = autoscaleCauses[r.step.service],
-                why == .autoscale || autoscaleBoard.counts()[r.step.service] == r.step.to?.replicas
+                why == .autoscale || (why != .heal && desired.services[r.step.service]?.autoscale != nil)
             {
                 reason = "autoscale \(r.step.from?.replicas ?? 0) → \(r.step.to?.replicas ?? 0): \(cause)"
             }
