@@ -18,6 +18,13 @@ final class ScriptedSource: DesiredStateProvider, Sendable {
         return d
     }
     func fail(_ message: String) { state.withLock { $0 = .failure(ScriptedError(message: message)) } }
+    /// Commits whose history holds no earlier commit (as after a force-push); every other
+    /// commit contains every earlier one.
+    private let rewritten = Mutex<Set<String>>([])
+    func rewrite(_ commit: String) { _ = rewritten.withLock { $0.insert(commit) } }
+    func isAncestor(_ ancestor: String, of commit: String) async throws -> Bool? {
+        ancestor == commit || !rewritten.withLock { $0.contains(commit) }
+    }
     func fetch() async throws -> DesiredState { try state.withLock { try $0.get() } }
 }
 

@@ -1,4 +1,5 @@
 public import BerthCore
+public import Foundation
 
 /// The loop's counters and gauges, rendered by Berth's one `PrometheusText`.
 public struct WatchMetrics: Sendable, Hashable {
@@ -25,6 +26,14 @@ public struct WatchMetrics: Sendable, Hashable {
     public var journalUnwritten = 0
     /// Sync records dropped after waiting behind `SyncPipeline.unwrittenLimit` others.
     public var journalRecordsDropped = 0
+    /// Whether the last fetch of the desired state from git succeeded (nil: none yet).
+    public var sourceUp: Bool?
+    /// Fetches of the desired state from git that failed (remote unreachable, auth refused).
+    public var sourceFetchFailures = 0
+    /// When the desired state was last fetched from git (nil: never).
+    public var sourceLastFetch: Date?
+    /// New commits whose history does not contain the last applied commit (force-pushes).
+    public var historyRewrites = 0
 
     public init() {}
 
@@ -88,6 +97,22 @@ public struct WatchMetrics: Sendable, Hashable {
                 "berth_journal_records_dropped_total", .counter,
                 help: "Sync records dropped after 10,000 others waited unwritten.",
                 samples: [MetricSample([p], journalRecordsDropped)]),
+            MetricFamily(
+                "berth_source_up", .gauge,
+                help: "1 when the last fetch of the desired state from git succeeded, 0 when it failed (running services are left alone).",
+                samples: sourceUp.map { [MetricSample([p], $0 ? 1 : 0)] } ?? []),
+            MetricFamily(
+                "berth_source_fetch_failures_total", .counter,
+                help: "Fetches of the desired state from git that failed (remote unreachable, credentials refused).",
+                samples: [MetricSample([p], sourceFetchFailures)]),
+            MetricFamily(
+                "berth_source_last_fetch_timestamp_seconds", .gauge,
+                help: "When the desired state was last fetched from git (Unix time): alert on time() minus this.",
+                samples: sourceLastFetch.map { [MetricSample([p], $0.timeIntervalSince1970.rounded(.down))] } ?? []),
+            MetricFamily(
+                "berth_source_history_rewrites_total", .counter,
+                help: "New commits whose history does not contain the last applied commit (a force-push, a branch reset); applied as git says.",
+                samples: [MetricSample([p], historyRewrites)]),
         ])
     }
 }

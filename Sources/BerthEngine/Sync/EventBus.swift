@@ -22,6 +22,9 @@ public struct SyncEvent: Sendable, Hashable {
         /// The operator's controls changed: a pin or replica override released by a commit
         /// (`message` says which).
         case control(service: String?, message: String)
+        /// The new commit's history does not contain the last applied commit (a force-push,
+        /// a branch reset); it is applied all the same: git is the source of truth.
+        case historyRewritten(applied: String, new: String)
     }
 
     public var seq: Int
@@ -42,7 +45,17 @@ public struct SyncEvent: Sendable, Hashable {
         case .swept(let ids):
             "removed \(ids.count) container\(ids.count == 1 ? "" : "s") that an interrupted run created but never started: \(ids.map(shortID).joined(separator: ", "))"
         case .control(_, let message): message
+        case .historyRewritten(let applied, let new): Self.historyRewritten(applied: applied, new: new)
         }
+    }
+}
+
+extension SyncEvent {
+    /// The line of a rewritten history, in the log, the events and the journal record of the
+    /// sync that applies `new`: `history rewritten: a1b2c3d is not an ancestor of e4f5a6b
+    /// (force-push?)`.
+    public static func historyRewritten(applied: String, new: String) -> String {
+        "history rewritten: \(applied.prefix(7)) is not an ancestor of \(new.prefix(7)) (force-push?)"
     }
 }
 
@@ -194,6 +207,9 @@ extension SyncEvent: Encodable {
         case .control(let service, _):
             try c.encode("control", forKey: .type)
             try c.encodeIfPresent(service, forKey: .service)
+        case .historyRewritten(_, let new):
+            try c.encode("historyRewritten", forKey: .type)
+            try c.encode(new, forKey: .commit)
         case .step(let event):
             try c.encode(event.service, forKey: .service)
             switch event.kind {

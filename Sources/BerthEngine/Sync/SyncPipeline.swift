@@ -88,6 +88,8 @@ public actor SyncPipeline {
     /// Why the last journal write failed, while records wait unwritten.
     public internal(set) var journalError: String?
     var fetchFailures = 0
+    /// When the current outage of git began (nil: git is reachable).
+    var sourceDownSince: Date?
     var observeFailures = 0
     /// The newest observation (by when it began), with the services' generations then.
     var observation: Observation?

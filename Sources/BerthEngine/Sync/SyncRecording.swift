@@ -133,12 +133,12 @@ extension SyncPipeline {
         case .invalid:
             return  // recorded by the source stage
         case .source:
-            guard !run.errors.isEmpty else { return }
-            var record = base
-            record.commit = newestCommit
-            record.trigger = run.request.triggers.contains(.manual) ? .manual : .commit
-            record.errors = run.errors
-            await journal(record, seconds: run.seconds)
+            // Journaled once per outage, not on every retry (issue 18, finding 11).
+            guard fetchFailures == 1 else {
+                metrics.recordSync(.error, seconds: run.seconds)
+                return
+            }
+            await journal(sourceDownRecord(run: run), seconds: run.seconds)
         case .observe(let error):
             events.publish(.error("runtime: \(error)"), at: now())
             guard observeFailures == 1 else { return }
@@ -157,12 +157,16 @@ extension SyncPipeline {
         }
     }
 
-    /// Counts the sync, remembers it as the last one, and writes it to the journal.
-    func journal(_ record: JournalRecord, seconds: Double) async {
-        metrics.recordSync(record.result, seconds: seconds)
-        lastSync = SyncSummary(
-            trigger: record.trigger, result: record.result, commit: record.commit, started: record.started,
-            ended: record.ended, steps: record.steps.count, errors: record.errors)
+    /// Counts the sync, remembers it as the last one, and writes it to the journal. With no
+    /// `seconds`, the record is a note beside a sync (git unreachable, reachable again), not
+    /// a sync of its own: written, not counted.
+    func journal(_ record: JournalRecord, seconds: Double?) async {
+        if let seconds {
+            metrics.recordSync(record.result, seconds: seconds)
+            lastSync = SyncSummary(
+                trigger: record.trigger, result: record.result, commit: record.commit, started: record.started,
+                ended: record.ended, steps: record.steps.count, errors: record.errors)
+        }
         guard journal != nil, !options.readOnly else { return }
         if unwritten.count >= Self.unwrittenLimit {
             unwritten.removeFirst()

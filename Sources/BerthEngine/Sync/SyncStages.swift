@@ -22,13 +22,15 @@ extension SyncPipeline {
             logger.error("could not read desired state from git; running services are left alone",
                          metadata: ["error": "\(error)"])
             events.publish(.error("git: \(error)"), at: now())
+            await noteSourceDown(error, run: run)
             return
         }
-        if fetchFailures > 0 { logger.info("git is reachable again") }
+        await noteSourceUp(commit: desired.commit, run: run)
         fetchFailures = 0
         sourceError = nil
         let isNew = desired.commit != newestCommit
         newestCommit = desired.commit
+        if isNew { await checkHistory(of: desired.commit, run: &run) }
         // A plan (read-only) covers the services that loaded, as `Planner` does with errors.
         guard !desired.hasErrors || options.readOnly else {
             run.invalidDesired = desired
@@ -44,7 +46,7 @@ extension SyncPipeline {
                 events.publish(.invalidCommit(commit: desired.commit, errors: rendered), at: now())
                 await journal(JournalRecord(
                     started: Timestamp.string(run.started), ended: Timestamp.string(now()), commit: desired.commit,
-                    trigger: .commit, result: .invalid, errors: rendered), seconds: run.seconds)
+                    trigger: .commit, result: .invalid, errors: run.errors + rendered), seconds: run.seconds)
             }
             if lastGood == nil, let applied = lastAppliedCommit {
                 // A restarted watch: keep what it applied last.

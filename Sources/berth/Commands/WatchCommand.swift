@@ -299,4 +299,8 @@ struct ProxyEnsuringProvider: DesiredStateProvider {
     func desiredState(at commit: String) async throws -> DesiredState {
         try await base.desiredState(at: commit)
     }
+
+    func isAncestor(_ ancestor: String, of commit: String) async throws -> Bool? {
+        try await base.isAncestor(ancestor, of: commit)
+    }
 }
