@@ -59,6 +59,10 @@ import Testing
         #expect(backLines.count == 1)
         #expect(backLines.first?.hasPrefix("git: reachable again after \(Int(failures)) failed fetches since ") == true, "\(backLines)")
         #expect(h.log().contains("msg=\"git is reachable again\""), "\(h.log())")
+        // In text, the line of a succeeded sync is a note, not an error.
+        let text = try sh([WatchHarness.binary.path, "journal", "--project", h.project, "--state-dir", h.state.path, "--limit", "1"]).out
+        #expect(text.contains("\n    note: git: reachable again after \(Int(failures)) failed fetches since "), "\(text)")
+        #expect(!text.contains("error:"), "\(text)")
     }
 
     @Test func aForcePushIsAppliedWithAWarningAMetricAndAJournalLine() throws {

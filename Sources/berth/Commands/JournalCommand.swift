@@ -76,8 +76,11 @@ struct JournalCommand: AsyncParsableCommand {
                 if !s.message.isEmpty { line += " — \(s.message)" }
                 lines.append(line)
             }
+            // A succeeded sync's lines are news, not failures ("git: reachable again …",
+            // "history rewritten: …").
+            let label = r.result == .succeeded ? "note" : "error"
             for e in r.errors where !steps.contains(where: { !$0.message.isEmpty && e.hasSuffix($0.message) }) {
-                lines.append("    error: \(e)")
+                lines.append("    \(label): \(e)")
             }
         }
         // Reasons, messages and errors carry names and engine messages: spelled out.
