@@ -20,19 +20,9 @@ struct SlowObserveRuntime: ContainerRuntime {
 /// Sends `text` on one TCP connection to 127.0.0.1:`port` in one write and reads until the
 /// server closes (10 s at most).
 func rawHTTP(port: Int, _ text: String) throws -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ScriptedError(message: "socket failed") }
+    let fd = LoopbackSocket.connect(port: port, receiveTimeout: 10)
+    guard fd >= 0 else { throw ScriptedError(message: "connect failed: errno \(errno)") }
     defer { close(fd) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw ScriptedError(message: "connect failed: errno \(errno)") }
     let bytes = Array(text.utf8)
     guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw ScriptedError(message: "short send") }
     var out: [UInt8] = []

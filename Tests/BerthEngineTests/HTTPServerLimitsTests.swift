@@ -2,6 +2,7 @@ import BerthNet
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import BerthTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -15,17 +16,8 @@ import Glibc
 struct HTTPServerLimitsTests {
     /// A blocking socket connected to 127.0.0.1:`port` that gives up reading after `timeout` s.
     static func connect(_ port: Int, timeout: Int = 3) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard fd >= 0, connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        let fd = LoopbackSocket.connect(port: port, receiveTimeout: timeout)
+        guard fd >= 0 else { throw POSIXError(.ECONNREFUSED) }
         return fd
     }
 

@@ -219,7 +219,7 @@ func freeHostPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { continue }
         defer { close(fd) }
-        var address = loopback(port: port)
+        var address = LoopbackSocket.address(port: port)
         address.sin_addr.s_addr = 0  // 0.0.0.0, as the proxy's default bind would need it
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -227,14 +227,6 @@ func freeHostPort() throws -> Int {
         if bound == 0 { return port }
     }
     throw TestFailure("no free TCP port in 20000–32000")
-}
-
-private func loopback(port: Int) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return address
 }
 
 /// `berth proxy --project P --state-dir DIR --bind 127.0.0.1` as a child process, logging to
@@ -378,17 +370,9 @@ final class LoadClient: @unchecked Sendable {  // state behind `lock`
     }
 
     static func request(port: Int, path: String, stall: Double, timeout seconds: Int = 5) -> Swift.Result<String, TestFailure> {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return .failure(TestFailure("socket: \(String(cString: strerror(errno)))")) }
+        let fd = LoopbackSocket.connect(port: port, sendTimeout: seconds, receiveTimeout: seconds)
+        if fd < 0 { return .failure(TestFailure("connect: \(String(cString: strerror(errno)))")) }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = loopback(port: port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 { return .failure(TestFailure("connect: \(String(cString: strerror(errno)))")) }
         // With a stall, the request line goes first and the rest after it: a request in
         // flight on its replica for that long (one a retired replica must be let finish).
         for (index, part) in ["GET \(path) HTTP/1.0\r\n", "Host: berth\r\n\r\n"].enumerated() {
