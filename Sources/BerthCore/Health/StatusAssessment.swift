@@ -62,8 +62,7 @@ enum StatusAssessment {
         }
         if let suspension = context.controls.suspension(of: name) {
             row.suspended = suspension
-            let what = control.suspended == nil ? "project suspended" : "suspended"
-            notes.append("\(what) by \(suspension.by) at \(suspension.at): berth watch leaves it alone until berth resume")
+            notes.append(suspension.suspensionSentence(project: control.suspended == nil))
         }
         let health: ServiceHealth
         if let revision, spec != nil || row.invalidCommit != nil {
@@ -81,6 +80,7 @@ enum StatusAssessment {
         // Sync is always against git.
         row.sync = spec.map { isSynced(instances, $0) ? .synced : .outOfSync } ?? .outOfSync
         row.message = ([health.message] + notes).joined(separator: "; ")
+        row.notes = notes
         return row
     }
 

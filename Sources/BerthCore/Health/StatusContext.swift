@@ -58,7 +58,13 @@ public struct HeldRollout: Sendable, Hashable, Codable {
 extension StatusContext {
     static func invalidSentence(_ desired: DesiredState) -> String {
         let n = desired.diagnostics.filter { $0.severity == .error }.count
-        let commit = desired.commit.map { "commit \($0.prefix(7))" } ?? "the desired state"
-        return "\(commit) has \(n) manifest error\(n == 1 ? "" : "s"): held back as it runs until a commit fixes them"
+        return invalidCommit(desired.commit, errors: n) + ": held back as it runs until a commit fixes them"
+    }
+
+    /// `commit abc1234 has 2 manifest errors`: how status, and the web UI's banner, name a
+    /// commit that is not applied.
+    public static func invalidCommit(_ commit: String?, errors n: Int) -> String {
+        let commit = commit.map { "commit \($0.prefix(7))" } ?? "the desired state"
+        return "\(commit) has \(n) manifest error\(n == 1 ? "" : "s")"
     }
 }

@@ -28,6 +28,19 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         public var scaled: ScaleStatus?
         /// `berth suspend` (of it, or of the whole project): watch leaves it alone.
         public var suspended: ControlMark?
+        /// Why what runs differs from git, one sentence each, in the order `message` ends
+        /// with them (held back, invalid commit, pinned, scaled, suspended). Not encoded: the
+        /// JSON has them in `message` and in the fields above.
+        public var notes: [String] = []
+
+        /// `message` without `notes`: the health sentence alone.
+        public var healthMessage: String {
+            let tail = notes.joined(separator: "; ")
+            guard !notes.isEmpty, message.hasSuffix(tail) else { return message }
+            var head = message.dropLast(tail.count)
+            if head.hasSuffix("; ") { head = head.dropLast(2) }
+            return String(head)
+        }
 
         enum CodingKeys: String, CodingKey {
             case name, image, revision, desiredReplicas, readyReplicas, instances, dependsOn, sync, health, message,
@@ -69,6 +82,9 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         public var gitRevision: String
         public var by: String
         public var at: String
+
+        /// `Pin.sentence`: what status, plan and the web UI say.
+        public var sentence: String { Pin.sentence(revision: revision, commit: commit, by: by, at: at) }
     }
 
     /// `{"replicas", "gitReplicas", "by", "at"}`: `berth scale`'s override in force.
@@ -77,6 +93,11 @@ public struct StatusReport: Sendable, Hashable, Encodable {
         public var gitReplicas: Int
         public var by: String
         public var at: String
+
+        /// `ReplicaOverride.sentence`: what status, plan and the web UI say.
+        public var sentence: String {
+            ReplicaOverride.sentence(replicas: replicas, gitReplicas: gitReplicas, by: by, at: at)
+        }
     }
 
     public var project: String

@@ -98,6 +98,12 @@ public struct ControlMark: Sendable, Hashable, Codable {
         self.by = by
         self.at = at
     }
+
+    /// `suspended by X at T: berth watch leaves it alone until berth resume` (`project
+    /// suspended by …` when the whole project is): what status and the web UI say.
+    public func suspensionSentence(project: Bool) -> String {
+        "\(project ? "project suspended" : "suspended") by \(by) at \(at): berth watch leaves it alone until berth resume"
+    }
 }
 
 /// One service's controls.
@@ -137,8 +143,10 @@ public struct Pin: Sendable, Hashable, Codable {
 
     /// `pinned to revision R (abc1234) by X at T with berth rollback, until a commit changes
     /// its revision`: what status and plan say.
-    public var sentence: String {
-        "pinned to revision \(revision) (\(commit.prefix(7))) by \(mark.by) at \(mark.at) with berth rollback, until a commit changes its revision"
+    public var sentence: String { Self.sentence(revision: revision, commit: commit, by: mark.by, at: mark.at) }
+
+    static func sentence(revision: String, commit: String, by: String, at: String) -> String {
+        "pinned to revision \(revision) (\(commit.prefix(7))) by \(by) at \(at) with berth rollback, until a commit changes its revision"
     }
 }
 
@@ -158,7 +166,11 @@ public struct ReplicaOverride: Sendable, Hashable, Codable {
     /// `scaled to 3 by X at T with berth scale (git: 1), until a commit changes it`: what
     /// status and plan say.
     public var sentence: String {
-        "scaled to \(replicas) by \(mark.by) at \(mark.at) with berth scale (git: \(gitSpec.replicas)), until a commit changes it"
+        Self.sentence(replicas: replicas, gitReplicas: gitSpec.replicas, by: mark.by, at: mark.at)
+    }
+
+    static func sentence(replicas: Int, gitReplicas: Int, by: String, at: String) -> String {
+        "scaled to \(replicas) by \(by) at \(at) with berth scale (git: \(gitReplicas)), until a commit changes it"
     }
 }
 
