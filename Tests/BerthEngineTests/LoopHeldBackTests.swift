@@ -196,17 +196,8 @@ import Testing
 
     @Test func backoffIsResetAfterStayingHealthyEvenWhenThereIsNothingToDo() async throws {
         let clock = TestClock()
-        let source = ScriptedSource()
-        source.set(LoopFx.desired([LoopFx.spec("web")], commit: "c1"))
-        let runtime = FakeRuntime(state: .none(project: "shop"))
-        let loop = LoopFx.loop(source: source, runtime: runtime, clock: clock)
-        await loop.syncOnce()
-        for _ in 0..<2 {
-            let id = try #require(await runtime.cluster.state.service("web")?.instances.first?.id)
-            await runtime.crash(id, exitCode: 1)
-            await loop.handle(RuntimeEvent(kind: .died(exitCode: 1), instanceID: id, service: "web", revision: nil))
-            await loop.syncOnce()
-        }
+        let (_, runtime, loop) = await LoopFx.webLoop(clock: clock)
+        for _ in 0..<2 { try await LoopFx.crash("web", in: runtime, loop: loop) }
         #expect(await loop.backoff.entries["web"]?.failures == 2)
         clock.advance(11)
         await loop.request(.drift, fetch: false)

@@ -57,6 +57,27 @@ enum LoopFx {
             now: { clock.now })
     }
 
+    /// A loop on one service `web` (1 replica, commit c1), synced once: what a crash loop starts from.
+    static func webLoop(clock: TestClock) async -> (source: ScriptedSource, runtime: FakeRuntime, loop: ReconcileLoop) {
+        let source = ScriptedSource()
+        source.set(desired([spec("web")], commit: "c1"))
+        let runtime = FakeRuntime(state: .none(project: "shop"))
+        let loop = loop(source: source, runtime: runtime, clock: clock)
+        await loop.syncOnce()
+        return (source, runtime, loop)
+    }
+
+    /// Crashes `service`'s first instance (exit code 1), tells the loop, and lets it sync: one
+    /// round of a crash loop.
+    static func crash(_ service: String, in runtime: FakeRuntime, loop: ReconcileLoop) async throws {
+        guard let id = await runtime.cluster.state.service(service)?.instances.first?.id else {
+            throw ScriptedError(message: "\(service) has no instance to crash")
+        }
+        await runtime.crash(id, exitCode: 1)
+        await loop.handle(RuntimeEvent(kind: .died(exitCode: 1), instanceID: id, service: service, revision: nil))
+        await loop.syncOnce()
+    }
+
     /// "service: image=state image=state …" per service, instances sorted by id.
     static func summary(_ state: ObservedState) -> [String] {
         state.normalized.services.map { s in

@@ -132,18 +132,9 @@ import Testing
 
     @Test func crashLoopBacksOffAndIsVisibleInStatus() async throws {
         let clock = TestClock()
-        let source = ScriptedSource()
-        source.set(LoopFx.desired([LoopFx.spec("web")], commit: "c1"))
-        let runtime = FakeRuntime(state: .none(project: "shop"))
-        let loop = LoopFx.loop(source: source, runtime: runtime, clock: clock)
-        await loop.syncOnce()
+        let (_, runtime, loop) = await LoopFx.webLoop(clock: clock)
 
-        func crashNow() async throws {
-            let id = try #require(await runtime.cluster.state.service("web")?.instances.first?.id)
-            await runtime.crash(id, exitCode: 1)
-            await loop.handle(RuntimeEvent(kind: .died(exitCode: 1), instanceID: id, service: "web", revision: nil))
-            await loop.syncOnce()
-        }
+        func crashNow() async throws { try await LoopFx.crash("web", in: runtime, loop: loop) }
         func starts() async -> Int { await runtime.calls.filter { $0 == "start web" }.count }
 
         try await crashNow()  // first crash: healed at once

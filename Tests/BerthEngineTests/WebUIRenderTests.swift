@@ -70,7 +70,7 @@ import Testing
         r.heldBack = true
         r.autoscale = AutoscaleInfo(min: 2, max: 10, targetRequestsPerSecond: 50, rate: 37.25)
         let html = OverviewPage.row(r, now: Self.now).text
-        #expect(html == "<tr class=\"p\"><td><a href=\"/services/gateway\">gateway</a><td>shop/gateway:1.0<td>3e45ceb74b<td><span class=\"short\">1/2</span><td>2–10 · 37.3 req/s<td><b class=\"warn\">OutOfSync</b><td><b class=\"bad\">Degraded</b> <b class=\"bad\">held back</b><small>1 of 2 replicas ready; gateway-1 exited with code 137</small><td>update <time data-t=1799999820>3 min ago</time>\n")
+        #expect(html == "<tr class=\"p\"><td><a href=\"/services/gateway\">gateway</a><td>shop/gateway:1.0<td>3e45ceb74b<td><span class=\"short\">1/2</span><td>2–10 · 37.3 req/s<td><b class=\"warn\">OutOfSync</b><td><b class=\"bad\">Degraded</b> <b class=\"warn\">held back</b><small>1 of 2 replicas ready; gateway-1 exited with code 137</small><td>update <time data-t=1799999820>3 min ago</time>\n")
     }
 
     @Test func longNamesAreSentOnceTheTooltipIsTheScripts() {
@@ -115,16 +115,17 @@ import Testing
             heldBack: [.init(service: "web", revision: "r2", commit: "ccccccc3333", message: "not healthy before the deadline", outcome: .rolledBack)])
         let items = UISnapshot.attention(UISnapshot.Inputs(status: status), now: Self.now)
         #expect(items.map(\.kind) == [.invalidCommit, .heldBack, .backoff, .unhealthy])
-        #expect(items[0].title == "Commit bbbbbbb has 1 error in its manifests: it is held back, and the last good desired state (aaaaaaa) keeps running.")
+        #expect(items[0].title == "commit bbbbbbb has 1 manifest error: held back until a commit fixes them; running aaaaaaa, the last good commit")
         #expect(items[0].details == ["manifests/web.yaml:3:5: error: spec.replicas: expected an integer, found \"three\""])
-        #expect(items[1].title == "The rollout of revision r2, commit ccccccc ended rolledBack: held back until a newer commit changes")
-        #expect(items[1].services == ["web"])
-        #expect(items[2].title == "Crash-looping, 3 failures in a row: next restart of")
+        #expect(items[1].subject == "web")
+        #expect(items[1].title == "rollout of r2 (ccccccc) failed: not healthy before the deadline; held back until a newer commit")
+        #expect(items[2].subject == "web")
+        #expect(items[2].title == "crash-loop backoff after 3 failures in a row; next restart")
         #expect(items[2].time == Self.now.addingTimeInterval(40))
         #expect(items[3].title == "1 service is Degraded or Missing:")
         let html = OverviewPage.attention(items, now: Self.now).text
-        #expect(html.contains("<div class=\"banner bad\" data-kind=\"invalidCommit\"><p>Commit bbbbbbb has 1 error in its manifests: it is held back, and the last good desired state (aaaaaaa) keeps running.</p><ul><li>manifests/web.yaml:3:5: error: spec.replicas: expected an integer, found &quot;three&quot;</li></ul></div>"))
-        #expect(html.contains("<div class=\"banner warn\" data-kind=\"backoff\"><p>Crash-looping, 3 failures in a row: next restart of <a href=\"/services/web\">web</a> (<time data-t=\"1800000040\" title=\"2027-01-15T08:00:40Z\">in 40 s</time>)</p></div>"))
+        #expect(html.contains("<div class=\"banner bad\" data-kind=\"invalidCommit\"><p>commit bbbbbbb has 1 manifest error: held back until a commit fixes them; running aaaaaaa, the last good commit</p><ul><li>manifests/web.yaml:3:5: error: spec.replicas: expected an integer, found &quot;three&quot;</li></ul></div>"))
+        #expect(html.contains("<div class=\"banner warn\" data-kind=\"backoff\"><p><a href=\"/services/web\">web</a>: crash-loop backoff after 3 failures in a row; next restart (<time data-t=\"1800000040\" title=\"2027-01-15T08:00:40Z\">in 40 s</time>)</p></div>"))
     }
 
     @Test func theServicePageMasksSecretsAndShowsNodesOnlyWhenKnown() {

@@ -10,8 +10,14 @@ the sample shop's manifests, with the real dockerd and the sample images:
 - Sync now is refused without a session and works after logging in with the token (the
   session cookie is HttpOnly and SameSite=Strict);
 - at 1,000 services and with 60-character names (served by `berth-bench ui --serve`)
-  nothing overflows the 1280-pixel window.
-Screenshots (1280x800) go to .build/browser/. Every wait is bounded; the watch, its proxy,
+  nothing overflows the 1280-pixel window;
+- a commit with an invalid manifest is a banner on the open page naming the commit, the
+  first error's file:line:col and the last good commit, gone after a fix commit;
+- `berth suspend customer` shows a badge with status's sentence, gone after `berth resume`;
+- a rollout of shop/booking:broken, rolled back, is a held-back banner in status's words
+  while booking's row shows what serves: its old image, Healthy.
+Screenshots (1280x800) go to .build/browser/ (the overview, with a banner, with a held-back
+rollout, logged in, at 1,000 services; a service page). Every wait is bounded; the watch, its proxy,
 the containers, the network and the temporary folder are removed even when a test fails.
 
 Run: /usr/bin/python3 Tests/Browser/test_ui.py  (Debian's chromium, chromium-driver and
@@ -412,6 +418,83 @@ class WebUITests(unittest.TestCase):
         self.assertTrue(page_kept(d))
         self.assertEqual(len(self.watch.containers("booking")), 3)
         d.save_screenshot(os.path.join(ARTIFACTS, "overview-logged-in.png"))
+
+    def sync_now(self):
+        code, body = http("POST", self.watch.base + "/api/v1/sync", headers={"Authorization": "Bearer " + TOKEN})
+        self.assertEqual(code, 202, body)
+
+    def banners(self, kind):
+        return self.driver.execute_script("""
+            return Array.from(document.querySelectorAll('section.attention .banner[data-kind="' + arguments[0] + '"]'))
+                .map(function (b) { return b.textContent; });""", kind)
+
+    def test_6_an_invalid_commit_is_a_banner_until_a_fix_is_committed(self):
+        d = self.driver
+        d.get(self.watch.base + "/")
+        eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
+        mark_page(d)
+        good = self.watch.status()["watch"]["lastAppliedCommit"]
+        path = os.path.join(self.watch.repo, "manifests", "customer.yaml")
+        with open(path) as f:
+            lines = f.read().split("\n")
+        line = next(i for i, text in enumerate(lines) if text.startswith("  replicas: ")) + 1
+        self.watch.edit("customer.yaml", "  replicas: 2", "  replicas: two")
+        bad = self.watch.commit("customer: <b>two</b> replicas")
+        self.sync_now()
+        shown = eventually("the invalid-commit banner, without a reload", 30, lambda: self.banners("invalidCommit"), 0.1)
+        self.assertTrue(page_kept(d), "the page was reloaded")
+        self.assertEqual(shown, [
+            "commit %s has 1 manifest error: held back until a commit fixes them; running %s, the last good commit"
+            "manifests/customer.yaml:%d:13: error: spec.replicas: expected an integer, found \"two\"" % (bad[:7], good[:7], line)])
+        # The last good state keeps serving: customer stays Synced and Healthy.
+        customer = [r for r in rows(d) if r[0] == "customer"][0]
+        self.assertEqual((customer[3], customer[5], customer[6]), ("2/2", "Synced", "Healthy"))
+        d.save_screenshot(os.path.join(ARTIFACTS, "overview-banner.png"))
+
+        self.watch.edit("customer.yaml", "  replicas: two", "  replicas: 2")
+        self.watch.commit("customer: 2 replicas again")
+        self.sync_now()
+        eventually("the banner is gone", 30, lambda: not self.banners("invalidCommit"), 0.1)
+        self.assertTrue(page_kept(d), "the page was reloaded")
+
+    def test_7_a_suspended_service_shows_a_badge_until_it_is_resumed(self):
+        d = self.driver
+        d.get(self.watch.base + "/")
+        eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
+        mark_page(d)
+        args = ["--repo", self.watch.repo, "--project", self.watch.project, "--state-dir", self.watch.state]
+        run([BERTH, "suspend", "customer"] + args)
+        health = lambda: [r[6] for r in rows(d) if r[0] == "customer"][0]
+        shown = eventually("customer's suspended badge", 10, lambda: (lambda h: h if "suspended" in h else None)(health()), 0.1)
+        mark = [s for s in self.watch.status()["services"] if s["name"] == "customer"][0]["suspended"]
+        self.assertEqual(shown, "Healthy suspended2 of 2 replicas ready; suspended by %s at %s: berth watch leaves it alone until berth resume"
+                         % (mark["by"], mark["at"]))
+        self.assertTrue(page_kept(d), "the page was reloaded")
+        run([BERTH, "resume", "customer"] + args)
+        eventually("the badge is gone", 10, lambda: health() == "Healthy", 0.1)
+
+    def test_8_a_rolled_back_rollout_is_a_banner_while_the_service_serves(self):
+        d = self.driver
+        d.get(self.watch.base + "/")
+        eventually("live", 10, lambda: d.find_element("id", "live").text == "live")
+        mark_page(d)
+        before = [r for r in rows(d) if r[0] == "booking"][0]
+        self.watch.edit("booking.yaml", "image: shop/booking:1.0", "image: shop/booking:broken")
+        commit = self.watch.commit("booking: the broken image")
+        self.sync_now()
+        shown = eventually("the held-back banner", 90, lambda: self.banners("heldBack"), 0.2)
+        self.assertTrue(page_kept(d), "the page was reloaded")
+        self.assertEqual(len(shown), 1)
+        self.assertTrue(shown[0].startswith("booking: rollout of "), shown)
+        self.assertIn(" (%s) failed at " % commit[:7], shown[0])
+        self.assertTrue(shown[0].endswith("; held back until a newer commit"), shown)
+        # booking serves what it was rolled back to: its old image and revision, Healthy, never Missing or Degraded.
+        row = eventually("booking Healthy at its old revision", 30, lambda: [
+            r for r in rows(d) if r[0] == "booking" and r[6].startswith("Healthy held back") and r[1] == "shop/booking:1.0"], 0.2)[0]
+        self.assertEqual((row[2], row[3], row[5]), (before[2], before[3], "OutOfSync"))
+        self.assertIn("; " + shown[0][len("booking: "):], row[6])
+        self.assertEqual(len(self.watch.containers("booking")), int(before[3].split("/")[1]))
+        d.save_screenshot(os.path.join(ARTIFACTS, "overview-held-back.png"))
 
     def test_5_a_thousand_services_and_long_names_do_not_overflow(self):
         d = self.driver

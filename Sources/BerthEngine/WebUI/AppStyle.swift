@@ -95,6 +95,7 @@ enum AppStyle {
         h1.name{display:flex;align-items:center;gap:12px;overflow-wrap:anywhere}
         h1.name .badges{display:flex;gap:6px;flex-wrap:wrap}
         .message{margin:0 0 6px;color:var(--muted);overflow-wrap:anywhere}
+        .notes{margin:0 0 8px;padding-left:20px;overflow-wrap:anywhere}
         .empty{color:var(--muted);font-style:italic}
         .chart{width:100%;max-width:1000px;height:auto;background:var(--surface);border:1px solid var(--line);border-radius:8px;display:block}
         .chart .grid{stroke:#e6e9ed;stroke-width:1}

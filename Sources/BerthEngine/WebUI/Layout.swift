@@ -85,6 +85,18 @@ public enum Badge {
         tone == .ok ? "<b>\(text)</b>" : "<b class=\"\(tone.rawValue)\">\(text)</b>"
     }
 
+    /// A row's marks and backoff, each after a space: amber when the loop holds it back or
+    /// leaves it alone, blue for an operator's pin or count.
+    public static func marks(_ r: ServiceRow) -> HTML {
+        var out: HTML = ""
+        for mark in r.marks {
+            let tone: Tone = mark == .pinned || mark == .scaled ? .info : .warn
+            out += " " + make(mark.rawValue, tone)
+        }
+        if r.backoffUntil != nil { out += " " + make("backoff", .warn) }
+        return out
+    }
+
     public static func sync(_ s: SyncStatus) -> HTML {
         s == .synced ? "<b>Synced</b>" : "<b class=\"warn\">OutOfSync</b>"
     }

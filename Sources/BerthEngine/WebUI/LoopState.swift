@@ -49,12 +49,24 @@ public struct LoopState: Sendable, Hashable {
         public var commit: String?
         public var message: String
         public var outcome: JournalOutcome
-        public init(service: String, revision: String, commit: String?, message: String, outcome: JournalOutcome) {
+        /// When the rollout ended (RFC 3339 UTC), when known.
+        public var failedAt: String?
+        public init(
+            service: String, revision: String, commit: String?, message: String, outcome: JournalOutcome, failedAt: String? = nil
+        ) {
             self.service = service
             self.revision = revision
             self.commit = commit
             self.message = message
             self.outcome = outcome
+            self.failedAt = failedAt
+        }
+
+        /// As `berth status` says it (`HeldRollout.sentence`).
+        public var rollout: HeldRollout {
+            BerthEngine.HeldBack(
+                service: service, revision: revision, commit: commit, message: message, outcome: outcome, failedAt: failedAt
+            ).rollout
         }
     }
 
@@ -100,7 +112,9 @@ public struct LoopState: Sendable, Hashable {
             },
             backoff: s.backoff.map { Backoff(service: $0.service, failures: $0.failures, retryAt: $0.retryAt) },
             heldBack: s.heldBack.map {
-                HeldBack(service: $0.service, revision: $0.revision, commit: $0.commit, message: $0.message, outcome: $0.outcome)
+                HeldBack(
+                    service: $0.service, revision: $0.revision, commit: $0.commit, message: $0.message, outcome: $0.outcome,
+                    failedAt: $0.failedAt)
             },
             sourceError: s.sourceError, runtimeError: s.runtimeError, planError: s.planError)
     }

@@ -94,6 +94,7 @@ public enum OverviewPage {
                 if item.services.count > 12 { services += " and \(item.services.count - 12) more" }
             }
             let time: HTML = item.time.map { " (\(UIFormat.timeWithTitle($0, now: now)))" } ?? ""
+            let subject: HTML = item.subject.map { "<a href=\"/services/\(HTML.pathSegment($0))\">\($0)</a>: " } ?? ""
             var details: HTML = ""
             if !item.details.isEmpty {
                 let lines = item.details.map { "<li>\($0)</li>" as HTML }
@@ -105,7 +106,7 @@ public enum OverviewPage {
                 }
             }
             out += """
-                <div class="banner \(item.isSevere ? "bad" : "warn")" data-kind="\(item.kind.rawValue)"><p>\(item.title)\(services)\(time)</p>\(details)</div>
+                <div class="banner \(item.isSevere ? "bad" : "warn")" data-kind="\(item.kind.rawValue)"><p>\(subject)\(item.title)\(services)\(time)</p>\(details)</div>
 
                 """
         }
@@ -131,10 +132,9 @@ public enum OverviewPage {
     public static func row(_ r: ServiceRow, now: Date) -> HTML {
         let name: HTML = "<a href=\"/services/\(HTML.pathSegment(r.name))\">\(r.name)</a>"
         let image: HTML = "<td>\(r.image)"
-        var health = Badge.health(r.health)
-        if r.heldBack { health += " " + Badge.make("held back", .bad) }
-        if r.backoffUntil != nil { health += " " + Badge.make("backoff", .warn) }
-        if r.health != .healthy && !r.message.isEmpty { health += "<small>\(r.message)</small>" }
+        var health = Badge.health(r.health) + Badge.marks(r)
+        // Status's MESSAGE when the service is not healthy or runs other than git says.
+        if (r.health != .healthy && !r.message.isEmpty) || !r.notes.isEmpty { health += "<small>\(r.statusMessage)</small>" }
         let replicas: HTML = r.readyReplicas == r.desiredReplicas
             ? "\(r.readyReplicas)/\(r.desiredReplicas)" : "<span class=\"short\">\(r.readyReplicas)/\(r.desiredReplicas)</span>"
         var autoscale: HTML = ""

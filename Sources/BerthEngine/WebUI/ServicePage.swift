@@ -11,15 +11,17 @@ public enum ServicePage {
 
     public static func main(_ m: ServicePageModel, now: Date) -> HTML {
         let r = m.row
-        var badges = Badge.sync(r.sync) + " " + Badge.health(r.health)
-        if r.heldBack { badges += " " + Badge.make("held back", .bad) }
-        if r.backoffUntil != nil { badges += " " + Badge.make("backoff", .warn) }
+        let badges = Badge.sync(r.sync) + " " + Badge.health(r.health) + Badge.marks(r)
         var out: HTML = """
             <p class="crumbs"><a href="/">Overview</a> /</p>
             <h1 class="name">\(r.name) <span class="badges">\(badges)</span></h1>
             <p class="message">\(r.message)</p>
 
             """
+        if !r.notes.isEmpty {
+            // One line each, in `berth status`'s words (the end of its MESSAGE).
+            out += "<ul class=\"notes\">" + HTML.join(r.notes.map { "<li>\($0)</li>" as HTML }) + "</ul>\n"
+        }
         if let until = r.backoffUntil {
             out += "<div class=\"banner warn\"><p>Crash-looping: the next restart waits until \(UIFormat.timeWithTitle(until, now: now)).</p></div>\n"
         }

@@ -122,6 +122,8 @@ public struct Attention: Sendable, Hashable {
         case heldBack
         /// A service that keeps crashing waits out its backoff before the next restart.
         case backoff
+        /// `berth suspend` of the whole project: watch changes nothing.
+        case suspended
         /// A node of the cluster is down (the Swarm runtime reports it).
         case nodeDown
         /// Git, the runtime or the planner failed.
@@ -133,6 +135,8 @@ public struct Attention: Sendable, Hashable {
     }
 
     public var kind: Kind
+    /// The service it is about, named (linked) before the title: `booking: rollout of …`.
+    public var subject: String?
     /// One sentence.
     public var title: String
     /// Lines under it (errors, reasons), shown as text.
@@ -142,8 +146,11 @@ public struct Attention: Sendable, Hashable {
     /// A moment worth showing (the next retry of a backoff).
     public var time: Date?
 
-    public init(kind: Kind, title: String, details: [String] = [], services: [String] = [], time: Date? = nil) {
+    public init(
+        kind: Kind, subject: String? = nil, title: String, details: [String] = [], services: [String] = [], time: Date? = nil
+    ) {
         self.kind = kind
+        self.subject = subject
         self.title = title
         self.details = details
         self.services = services
@@ -154,7 +161,7 @@ public struct Attention: Sendable, Hashable {
     public var isSevere: Bool {
         switch kind {
         case .invalidCommit, .heldBack, .error, .syncFailed, .nodeDown: true
-        case .backoff, .unhealthy: false
+        case .backoff, .unhealthy, .suspended: false
         }
     }
 }
@@ -189,6 +196,16 @@ public struct LastChange: Sendable, Hashable {
     }
 }
 
+/// Why a service runs other than git says, as a badge: the loop holds it back, or an
+/// operator's control (`berth rollback`, `berth scale`, `berth suspend`) is in force.
+public enum RowMark: String, Sendable, Hashable, CaseIterable {
+    case heldBack = "held back"
+    case invalidCommit = "invalid commit"
+    case pinned
+    case scaled
+    case suspended
+}
+
 /// One row of the overview.
 public struct ServiceRow: Sendable, Hashable {
     public var name: String
@@ -201,16 +218,31 @@ public struct ServiceRow: Sendable, Hashable {
     public var health: HealthStatus
     /// The health sentence ("2 of 3 replicas ready; booking-1 exited with code 1").
     public var message: String
+    /// Why what runs differs from git, as `berth status` ends its MESSAGE with them
+    /// (`StatusReport.Service.notes`: held back, pinned, scaled, suspended).
+    public var notes: [String]
     public var lastChange: LastChange?
-    /// Held back after a rolled-back rollout.
-    public var heldBack: Bool
+    /// Held back, pinned, scaled, suspended: a badge each, in this order.
+    public var marks: [RowMark]
     /// Crash-looping: no restart before this moment.
     public var backoffUntil: Date?
 
+    /// Held back after a rolled-back rollout.
+    public var heldBack: Bool {
+        get { marks.contains(.heldBack) }
+        set {
+            marks.removeAll { $0 == .heldBack }
+            if newValue { marks.insert(.heldBack, at: 0) }
+        }
+    }
+
+    /// `berth status`'s MESSAGE: the health sentence, then the notes.
+    public var statusMessage: String { ([message] + notes).filter { !$0.isEmpty }.joined(separator: "; ") }
+
     public init(
         name: String, image: String, revision: String, readyReplicas: Int, desiredReplicas: Int,
-        autoscale: AutoscaleInfo? = nil, sync: SyncStatus, health: HealthStatus, message: String,
-        lastChange: LastChange? = nil, heldBack: Bool = false, backoffUntil: Date? = nil
+        autoscale: AutoscaleInfo? = nil, sync: SyncStatus, health: HealthStatus, message: String, notes: [String] = [],
+        lastChange: LastChange? = nil, heldBack: Bool = false, marks: [RowMark] = [], backoffUntil: Date? = nil
     ) {
         self.name = name
         self.image = image
@@ -221,14 +253,15 @@ public struct ServiceRow: Sendable, Hashable {
         self.sync = sync
         self.health = health
         self.message = message
+        self.notes = notes
         self.lastChange = lastChange
-        self.heldBack = heldBack
+        self.marks = heldBack && !marks.contains(.heldBack) ? [.heldBack] + marks : marks
         self.backoffUntil = backoffUntil
     }
 
     /// Whether the row is listed under "needs attention".
     public var needsAttention: Bool {
-        health != .healthy || sync != .synced || heldBack || backoffUntil != nil
+        health != .healthy || sync != .synced || !marks.isEmpty || backoffUntil != nil
     }
 }
 

@@ -65,8 +65,19 @@ public enum UISnapshot {
         return ServiceRow(
             name: name, image: service.image, revision: service.revision, readyReplicas: service.readyReplicas,
             desiredReplicas: service.desiredReplicas, autoscale: autoscale, sync: service.sync, health: service.health,
-            message: service.message, lastChange: lastChange,
-            heldBack: inputs.status.heldBack.contains { $0.service == name }, backoffUntil: backoff?.retryAt)
+            message: service.healthMessage, notes: service.notes, lastChange: lastChange,
+            heldBack: service.heldBack != nil || inputs.status.heldBack.contains { $0.service == name },
+            marks: marks(service), backoffUntil: backoff?.retryAt)
+    }
+
+    /// The badges of what `status` notes beside git (held back is added by `row`).
+    static func marks(_ s: StatusReport.Service) -> [RowMark] {
+        var out: [RowMark] = []
+        if s.invalidCommit != nil { out.append(.invalidCommit) }
+        if s.pinned != nil { out.append(.pinned) }
+        if s.scaled != nil { out.append(.scaled) }
+        if s.suspended != nil { out.append(.suspended) }
+        return out
     }
 
     /// What the overview's banner lists: the worst first.
@@ -74,19 +85,21 @@ public enum UISnapshot {
         let s = inputs.status
         var out: [Attention] = []
         if let invalid = s.invalid {
-            let n = invalid.errors.count
-            let last = s.desiredCommit.map { " (\(UIFormat.shortCommit($0)))" } ?? ""
+            // Status's words for the commit; the errors (file:line:col first) underneath.
+            let running = s.desiredCommit.map { "running \(UIFormat.shortCommit($0)), the last good commit" }
+                ?? "nothing of git is applied yet, what runs is left as it is"
             out.append(Attention(
                 kind: .invalidCommit,
-                title: "Commit \(invalid.commit.map(UIFormat.shortCommit) ?? "?") has \(UIFormat.count(n, "error")) in its manifests: it is held back, and the last good desired state\(last) keeps running.",
+                title: StatusContext.invalidCommit(invalid.commit, errors: invalid.errors.count)
+                    + ": held back until a commit fixes them; " + running,
                 details: invalid.errors))
         }
         for held in s.heldBack.sorted(by: { $0.service < $1.service }) {
-            let commit = held.commit.map { ", commit \(UIFormat.shortCommit($0))" } ?? ""
-            out.append(Attention(
-                kind: .heldBack,
-                title: "The rollout of revision \(held.revision)\(commit) ended \(held.outcome.rawValue): held back until a newer commit changes",
-                details: held.message.isEmpty ? [] : [held.message], services: [held.service]))
+            // `HeldRollout.sentence`, as `berth status` ends booking's MESSAGE with it.
+            out.append(Attention(kind: .heldBack, subject: held.service, title: held.rollout.sentence))
+        }
+        if let mark = s.report.suspended {
+            out.append(Attention(kind: .suspended, title: mark.suspensionSentence(project: true)))
         }
         if let e = s.sourceError {
             out.append(Attention(kind: .error, title: "Git cannot be read: the desired state read last keeps running.", details: [e]))
@@ -108,9 +121,9 @@ public enum UISnapshot {
         }
         for entry in s.backoff.sorted(by: { $0.service < $1.service }) where entry.retryAt > now {
             out.append(Attention(
-                kind: .backoff,
-                title: "Crash-looping, \(UIFormat.count(entry.failures, "failure")) in a row: next restart of",
-                services: [entry.service], time: entry.retryAt))
+                kind: .backoff, subject: entry.service,
+                title: "crash-loop backoff after \(UIFormat.count(entry.failures, "failure")) in a row; next restart",
+                time: entry.retryAt))
         }
         let unhealthy = s.report.services.filter { $0.health == .degraded || $0.health == .missing }.map(\.name).sorted()
         if !unhealthy.isEmpty {
