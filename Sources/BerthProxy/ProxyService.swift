@@ -9,9 +9,14 @@ import NIOConcurrencyHelpers
 /// step with the runtime.
 ///
 /// Control API (HTTP/1.1 on `controlHost:controlPort`, JSON with `"formatVersion": 1`):
-/// - `POST /v1/drain {"instance": ID, "graceMs": N}` → retire the instance (no new
-///   connections from now on) and answer once its last connection closed or `graceMs`
-///   passed: `{"drained", "remaining", "known", "waitedMs", "instance"}`.
+/// - `POST /v1/drain {"instance": ID, "graceMs": N, "holdMs": H}` → retire the instance (no
+///   new connections from now on) and answer once its last connection closed or `graceMs`
+///   passed: `{"drained", "remaining", "known", "waitedMs", "instance"}`. With `holdMs`
+///   (Berth's executor always sends it), the instance is back in rotation when it still
+///   runs `holdMs` after the call — its executor died between drain and stop — said in one
+///   warning and counted in `berth_proxy_drains_expired_total`. Without it, a drain by
+///   hand: out of rotation until `POST /v1/ready` or a stop; `GET /v1/endpoints` says which
+///   (`"drain": {"by": "berth"|"hand", "since", "until"}`).
 /// - `POST /v1/ready {"instance": ID}` → the instance takes connections now (learnt from
 ///   the runtime first if this proxy has not seen it yet); 404 when it is unknown and not
 ///   running.
@@ -38,6 +43,7 @@ public final class ProxyService: Sendable {
     private let refusals = NIOLockedValueBox<(count: Int, logged: ContinuousClock.Instant?)>((0, nil))
     private let discoveryTask: Task<Void, Never>?
     private let samplerTask: Task<Void, Never>
+    private let expiryTask: Task<Void, Never>
     private let history: NIOLockedValueBox<TrafficHistory>
     private let started: ContinuousClock.Instant
 
@@ -61,6 +67,7 @@ public final class ProxyService: Sendable {
         let table = balancer.table
         self.history = history
         self.started = started
+        expiryTask = Task { await Self.expireDrains(table: table, logger: logger) }
         samplerTask = Task {
             // One sample at the end of each whole second since the start (a late wake-up
             // catches up at once: the seconds it missed count their traffic in the first).
@@ -122,6 +129,7 @@ public final class ProxyService: Sendable {
     /// themselves).
     public func shutdown() async {
         samplerTask.cancel()
+        expiryTask.cancel()
         discoveryTask?.cancel()
         await discoveryTask?.value
         await server.close()
@@ -151,7 +159,12 @@ public final class ProxyService: Sendable {
                 return Self.error(400, "expected a JSON body {\"instance\": ID, \"graceMs\": N}")
             }
             if let refusal = Self.checkID(body.instance) { return refusal }
-            let result = await drain(instance: body.instance, grace: .milliseconds(max(0, body.graceMs)))
+            if let hold = body.holdMs, !(0...ControlAPI.DrainRequest.maxHoldMs).contains(hold) {
+                return Self.error(
+                    400, "holdMs: expected 0 to \(ControlAPI.DrainRequest.maxHoldMs) (a year), found \(hold); leave it out to drain by hand")
+            }
+            let result = await drain(
+                instance: body.instance, grace: .milliseconds(max(0, body.graceMs)), hold: body.holdMs.map { .milliseconds($0) })
             return HTTPServer.Response(
                 status: 200,
                 body: ControlAPI.encode(
@@ -220,10 +233,10 @@ public final class ProxyService: Sendable {
     /// seen yet is retired for good); one that is not running either answers at once with
     /// `known: false` and is not remembered — ids sent to drain used to be kept for ever
     /// (50 drains of 1 MB ids: +66 MB).
-    public func drain(instance: String, grace: Duration) async -> DrainResult {
-        if let id = table.resolve(instance) { return await table.drain(id, grace: grace) }
+    public func drain(instance: String, grace: Duration, hold: Duration? = nil) async -> DrainResult {
+        if let id = table.resolve(instance) { return await table.drain(id, grace: grace, hold: hold) }
         if let discovery, (try? await discovery.learn(instance)) == true, let id = table.resolve(instance) {
-            return await table.drain(id, grace: grace)
+            return await table.drain(id, grace: grace, hold: hold)
         }
         return DrainResult(instance: instance, drained: true, remaining: 0, known: false, waitedMs: 0)
     }
@@ -256,7 +269,32 @@ public final class ProxyService: Sendable {
             project: project, counters: table.counters(), endpoints: table.snapshot(),
             connections: MetricsRenderer.ConnectionLimits(
                 maxClients: budget.maxClients, descriptorLimit: ClientBudget.softDescriptorLimit(),
-                refused: Dictionary(uniqueKeysWithValues: ClientBudget.Reason.allCases.map { ($0.rawValue, budget.refused($0)) })))
+                refused: Dictionary(uniqueKeysWithValues: ClientBudget.Reason.allCases.map { ($0.rawValue, budget.refused($0)) })),
+            drainsExpired: table.drainsExpired)
+    }
+
+    /// Ends the drains whose hold passed (`EndpointTable.expireDrains`), checked every
+    /// `tick` (so at most that late), with one warning each, until cancelled.
+    static func expireDrains(table: EndpointTable, logger: Logger, tick: Duration = .milliseconds(250)) async {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            for drain in table.expireDrains(now: clock.now) {
+                let held = seconds(drain.hold)
+                logger.warning(
+                    "drain of \(drain.instance.prefix(12)) (\(drain.service)) ended after \(held): the berth process that drained it did not stop it within \(held) (gone?); back in rotation",
+                    metadata: [
+                        "service.name": "\(drain.service)", "proxy.instance": "\(drain.instance)",
+                        "drain.hold": "\(held)", "proxy.state": "\(drain.state.rawValue)",
+                    ])
+            }
+            try? await clock.sleep(for: tick)
+        }
+    }
+
+    /// `30s`, `1.5s`: a hold in seconds for people.
+    static func seconds(_ duration: Duration) -> String {
+        let ms = EndpointTable.millis(duration)
+        return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(Double(ms) / 1000)s"
     }
 
     static func error(_ status: Int, _ message: String) -> HTTPServer.Response {
@@ -290,8 +328,10 @@ extension ProxyService: TrafficRouter {
     }
 
     @discardableResult
-    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
-        let result = await drain(instance: instance.id, grace: .milliseconds(grace.milliseconds))
+    public func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome {
+        let hold = ProxyControlClient.hold(grace: grace, stopTimeout: stopTimeout)
+        let result = await drain(
+            instance: instance.id, grace: .milliseconds(grace.milliseconds), hold: .milliseconds(hold.milliseconds))
         return result.drained ? .drained : .gracePassed(remaining: result.remaining)
     }
 }

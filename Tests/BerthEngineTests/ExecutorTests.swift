@@ -368,7 +368,7 @@ struct RecordingRouter: TrafficRouter {
     let runtime: TestRuntime
     var drainTime: Duration = .milliseconds(20)
     func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
-    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+    func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome {
         await runtime.note("drain \(instance.id) \(grace)")
         try? await Task.sleep(for: drainTime)
         await runtime.note("drained \(instance.id)")
@@ -380,7 +380,7 @@ struct RecordingRouter: TrafficRouter {
 struct UnansweredRouter: TrafficRouter {
     let runtime: TestRuntime
     func instanceReady(_ instance: Instance) async { await runtime.note("ready \(instance.id)") }
-    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+    func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome {
         await runtime.note("drain \(instance.id) \(grace)")
         return .notDrained(reason: "no berth proxy answers for project shop; start one with `berth proxy --project shop`")
     }

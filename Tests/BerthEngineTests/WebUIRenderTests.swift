@@ -147,6 +147,11 @@ import Testing
         html = ServicePage.main(model, now: Self.now).text
         #expect(html.contains("<th>Instance<th>Node<th>State"))
         #expect(html.contains("<td>node-2<td>"))
+        // Drained by hand in berth proxy: said on its row, with since when.
+        model.instances[0].drainedByHand = Self.now.addingTimeInterval(-120)
+        html = ServicePage.main(model, now: Self.now).text
+        #expect(html.contains(
+            "<td><b>running</b> <b class=\"bad\">drained by hand</b> <span class=\"muted\">since <time data-t=\"1799999880\" title=\"2027-01-15T07:58:00Z\">2 min ago</time></span><td>healthy"))
     }
 
     @Test func theChartDrawsRateAndReplicasInFifteenSecondBuckets() {

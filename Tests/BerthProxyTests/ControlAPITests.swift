@@ -99,14 +99,14 @@ struct ControlAPITests {
         let router = ProxyRouter(stateDirectory: directory, project: "shop")
         let advice = "start one with `berth proxy --project shop --state-dir \(directory)`, or run `berth watch`, which starts it"
         #expect(
-            await router.drain(old, grace: Millis(100))
+            await router.drain(old, grace: Millis(100), stopTimeout: Millis(100))
                 == .notDrained(
                     reason: "no berth proxy answers for project shop (no \(directory)/proxy-shop.json); \(advice)"))
 
         let port = try await refusedPort()
         try ProxyStateFile(project: "shop", controlHost: "127.0.0.1", controlPort: port, pid: 1).write(directory: directory)
         #expect(
-            await router.drain(old, grace: Millis(100))
+            await router.drain(old, grace: Millis(100), stopTimeout: Millis(100))
                 == .notDrained(
                     reason: "no berth proxy answers for project shop (nothing answers at 127.0.0.1:\(port), "
                         + "where its state file says it listens); \(advice)"))
@@ -116,7 +116,7 @@ struct ControlAPITests {
         defer { Task { await service.shutdown() } }
         try ProxyStateFile(project: "shop", controlHost: "127.0.0.1", controlPort: service.controlPort, pid: 1)
             .write(directory: directory)
-        #expect(await router.drain(old, grace: Millis(100)) == .drained)
+        #expect(await router.drain(old, grace: Millis(100), stopTimeout: Millis(100)) == .drained)
     }
 }
 

@@ -16,49 +16,67 @@ import Glibc
 /// counted as the replica's connect failure).
 @Suite("Balancer out of file descriptors", .serialized)
 struct DescriptorExhaustionTests {
-    /// A real `berth proxy` under `prlimit --nofile=1024:1024` (it cannot raise the limit)
-    /// in front of one real replica, torn down even on failure.
+    /// A real `berth proxy` under `prlimit --nofile=1024:1024` (it cannot raise the limit;
+    /// `nofile` nil: under the test's own limits) in front of one real replica of each of
+    /// `services` services (`gateway`, `gateway2`, … each published on its own free port),
+    /// with `arguments` added to its command line; torn down even on failure.
     struct Proxy {
         let runtime: DockerRuntime
         let project: String
         let publish: Int
+        /// Every service's published port, in service order (`publish` first).
+        let published: [Int]
         let stateDir: String
         let logPath: String
         let process: ChildProcess
         let control: ProxyControlClient
 
-        static func start(_ name: String) async throws -> Proxy {
+        static func start(
+            _ name: String, services: Int = 1, arguments: [String] = [], nofile: String? = "1024:1024"
+        ) async throws -> Proxy {
             let runtime = try await DockerRuntime.connect()
             let project = "bp-\(name)-\(UInt32.random(in: 0...UInt32.max) % 0xFFFFFF)"
-            let publish = try await DockerDrainTests.freePort()
+            var published: [Int] = []
+            for _ in 0..<services {
+                var port = try await DockerDrainTests.freePort()
+                while published.contains(port) { port = try await DockerDrainTests.freePort() }
+                published.append(port)
+            }
+            let publish = published[0]
             let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-proxy-\(project)").path
             let health = HealthCheck(
                 probe: .http(path: "/healthz", port: 8080), interval: Millis(1000), timeout: Millis(1000),
                 failureThreshold: 3)
-            let spec = ServiceSpec(
-                name: "gateway", image: "shop/gateway:1.0", ports: [PortSpec(containerPort: 8080, publish: publish)],
-                health: health, stopGracePeriod: .seconds(1))
             var process: ChildProcess?
             do {
-                let replica = try await runtime.startInstance(.init(project: project, spec: spec, commit: "c1"))
-                #expect(try await runtime.waitHealthy(replica, check: health, deadline: .now + .seconds(20)) == .healthy)
+                for (index, port) in published.enumerated() {
+                    let spec = ServiceSpec(
+                        name: index == 0 ? "gateway" : "gateway\(index + 1)", image: "shop/gateway:1.0",
+                        ports: [PortSpec(containerPort: 8080, publish: port)], health: health, stopGracePeriod: .seconds(1))
+                    let replica = try await runtime.startInstance(.init(project: project, spec: spec, commit: "c1"))
+                    #expect(try await runtime.waitHealthy(replica, check: health, deadline: .now + .seconds(20)) == .healthy)
+                }
                 FileManager.default.createFile(atPath: stateDir + ".log", contents: nil)
+                let command = [
+                    try ProcessRunner.berthExecutable().path, "proxy", "--project", project, "--state-dir", stateDir,
+                    "--bind", "127.0.0.1",
+                ] + arguments
                 process = try ChildProcess(
-                    URL(fileURLWithPath: "/usr/bin/prlimit"),
-                    [
-                        "--nofile=1024:1024", "--", try ProcessRunner.berthExecutable().path, "proxy", "--project",
-                        project, "--state-dir", stateDir, "--bind", "127.0.0.1",
-                    ], stderr: .file(stateDir + ".log"))
+                    URL(fileURLWithPath: nofile == nil ? command[0] : "/usr/bin/prlimit"),
+                    nofile.map { ["--nofile=\($0)", "--"] + command } ?? Array(command.dropFirst()),
+                    stderr: .file(stateDir + ".log"))
                 try await eventually(.seconds(10), "the state file") {
                     (try? ProxyStateFile.read(directory: stateDir, project: project)) != nil
                 }
                 let control = try ProxyControlClient(stateDirectory: stateDir, project: project)
                 let ready = ContinuousClock.now + .seconds(10)
-                while (try? await control.endpoints().endpoints.map(\.state)) != [.ready], ContinuousClock.now < ready {
+                let allReady = Array(repeating: EndpointState.ready, count: services)
+                while (try? await control.endpoints().endpoints.map(\.state)) != allReady, ContinuousClock.now < ready {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 return Proxy(
-                    runtime: runtime, project: project, publish: publish, stateDir: stateDir, logPath: stateDir + ".log",
+                    runtime: runtime, project: project, publish: publish, published: published, stateDir: stateDir,
+                    logPath: stateDir + ".log",
                     process: try #require(process), control: control)
             } catch {
                 _ = process?.terminate()

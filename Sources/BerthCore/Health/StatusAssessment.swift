@@ -10,12 +10,22 @@
 ///   it (or that it no longer loads) is `held back as it runs`, never `would be pruned`;
 /// - a **pin** (`berth rollback`): the pinned revision at git's count is what should serve;
 ///   a **replica override** (`berth scale`): its count; a **suspension**: said, nothing else
-///   changes. Sync stays against git, so a pinned or overridden service is `OutOfSync`.
+///   changes. Sync stays against git, so a pinned or overridden service is `OutOfSync`;
+/// - a replica **drained by hand** in the balancer: not counted as ready (it serves no new
+///   client), marked `drainedByHand` with the time, and said in the message; when fewer
+///   replicas serve than desired because of it, the service is `Degraded` — Berth will not
+///   put it back by itself, a person has to (`POST /v1/ready`), and every replica drained is
+///   an outage that the runtime alone calls healthy.
 enum StatusAssessment {
     static func service(
         _ name: String, desired: DesiredState, spec: ServiceSpec?, observed: ObservedService, context: StatusContext
     ) -> StatusReport.Service {
-        let instances = observed.instances
+        let drains = handDrains(of: observed.instances, in: context)
+        let instances = observed.instances.map { instance in
+            var marked = instance
+            marked.drainedByHand = drains[instance.id]?.since
+            return marked
+        }
         let control = context.controls[service: name]
         var notes: [String] = []
         var row = StatusReport.Service(
@@ -64,13 +74,23 @@ enum StatusAssessment {
             row.suspended = suspension
             notes.append(suspension.suspensionSentence(project: control.suspended == nil))
         }
-        let health: ServiceHealth
+        // A running replica drained by hand counts as one that does not serve yet.
+        let counted = instances.map { instance in
+            var counted = instance
+            if drains[instance.id] != nil, instance.state == .running { counted.state = .starting }
+            return counted
+        }
+        var health: ServiceHealth
         if let revision, spec != nil || row.invalidCommit != nil {
             health = anyRevisionServes
-                ? serving(replicas: replicas, instances: instances)
-                : ServiceHealth.assess(revision: revision, replicas: replicas, instances: instances)
+                ? serving(replicas: replicas, instances: counted)
+                : ServiceHealth.assess(revision: revision, replicas: replicas, instances: counted)
         } else {
-            health = ServiceHealth.assess(desired: nil, instances: instances)
+            health = ServiceHealth.assess(desired: nil, instances: counted)
+        }
+        if !drains.isEmpty {
+            if health.readyReplicas < health.desiredReplicas { health.status = .degraded }
+            notes.append(HandDrain.note(drains.values.sorted { $0.instance < $1.instance }))
         }
         row.image = image ?? instances.first?.image ?? ""
         row.revision = spec == nil && row.invalidCommit == nil ? "" : (revision?.id ?? "")
@@ -82,6 +102,16 @@ enum StatusAssessment {
         row.message = ([health.message] + notes).joined(separator: "; ")
         row.notes = notes
         return row
+    }
+
+    /// The drains by hand of `instances` that still run (a stopped replica's drain says nothing
+    /// more than its state), by instance id.
+    static func handDrains(of instances: [Instance], in context: StatusContext) -> [String: HandDrain] {
+        guard !context.handDrains.isEmpty else { return [:] }
+        let running = Set(instances.filter { $0.state != .exited }.map(\.id))
+        var out: [String: HandDrain] = [:]
+        for drain in context.handDrains where running.contains(drain.instance) { out[drain.instance] = drain }
+        return out
     }
 
     /// Every instance runs git's revision, at git's count.

@@ -8,13 +8,19 @@ public struct StatusContext: Sendable, Hashable {
     public var heldBack: [String: HeldRollout]
     /// The controls git leaves in force (`ProjectControls.inForce`).
     public var controls: ProjectControls
+    /// Replicas the project's balancer keeps out of rotation because someone drained them
+    /// by hand (`HandDrainSource`): not counted as serving.
+    public var handDrains: [HandDrain]
 
-    public init(heldBack: [String: HeldRollout] = [:], controls: ProjectControls = ProjectControls()) {
+    public init(
+        heldBack: [String: HeldRollout] = [:], controls: ProjectControls = ProjectControls(), handDrains: [HandDrain] = []
+    ) {
         self.heldBack = heldBack
         self.controls = controls
+        self.handDrains = handDrains
     }
 
-    public var isEmpty: Bool { heldBack.isEmpty && controls.isEmpty }
+    public var isEmpty: Bool { heldBack.isEmpty && controls.isEmpty && handDrains.isEmpty }
 }
 
 /// A rollout that failed and was rolled back (or paused): Berth does not try that revision of

@@ -127,6 +127,9 @@ public struct Instance: Sendable, Hashable, Codable {
     public var created: String?
     /// The node the instance runs on (a Swarm node); nil on one Docker host.
     public var node: String?
+    /// Status only: since when (RFC 3339 UTC) the project's balancer keeps it out of
+    /// rotation because someone drained it by hand (`HandDrain`); nil otherwise.
+    public var drainedByHand: String?
 
     public init(
         id: String, service: String, revision: Revision, commit: String? = nil, image: String? = nil,
@@ -173,7 +176,7 @@ public struct Instance: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, service, revision, commit, image, state, health, exitCode, restartCount, created, node
+        case id, service, revision, commit, image, state, health, exitCode, restartCount, created, node, drainedByHand
     }
 
     public init(from decoder: any Decoder) throws {
@@ -188,6 +191,7 @@ public struct Instance: Sendable, Hashable, Codable {
         restartCount = try c.decodeIfPresent(Int.self, forKey: .restartCount) ?? 0
         created = try c.decodeIfPresent(String.self, forKey: .created)
         node = try c.decodeIfPresent(String.self, forKey: .node)
+        drainedByHand = try c.decodeIfPresent(String.self, forKey: .drainedByHand)
     }
 
     /// The status shape nests instances under their service, so `service` is left out;
@@ -204,5 +208,6 @@ public struct Instance: Sendable, Hashable, Codable {
         try c.encode(restartCount, forKey: .restartCount)
         try c.encodeIfPresent(created, forKey: .created)
         try c.encodeIfPresent(node, forKey: .node)
+        try c.encodeIfPresent(drainedByHand, forKey: .drainedByHand)
     }
 }

@@ -6,9 +6,11 @@ public protocol TrafficRouter: Sendable {
     func instanceReady(_ instance: Instance) async
     /// Stop sending new connections to `instance` and return once its open connections
     /// finished or `grace` passed. Called before the instance is stopped; the executor
-    /// stops it whatever the answer (a drain never fails an apply).
+    /// stops it whatever the answer (a drain never fails an apply), within `stopTimeout`
+    /// (SIGTERM, then SIGKILL). A balancer that outlives the caller puts the instance back
+    /// into rotation when it still runs well after `grace + stopTimeout`: the caller is gone.
     @discardableResult
-    func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome
+    func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome
 }
 
 /// How a drain went, as far as the executor needs to know.
@@ -30,5 +32,5 @@ public struct NoTrafficRouter: TrafficRouter {
     public init() {}
     public func instanceReady(_ instance: Instance) async {}
     @discardableResult
-    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome { .noBalancer }
+    public func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome { .noBalancer }
 }

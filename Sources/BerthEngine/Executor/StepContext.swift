@@ -142,12 +142,12 @@ struct StepContext: Sendable {
         }
     }
 
-    /// Takes `instance` out of rotation, lets it drain, stops it (SIGTERM, SIGKILL after
-    /// `grace`) and removes it. Returns why it could not, or nil.
+    /// Takes `instance` out of rotation, lets it drain (for up to `grace`), stops it
+    /// (SIGTERM, SIGKILL after `grace`) and removes it. Returns why it could not, or nil.
     func stop(_ instance: Instance, grace: Millis) async -> String? {
         if instance.state != .exited {
             emit(instance.service, .draining(instance: instance.id))
-            let outcome = await router.drain(instance, grace: grace)
+            let outcome = await router.drain(instance, grace: grace, stopTimeout: grace)
             // Said once per service, and only where clients go through the balancer.
             if case .notDrained(let reason) = outcome, spec?.ports.contains(where: { $0.publish != nil }) == true,
                 warnings.add(.notDrained(service: instance.service, reason: reason))

@@ -53,13 +53,17 @@ public actor ReconcileLoop {
     private var wakeTask: Task<Void, Never>?
     /// When the interval, a retry and a backoff wake-up will next ask for a sync.
     private var due: (interval: Date?, retry: Date?, wake: Date?) = (nil, nil, nil)
+    /// Where status learns the replicas drained by hand (the project's `berth proxy`).
+    private let handDrains: any HandDrainSource
 
     public init(
         project: String, provider: any DesiredStateProvider, runtime: any ContainerRuntime,
         router: any TrafficRouter = NoTrafficRouter(), journal: Journal?, logger: Logger, options: Options = Options(),
         overlays: [any DesiredStateOverlay] = SyncPipeline.defaultOverlays, events: EventBus = EventBus(),
-        controls: ControlsStore? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        controls: ControlsStore? = nil, handDrains: any HandDrainSource = NoHandDrains(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.handDrains = handDrains
         var pipelineOptions = SyncPipeline.Options()
         pipelineOptions.plan = options.plan
         pipelineOptions.backoff = options.backoff
@@ -89,7 +93,8 @@ public actor ReconcileLoop {
     public var lastAppliedCommit: String? { get async { await pipeline.lastAppliedCommit } }
     public var lastObserved: ObservedState? { get async { await pipeline.lastObserved } }
     public var backoff: CrashLoopBackoff { get async { await pipeline.backoff } }
-    public func status() async -> WatchStatus { await pipeline.status() }
+    /// Status with the replicas the project's balancer holds drained by hand.
+    public func status() async -> WatchStatus { await pipeline.status(handDrains: await handDrains.handDrains()) }
     public func currentPlan() async throws -> Plan { try await pipeline.currentPlan() }
     public func metricsText() async -> String { await pipeline.metricsText() }
 

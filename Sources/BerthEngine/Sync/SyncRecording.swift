@@ -235,14 +235,18 @@ extension SyncPipeline {
 
     // MARK: - Views for the API
 
-    public func status() -> WatchStatus {
+    /// `handDrains`: the balancer's drains by hand (`HandDrainSource`), asked by the caller
+    /// (this actor does not wait on the balancer).
+    public func status(handDrains: [HandDrain] = []) -> WatchStatus {
+        var context = statusContext()
+        context.handDrains = handDrains
         let desired = lastGood ?? DesiredState()
         let observed = observation?.state ?? .none(project: project)
         let t = now()
         return WatchStatus(
             report: StatusReport(
                 desired: desired, observed: observed, decided: autoscaleBoard.counts(), rates: autoscaleBoard.rates(),
-                decisions: autoscaleBoard.decisions(), context: statusContext()),
+                decisions: autoscaleBoard.decisions(), context: context),
             desiredCommit: lastGood?.commit, newestCommit: newestCommit, lastAppliedCommit: lastAppliedCommit,
             invalid: invalid, lastSync: lastSync,
             backoff: backoff.active(now: t),

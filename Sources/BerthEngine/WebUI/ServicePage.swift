@@ -92,6 +92,9 @@ public enum ServicePage {
             if nodes { out += "<td>\(i.node ?? "—")" }
             var state = Badge.state(i.state)
             if i.state == .exited, let code = i.exitCode { state += " <span class=\"muted\">code \(code)</span>" }
+            if let since = i.drainedByHand {
+                state += " \(Badge.make("drained by hand", .bad)) <span class=\"muted\">since \(UIFormat.timeWithTitle(since, now: now))</span>"
+            }
             out += "<td>\(state)<td>\(i.health)<td><code>\(i.revision)</code><td>\(i.restarts)"
             out += "<td>\(i.created.map { UIFormat.timeWithTitle($0, now: now) } ?? "—")"
             if let probe = i.lastProbe {

@@ -293,11 +293,15 @@ public struct InstanceRow: Sendable, Hashable {
     /// The last health probe the loop saw, for people ("pass", "GET … answered HTTP 503").
     public var lastProbe: String?
     public var lastProbeTime: Date?
+    /// Since when `berth proxy` holds it drained by hand (out of rotation); nil otherwise.
+    public var drainedByHand: Date?
 
     public init(
         id: String, node: String? = nil, state: Instance.State, health: String, revision: String, restarts: Int,
-        exitCode: Int? = nil, created: Date?, lastProbe: String? = nil, lastProbeTime: Date? = nil
+        exitCode: Int? = nil, created: Date?, lastProbe: String? = nil, lastProbeTime: Date? = nil,
+        drainedByHand: Date? = nil
     ) {
+        self.drainedByHand = drainedByHand
         self.id = id
         self.node = node
         self.state = state

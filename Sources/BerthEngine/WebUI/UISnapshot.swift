@@ -150,7 +150,7 @@ public enum UISnapshot {
             InstanceRow(
                 id: i.id, node: i.node, state: i.state, health: i.healthWord, revision: i.revision.id, restarts: i.restartCount,
                 exitCode: i.exitCode, created: i.created.flatMap(Timestamp.date), lastProbe: probes[i.id]?.result,
-                lastProbeTime: probes[i.id]?.time)
+                lastProbeTime: probes[i.id]?.time, drainedByHand: i.drainedByHand.flatMap(Timestamp.date))
         }
         var events: [ServiceEvent] = []
         for record in journal {

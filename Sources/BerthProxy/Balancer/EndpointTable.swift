@@ -30,8 +30,9 @@ public enum EndpointState: String, Sendable, Hashable, Codable, CaseIterable {
     /// Failed its health check `failureThreshold` times in a row: no new connections until
     /// a probe passes again.
     case unhealthy
-    /// Retired (drained, or the engine is stopping it): never takes new connections again;
-    /// its open connections finish.
+    /// Retired (drained, or the engine is stopping it): takes no new connections; its open
+    /// connections finish. A drain with a hold that passes while the instance still runs
+    /// puts it back (see `EndpointTable.expireDrains`); one by hand lasts until `ready`.
     case draining
 }
 
@@ -45,6 +46,8 @@ public struct EndpointStatus: Sendable, Hashable, Codable {
     public var activeConnections: Int
     public var totalConnections: Int
     public var lastProbe: String?
+    /// Why the control plane keeps it out of rotation, while it does (absent otherwise).
+    public var drain: DrainMark?
 
     public struct PortMapping: Sendable, Hashable, Codable {
         public var publish: Int
@@ -105,12 +108,19 @@ public final class EndpointTable: Sendable {
         var lastProbe: String?
         /// Container port → socket address, resolved once (outside the lock).
         var addresses: [Int: SocketAddress]
+        /// The state it would have were it not drained: what its start and its probes said
+        /// last. An expired drain puts it back in this state.
+        var undrained: EndpointState
 
-        init(endpoint: Endpoint, state: EndpointState, order: Int, addresses: [Int: SocketAddress]) {
+        init(
+            endpoint: Endpoint, state: EndpointState, order: Int, addresses: [Int: SocketAddress],
+            undrained: EndpointState? = nil
+        ) {
             self.endpoint = endpoint
             self.state = state
             self.order = order
             self.addresses = addresses
+            self.undrained = undrained ?? state
         }
 
         /// An IP literal is parsed; a host name is resolved here, on the control plane, so
@@ -135,9 +145,12 @@ public final class EndpointTable: Sendable {
 
     struct State {
         var entries: [String: Entry] = [:]
-        /// Instances retired by the control plane before (or after) this table heard of
-        /// them: they never become ready again (until they start again after a stop).
-        var retired: Set<String> = []
+        /// Instances retired by the control plane (`drain`), before or after this table
+        /// heard of them: no new connections until `markReady`, their next life after a
+        /// stop, or the end of the drain's hold (`expireDrains`).
+        var retired: [String: Retirement] = [:]
+        /// Drains whose hold passed while their instance still ran (`expireDrains`).
+        var drainsExpired = 0
         /// Instances the engine reported stopping (or found not running) since their last
         /// start: their next start is a new life.
         var halted: Set<String> = []
@@ -153,10 +166,10 @@ public final class EndpointTable: Sendable {
         var standby: [Int: String] = [:]
     }
 
-    private let box = NIOLockedValueBox(State())
+    let box = NIOLockedValueBox(State())
     /// Runs inside every `drain`, after the instance is retired and before the drain waits
     /// for its connections: tests hold a drain there to order it against its own timeout.
-    private let drainWillWait: (@Sendable (String) async -> Void)?
+    let drainWillWait: (@Sendable (String) async -> Void)?
 
     public init() { drainWillWait = nil }
 
@@ -168,15 +181,19 @@ public final class EndpointTable: Sendable {
     public func upsert(_ endpoint: Endpoint, state: EndpointState) {
         let addresses = Entry.addresses(of: endpoint)
         box.withLockedValue { s in
-            let state = s.retired.contains(endpoint.instance) ? .draining : state
+            let asked = state
+            let state = s.retired[endpoint.instance] != nil ? .draining : state
             if var entry = s.entries[endpoint.instance] {
                 entry.endpoint = endpoint
                 entry.addresses = addresses
-                if entry.state != .draining { entry.state = state }
+                if entry.state != .draining {
+                    entry.state = state
+                    entry.undrained = asked
+                }
                 s.entries[endpoint.instance] = entry
             } else {
                 s.entries[endpoint.instance] = Entry(
-                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses)
+                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses, undrained: asked)
                 s.nextOrder += 1
             }
             if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
@@ -206,17 +223,21 @@ public final class EndpointTable: Sendable {
         return box.withLockedValue { s in
             if s.services[endpoint.service] == nil { s.services[endpoint.service] = ServiceCounters() }
             let restarted = s.halted.remove(endpoint.instance) != nil
-            if restarted { s.retired.remove(endpoint.instance) }
+            if restarted { s.retired[endpoint.instance] = nil }
             guard var entry = s.entries[endpoint.instance] else {
-                let state = s.retired.contains(endpoint.instance) ? .draining : state
+                let asked = state
+                let state = s.retired[endpoint.instance] != nil ? .draining : state
                 s.entries[endpoint.instance] = Entry(
-                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses)
+                    endpoint: endpoint, state: state, order: s.nextOrder, addresses: addresses, undrained: asked)
                 s.nextOrder += 1
                 return restarted ? .restarted : .added
             }
             entry.endpoint = endpoint
             entry.addresses = addresses
-            if restarted { entry.state = state }
+            if restarted {
+                entry.state = state
+                entry.undrained = state
+            }
             s.entries[endpoint.instance] = entry
             return restarted ? .restarted : .unchanged
         }
@@ -241,6 +262,7 @@ public final class EndpointTable: Sendable {
         box.withLockedValue { s in
             guard var entry = s.entries[instance] else { return false }
             if entry.state != .draining { entry.state = state }
+            entry.undrained = state
             if let probe { entry.lastProbe = probe }
             s.entries[instance] = entry
             return true
@@ -252,9 +274,10 @@ public final class EndpointTable: Sendable {
     @discardableResult
     public func markReady(_ instance: String) -> Bool {
         box.withLockedValue { s in
-            s.retired.remove(instance)
+            s.retired[instance] = nil
             guard var entry = s.entries[instance] else { return false }
             entry.state = .ready
+            entry.undrained = .ready
             s.entries[instance] = entry
             return true
         }
@@ -265,7 +288,7 @@ public final class EndpointTable: Sendable {
     public func remove(_ instance: String) {
         let resumed: [(CheckedContinuation<DrainResult, Never>, DrainResult)] = box.withLockedValue { s in
             s.entries[instance] = nil
-            s.retired.remove(instance)
+            s.retired[instance] = nil
             s.halted.remove(instance)
             return Self.takeWaiters(&s, instance: instance, remaining: 0, drained: true, known: true)
         }
@@ -299,7 +322,8 @@ public final class EndpointTable: Sendable {
                         EndpointStatus.PortMapping(publish: $0.key, containerPort: $0.value)
                     },
                     state: entry.state, activeConnections: entry.active, totalConnections: entry.total,
-                    lastProbe: entry.lastProbe)
+                    lastProbe: entry.lastProbe,
+                    drain: entry.state == .draining ? s.retired[entry.endpoint.instance]?.mark : nil)
             }.sorted { ($0.service, $0.instance) < ($1.service, $1.instance) }
         }
     }
@@ -494,91 +518,4 @@ public final class EndpointTable: Sendable {
 
     /// Per-service counters, by service name.
     public func counters() -> [String: ServiceCounters] { box.withLockedValue { $0.services } }
-
-    // MARK: - Draining
-
-    /// Retires `instance`: from now on it gets no new connection. Returns once its last
-    /// open connection has closed, or when `grace` has passed (then `drained` is false and
-    /// `remaining` says how many were still open). An unknown instance is remembered as
-    /// retired (so it never becomes ready later) and returns at once.
-    ///
-    /// The answer never waits past the deadline (`grace` after the call) by more than the
-    /// scheduling of one task: the timeout answers a waiter registered by then, and a drain
-    /// that comes to wait only after its deadline (its timeout already fired and found no
-    /// waiter) answers at once. Both read the clock under the lock, so one of them always
-    /// answers.
-    public func drain(_ instance: String, grace: Duration) async -> DrainResult {
-        let clock = ContinuousClock()
-        let started = clock.now
-        let deadline = started + grace
-        let waiterID: Int? = box.withLockedValue { s in
-            s.retired.insert(instance)
-            guard var entry = s.entries[instance] else { return nil }
-            entry.state = .draining
-            s.entries[instance] = entry
-            if entry.active == 0 { return nil }
-            s.nextWaiter += 1
-            return s.nextWaiter
-        }
-        guard let waiterID else {
-            let known = box.withLockedValue { $0.entries[instance] != nil }
-            return DrainResult(instance: instance, drained: true, remaining: 0, known: known, waitedMs: 0)
-        }
-        let timeout = Task { [box] in
-            // Acts only at or after the deadline (a sleep may end early), so a waiter that
-            // registers after this took the lock sees its deadline passed.
-            while clock.now < deadline {
-                do { try await Task.sleep(until: deadline, clock: clock) } catch { return }
-            }
-            let taken: (Waiter, Int)? = box.withLockedValue { s in
-                guard let waiter = s.waiters.removeValue(forKey: waiterID) else { return nil }
-                return (waiter, s.entries[instance]?.active ?? 0)
-            }
-            if let (waiter, remaining) = taken {
-                waiter.continuation.resume(
-                    returning: DrainResult(
-                        instance: instance, drained: remaining == 0, remaining: remaining, known: true, waitedMs: 0))
-            }
-        }
-        await drainWillWait?(instance)
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<DrainResult, Never>) in
-            let answer: DrainResult? = box.withLockedValue { s in
-                let remaining = s.entries[instance]?.active ?? 0
-                // Drained meanwhile (between marking and registering)?
-                if remaining == 0 {
-                    return DrainResult(instance: instance, drained: true, remaining: 0, known: true, waitedMs: 0)
-                }
-                // The deadline passed before this drain came to wait: its timeout found no
-                // waiter, so nothing else would answer before the connections close.
-                if clock.now >= deadline {
-                    return DrainResult(instance: instance, drained: false, remaining: remaining, known: true, waitedMs: 0)
-                }
-                s.waiters[waiterID] = Waiter(id: waiterID, instance: instance, started: started, continuation: continuation)
-                return nil
-            }
-            if let answer { continuation.resume(returning: answer) }
-        }
-        timeout.cancel()
-        var final = result
-        final.waitedMs = Self.millis(clock.now - started)
-        return final
-    }
-
-    private static func takeWaiters(
-        _ s: inout State, instance: String, remaining: Int, drained: Bool, known: Bool
-    ) -> [(CheckedContinuation<DrainResult, Never>, DrainResult)] {
-        let ids = s.waiters.values.filter { $0.instance == instance }.map(\.id)
-        return ids.compactMap { id in
-            guard let waiter = s.waiters.removeValue(forKey: id) else { return nil }
-            return (
-                waiter.continuation,
-                DrainResult(instance: instance, drained: drained, remaining: remaining, known: known, waitedMs: 0)
-            )
-        }
-    }
-
-    static func millis(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

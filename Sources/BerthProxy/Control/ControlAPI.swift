@@ -3,13 +3,21 @@ import Foundation
 
 /// The control API's documents. Every one carries `"formatVersion": 1`.
 public enum ControlAPI {
+    /// `holdMs`: how long the drain keeps the instance out of rotation unless it stops
+    /// first (Berth's executor always sends it: grace + stop timeout + 30 s). Without it,
+    /// a drain by hand: out of rotation until `POST /v1/ready` or a stop.
     public struct DrainRequest: Codable, Sendable {
         public var instance: String
         public var graceMs: Int64
-        public init(instance: String, graceMs: Int64) {
+        public var holdMs: Int64?
+        public init(instance: String, graceMs: Int64, holdMs: Int64? = nil) {
             self.instance = instance
             self.graceMs = graceMs
+            self.holdMs = holdMs
         }
+
+        /// The longest hold taken: a year.
+        public static let maxHoldMs: Int64 = 366 * 86_400_000
     }
 
     public struct ReadyRequest: Codable, Sendable {

@@ -7,7 +7,7 @@ public enum MetricsRenderer {
     /// connections refused by reason (see `ClientBudget`); nil renders none of them.
     public static func render(
         project: String, counters: [String: ServiceCounters], endpoints: [EndpointStatus],
-        connections: ConnectionLimits? = nil
+        connections: ConnectionLimits? = nil, drainsExpired: Int? = nil
     ) -> String {
         let services = counters.keys.sorted()
         func family(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ value: (ServiceCounters) -> Int)
@@ -17,7 +17,14 @@ public enum MetricsRenderer {
                 name, kind, help: help,
                 samples: services.map { MetricSample([("project", project), ("service", $0)], value(counters[$0]!)) })
         }
-        let process = connections.map { Self.families(project: project, $0) } ?? []
+        var process = connections.map { Self.families(project: project, $0) } ?? []
+        if let drainsExpired {
+            process.append(
+                MetricFamily(
+                    "berth_proxy_drains_expired_total", .counter,
+                    help: "Drains whose hold passed while the replica still ran (the berth process that drained it did not stop it): back in rotation.",
+                    samples: [MetricSample([("project", project)], drainsExpired)]))
+        }
         return PrometheusText.render(process + [
             family("berth_proxy_bytes_received_total", .counter, "Bytes forwarded from clients to replicas.") {
                 $0.bytesReceived

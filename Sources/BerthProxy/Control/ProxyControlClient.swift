@@ -11,7 +11,7 @@ import NIOHTTP1
 /// As the executor's `TrafficRouter` (whose calls cannot fail), an unreachable proxy is
 /// logged and the call returns: the executor goes on (a drain then ends at once with
 /// `.notDrained`, so the old replica is stopped without draining and the apply says so).
-public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
+public struct ProxyControlClient: TrafficRouter, TrafficStatistics, HandDrainSource, Sendable {
     public var host: String
     public var port: Int
     /// The project and state folder this proxy was found through (for advice in messages).
@@ -68,10 +68,21 @@ public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
         }
     }
 
+    /// How long the executor's drain keeps an instance out of rotation should the executor
+    /// die before it stops it: the drain's grace, the stop's timeout, and 30 s.
+    public static func hold(grace: Millis, stopTimeout: Millis) -> Millis {
+        let total = [grace.milliseconds, stopTimeout.milliseconds, 30_000].reduce(Int64(0)) { sum, part in
+            let (value, overflow) = sum.addingReportingOverflow(max(0, part))
+            return overflow ? .max : value
+        }
+        return Millis(min(total, ControlAPI.DrainRequest.maxHoldMs))
+    }
+
     @discardableResult
-    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+    public func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome {
         do {
-            let result = try await drain(instance: instance.id, grace: grace)
+            let result = try await drain(
+                instance: instance.id, grace: grace, hold: Self.hold(grace: grace, stopTimeout: stopTimeout))
             if !result.drained {
                 logger.warning(
                     "grace period over with \(result.remaining) connection(s) still open",
@@ -92,10 +103,12 @@ public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
         return response.state
     }
 
+    /// `hold` nil: a drain by hand (out of rotation until `ready` or a stop).
     @discardableResult
-    public func drain(instance: String, grace: Millis) async throws -> DrainResult {
+    public func drain(instance: String, grace: Millis, hold: Millis? = nil) async throws -> DrainResult {
         let response: ControlAPI.DrainResponse = try await call(
-            .POST, "/v1/drain", ControlAPI.DrainRequest(instance: instance, graceMs: grace.milliseconds),
+            .POST, "/v1/drain",
+            ControlAPI.DrainRequest(instance: instance, graceMs: grace.milliseconds, holdMs: hold?.milliseconds),
             timeout: .milliseconds(grace.milliseconds) + slack)
         return DrainResult(
             instance: response.instance, drained: response.drained, remaining: response.remaining,
@@ -104,6 +117,19 @@ public struct ProxyControlClient: TrafficRouter, TrafficStatistics, Sendable {
 
     public func endpoints() async throws -> ControlAPI.EndpointsDocument {
         try await call(.GET, "/v1/endpoints", Optional<ControlAPI.ReadyRequest>.none, timeout: .seconds(10))
+    }
+
+    /// The drains by hand in force (the `HandDrainSource` port); none when the proxy does
+    /// not answer within 2 s (status must not wait on it).
+    public func handDrains() async -> [HandDrain] {
+        guard
+            let document: ControlAPI.EndpointsDocument = try? await call(
+                .GET, "/v1/endpoints", Optional<ControlAPI.ReadyRequest>.none, timeout: .seconds(2))
+        else { return [] }
+        return document.endpoints.compactMap { endpoint in
+            guard let drain = endpoint.drain, drain.by == .hand else { return nil }
+            return HandDrain(instance: endpoint.instance, service: endpoint.service, since: drain.since)
+        }.sorted { $0.instance < $1.instance }
     }
 
     /// The balancer's per-service counters (the `TrafficStatistics` port).

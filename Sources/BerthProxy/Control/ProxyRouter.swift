@@ -4,7 +4,7 @@ public import BerthCore
 /// folder, looked up on every call, so a proxy started (or restarted) after `berth watch`
 /// is found. With no proxy running, nothing is added or drained — as with no balancer —
 /// and a drain answers `.notDrained` with how to start one.
-public struct ProxyRouter: TrafficRouter, TrafficStatistics, Sendable {
+public struct ProxyRouter: TrafficRouter, TrafficStatistics, HandDrainSource, Sendable {
     public var stateDirectory: String
     public var project: String
 
@@ -22,13 +22,18 @@ public struct ProxyRouter: TrafficRouter, TrafficStatistics, Sendable {
     }
 
     @discardableResult
-    public func drain(_ instance: Instance, grace: Millis) async -> DrainOutcome {
+    public func drain(_ instance: Instance, grace: Millis, stopTimeout: Millis) async -> DrainOutcome {
         guard let client else {
             let file = ProxyStateFile.path(directory: stateDirectory, project: project)
             return .notDrained(
                 reason: ProxyControlClient.noProxyReason(project: project, stateDirectory: stateDirectory, detail: "no \(file)"))
         }
-        return await client.drain(instance, grace: grace)
+        return await client.drain(instance, grace: grace, stopTimeout: stopTimeout)
+    }
+
+    /// The drains by hand in the project's proxy; none when no proxy runs or answers.
+    public func handDrains() async -> [HandDrain] {
+        await client?.handDrains() ?? []
     }
 
     /// Declares the standby services to the project's proxy; throws when none answers.

@@ -12,7 +12,8 @@ struct StatusCommand: AsyncParsableCommand {
             SYNC is Synced when every instance runs git's revision at git's count. HEALTH is \
             that of what Berth means to run — git's revision, or the one a failed rollout was \
             rolled back to — the worst that applies: Degraded (an instance exited or is \
-            unhealthy), Missing (nothing runs), Progressing (a rollout or scaling is under \
+            unhealthy, or fewer serve than desired because berth proxy holds some drained by \
+            hand), Missing (nothing runs), Progressing (a rollout or scaling is under \
             way), Healthy. MESSAGE says why what runs differs from git: a rollout held back \
             until a newer commit (from <state-dir>/journal.sqlite, written by berth apply and \
             berth watch), or a newest commit with manifest errors (held back as it runs).
@@ -52,7 +53,7 @@ struct StatusCommand: AsyncParsableCommand {
             }
             // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
             for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
-            let context = await StateFiles.statusContext(state.directory(project: project), desired: desired)
+            let context = await StateFiles.statusContext(state.directory(project: project), project: project, desired: desired)
             let report = StatusReport(desired: desired, observed: observed, context: context)
             switch format {
             case .json:

@@ -188,7 +188,7 @@ struct WatchCommand: AsyncParsableCommand {
         let router = ProxyRouter(stateDirectory: stateDir, project: project)
         let loop = ReconcileLoop(
             project: project, provider: provider, runtime: runtime, router: router, journal: journal, logger: logger,
-            options: options, controls: ControlsStore(stateDirectory: stateDir))
+            options: options, controls: ControlsStore(stateDirectory: stateDir), handDrains: router)
 
         var server: APIServer?
         var ui: WebUI?

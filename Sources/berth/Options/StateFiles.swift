@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthProxy
 import Foundation
 
 /// The files of a project's state folder (`--state-dir`, the same folder for watch, apply,
@@ -24,8 +25,9 @@ enum StateFiles {
     /// The held-back rollouts the journal records (the same rule as `berth watch` resuming:
     /// a service's latest update that was rolled back or paused), and the controls
     /// (`controls.json`) that `desired` leaves in force: what `status` shows beside git and
-    /// the runtime.
-    static func statusContext(_ directory: String, desired: DesiredState) async -> StatusContext {
+    /// the runtime; and the replicas the project's `berth proxy` (its state file in the same
+    /// folder) holds drained by hand.
+    static func statusContext(_ directory: String, project: String, desired: DesiredState) async -> StatusContext {
         var held: [String: HeldRollout] = [:]
         if let journal = existingJournal(directory), let updates = try? await journal.latestUpdates() {
             for u in updates where u.outcome == .rolledBack || u.outcome == .paused {
@@ -37,6 +39,7 @@ enum StateFiles {
             }
         }
         let controls = (try? ControlsStore(stateDirectory: directory).read()) ?? ProjectControls()
-        return StatusContext(heldBack: held, controls: controls.inForce(desired))
+        let drains = await ProxyRouter(stateDirectory: directory, project: project).handDrains()
+        return StatusContext(heldBack: held, controls: controls.inForce(desired), handDrains: drains)
     }
 }
