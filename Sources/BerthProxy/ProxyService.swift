@@ -269,7 +269,8 @@ public final class ProxyService: Sendable {
             project: project, counters: table.counters(), endpoints: table.snapshot(),
             connections: MetricsRenderer.ConnectionLimits(
                 maxClients: budget.maxClients, descriptorLimit: ClientBudget.softDescriptorLimit(),
-                refused: Dictionary(uniqueKeysWithValues: ClientBudget.Reason.allCases.map { ($0.rawValue, budget.refused($0)) })),
+                refused: Dictionary(uniqueKeysWithValues: ClientBudget.Reason.allCases.map { ($0.rawValue, budget.refused($0)) }),
+                portLimit: balancer.ports.limit, refusedByPort: balancer.ports.refused),
             drainsExpired: table.drainsExpired)
     }
 

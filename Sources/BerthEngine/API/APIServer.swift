@@ -15,9 +15,14 @@ public final class APIServer: Sendable {
         self.ui = ui
     }
 
-    /// Binds `host:port` and serves `router` until `close()`.
-    public static func start(host: String, port: Int, router: APIRouter) async throws -> APIServer {
-        let server = try await HTTPServer.start(host: host, port: port) { request in
+    /// Binds `host:port` and serves `router` until `close()`, with at most `maxConnections`
+    /// connections open at once (see `ConnectionLimits`).
+    public static func start(
+        host: String, port: Int, maxConnections: Int = 512, router: APIRouter
+    ) async throws -> APIServer {
+        var limits = ConnectionLimits.standard
+        limits.maxConnections = maxConnections
+        let server = try await HTTPServer.start(host: host, port: port, limits: limits) { request in
             let response = await router.handle(request)
             if router.ui != nil, WebUI.owns(request.path) { return WebUI.encoded(response, for: request) }
             return HTTPServer.Response(

@@ -24,6 +24,8 @@ public final class Balancer: Sendable {
     public let httpKeepAlive: Bool
     /// How long a connection of a standby service is held for want of a ready replica (`Standby`).
     public let holdLimit: TimeAmount
+    /// The most client connections on each published port (`--max-connections`; `PortBudget`).
+    let ports: PortBudget
     let logger: Logger
 
     private struct Listener {
@@ -38,9 +40,11 @@ public final class Balancer: Sendable {
     public init(
         table: EndpointTable = EndpointTable(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         bindHost: String = "0.0.0.0", connectTimeout: TimeAmount = .seconds(2), httpKeepAlive: Bool = true,
-        holdLimit: TimeAmount = Standby.holdLimit, logger: Logger = Logger(label: "berth.proxy")
+        holdLimit: TimeAmount = Standby.holdLimit, maxConnectionsPerPort: Int? = nil,
+        logger: Logger = Logger(label: "berth.proxy")
     ) {
         self.holdLimit = holdLimit
+        self.ports = PortBudget(limit: maxConnectionsPerPort)
         self.table = table
         self.group = group
         self.bindHost = bindHost

@@ -211,11 +211,18 @@ final class RelayLoop: @unchecked Sendable {
                     1, reason: .connectionLimit, publish: listener.publish, logger: listener.balancer.logger)
                 continue
             }
+            guard listener.balancer.ports.take(port: listener.publish) else {
+                close(fd)
+                ClientBudget.shared.release()
+                listener.balancer.ports.refuse(port: listener.publish, logger: listener.balancer.logger)
+                continue
+            }
             // TCP_NODELAY comes from the listening socket (Linux copies it on accept).
             let connection = RelayConnection(client: fd, listener: listener, buffer: takeBuffer())
             guard register(fd, .client(connection), events: Self.connectionEvents) else {
                 close(fd)
                 ClientBudget.shared.release()
+                listener.balancer.ports.release(port: listener.publish)
                 giveBack(connection)
                 continue
             }
@@ -492,6 +499,7 @@ final class RelayLoop: @unchecked Sendable {
         }
         forget(connection.client)
         ClientBudget.shared.release()
+        connection.listener.balancer.ports.release(port: connection.listener.publish)
         if connection.replica >= 0 { forget(connection.replica) }
         connection.replica = -1
         if let lease = connection.lease {

@@ -64,14 +64,23 @@ public enum MetricsRenderer {
                 samples: [MetricSample([("project", project)], limits.maxClients)]),
             MetricFamily(
                 "berth_proxy_connections_refused_total", .counter,
-                help: "Client connections closed at once: the balancer was at its connection limit or out of file descriptors.",
+                help: "Client connections closed at once: the balancer was at its connection limit (process-wide, or the port's --max-connections) or out of file descriptors.",
                 samples: limits.refused.keys.sorted().map {
                     MetricSample([("project", project), ("reason", $0)], limits.refused[$0]!)
+                } + limits.refusedByPort.keys.sorted().map {
+                    MetricSample([("project", project), ("port", "\($0)"), ("reason", "port_limit")], limits.refusedByPort[$0]!)
                 }),
             MetricFamily(
                 "berth_proxy_descriptor_limit", .gauge, help: "The balancer's soft limit on open file descriptors.",
                 samples: [MetricSample([("project", project)], limits.descriptorLimit)]),
-        ]
+        ] + (limits.portLimit.map { limit in
+            [
+                MetricFamily(
+                    "berth_proxy_port_connections_limit", .gauge,
+                    help: "Client connections the balancer keeps open at once on each published port (--max-connections).",
+                    samples: [MetricSample([("project", project)], limit)])
+            ]
+        } ?? [])
     }
 
     /// The process-wide connection figures of `render`.
@@ -80,11 +89,20 @@ public enum MetricsRenderer {
         public var descriptorLimit: Int
         /// Refused connections by reason (`connection_limit`, `no_descriptor`).
         public var refused: [String: Int]
+        /// `--max-connections`: client connections per published port; nil: none.
+        public var portLimit: Int?
+        /// Connections refused for `portLimit`, by published port.
+        public var refusedByPort: [Int: Int]
 
-        public init(maxClients: Int, descriptorLimit: Int, refused: [String: Int]) {
+        public init(
+            maxClients: Int, descriptorLimit: Int, refused: [String: Int], portLimit: Int? = nil,
+            refusedByPort: [Int: Int] = [:]
+        ) {
             self.maxClients = maxClients
             self.descriptorLimit = descriptorLimit
             self.refused = refused
+            self.portLimit = portLimit
+            self.refusedByPort = refusedByPort
         }
     }
 }

@@ -39,6 +39,16 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Most client connections open at once on each published port, 1 to 1000000; a client over it is closed at once (default: no limit per port, only the process-wide one from the descriptor limit).",
+            valueName: "n"))
+    var maxConnections: Int?
+
+    /// The range `--max-connections` (and watch's `--api-max-connections`) takes.
+    static let connectionLimits = 1...1_000_000
+
     /// docker: the containers of one engine, at their project-network addresses; swarm: the
     /// tasks of every node, at their node's address and host-mode port.
     @OptionGroup var runtimeOptions: RuntimeOptions
@@ -52,6 +62,9 @@ struct ProxyCommand: AsyncParsableCommand {
                 "--log-level: expected one of trace, debug, info, notice, warning, error, critical; found \"\(logLevel)\"")
         }
         if let project, project.isEmpty { throw ValidationError("--project: must not be empty") }
+        if let maxConnections, !Self.connectionLimits.contains(maxConnections) {
+            throw ValidationError("--max-connections: expected a number from 1 to 1000000, found \(maxConnections)")
+        }
     }
 
     static func split(_ address: String) -> (host: String, port: Int)? {
@@ -81,7 +94,7 @@ struct ProxyCommand: AsyncParsableCommand {
         case .swarm:
             endpoints = try await SwarmRuntime.connect(logger: Logger(label: "berth.swarm")).endpointSource
         }
-        let balancer = Balancer(bindHost: bind, logger: logger)
+        let balancer = Balancer(bindHost: bind, maxConnectionsPerPort: maxConnections, logger: logger)
         let token = ControlToken.generate()
         let service = try await ProxyService.start(
             project: project, balancer: balancer, endpoints: endpoints, controlHost: controlHost,

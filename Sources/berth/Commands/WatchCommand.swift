@@ -56,6 +56,13 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("public-read"), help: "With --listen on an address other than loopback: serve reads (status, plan, journal, metrics) without a token, to anyone who can reach it.")
     var publicRead = false
 
+    @Option(
+        name: .customLong("api-max-connections"),
+        help: ArgumentHelp(
+            "Most connections the HTTP API and web UI keep open at once, 1 to 1000000; a new one over it closes the one idle the longest, or is closed at once when every one has a request in flight.",
+            valueName: "n"))
+    var apiMaxConnections: Int = 512
+
     @OptionGroup var pruning: PruneOptions
 
     @Flag(name: .customLong("allow-mass-delete"), help: "Allow a sync that deletes more than half of the running services.")
@@ -73,6 +80,9 @@ struct WatchCommand: AsyncParsableCommand {
     func validate() throws {
         guard let ms = Millis(parsing: interval), ms.milliseconds >= 100 else {
             throw ValidationError("--interval: expected a duration of at least 100ms like 30s, 5m or 1m30s, got \"\(interval)\"")
+        }
+        if !ProxyCommand.connectionLimits.contains(apiMaxConnections) {
+            throw ValidationError("--api-max-connections: expected a number from 1 to 1000000, found \(apiMaxConnections)")
         }
         if listen != "off" && Self.parseListen(listen) == nil {
             throw ValidationError("--listen: expected HOST:PORT such as 127.0.0.1:7420 (or `off`), got \"\(listen)\"")
@@ -203,7 +213,7 @@ struct WatchCommand: AsyncParsableCommand {
             ui = WebUI(loop: loop, journal: journal, token: token, git: reader, traffic: router, options: uiOptions)
             do {
                 server = try await APIServer.start(
-                    host: host, port: port,
+                    host: host, port: port, maxConnections: apiMaxConnections,
                     router: APIRouter(loop: loop, journal: journal, token: token, readsNeedToken: exposure.readsNeedToken, ui: ui))
             } catch {
                 printError("error: cannot listen on \(listen): \(error); pass another --listen HOST:PORT, or --listen off")
