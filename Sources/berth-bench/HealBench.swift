@@ -16,6 +16,8 @@ import Foundation
 ///   and each replacement's `start` is measured from its victim's `kill` (3 samples per
 ///   round), plus the round's last start (all 3 running again). A heal must not wait for
 ///   the sync in flight.
+/// - The Docker floor of that phase (`HealFloor`): the same kills with the replacements
+///   created and started through the Engine API at the moment of the kill, no Berth.
 /// - Swarm: on the 3-node Swarm of `scripts/swarm-cluster.sh` (brought up for this phase and
 ///   torn down after it; never `docker swarm init` on the shared dockerd), the tasks pinned
 ///   to node 1 (one engine, like Berth's side), `docker service create --no-resolve-image --restart-delay 0s
@@ -60,6 +62,7 @@ enum HealBench {
         let b = try measureBerth(berth: berth, kills: kills)
         let burst0 = try baseline.map { try measureAllKilled(berth: $0, rounds: rounds) }
         let burst = try measureAllKilled(berth: berth, rounds: rounds)
+        let floor = try HealFloor.measureAllKilled(image: image, rounds: rounds)
         var s: Figures?
         if swarm {
             do { s = try measureSwarm(kills: kills) } catch { print("swarm: not measured: \(error)") }
@@ -83,6 +86,8 @@ enum HealBench {
         row("berth  all 3 killed, syncs back to back: kill → running", burst.running)
         if let burst0 { row("before all 3 killed, syncs back to back: → all 3 running", burst0.allRunning) }
         row("berth  all 3 killed, syncs back to back: kill → all 3 running", burst.allRunning)
+        row("docker floor: all 3 killed, replaced by hand: kill → running", floor.running)
+        row("docker floor: all 3 killed, replaced by hand: → all 3 running", floor.allRunning)
         if let burst0 { print("before all 3 killed: rounds with a replacement missing after 10 s: \(burst0.stalledRounds) of \(burst0.allRunning.count)") }
         print("berth  all 3 killed: rounds with a replacement missing after 10 s: \(burst.stalledRounds) of \(burst.allRunning.count)")
         if let b0 {
@@ -102,7 +107,10 @@ enum HealBench {
                          b.scaleRunning / s.scaleRunning, b.scaleHealthy / s.scaleHealthy))
         }
         print("target: berth kill → running median at most 500 ms: \(median(b.running) <= 0.5 ? "met" : "NOT met")")
-        print("target: all killed during syncs, kill → running p95 at most 1000 ms: \(p95(burst.running) <= 1 ? "met" : "NOT met")")
+        print(String(format: "ratios berth/docker floor, all 3 killed, kill → running: median %.2f, p95 %.2f",
+                     median(burst.running) / median(floor.running), p95(burst.running) / p95(floor.running)))
+        print("target: all killed during syncs, kill → running p95 at most 1000 ms: \(p95(burst.running) <= 1 ? "met" : "NOT met")"
+              + String(format: " (the docker floor's p95 in this run: %.0f ms)", p95(floor.running) * 1000))
     }
 
     struct Figures {

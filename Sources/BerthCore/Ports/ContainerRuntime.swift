@@ -89,11 +89,17 @@ public struct InstanceRequest: Sendable, Hashable {
     public var commit: String?
     /// The decrypted values of the secrets `spec` uses (env and files); never recorded.
     public var secrets: SecretValues
-    public init(project: String, spec: ServiceSpec, commit: String?, secrets: SecretValues = .none) {
+    /// The digest of `spec.image` as `prepareImage` found it, when it was asked: the
+    /// runtime records it without asking the engine again (one call less per start).
+    public var imageDigest: String?
+    public init(
+        project: String, spec: ServiceSpec, commit: String?, secrets: SecretValues = .none, imageDigest: String? = nil
+    ) {
         self.project = project
         self.spec = spec
         self.commit = commit
         self.secrets = secrets
+        self.imageDigest = imageDigest
     }
 }
 

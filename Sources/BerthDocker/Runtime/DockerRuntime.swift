@@ -131,8 +131,10 @@ public struct DockerRuntime: ContainerRuntime {
         let spec = request.spec
         var name = BerthNaming.container(project: request.project, service: spec.name, revision: spec.revision)
         try await ensureVolumes(project: request.project, spec: spec)
-        // The digest of what this instance runs (the image is there: prepareImage pulled it).
-        let digest = try await inspectImageIfPresent(spec.image).map { Self.digest(of: $0, reference: spec.image) }
+        // The digest of what this instance runs (the image is there: prepareImage pulled it
+        // and, through the executor, said which digest it found).
+        var digest = request.imageDigest
+        if digest == nil { digest = try await inspectImageIfPresent(spec.image).map { Self.digest(of: $0, reference: spec.image) } }
         func body(for name: String, network: String) throws -> Engine.ContainerCreate {
             let files = try secretFiles.write(
                 project: request.project, container: name, mounts: spec.container.secretFiles, values: request.secrets,

@@ -93,7 +93,7 @@ struct StepContext: Sendable {
     func launch(_ spec: ServiceSpec, commit: String?) async -> Result<Instance, LaunchFailure> {
         do {
             let instance = try await runtime.startInstance(
-                InstanceRequest(project: executor.project, spec: spec, commit: commit))
+                InstanceRequest(project: executor.project, spec: spec, commit: commit, imageDigest: image.digest))
             emit(spec.name, .started(instance: instance.id))
             return .success(instance)
         } catch {
