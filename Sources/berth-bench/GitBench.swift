@@ -50,13 +50,13 @@ enum GitBench {
         print("  service \(service) (\(file)) changed in \(touching) commits")
 
         var env = ["HOME": root.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        env["BERTH_STATE_DIR"] = root.appendingPathComponent("state").path
+        env["BERTH_CACHE_DIR"] = root.appendingPathComponent("state").path
         var coldRun = 0
         let base = env
         let cold: () -> [String: String] = {
             coldRun += 1
             var e = base
-            e["BERTH_STATE_DIR"] = root.appendingPathComponent("cold-\(coldRun)").path
+            e["BERTH_CACHE_DIR"] = root.appendingPathComponent("cold-\(coldRun)").path
             return e
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"

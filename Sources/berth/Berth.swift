@@ -42,14 +42,21 @@ struct Berth: AsyncParsableCommand {
             print(version)
             return
         }
-        guard var command = fastCommand(arguments) else {
-            await main(nil)
-            return
-        }
+        // Every failure ends in one place: text, or JSON with --format json.
+        let json = ErrorReporting.wantsJSON(arguments)
         do {
-            try await command.run()
+            if var command = fastCommand(arguments) {
+                try await command.run()
+                return
+            }
+            var command = try await asyncParseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
-            exit(withError: error)
+            ErrorReporting.exit(error, json: json)
         }
     }
 

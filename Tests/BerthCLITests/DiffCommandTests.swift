@@ -6,7 +6,7 @@ import BerthTestSupport
 @Suite struct DiffCommandTests {
     static func run(_ shop: ShopHistory, _ arguments: [String]) throws -> ProcessResult {
         var env = shop.builder.environment
-        env["BERTH_STATE_DIR"] = shop.builder.root.path + "/state"
+        env["BERTH_CACHE_DIR"] = shop.builder.root.path + "/state"
         return try ProcessRunner.berth(arguments, in: URL(fileURLWithPath: shop.builder.path), environment: env)
     }
 

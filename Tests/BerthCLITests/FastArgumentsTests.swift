@@ -7,12 +7,12 @@ import Testing
 /// to ArgumentParser.
 @Suite struct FastArgumentsTests {
     func diffFields(_ c: DiffCommand) -> [String?] {
-        [c.from, c.to, c.source.repo, c.source.ref, c.source.path, c.format.rawValue, String(c.detailedExitcode)]
+        [c.from, c.to, c.source.repo, c.source.ref, c.source.path, c.format.rawValue, String(c.detailedExitcode), c.colour.color.rawValue]
     }
 
     func historyFields(_ c: HistoryCommand) -> [String?] {
         [c.service, c.source.repo, c.source.ref, c.source.path, c.limit.map(String.init), c.since, c.format.rawValue,
-         String(c.applied), c.projectOptions.project, c.stateDir]
+         String(c.applied), c.projectOptions.project, c.stateDir, c.colour.color.rawValue]
     }
 
     @Test func diffReadsWhatArgumentParserReads() throws {
@@ -23,13 +23,15 @@ import Testing
             ["diff", "--format=markdown", "main", "feature/x"],
             ["diff", "v1", "--detailed-exitcode", "--repo", "/tmp/r", "--ref", "main", "--path", "deploy/manifests"],
             ["diff", "--repo=file:///srv/shop.git", "a", "--ref=b"],
+            ["diff", "v1", "--color", "always"],
+            ["diff", "--color=never", "v1"],
         ]
         for line in lines {
             let fast = try #require(Berth.fastCommand(line) as? DiffCommand, "\(line)")
             let parsed = try #require(try Berth.argumentParserCommand(line) as? DiffCommand)
             #expect(diffFields(fast) == diffFields(parsed), "\(line)")
         }
-        #expect(diffFields(try #require(Berth.fastCommand(["diff", "a"]) as? DiffCommand)) == ["a", nil, nil, "HEAD", nil, "text", "false"])
+        #expect(diffFields(try #require(Berth.fastCommand(["diff", "a"]) as? DiffCommand)) == ["a", nil, nil, "HEAD", nil, "text", "false", "auto"])
     }
 
     @Test func historyReadsWhatArgumentParserReads() throws {
@@ -38,6 +40,7 @@ import Testing
             ["history", "svc-042", "--format", "json"],
             ["history", "booking", "--limit", "3", "--since", "2026-01-31"],
             ["history", "--limit=+2", "--since=2026-01-31T12:00:00Z", "--format=text", "--ref", "v1", "--path", "m", "--repo", "/r"],
+            ["history", "booking", "--color", "always"],
         ]
         for line in lines {
             let fast = try #require(Berth.fastCommand(line) as? HistoryCommand, "\(line)")
@@ -47,7 +50,7 @@ import Testing
     }
 
     func validateFields(_ c: ValidateCommand) -> [String?] {
-        [c.paths.joined(separator: "|"), c.format.rawValue, c.rev, c.repo, c.path]
+        [c.paths.joined(separator: "|"), c.format.rawValue, c.rev, c.repo, c.path, c.colour.color.rawValue]
     }
 
     @Test func validateReadsWhatArgumentParserReads() throws {
@@ -56,6 +59,7 @@ import Testing
             ["validate", "manifests"],
             ["validate", "Sources", "Tests", "Package.swift", "--format", "json"],
             ["validate", "--format=text", "Sources"],
+            ["validate", "--color", "never", "Sources"],
             ["validate", "--rev", "HEAD"],
             ["validate", "--rev=HEAD~1", "--repo", "/tmp/r", "--path", "deploy", "--format", "json"],
         ]

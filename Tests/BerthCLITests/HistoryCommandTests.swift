@@ -74,11 +74,12 @@ import BerthTestSupport
     @Test func unknownServiceAndEmptyRepository() throws {
         let shop = try ShopHistory()
         defer { shop.cleanup() }
-        #expect(try Self.run(shop, ["history", "nobody"]) == ProcessResult(stdout: "No commit changed service nobody.\n", stderr: "", status: 0))
+        #expect(try Self.run(shop, ["history", "nobody"]) == ProcessResult(
+            stdout: "", stderr: "error: no commit of HEAD changed a service named nobody (its services: booking, customer)\n", status: 1))
         let empty = try GitRepoBuilder()
         defer { empty.cleanup() }
         var env = empty.environment
-        env["BERTH_STATE_DIR"] = empty.root.path + "/state"
+        env["BERTH_CACHE_DIR"] = empty.root.path + "/state"
         let result = try ProcessRunner.berth(["history"], in: URL(fileURLWithPath: empty.path), environment: env)
         #expect(result == ProcessResult(stdout: "", stderr: "error: cannot resolve revision \"HEAD\"; the repository \(empty.path) has no commits yet; commit the manifests first\n", status: 1))
     }

@@ -182,18 +182,20 @@ import BerthTestSupport
         let spec = ServiceSpec(name: "customer", image: "shop/customer:1.0", replicas: 2)
         let gone = ["a", "b"].map { Self.instances(ServiceSpec(name: $0, image: "shop/\($0):1"), 1) }
         let file = try Self.observedFile(repo, ObservedState(project: "shop", services: [Self.instances(spec, 2)] + gone))
-        // Refused in every format alike: nothing on stdout (no half a document for CI), exit 1.
+        // Refused in every format alike: nothing on stdout (no half a document for CI), exit 1;
+        // with --format json the error is a JSON object on stderr.
+        let refusal = """
+            refusing to delete 2 of 3 running services (a, b): that is more than half. \
+            If --path or --ref is wrong, the manifests were not found; check them. \
+            To apply without deleting them, pass --no-prune; \
+            if you really mean to delete them, pass --allow-mass-delete
+            """
         for format in ["text", "json", "markdown"] {
             let refused = try ProcessRunner.berth([
                 "plan", "--repo", repo.path, "--observed", file, "--prune", "--detailed-exitcode", "--format", format,
             ])
-            #expect(refused == ProcessResult(stdout: "", stderr: """
-                error: refusing to delete 2 of 3 running services (a, b): that is more than half. \
-                If --path or --ref is wrong, the manifests were not found; check them. \
-                To apply without deleting them, pass --no-prune; \
-                if you really mean to delete them, pass --allow-mass-delete
-
-                """, status: 1), "\(format)")
+            let stderr = format == "json" ? #"{"error":"\#(refusal)","formatVersion":1}"# + "\n" : "error: \(refusal)\n"
+            #expect(refused == ProcessResult(stdout: "", stderr: stderr, status: 1), "\(format)")
         }
         let allow = ["plan", "--repo", repo.path, "--observed", file, "--prune", "--allow-mass-delete", "--detailed-exitcode"]
         #expect(try ProcessRunner.berth(allow) == ProcessResult(stdout: """
@@ -349,7 +351,11 @@ import BerthTestSupport
               }
             }
 
-            """, stderr: stderr, status: 1))
+            """, stderr: """
+            {"column":15,"file":"manifests/a.yaml","line":7,"message":"dependency cycle: a → b → a; remove one of these dependsOn entries","path":"spec.dependsOn[0]","severity":"error"}
+            {"error":"the desired state has 1 error (above); the plan covers only the services that loaded, and prunes nothing","formatVersion":1}
+
+            """, status: 1))
     }
 
     /// Env values whose key contains TOKEN, SECRET, PASSWORD, PASSWD or KEY, in any case, are

@@ -16,7 +16,7 @@ import BerthTestSupport
     static func berth(_ remote: ServedGitRepository, _ arguments: [String], credentials: [String: String] = [:]) throws -> ProcessResult {
         var env = ProcessInfo.environmentWithoutGitCredentials
         env["HOME"] = remote.origin.root.path + "/home"
-        env["BERTH_STATE_DIR"] = remote.origin.root.path + "/state"
+        env["BERTH_CACHE_DIR"] = remote.origin.root.path + "/state"
         env.merge(credentials) { $1 }
         return try ProcessRunner.berth(arguments, in: URL(fileURLWithPath: remote.origin.root.path), environment: env, timeout: .seconds(60))
     }

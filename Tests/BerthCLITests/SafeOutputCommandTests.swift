@@ -49,7 +49,7 @@ import BerthTestSupport
 
         func berth(_ arguments: [String]) throws -> ProcessResult {
             var env = repo.environment
-            env["BERTH_STATE_DIR"] = repo.root.path + "/state"
+            env["BERTH_CACHE_DIR"] = repo.root.path + "/state"
             return try ProcessRunner.berth(arguments, in: URL(fileURLWithPath: repo.path), environment: env)
         }
     }

@@ -62,7 +62,7 @@ import BerthCore
         #expect(problems(service("booking", "replica: 2\nRestart: never\nhealthcheck: {}\nimgae: x")) == [
             #"m.yaml:7:3: error: spec.replica: unknown field "replica"; did you mean "replicas"?"#,
             #"m.yaml:8:3: error: spec.Restart: unknown field "Restart"; did you mean "restart"?"#,
-            #"m.yaml:9:3: error: spec.healthcheck: unknown field "healthcheck" (spec takes image, replicas, command, env, ports, dependsOn, health, update, stopGracePeriod, restart, resources, autoscale, pullPolicy, volumes, secrets, envFrom, entrypoint, user, workingDir, readOnly, capabilities, init)"#,
+            #"m.yaml:9:3: error: spec.healthcheck: unknown field "healthcheck"; did you mean "health"? (Compose's name)"#,
             #"m.yaml:10:3: error: spec.imgae: unknown field "imgae"; did you mean "image"?"#,
         ])
         #expect(problems("apiVersion: berth/v1\nkind: Service\nmetdata: {name: a}\nspec: {image: a}\n") == [
@@ -251,6 +251,9 @@ import BerthCore
             "m.yaml:7:20: error: spec.env.B: expected a string or {secret: NAME}, found a mapping; quote it to keep it as text",
         ])
         #expect(problems(service("booking", "env: [A=1]")) == [
+            "m.yaml:7:8: error: spec.env: expected a mapping of names to strings, found a list (Compose's KEY=value list); did you mean {A: 1}?"
+        ])
+        #expect(problems(service("booking", "env: [A, B]")) == [
             "m.yaml:7:8: error: spec.env: expected a mapping of names to strings, found a list"
         ])
     }

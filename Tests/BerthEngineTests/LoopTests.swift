@@ -128,6 +128,15 @@ import Testing
         #expect(LoopFx.summary(await runtime.cluster.state) == ["web: shop/web:1.0=running shop/web:1.0=running"])
         #expect(await loop.status().backoff.isEmpty)  // a kill from outside is not a crash
         #expect(await loop.metricsText().contains("berth_heals_total{project=\"shop\"} 1\n"))
+        // The same by service, with its health and replicas (issue 17, item 3).
+        let text = await loop.metricsText()
+        #expect(text.contains("berth_service_heals_total{project=\"shop\",service=\"web\"} 1\n"))
+        #expect(text.contains("berth_service_replicas_desired{project=\"shop\",service=\"web\"} 2\n"))
+        #expect(text.contains("berth_service_replicas_ready{project=\"shop\",service=\"web\"} 2\n"))
+        #expect(text.contains("berth_service_health{project=\"shop\",health=\"Healthy\",service=\"web\"} 1\n"))
+        #expect(text.contains("berth_service_health{project=\"shop\",health=\"Degraded\",service=\"web\"} 0\n"))
+        #expect(text.contains("berth_service_in_sync{project=\"shop\",service=\"web\"} 1\n"))
+        #expect(text.contains("berth_service_backoff{project=\"shop\",service=\"web\"} 0\n"))
     }
 
     @Test func crashLoopBacksOffAndIsVisibleInStatus() async throws {
@@ -146,6 +155,7 @@ import Testing
         #expect(entry.failures == 2)
         #expect(entry.delaySeconds == 10)
         #expect(await loop.metricsText().contains("berth_backoff_services{project=\"shop\"} 1\n"))
+        #expect(await loop.metricsText().contains("berth_service_backoff{project=\"shop\",service=\"web\"} 1\n"))
         clock.advance(9)
         await loop.request(.drift, fetch: false)
         await loop.syncOnce()

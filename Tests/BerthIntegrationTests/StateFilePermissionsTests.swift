@@ -41,7 +41,7 @@ import Testing
 
         try h.start(
             extraArguments: ["--repo", "file://" + h.repo.path, "--proxy-bind", "127.0.0.1"],
-            environment: ["BERTH_STATE_DIR": cache.path])
+            environment: ["BERTH_CACHE_DIR": cache.path])
         try #require(eventually(within: 40) { logPIDs(h, "berth proxy started").count == 1 }, "\(h.log())")
         try #require(eventually(within: 30) { h.healthyServices() == ["customer"] }, "\(h.log())")
 

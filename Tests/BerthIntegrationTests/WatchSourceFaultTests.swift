@@ -15,7 +15,7 @@ import Testing
     }
 
     static func watch(_ h: WatchHarness, cache: TemporaryDirectory) throws {
-        try h.start(extraArguments: ["--repo", "file://" + h.repo.path], environment: ["BERTH_STATE_DIR": cache.path])
+        try h.start(extraArguments: ["--repo", "file://" + h.repo.path], environment: ["BERTH_CACHE_DIR": cache.path])
         try #require(eventually(within: 30) { h.healthyServices() == ["web"] }, "\(h.log())")
     }
 

@@ -38,6 +38,12 @@ struct WatchStartsProxyTests {
         // The published port serves the service.
         let first = LoadClient.request(port: publish, path: "/version", stall: 0)
         #expect((try? first.get()) == "customer 1.0\n")
+        // One scrape of watch: its series by service, then its proxy's (issue 17, item 3).
+        let ready = "berth_service_replicas_ready{project=\"\(h.project)\",service=\"customer\"} 3\n"
+        #expect(eventually(within: 10) { (try? h.http("GET", "/metrics").body.contains(ready)) == true })
+        let metrics = try h.http("GET", "/metrics").body
+        #expect(metrics.contains("berth_service_health{project=\"\(h.project)\",health=\"Healthy\",service=\"customer\"} 1\n"), "\(metrics)")
+        #expect(metrics.contains("# TYPE berth_proxy_connections_total counter\n"), "\(metrics)")
 
         let load = LoadClient(port: publish, path: "/version", limit: 20_000, seconds: 60)
         load.start()
@@ -122,6 +128,7 @@ struct WatchStartsProxyTests {
         #expect(proxyPIDs(h) == [])
         #expect(proxyState(h) == nil)
         #expect(!h.log().contains("berth proxy"), "\(h.log())")
+        #expect(!(try h.http("GET", "/metrics").body.contains("berth_proxy_")))
         #expect(h.terminate() == 0)
     }
 }

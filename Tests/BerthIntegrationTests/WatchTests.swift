@@ -246,7 +246,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var env = ProcessInfo.processInfo.environment
-        env["BERTH_STATE_DIR"] = dir.path + "/cache"
+        env["BERTH_CACHE_DIR"] = dir.path + "/cache"
         let outPath = dir.path + "/out.log", errPath = dir.path + "/err.log"
         let p = try ChildProcess(
             WatchHarness.binary,

@@ -123,7 +123,7 @@ import BerthYAML
         #expect(r.errors.isEmpty)
         #expect(show(r.documents[0].root) == "{a@1:1: 1@1:4, b@2:1: [x@3:5, \"y\"@4:5]@3:3, c@5:1: |t\n@5:4}@1:1")
         let bad = parse("a: 1\r\nb: 2\r\n  c: 3\r\n")
-        #expect(describe(bad.errors) == ["scanner 3:4 mapping values are not allowed in this context"])
+        #expect(describe(bad.errors) == ["scanner 3:3 this line is indented by 2 spaces, deeper than b: on line 2 (0), so YAML reads it as more of b's value; line it up with its siblings (0 spaces)"])
     }
 
     @Test func utf8BOM() {
@@ -137,7 +137,7 @@ import BerthYAML
         #expect(r.errors.isEmpty)
         #expect(show(r.documents[0].root) == "{städte@1:1: f[zürich@1:10, 東京@1:18, \"🚢\"@1:22]@1:9, next@2:1: ok@2:7}@1:1")
         let bad = parse("é: [a\n")
-        #expect(describe(bad.errors) == ["parser 2:1 (1:4) did not find expected ',' or ']' (while parsing a flow sequence)"])
+        #expect(describe(bad.errors) == ["parser 1:4 (1:4) the [ opened here is not closed: add ] at its end, and a ',' between its items"])
     }
 
     @Test func nodesCompareWithoutMarks() {

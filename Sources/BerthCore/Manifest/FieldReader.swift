@@ -88,7 +88,7 @@ struct FieldReader {
                 continue
             }
             guard let i = schema.index(of: entry.key, in: doc) else {
-                unknownField(entry.key, path(), schema)
+                unknownField(entry.key, entry.value, path(), schema)
                 continue
             }
             let bit: UInt64 = 1 << UInt64(i)
@@ -136,10 +136,12 @@ struct FieldReader {
         return fields
     }
 
-    private mutating func unknownField<Model>(_ key: NodeID, _ path: String, _ schema: Schema<Model>) {
+    private mutating func unknownField<Model>(_ key: NodeID, _ value: NodeID, _ path: String, _ schema: Schema<Model>) {
         let name = doc.text(key)
         var message = "unknown field \(FieldReader.quoted(name))"
-        if let s = Suggestion.closest(to: name, among: schema.names) {
+        if let compose = composeFieldHint(name, value: value, among: schema.names) {
+            message += compose
+        } else if let s = Suggestion.closest(to: name, among: schema.names) {
             message += "; did you mean \(FieldReader.quoted(s))?"
         } else {
             message += " (\(path.isEmpty ? "a berth/v1 object" : path) takes \(schema.names.joined(separator: ", ")))"

@@ -113,9 +113,11 @@ public enum ManifestLoader {
         var documentOf: [Int] = []  // per declared service, its document's index in `starts`
         var starts: [Mark] = []
         var decoder: ServiceDecoder?
+        var anyRoot = false
         let yamlErrors = YAML.parseFlatDocuments(file.bytes, part: part) { document in
             starts.append(document.start)
             guard let root = document.root else { return }
+            anyRoot = true
             if decoder == nil { decoder = ServiceDecoder(file: file.path, document: document) } else { decoder!.reset(document) }
             if let service = decoder!.decode(root) {
                 declared.append(service)
@@ -123,6 +125,13 @@ public enum ManifestLoader {
             }
             if !decoder!.r.diagnostics.isEmpty { diagnostics += decoder!.r.diagnostics }
             decoder!.r.releaseDocument()
+        }
+        // A file that declares nothing is a leftover or a mistake, worth a line (not an
+        // error: an emptied file changes nothing). Parts are of large files, never empty.
+        if part == nil, !anyRoot, yamlErrors.isEmpty {
+            diagnostics.append(Diagnostic(
+                .warning, file: file.path, line: 1, column: 1, path: "",
+                message: "the file declares nothing (it is empty, or holds only comments); add a Service to it, or delete it"))
         }
         if !yamlErrors.isEmpty {
             for e in yamlErrors {

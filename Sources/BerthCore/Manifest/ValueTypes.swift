@@ -240,6 +240,12 @@ extension ValueType where T == [PortSpec] {
                 i += 1
                 func itemPath() -> String { "\(path())[\(index)]" }
                 var port = PortSpec(containerPort: 0)
+                if r.doc.isScalar(item), let berth = ComposeHints.port(r.doc.text(item)) {
+                    r.error(
+                        at: r.mark(item), itemPath(),
+                        "expected a mapping, found \(r.found(item)) (Compose's short syntax); did you mean \(berth)?")
+                    continue
+                }
                 guard let fields = r.object(item, itemPath, schema, into: &port, keepingNodes: true) else { continue }
                 var containerOK = false
                 if fields.has(containerPort), !fields.failed(containerPort) {

@@ -354,7 +354,7 @@ extension FieldReader {
     /// `env`: names to values taken as written, or to `{secret: NAME}` (into `secretEnv`).
     mutating func environment(_ node: NodeID, _ path: Path, into spec: inout ServiceSpec) -> Bool {
         guard doc.kind(node) == .mapping else {
-            error(at: mark(node), path(), "expected a mapping of names to strings, found \(found(node))")
+            error(at: mark(node), path(), "expected a mapping of names to strings, found \(found(node))" + composeEnvHint(node))
             return false
         }
         // Secret references first, then the plain values by the usual reader (which reports

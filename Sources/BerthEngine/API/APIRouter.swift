@@ -71,8 +71,15 @@ public struct APIRouter: Sendable {
     public let readsNeedToken: Bool
     /// The web UI, served beside the API on the same address.
     public let ui: WebUI?
+    /// More Prometheus text for `/metrics` after the loop's own: `berth watch` passes its
+    /// `berth proxy`'s (`berth_proxy_*`), so one scrape sees both; empty when it has none.
+    public let moreMetrics: (@Sendable () async -> String)?
 
-    public init(loop: ReconcileLoop, journal: Journal?, token: String?, readsNeedToken: Bool = false, ui: WebUI? = nil) {
+    public init(
+        loop: ReconcileLoop, journal: Journal?, token: String?, readsNeedToken: Bool = false, ui: WebUI? = nil,
+        moreMetrics: (@Sendable () async -> String)? = nil
+    ) {
+        self.moreMetrics = moreMetrics
         self.loop = loop
         self.journal = journal
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
@@ -103,7 +110,7 @@ public struct APIRouter: Sendable {
         case "/healthz":
             return APIResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n")
         case "/metrics":
-            return APIResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: await loop.metricsText())
+            return APIResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: await loop.metricsText() + (await moreMetrics?() ?? ""))
         case "/api/v1/status":
             return APIResponse(status: 200, body: await loop.status().jsonText())
         case "/api/v1/plan":

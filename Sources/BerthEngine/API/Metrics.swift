@@ -34,6 +34,8 @@ public struct WatchMetrics: Sendable, Hashable {
     public var sourceLastFetch: Date?
     /// New commits whose history does not contain the last applied commit (force-pushes).
     public var historyRewrites = 0
+    /// The same by service (label `service`).
+    public var perService = ServiceMetrics()
 
     public init() {}
 
@@ -113,6 +115,6 @@ public struct WatchMetrics: Sendable, Hashable {
                 "berth_source_history_rewrites_total", .counter,
                 help: "New commits whose history does not contain the last applied commit (a force-push, a branch reset); applied as git says.",
                 samples: [MetricSample([p], historyRewrites)]),
-        ])
+        ] + perService.families(project: project))
     }
 }

@@ -67,12 +67,16 @@ extension SyncPipeline {
                 heldBack[r.step.service] = nil
                 heldSpecs[r.step.service] = nil
             }
-            if outcome == .succeeded && r.step.action == .heal { metrics.heals += r.step.instances?.count ?? 0 }
+            if outcome == .succeeded && r.step.action == .heal {
+                metrics.heals += r.step.instances?.count ?? 0
+                metrics.perService.heals[r.step.service, default: 0] += r.step.instances?.count ?? 0
+            }
             if outcome == .succeeded && r.step.action == .scale && why == .heal
                 && (r.step.to?.replicas ?? 0) > (r.step.from?.replicas ?? 0)
             {
                 // An instance that disappeared (`docker rm -f`) comes back as a scale-up.
                 metrics.heals += (r.step.to?.replicas ?? 0) - (r.step.from?.replicas ?? 0)
+                metrics.perService.heals[r.step.service, default: 0] += (r.step.to?.replicas ?? 0) - (r.step.from?.replicas ?? 0)
             }
             var reason = r.step.reason
             // A scale of an autoscaled service is the autoscaler's (git's count is only where it
@@ -225,6 +229,7 @@ extension SyncPipeline {
         var counts: [HealthStatus: Int] = [:]
         for s in report.services { counts[s.health, default: 0] += 1 }
         metrics.servicesByHealth = counts
+        metrics.perService.observe(report)
         metrics.backoffServices = backoff.active(now: now()).count
         metrics.heldBackServices = heldBack.count
     }
@@ -300,6 +305,8 @@ extension SyncPipeline {
         var m = metrics
         m.backoffServices = backoff.active(now: now()).count
         m.heldBackServices = heldBack.count
+        m.perService.heldBack = Set(heldBack.keys)
+        m.perService.backoff = Set(backoff.active(now: now()).map(\.service))
         var text = m.prometheusText(project: project)
         let families = autoscaleBoard.metricFamilies(project: project)
         if !autoscaleBoard.snapshot().isEmpty { text += PrometheusText.render(families) }

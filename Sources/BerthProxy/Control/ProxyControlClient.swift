@@ -145,8 +145,8 @@ public struct ProxyControlClient: TrafficRouter, TrafficStatistics, HandDrainSou
             .PUT, "/v1/services", ControlAPI.ServicesDocument(standby: services), timeout: .seconds(10))
     }
 
-    public func metrics() async throws -> String {
-        let response = try await client.send(.GET, "/metrics", timeout: .seconds(10))
+    public func metrics(timeout: Duration = .seconds(10)) async throws -> String {
+        let response = try await client.send(.GET, "/metrics", timeout: timeout)
         guard response.status == 200 else { throw failure(response, "GET /metrics") }
         return String(decoding: response.body, as: UTF8.self)
     }

@@ -58,8 +58,14 @@ enum EventLoop {
             return YAMLError(kind: .reader, message: message, mark: markOfOffset(offset, in: bytes))
         case YAML_SCANNER_ERROR, YAML_PARSER_ERROR:
             let kind: YAMLError.Kind = p.error == YAML_SCANNER_ERROR ? .scanner : .parser
-            let message = context.map { "\(problem) (\($0))" } ?? problem
             let related = context != nil ? mark(p.context_mark) : nil
+            // In Berth's words with the likely cause, where the lines around say it.
+            if let (message, place) = YAMLErrorWording(bytes).explain(
+                problem: problem, context: context, mark: mark(p.problem_mark), contextMark: related)
+            {
+                return YAMLError(kind: kind, message: message, mark: place, related: related)
+            }
+            let message = context.map { "\(problem) (\($0))" } ?? problem
             return YAMLError(kind: kind, message: message, mark: mark(p.problem_mark), related: related)
         case YAML_MEMORY_ERROR:
             return YAMLError(kind: .parser, message: "libyaml ran out of memory", mark: mark(p.problem_mark))

@@ -50,30 +50,25 @@ struct ApplyCommand: AsyncParsableCommand {
     var autoApprove = false
 
     @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    var format: ResultFormat = .text
 
-    @Option(name: .customLong("state-dir"), help: "The project's state folder, shared with berth watch and berth proxy: the lease, the journal, the proxy's address (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    @Option(name: .customLong("state-dir"), help: StateOptions.help)
     var stateDir: String?
 
     @Flag(name: .customLong("no-wait"), help: "Exit 1 at once when another berth apply acts on the project, instead of waiting for it.")
     var noWait = false
 
-    func validate() throws {
-        if format == .markdown { throw ValidationError("--format markdown is for plan and diff; apply prints text or json") }
-    }
-
     func run() async throws {
-        try await runReportingFailures { try await apply() }
+        try await apply()
     }
 
     private func apply() async throws {
         let project = projectOptions.name(source)
-        let stateDirectory = stateDir
-            ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+        let stateDirectory = StateFolder.path(stateDir, project: project)
         let lease = try await ProjectLeasing.forApply(project: project, stateDirectory: stateDirectory, noWait: noWait)
         defer { withExtendedLifetime(lease) {} }
         let desired = try await source.loadDesiredState()
-        for d in desired.diagnostics.sorted() { printError(d.rendered) }
+        ErrorReporting.report(desired.diagnostics.sorted(), json: format == .json)
         if desired.hasErrors {
             let n = desired.diagnostics.filter { $0.severity == .error }.count
             throw CommandFailure("error: the desired state has \(n) error\(n == 1 ? "" : "s") (above); nothing was applied. Fix them, commit, and apply again")
@@ -165,7 +160,7 @@ struct ApplyCommand: AsyncParsableCommand {
         switch format {
         case .json:
             print(try encodeJSON(ApplyDocument(report: report, status: status)))
-        case .text, .markdown:
+        case .text:
             print("")
             print(StatusRendering.text(status), terminator: "")
         }
@@ -183,9 +178,9 @@ struct ApplyCommand: AsyncParsableCommand {
             printError("note: volume\(unused.count == 1 ? "" : "s") \(unused.joined(separator: ", ")) of project \(project) no service uses any more: kept with \(unused.count == 1 ? "its" : "their") data; `berth apply --delete-volume NAME` deletes one")
         }
         if !failures.isEmpty {
-            printError("error: \(failures.count) of \(report.steps.count) step\(report.steps.count == 1 ? "" : "s") did not succeed:")
-            for f in failures { printError("  " + f.line) }
-            throw ExitCode(ExitStatus.failure)
+            throw CommandFailure(
+                (["error: \(failures.count) of \(report.steps.count) step\(report.steps.count == 1 ? "" : "s") did not succeed:"]
+                    + failures.map { "  " + $0.line }).joined(separator: "\n"))
         }
         if plan.hasChanges {
             printError("Apply complete in \(formatSeconds(report.duration)): \(report.steps.count) step\(report.steps.count == 1 ? "" : "s") succeeded.")

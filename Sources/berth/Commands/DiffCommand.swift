@@ -26,13 +26,15 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text, json or markdown.")
     var format: OutputFormat = .text
 
+    @OptionGroup var colour: ColourOptions
+
     @Flag(name: .long, help: "Exit 2 when the desired state differs, 0 when it is the same.")
     var detailedExitcode = false
 
     /// The command from plain arguments, without ArgumentParser (see `FastArguments`); nil
     /// when they are anything else.
     static func fastParse(_ arguments: ArraySlice<String>) -> DiffCommand? {
-        guard let args = FastArguments(arguments, options: FastArguments.sourceOptions.union(["format"]), flags: ["detailed-exitcode"], maxPositionals: 2),
+        guard let args = FastArguments(arguments, options: FastArguments.sourceOptions.union(["format", "color"]), flags: ["detailed-exitcode"], maxPositionals: 2),
             let from = args.positionals.first
         else { return nil }
         var command = DiffCommand()
@@ -41,6 +43,8 @@ struct DiffCommand: AsyncParsableCommand {
         command.source = args.source
         guard let format = OutputFormat(rawValue: args.options["format"] ?? "text") else { return nil }
         command.format = format
+        guard let colour = ColourOptions.fast(args.options["color"]) else { return nil }
+        command.colour = colour
         command.detailedExitcode = args.flags.contains("detailed-exitcode")
         guard (try? command.validate()) != nil else { return nil }
         return command
@@ -57,12 +61,11 @@ struct DiffCommand: AsyncParsableCommand {
         }
         let errors = result.diagnostics.filter { $0.severity == .error }
         if !errors.isEmpty {
-            for d in result.diagnostics { printError(d.rendered) }
-            printError("error: the manifests changed between \(fromName) and \(toName) have \(errors.count) error\(errors.count == 1 ? "" : "s"); fix them to see the diff")
-            throw ExitCode(ExitStatus.failure)
+            ErrorReporting.report(result.diagnostics, json: format == .json)
+            throw CommandFailure("error: the manifests changed between \(fromName) and \(toName) have \(errors.count) error\(errors.count == 1 ? "" : "s"); fix them to see the diff")
         }
         switch format {
-        case .text: print(text(result), terminator: "")
+        case .text: print(colour.enabled ? Colour.changes(text(result)) : text(result), terminator: "")
         case .json: print(try encodeJSON(DiffDocument(result)))
         case .markdown: print(markdown(result), terminator: "")
         }

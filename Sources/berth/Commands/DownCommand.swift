@@ -43,7 +43,7 @@ struct DownCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runReportingFailures(format: format) { try await down() }
+        try await down()
     }
 
     private func down() async throws {

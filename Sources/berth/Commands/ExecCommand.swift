@@ -17,7 +17,7 @@ struct ExecCommand: AsyncParsableCommand {
             Docker runtime only.
             """)
 
-    @Argument(help: "The service to run the command in.")
+    @Argument(help: "The service to run the command in.", completion: ServiceCompletion.kind)
     var service: String
 
     @Option(name: .long, help: ArgumentHelp("The instance (a container id, or its start, or its name).", valueName: "ID"))
@@ -52,27 +52,25 @@ struct ExecCommand: AsyncParsableCommand {
 
     func run() async throws {
         var exitCode: Int32 = 0
-        try await runReportingFailures(format: format) {
-            let project = projectOptions.name(source)
-            let runtime = try await runtimeOptions.connectDocker(command: "berth exec")
-            let chosen = try await InstancePicker.containers(
-                of: service, project: project, instance: instance, runtime: runtime, runningOnly: true)[0]
-            let result: DockerClient.ExecResult
-            do {
-                result = try await runtime.client.exec(chosen.Id, command)
-            } catch {
-                throw CommandFailure("error: running \(command.joined(separator: " ")) in \(service) \(chosen.Id.prefix(12)): \(error)")
-            }
-            switch format {
-            case .json:
-                print(try encodeJSON(Document(
-                    project: project, service: service, instance: String(chosen.Id.prefix(12)), command: command,
-                    exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr)))
-            case .text:
-                FileHandle.standardOutput.write(Data(result.stdout.utf8))
-                FileHandle.standardError.write(Data(result.stderr.utf8))
-                exitCode = Int32(clamping: result.exitCode)
-            }
+        let project = projectOptions.name(source)
+        let runtime = try await runtimeOptions.connectDocker(command: "berth exec")
+        let chosen = try await InstancePicker.containers(
+            of: service, project: project, instance: instance, runtime: runtime, runningOnly: true)[0]
+        let result: DockerClient.ExecResult
+        do {
+            result = try await runtime.client.exec(chosen.Id, command)
+        } catch {
+            throw CommandFailure("error: running \(command.joined(separator: " ")) in \(service) \(chosen.Id.prefix(12)): \(error)")
+        }
+        switch format {
+        case .json:
+            print(try encodeJSON(Document(
+                project: project, service: service, instance: String(chosen.Id.prefix(12)), command: command,
+                exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr)))
+        case .text:
+            FileHandle.standardOutput.write(Data(result.stdout.utf8))
+            FileHandle.standardError.write(Data(result.stderr.utf8))
+            exitCode = Int32(clamping: result.exitCode)
         }
         if exitCode != 0 { throw ExitCode(exitCode) }
     }

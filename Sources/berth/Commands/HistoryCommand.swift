@@ -14,7 +14,7 @@ struct HistoryCommand: AsyncParsableCommand {
             file moves and renames.
             """)
 
-    @Argument(help: "Only commits that changed this service.")
+    @Argument(help: "Only commits that changed this service.", completion: ServiceCompletion.kind)
     var service: String?
 
     @OptionGroup var source: SourceOptions
@@ -26,7 +26,9 @@ struct HistoryCommand: AsyncParsableCommand {
     var since: String?
 
     @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    var format: ResultFormat = .text
+
+    @OptionGroup var colour: ColourOptions
 
     @Flag(name: .long, help: "Join with the journal of berth watch: when, and whether, each commit reached the runtime.")
     var applied = false
@@ -34,7 +36,7 @@ struct HistoryCommand: AsyncParsableCommand {
     /// With --applied: the watch's project.
     @OptionGroup var projectOptions: ProjectOptions
 
-    @Option(name: .customLong("state-dir"), help: "With --applied: the watch's state folder (default as berth watch).")
+    @Option(name: .customLong("state-dir"), help: StateOptions.help)
     var stateDir: String?
 
     func validate() throws {
@@ -42,13 +44,12 @@ struct HistoryCommand: AsyncParsableCommand {
         if let since, Self.parseDate(since) == nil {
             throw ValidationError("--since: expected a date like 2026-01-31 or 2026-01-31T12:00:00Z, got \"\(since)\"")
         }
-        if format == .markdown { throw ValidationError("--format: history prints text or json") }
     }
 
     /// The command from plain arguments, without ArgumentParser (see `FastArguments`); nil
     /// when they are anything else (`--applied` and its options always take ArgumentParser).
     static func fastParse(_ arguments: ArraySlice<String>) -> HistoryCommand? {
-        guard let args = FastArguments(arguments, options: FastArguments.sourceOptions.union(["limit", "since", "format"]), flags: [], maxPositionals: 1)
+        guard let args = FastArguments(arguments, options: FastArguments.sourceOptions.union(["limit", "since", "format", "color"]), flags: [], maxPositionals: 1)
         else { return nil }
         var command = HistoryCommand()
         command.service = args.positionals.first
@@ -60,8 +61,10 @@ struct HistoryCommand: AsyncParsableCommand {
             command.limit = nil
         }
         command.since = args.options["since"]
-        guard let format = OutputFormat(rawValue: args.options["format"] ?? "text") else { return nil }
+        guard let format = ResultFormat(rawValue: args.options["format"] ?? "text") else { return nil }
         command.format = format
+        guard let colour = ColourOptions.fast(args.options["color"]) else { return nil }
+        command.colour = colour
         command.applied = false
         var project = ProjectOptions()
         project.project = nil
@@ -85,23 +88,41 @@ struct HistoryCommand: AsyncParsableCommand {
             let src = try await source.openSource()
             let start = try await src.repository.resolve(source.ref)
             let path = try await src.manifestsPath(at: start, requested: source.path, revision: source.ref)
-            return try await src.history(
+            let entries = try await src.history(
                 from: start, path: path, service: service, since: since.flatMap(Self.parseDate), limit: limit)
+            // A name no commit ever declared is a mistake, not a quiet history.
+            let unknown: Bool
+            if let service, entries.isEmpty {
+                if since == nil {
+                    unknown = true
+                } else {
+                    unknown = try await src.history(from: start, path: path, service: service, limit: 1).isEmpty
+                }
+            } else {
+                unknown = false
+            }
+            if unknown, let service {
+                let known = Set(try await src.desiredState(at: start, path: path).services.keys)
+                throw CommandFailure(SafeText.escaped(
+                    "error: no commit of \(source.ref) changed a service named \(service)" + ServiceNames.hint(service, among: known)))
+            }
+            return entries
         }
         var journal: [String: CommitSummary]? = nil
         if applied {
             let project = projectOptions.name(source)
-            let dir = stateDir ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+            let dir = StateFolder.path(stateDir, project: project)
             do {
                 journal = try await Journal(path: dir + "/journal.sqlite", create: false).commitSummaries()
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(ExitStatus.failure)
+                throw CommandFailure("error: \(error)")
             }
         }
         switch format {
         case .json: print(try encodeJSON(HistoryDocument(entries, journal: journal)))
-        default: print(text(entries, journal: journal), terminator: "")
+        default:
+            let text = text(entries, journal: journal)
+            print(colour.enabled ? Colour.changes(text, indent: "  ") : text, terminator: "")
         }
     }
 

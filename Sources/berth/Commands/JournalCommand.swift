@@ -18,7 +18,7 @@ struct JournalCommand: AsyncParsableCommand {
 
     @OptionGroup var projectOptions: ProjectOptions
 
-    @Option(name: .customLong("state-dir"), help: "The watch's state folder (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    @Option(name: .customLong("state-dir"), help: StateOptions.help)
     var stateDir: String?
 
     @Option(name: .long, help: "Only syncs with a step for this service.")
@@ -31,19 +31,18 @@ struct JournalCommand: AsyncParsableCommand {
     var limit: Int = 20
 
     @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    var format: ResultFormat = .text
 
     func validate() throws {
         if limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         if let since, JournalQuery.since(since, now: Date()) == nil {
             throw ValidationError("--since: expected an RFC 3339 time, a date like 2026-01-31 or a duration of at most 100 years like 24h, got \"\(since)\"")
         }
-        if format == .markdown { throw ValidationError("--format: journal prints text or json") }
     }
 
     func run() async throws {
         let project = projectOptions.name(source)
-        let dir = stateDir ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+        let dir = StateFolder.path(stateDir, project: project)
         let records: [JournalRecord]
         do {
             let journal = try Journal(path: dir + "/journal.sqlite", create: false)
@@ -51,8 +50,7 @@ struct JournalCommand: AsyncParsableCommand {
                 service: service, since: since.flatMap { JournalQuery.since($0, now: Date()) }.map(Timestamp.string),
                 limit: limit)
         } catch {
-            printError("error: \(error)")
-            throw ExitCode(ExitStatus.failure)
+            throw CommandFailure("error: \(error)")
         }
         switch format {
         case .json: print(JournalDocument(project: project, records: records).jsonText(), terminator: "")

@@ -17,7 +17,7 @@ struct LogsCommand: AsyncParsableCommand {
             "stream", "line"}. Docker runtime only.
             """)
 
-    @Argument(help: "The service whose logs to print.")
+    @Argument(help: "The service whose logs to print.", completion: ServiceCompletion.kind)
     var service: String
 
     @Flag(name: .shortAndLong, help: "Follow: keep printing new lines, of new instances too, until interrupted.")
@@ -50,7 +50,7 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runReportingFailures(format: format) { try await logs() }
+        try await logs()
     }
 
     private func logs() async throws {

@@ -52,19 +52,12 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text, json or markdown.")
     var format: OutputFormat = .text
 
+    @OptionGroup var colour: ColourOptions
+
     @Flag(name: .long, help: "Exit 0 when there are no changes, 2 when there are, 1 on error.")
     var detailedExitcode = false
 
     func run() async throws {
-        do {
-            try await plan()
-        } catch let failure as Failure {
-            Self.stderr(failure.message + "\n")
-            throw ExitCode(ExitStatus.failure)
-        }
-    }
-
-    private func plan() async throws {
         let observedState: ObservedState
         if let observed {
             observedState = try Self.loadObservedState(observed, project: projectOptions, source: source)
@@ -73,7 +66,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         let desired = try await Self.loadDesiredState(source)
 
-        for d in desired.diagnostics.sorted() { Self.stderr(d.rendered + "\n") }
+        ErrorReporting.report(desired.diagnostics.sorted(), json: format == .json)
         await Self.warnAboutUncommittedChanges(source)
 
         let plan = try await Self.plan(
@@ -81,7 +74,7 @@ struct PlanCommand: AsyncParsableCommand {
             options: PlanOptions(prune: pruning.prune, allowMassDelete: allowMassDelete))
 
         switch format {
-        case .text: print(PlanRendering.text(plan), terminator: "")
+        case .text: print(colour.enabled ? Colour.plan(PlanRendering.text(plan)) : PlanRendering.text(plan), terminator: "")
         case .json: print(plan.jsonText(), terminator: "")
         case .markdown: print(PlanRendering.markdown(plan), terminator: "")
         }
@@ -216,12 +209,8 @@ extension PlanCommand {
         return out
     }
 
-    /// A failure already worded for the operator: printed to stderr as is, exit 1.
-    struct Failure: Error, CustomStringConvertible {
-        var message: String
-        init(_ message: String) { self.message = message }
-        var description: String { message }
-    }
+    /// A failure already worded for the operator (`ErrorReporting` prints it).
+    typealias Failure = CommandFailure
 
     static func stderr(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))

@@ -25,9 +25,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Project whose containers to serve (default: the current directory's name).")
     var project: String?
 
-    @Option(
-        name: .long,
-        help: "Folder for the state file proxy-<project>.json, shared with berth watch (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    @Option(name: .customLong("state-dir"), help: StateOptions.help)
     var stateDir: String?
 
     @Option(name: .long, help: "Address the published ports listen on.")
@@ -80,8 +78,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let project = self.project ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).lastPathComponent
         var logger = Logger(label: "berth.proxy")
         logger[metadataKey: "project"] = "\(project)"
-        let stateDir = self.stateDir
-            ?? WatchCommand.defaultStateDir(project: project, environment: ProcessInfo.processInfo.environment)
+        let stateDir = StateFolder.path(self.stateDir, project: project)
         let (controlHost, controlPort) = Self.split(control)!
 
         // The composition: the balancer learns endpoints from one Docker Engine, or from a

@@ -22,7 +22,7 @@ struct RollbackCommand: AsyncParsableCommand {
             Exit codes: 0 pinned (and applied, when applied here), 1 error or a failed rollout.
             """)
 
-    @Argument(help: "The service to roll back.")
+    @Argument(help: "The service to roll back.", completion: ServiceCompletion.kind)
     var service: String
 
     @Option(name: .long, help: ArgumentHelp("The commit (or branch, tag, HEAD~N) whose revision of the service to run.", valueName: "COMMIT"))
@@ -38,7 +38,7 @@ struct RollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runReportingFailures(format: options.format) { try await rollback() }
+        try await rollback()
     }
 
     private func rollback() async throws {

@@ -21,7 +21,7 @@ struct ScaleCommand: AsyncParsableCommand {
             Exit codes: 0 set (and applied, when applied here), 1 error or a failed step.
             """)
 
-    @Argument(help: "The service to scale.")
+    @Argument(help: "The service to scale.", completion: ServiceCompletion.kind)
     var service: String
 
     @Argument(help: "The replica count (0 to 10000).")
@@ -43,7 +43,7 @@ struct ScaleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runReportingFailures(format: options.format) { try await scale() }
+        try await scale()
     }
 
     private func scale() async throws {

@@ -31,37 +31,33 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
 
     @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    var format: ResultFormat = .text
 
-    func validate() throws {
-        if format == .markdown { throw ValidationError("--format markdown is for plan and diff; status prints text or json") }
-    }
+    @OptionGroup var colour: ColourOptions
 
     func run() async throws {
-        try await runReportingFailures {
-            let desired = try await source.loadDesiredState()
-            for d in desired.diagnostics.sorted() { printError(d.rendered) }
-            let runtime = try await runtimeOptions.connectObserver()
-            let project = projectOptions.name(source)
-            let observed: ObservedState
-            let nodes: [SwarmNodeStatus]
-            do {
-                observed = try await runtime.observe(project: project)
-                nodes = try await runtime.nodes()
-            } catch {
-                throw CommandFailure("error: observing project \(project): \(error)")
-            }
-            // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
-            for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
-            let context = await StateFiles.statusContext(state.directory(project: project), project: project, desired: desired)
-            let report = StatusReport(desired: desired, observed: observed, context: context)
-            switch format {
-            case .json:
-                print(try encodeJSON(StatusJSON(report: report, nodes: nodes)))
-            case .text, .markdown:
-                print(StatusRendering.text(report), terminator: "")
-                if !nodes.isEmpty { print("\n" + StatusRendering.nodes(nodes, observed: observed), terminator: "") }
-            }
+        let desired = try await source.loadDesiredState()
+        ErrorReporting.report(desired.diagnostics.sorted(), json: format == .json)
+        let runtime = try await runtimeOptions.connectObserver()
+        let project = projectOptions.name(source)
+        let observed: ObservedState
+        let nodes: [SwarmNodeStatus]
+        do {
+            observed = try await runtime.observe(project: project)
+            nodes = try await runtime.nodes()
+        } catch {
+            throw CommandFailure("error: observing project \(project): \(error)")
+        }
+        // A node Swarm places nothing on is worth a line even in JSON mode (stderr).
+        for warning in nodes.compactMap(\.warning) { printError("warning: \(warning)") }
+        let context = await StateFiles.statusContext(state.directory(project: project), project: project, desired: desired)
+        let report = StatusReport(desired: desired, observed: observed, context: context)
+        switch format {
+        case .json:
+            print(try encodeJSON(StatusJSON(report: report, nodes: nodes)))
+        case .text:
+            print(StatusRendering.text(report, colour: colour.enabled), terminator: "")
+            if !nodes.isEmpty { print("\n" + StatusRendering.nodes(nodes, observed: observed), terminator: "") }
         }
     }
 }

@@ -18,13 +18,13 @@ struct SuspendCommand: AsyncParsableCommand {
             is set).
             """)
 
-    @Argument(help: "The service to suspend (default: the whole project).")
+    @Argument(help: "The service to suspend (default: the whole project).", completion: ServiceCompletion.kind)
     var service: String?
 
     @OptionGroup var options: ControlOptions
 
     func run() async throws {
-        try await runReportingFailures(format: options.format) { try await options.change(service: service, suspend: true) }
+        try await options.change(service: service, suspend: true)
     }
 }
 
@@ -38,13 +38,13 @@ struct ResumeCommand: AsyncParsableCommand {
             with no watch, run berth apply.
             """)
 
-    @Argument(help: "The service to resume (default: the whole project).")
+    @Argument(help: "The service to resume (default: the whole project).", completion: ServiceCompletion.kind)
     var service: String?
 
     @OptionGroup var options: ControlOptions
 
     func run() async throws {
-        try await runReportingFailures(format: options.format) { try await options.change(service: service, suspend: false) }
+        try await options.change(service: service, suspend: false)
     }
 }
 

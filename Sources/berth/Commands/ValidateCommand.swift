@@ -34,7 +34,9 @@ struct ValidateCommand: AsyncParsableCommand {
     var paths: [String] = []
 
     @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    var format: ResultFormat = .text
+
+    @OptionGroup var colour: ColourOptions
 
     @Option(name: .long, help: "Check the manifests committed at this branch, tag or commit instead of files on disk.")
     var rev: String?
@@ -48,12 +50,14 @@ struct ValidateCommand: AsyncParsableCommand {
     /// The command a plain command line names, read without ArgumentParser (see
     /// `FastArguments`); nil leaves the line to ArgumentParser.
     static func fastParse(_ arguments: ArraySlice<String>) -> ValidateCommand? {
-        guard let args = FastArguments(arguments, options: ["format", "rev", "repo", "path"], flags: [], maxPositionals: .max),
-            let format = OutputFormat(rawValue: args.options["format"] ?? "text")
+        guard let args = FastArguments(arguments, options: ["format", "rev", "repo", "path", "color"], flags: [], maxPositionals: .max),
+            let format = ResultFormat(rawValue: args.options["format"] ?? "text")
         else { return nil }
         var command = ValidateCommand()
         command.paths = args.positionals
         command.format = format
+        guard let colour = ColourOptions.fast(args.options["color"]) else { return nil }
+        command.colour = colour
         command.rev = args.options["rev"]
         command.repo = args.options["repo"]
         command.path = args.options["path"]
@@ -62,7 +66,6 @@ struct ValidateCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if format == .markdown { throw ValidationError("berth validate prints text or json, not markdown") }
         if rev != nil {
             guard paths.isEmpty else {
                 throw ValidationError("give either files and folders to check on disk, or --rev to check a commit, not both")
@@ -89,8 +92,7 @@ struct ValidateCommand: AsyncParsableCommand {
         let found = ManifestSearch.search(roots)
         guard !found.isEmpty else {
             let names = roots.map(\.display).joined(separator: ", ")
-            FileHandle.standardError.write(Data("berth validate: no *.yaml or *.yml files in \(names)\n".utf8))
-            throw ExitCode(ExitStatus.failure)
+            throw CommandFailure("berth validate: no *.yaml or *.yml files in \(names)")
         }
 
         // Snippets come only from the files read here as manifests; a refused path is
@@ -186,10 +188,8 @@ struct ValidateCommand: AsyncParsableCommand {
         switch format {
         case .json:
             print(try ValidateReport(state).json(), terminator: "")
-        case .text, .markdown:
-            let colour = DiagnosticsRenderer.wantsColour(
-                fileDescriptor: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment)
-            let renderer = DiagnosticsRenderer(colour: colour, sources: sources)
+        case .text:
+            let renderer = DiagnosticsRenderer(colour: colour.enabled, sources: sources)
             var out = renderer.render(state.diagnostics)
             out += summary(state, scope: scope, renderer: renderer) + "\n"
             print(out, terminator: "")

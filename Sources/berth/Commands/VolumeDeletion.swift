@@ -40,7 +40,7 @@ struct VolumeDeletion {
     func lines(colour: Bool) -> [String] {
         names.map { name in
             let text = "- volume \(name) (\(BerthNaming.volume(project: project, name: name))): deleted with all its data (--delete-volume)"
-            return colour ? "\u{1B}[31m\(text)\u{1B}[0m" : text
+            return colour ? Colour.paint(text, Colour.red) : text
         }
     }
 

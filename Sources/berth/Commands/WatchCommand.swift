@@ -47,7 +47,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How often to fetch and check for drift (e.g. 30s, 5m, 500ms).")
     var interval: String = "30s"
 
-    @Option(name: .customLong("state-dir"), help: "Where the journal and the project lease live (default: $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).")
+    @Option(name: .customLong("state-dir"), help: StateOptions.help)
     var stateDir: String?
 
     @Option(name: .long, help: "Address of the HTTP API, HOST:PORT (port 0 picks a free one; `off` disables it).")
@@ -118,11 +118,11 @@ struct WatchCommand: AsyncParsableCommand {
         }
     }
 
-    /// The one place that says where a project's state lives (journal, lease, proxy file).
-    static func defaultStateDir(project: String, environment: [String: String]) -> String {
-        if let xdg = environment["XDG_STATE_HOME"], !xdg.isEmpty { return "\(xdg)/berth/\(project)" }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return "\(home)/.local/state/berth/\(project)"
+    /// The `/metrics` of the project's `berth proxy` (through the address in its state file),
+    /// appended to watch's own: one scrape for both. Empty while no proxy answers (within 2 s).
+    static func proxyMetrics(stateDirectory: String, project: String) async -> String {
+        guard let client = try? ProxyControlClient(stateDirectory: stateDirectory, project: project) else { return "" }
+        return (try? await client.metrics(timeout: .seconds(2))) ?? ""
     }
 
     func run() async throws {
@@ -132,7 +132,7 @@ struct WatchCommand: AsyncParsableCommand {
         let project = projectOptions.name(source)
         var logger = Logger(label: "berth.watch")
         logger[metadataKey: "project"] = "\(project)"
-        let stateDir = stateDir ?? Self.defaultStateDir(project: project, environment: environment)
+        let stateDir = StateFolder.path(stateDir, project: project, environment: environment)
         let kind: RuntimeKind
         do {
             kind = try runtimeOptions.kind(environment: environment)
@@ -205,7 +205,7 @@ struct WatchCommand: AsyncParsableCommand {
         if listen != "off", let (host, port) = Self.parseListen(listen) {
             let token = environment["BERTH_API_TOKEN"]
             let exposure = APIExposure(host: host, publicRead: publicRead)
-            let reader = GitUIReader(path: source.path, historyIndexRoot: SourceOptions.stateRoot(environment: environment) + "/history") {
+            let reader = GitUIReader(path: source.path, historyIndexRoot: SourceOptions.cacheFolder(environment: environment) + "/history") {
                 try SourceOptions.repositoryForReading(repo, environment: environment)
             }
             var uiOptions = WebUI.Options()
@@ -214,7 +214,9 @@ struct WatchCommand: AsyncParsableCommand {
             do {
                 server = try await APIServer.start(
                     host: host, port: port, maxConnections: apiMaxConnections,
-                    router: APIRouter(loop: loop, journal: journal, token: token, readsNeedToken: exposure.readsNeedToken, ui: ui))
+                    router: APIRouter(
+                        loop: loop, journal: journal, token: token, readsNeedToken: exposure.readsNeedToken, ui: ui,
+                        moreMetrics: { await Self.proxyMetrics(stateDirectory: stateDir, project: project) }))
             } catch {
                 printError("error: cannot listen on \(listen): \(error); pass another --listen HOST:PORT, or --listen off")
                 throw ExitCode(ExitStatus.failure)

@@ -94,7 +94,8 @@ enum ObservingRuntime: Sendable {
     }
 }
 
-/// A failure already worded for the operator: printed to stderr as is, exit 1.
+/// A failure already worded for the operator: printed to stderr as is (with `--format
+/// json`, as `{"error": …}`), exit 1 (`ErrorReporting`).
 struct CommandFailure: Error, CustomStringConvertible {
     var message: String
     init(_ message: String) { self.message = message }
@@ -109,39 +110,6 @@ extension SourceOptions {
             return try await source.desiredState(revision: ref, path: path)
         }
     }
-}
-
-/// Runs a command body: `CommandFailure` → its message on stderr, exit 1.
-func runReportingFailures(_ body: () async throws -> Void) async throws {
-    try await runReportingFailures(json: false, body)
-}
-
-/// As above; with `--format json` the failure is also a JSON document on standard output,
-/// `{"error": "…", "formatVersion": 1}`, so a pipeline that parses stdout reads it.
-func runReportingFailures(format: ResultFormat, _ body: () async throws -> Void) async throws {
-    try await runReportingFailures(json: format == .json, body)
-}
-
-func runReportingFailures(json: Bool, _ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let failure as CommandFailure {
-        printError(failure.message)
-        if json { print(ErrorDocument(failure.message).jsonText, terminator: "") }
-        throw ExitCode(ExitStatus.failure)
-    }
-}
-
-/// `{"error": "…", "formatVersion": 1}`: a failure, for `--format json`.
-struct ErrorDocument: Encodable {
-    var formatVersion = 1
-    var error: String
-
-    init(_ message: String) {
-        error = message.hasPrefix("error: ") ? String(message.dropFirst("error: ".count)) : message
-    }
-
-    var jsonText: String { ((try? encodeJSON(self)) ?? "{}") + "\n" }
 }
 
 /// Whether standard input and standard error are terminals (where a question can be asked).

@@ -7,11 +7,14 @@ import Foundation
 /// Turning `--repo/--ref/--path` into a repository, a commit and a manifests path.
 ///
 /// A remote (`https://`, `ssh://`, `file://`, `user@host:path`) is mirrored (bare) into
-/// `$BERTH_STATE_DIR/repos/<hash of the URL without credentials>.git`, by default
-/// `~/.cache/berth/repos/…` (`$XDG_CACHE_HOME/berth/repos` when set), and fetched on each run.
-/// History walks keep a per-commit index beside it, in `…/history/`.
+/// `<cache>/repos/<hash of the URL without credentials>.git` and fetched on each run; history
+/// walks keep a per-commit index beside it, in `<cache>/history/`. The cache folder is
+/// `$BERTH_CACHE_DIR`, else the state folder `$BERTH_STATE_DIR` (where the cache always was
+/// when that variable was set: it named the cache before), else `$XDG_CACHE_HOME/berth`,
+/// else `~/.cache/berth` — never a project's state folder by default.
 extension SourceOptions {
-    static func stateRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    static func cacheFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let cache = environment["BERTH_CACHE_DIR"], !cache.isEmpty { return cache }
         if let state = environment["BERTH_STATE_DIR"], !state.isEmpty { return state }
         if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/berth" }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
@@ -19,7 +22,7 @@ extension SourceOptions {
     }
 
     static func cacheRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        stateRoot(environment: environment) + "/repos"
+        cacheFolder(environment: environment) + "/repos"
     }
 
     func openRepository() async throws -> GitRepository {
@@ -33,7 +36,7 @@ extension SourceOptions {
         guard let repo else {
             return try GitRepository(path: FileManager.default.currentDirectoryPath, discover: true)
         }
-        if GitRepository.isRemote(repo) { PrivateFiles.restrict(Self.stateRoot(environment: environment)) }
+        if GitRepository.isRemote(repo) { PrivateFiles.restrict(Self.cacheFolder(environment: environment)) }
         return try await GitRepository.open(
             location: repo, mirrorCacheRoot: Self.cacheRoot(environment: environment),
             credentials: GitCredentials(environment: environment))
@@ -49,8 +52,8 @@ extension SourceOptions {
     }
 
     func openSource() async throws -> GitDesiredStateSource {
-        PrivateFiles.restrict(Self.stateRoot())
-        return GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.stateRoot() + "/history")
+        PrivateFiles.restrict(Self.cacheFolder())
+        return GitDesiredStateSource(repository: try await openRepository(), historyIndexRoot: Self.cacheFolder() + "/history")
     }
 }
 
@@ -64,11 +67,9 @@ func withSourceErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as GitError {
-        printError("error: \(error)")
-        throw ExitCode(ExitStatus.failure)
+        throw CommandFailure("error: \(error)")
     } catch let error as DesiredStateSourceError {
-        printError("error: \(error)")
-        throw ExitCode(ExitStatus.failure)
+        throw CommandFailure("error: \(error)")
     }
 }
 

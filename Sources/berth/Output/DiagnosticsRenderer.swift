@@ -79,14 +79,12 @@ struct DiagnosticsRenderer {
     static func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
     func paint(_ text: String, _ code: String) -> String {
-        colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+        colour ? Colour.paint(text, code) : text
     }
 
-    /// Colour only on a terminal, and never when `NO_COLOR` is set to anything non-empty
-    /// (https://no-color.org).
+    /// `--color auto`'s decision (`Colour.enabled`): on a terminal, never with `NO_COLOR`.
     static func wantsColour(fileDescriptor: Int32, environment: [String: String]) -> Bool {
-        if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return false }
-        return isatty(fileDescriptor) == 1
+        Colour.enabled(.auto, fileDescriptor: fileDescriptor, environment: environment)
     }
 
     /// A long line cut to the part around `column` (in Unicode scalars, 1-based), with an

@@ -11,7 +11,7 @@ import Foundation
 /// booking   shop/booking:1.0  3e45ceb74b  2/2    Synced  Healthy  2 of 2 replicas ready
 /// ```
 enum StatusRendering {
-    static func text(_ report: StatusReport) -> String {
+    static func text(_ report: StatusReport, colour: Bool = false) -> String {
         if report.services.isEmpty {
             return SafeText.escaped("Project \(report.project): no services desired and nothing runs.") + "\n"
         }
@@ -29,7 +29,14 @@ enum StatusRendering {
             if autoscaled { row.insert(s.autoscale?.text ?? "\(s.desiredReplicas)", at: 4) }
             rows.append(row.map { SafeText.escaped($0) })
         }
-        return table(rows)
+        // SYNC and HEALTH coloured by their word (`Colour.status`); the header is bold.
+        let sync = header.firstIndex(of: "SYNC")!, health = header.firstIndex(of: "HEALTH")!
+        return table(rows) { row, column, cell in
+            guard colour else { return cell }
+            if row == 0 { return Colour.paint(cell, Colour.bold) }
+            guard column == sync || column == health, let code = Colour.status(cell) else { return cell }
+            return Colour.paint(cell, code)
+        }
     }
 
     /// The Swarm's nodes and what of the project runs on each, sorted by hostname:
@@ -56,15 +63,18 @@ enum StatusRendering {
     }
 
     /// Columns padded to their widest cell, two spaces apart; the last column unpadded.
-    static func table(_ rows: [[String]]) -> String {
+    /// `paint` may wrap a cell (by row and column) in colour after its width is counted.
+    static func table(_ rows: [[String]], paint: (Int, Int, String) -> String = { $2 }) -> String {
         let columns = rows.map(\.count).max() ?? 0
         var widths = Array(repeating: 0, count: columns)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         var out = ""
-        for row in rows {
+        for (r, row) in rows.enumerated() {
             var line = ""
-            for (i, cell) in row.enumerated() {
-                line += i == row.count - 1 ? cell : cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
+            let last = row.lastIndex { !$0.isEmpty } ?? 0
+            for (i, cell) in row.enumerated() where i <= last {
+                line += paint(r, i, cell)
+                if i < last { line += String(repeating: " ", count: widths[i] + 2 - cell.count) }
             }
             while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"

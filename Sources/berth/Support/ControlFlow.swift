@@ -227,12 +227,13 @@ enum ServiceNames {
         let known = Set(desired.services.keys).union(observed?.services.map(\.name) ?? [])
             .filter { $0 != ObservedService.straysName }
         guard !known.contains(name) else { return }
-        var message = "error: project \(project) has no service \(name)"
-        if let close = Suggestion.closest(to: name, among: known.sorted()) {
-            message += "; did you mean \(close)?"
-        } else if !known.isEmpty {
-            message += " (its services: \(known.sorted().joined(separator: ", ")))"
-        }
-        throw CommandFailure(SafeText.escaped(message))
+        throw CommandFailure(SafeText.escaped("error: project \(project) has no service \(name)" + hint(name, among: known)))
+    }
+
+    /// `; did you mean NAME?` when one of `known` is close to `name`, else ` (its services:
+    /// A, B)`; empty when there are none.
+    static func hint(_ name: String, among known: Set<String>) -> String {
+        if let close = Suggestion.closest(to: name, among: known.sorted()) { return "; did you mean \(close)?" }
+        return known.isEmpty ? "" : " (its services: \(known.sorted().joined(separator: ", ")))"
     }
 }
