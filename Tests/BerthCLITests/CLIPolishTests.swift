@@ -4,7 +4,7 @@ import BerthTestSupport
 
 /// Issue 17, items 3 and 6, run as the built binary against real git repositories: colour
 /// (`--color`, `NO_COLOR`), shell completion of service names, one state folder (`--state-dir`
-/// = `BERTH_STATE_DIR`) with the git cache apart (`BERTH_CACHE_DIR`).
+/// = `BERTH_STATE_DIR/<project>`) with the git cache apart (`BERTH_CACHE_DIR`).
 @Suite struct CLIPolishTests {
     static let esc = "\u{1B}"
 
@@ -97,8 +97,12 @@ import BerthTestSupport
         let byVariable = ["BERTH_STATE_DIR": root + "/by-variable", "BERTH_CACHE_DIR": root + "/cache-dir"]
         let suspended = try Self.run(shop, ["suspend", "--project", "shop"], byVariable)
         #expect(suspended.status == 0, "\(suspended.stderr)")
-        #expect(FileManager.default.fileExists(atPath: root + "/by-variable/controls.json"))
-        #expect(FileManager.default.fileExists(atPath: root + "/by-variable/journal.sqlite"))
+        #expect(FileManager.default.fileExists(atPath: root + "/by-variable/shop/controls.json"))
+        #expect(FileManager.default.fileExists(atPath: root + "/by-variable/shop/journal.sqlite"))
+        // One folder per project under the variable: another project's state is apart.
+        #expect(try Self.run(shop, ["suspend", "--project", "other"], byVariable).status == 0)
+        #expect(FileManager.default.fileExists(atPath: root + "/by-variable/other/controls.json"))
+        #expect(!FileManager.default.fileExists(atPath: root + "/by-variable/controls.json"))
         #expect(!FileManager.default.fileExists(atPath: root + "/xdg-state/berth/shop"))
         // Every command reads the same folder from the variable; the flag wins over it.
         let journal = try Self.run(shop, ["journal", "--project", "shop"], byVariable)
@@ -125,9 +129,9 @@ import BerthTestSupport
         #expect(moved == ProcessResult(
             stdout: "",
             stderr: """
-                warning: BERTH_STATE_DIR (\(root)/new) names the project's state folder now, as --state-dir does; it named the git cache before (now BERTH_CACHE_DIR). Project shop's journal is still in \(root)/xdg-state/berth/shop: pass --state-dir \(root)/xdg-state/berth/shop, or move its files to \(root)/new
+                warning: BERTH_STATE_DIR (\(root)/new) holds each project's state folder now (\(root)/new/shop); it named the git cache before (now BERTH_CACHE_DIR). Project shop's journal is still in \(root)/xdg-state/berth/shop: pass --state-dir \(root)/xdg-state/berth/shop, or move its files to \(root)/new/shop
 
-                """ + Self.noJournal(root + "/new"),
+                """ + Self.noJournal(root + "/new/shop"),
             status: 1))
     }
 }

@@ -9,7 +9,7 @@ struct StateOptions: ParsableArguments {
 
     /// The one help text of `--state-dir`, in every command that takes it.
     static let help = ArgumentHelp(
-        "The project's state folder (journal, lease, controls, proxy address), the same for every command (default: $BERTH_STATE_DIR, else $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).",
+        "The project's state folder (journal, lease, controls, proxy address), the same for every command (default: $BERTH_STATE_DIR/<project>, else $XDG_STATE_HOME/berth/<project>, else ~/.local/state/berth/<project>).",
         valueName: "DIR")
 
     func directory(project: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -17,22 +17,25 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-/// Where a project's state lives: `--state-dir`, else `BERTH_STATE_DIR`, else
-/// `$XDG_STATE_HOME/berth/<project>`, else `~/.local/state/berth/<project>`. The git caches
-/// are elsewhere (`SourceOptions.cacheRoot`).
+/// Where a project's state lives: `--state-dir`, else `$BERTH_STATE_DIR/<project>`, else
+/// `$XDG_STATE_HOME/berth/<project>`, else `~/.local/state/berth/<project>`.
+/// `BERTH_STATE_DIR` holds one folder per project, so one value set for every job (as the
+/// git cache's root it was) never makes two projects share a journal, lease or controls.
+/// The git caches are elsewhere (`SourceOptions.cacheRoot`).
 enum StateFolder {
     static func path(_ flag: String?, project: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let flag { return flag }
         let byDefault = standard(project: project, environment: environment)
         guard let variable = environment["BERTH_STATE_DIR"], !variable.isEmpty else { return byDefault }
-        // BERTH_STATE_DIR named the git cache before it named the state folder: a journal
+        let folder = "\(variable)/\(project)"
+        // BERTH_STATE_DIR named the git cache before it held the state folders: a journal
         // left at the old default while none is in BERTH_STATE_DIR is worth a word.
         let manager = FileManager.default
-        if !manager.fileExists(atPath: variable + "/journal.sqlite"), manager.fileExists(atPath: byDefault + "/journal.sqlite") {
+        if !manager.fileExists(atPath: folder + "/journal.sqlite"), manager.fileExists(atPath: byDefault + "/journal.sqlite") {
             ProjectFile.warnOnce(
-                "warning: BERTH_STATE_DIR (\(variable)) names the project's state folder now, as --state-dir does; it named the git cache before (now BERTH_CACHE_DIR). Project \(project)'s journal is still in \(byDefault): pass --state-dir \(byDefault), or move its files to \(variable)")
+                "warning: BERTH_STATE_DIR (\(variable)) holds each project's state folder now (\(folder)); it named the git cache before (now BERTH_CACHE_DIR). Project \(project)'s journal is still in \(byDefault): pass --state-dir \(byDefault), or move its files to \(folder)")
         }
-        return variable
+        return folder
     }
 
     /// The folder without flag or `BERTH_STATE_DIR`.
