@@ -69,6 +69,27 @@ import Testing
         #expect(fixed.services.map(\.image) == ["shop/web:1.1"])
     }
 
+    @Test func aWatchStartedOnAnInvalidCommitWithNothingAppliedShowsWhatRunsHeldBackNeverPruned() async throws {
+        let source = ScriptedSource()
+        let runtime = TestRuntime(delay: .milliseconds(1))
+        await runtime.seed(LoopFx.spec("web", replicas: 2), count: 2)
+        let error = Diagnostic(.error, file: "manifests/web.yaml", line: 7, column: 13, path: "spec.replicas", message: "expected an integer, found \"two\"")
+        source.set(LoopFx.desired([], commit: "c2c2c2c2c2", errors: [error]))
+        let clock = TestClock()
+        let loop = ReconcileLoop(project: "shop", provider: source, runtime: runtime, journal: nil, logger: LoopFx.quiet, now: { clock.now })
+        await loop.syncOnce()
+        #expect(await runtime.instances(of: "web").count == 2, "nothing of an invalid commit is applied")
+        let (model, html) = await Self.overview(loop, now: clock.now)
+        let note = "commit c2c2c2c has 1 manifest error: held back as it runs until a commit fixes them"
+        #expect(model.services.map { "\($0.name) \($0.readyReplicas)/\($0.desiredReplicas) \($0.health.rawValue) \($0.marks.map(\.rawValue)) \($0.statusMessage)" }
+            == ["web 2/2 Healthy [\"invalid commit\"] 2 of 2 replicas ready; \(note)"])
+        #expect(Self.banners(html).first?.hasPrefix("<div class=\"banner bad\" data-kind=\"invalidCommit\"><p>commit c2c2c2c has 1 manifest error: held back until a commit fixes them; nothing of git is applied yet, what runs is left as it is</p>") == true)
+        #expect(!html.contains("pruned"))
+        let page = try await Self.servicePage("web", loop, now: clock.now)
+        #expect(page.contains("<ul class=\"notes\"><li>\(note)</li></ul>"))
+        #expect(!page.contains("pruned"))
+    }
+
     @Test func aRolledBackRolloutIsABannerInStatusWordsAndItsServiceServesHealthyHeldBack() async throws {
         let source = ScriptedSource()
         let runtime = TestRuntime(delay: .milliseconds(1))

@@ -65,6 +65,10 @@ public actor SyncPipeline {
     public internal(set) var lastGood: DesiredState?
     public internal(set) var newestCommit: String?
     public internal(set) var invalid: InvalidCommit?
+    /// The invalid newest commit's desired state while no valid one was ever read (a watch
+    /// started on it, nothing applied before): status judges what runs against it — held
+    /// back as it runs, never "would be pruned".
+    var invalidDesired: DesiredState?
     public internal(set) var lastAppliedCommit: String?
     public internal(set) var lastSync: SyncSummary?
     public internal(set) var heldBack: [String: HeldBack] = [:]

@@ -245,7 +245,7 @@ extension SyncPipeline {
     public func status(handDrains: [HandDrain] = []) -> WatchStatus {
         var context = statusContext()
         context.handDrains = handDrains
-        let desired = lastGood ?? DesiredState()
+        let desired = lastGood ?? invalidDesired ?? DesiredState()
         let observed = observation?.state ?? .none(project: project)
         let t = now()
         return WatchStatus(

@@ -55,9 +55,15 @@ extension SyncPipeline {
                     logger.info("keeping the last applied desired state", metadata: ["git.commit": "\(applied)"])
                 }
             }
+            if lastGood == nil {
+                // Nothing to sync to: observe anyway, so that status shows what runs.
+                invalidDesired = desired
+                _ = try? await observe(marking: [:])
+            }
             return
         }
         invalid = nil
+        invalidDesired = nil
         metrics.invalidCommit = nil
         metrics.invalidErrors = 0
         if let previous = lastGood {

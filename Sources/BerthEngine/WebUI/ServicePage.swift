@@ -54,7 +54,10 @@ public enum ServicePage {
             rows.append("<div><dt>Depends on</dt><dd>\(HTML.join(links, separator: ", "))</dd></div>")
         }
         guard let spec = m.spec else {
-            rows.append("<div><dt>Desired</dt><dd>not in the desired state: its instances would be pruned</dd></div>")
+            // Left out of an invalid commit, it is held back as it runs (its note says so), not pruned.
+            if !r.marks.contains(.invalidCommit) {
+                rows.append("<div><dt>Desired</dt><dd>not in the desired state: its instances would be pruned</dd></div>")
+            }
             return "<section><dl class=\"facts\">\(rows)</dl></section>\n"
         }
         if !spec.ports.isEmpty {
