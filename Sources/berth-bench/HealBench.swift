@@ -122,6 +122,13 @@ enum HealBench {
         var stalledRounds = 0
         var scaleRunning = 0.0
         var scaleHealthy = 0.0
+
+        /// One "all killed" round: each kill → the replacement started in its turn, and the
+        /// first kill → the last start.
+        mutating func addRound(kills: [Int64], starts: [Int64]) {
+            for (k, s) in zip(kills, starts) { running.append(Double(s - k) / 1e9) }
+            allRunning.append(Double(starts.last! - kills.first!) / 1e9)
+        }
     }
 
     // MARK: - Berth
@@ -198,8 +205,7 @@ enum HealBench {
             try sh(["docker", "kill"] + victims.sorted())
             let replaced = wait(10, { events.all(after: mark).filter { $0.action == "start" && !victims.contains($0.id) }.count >= 3 })
             let after = events.all(after: mark)
-            let kills = after.filter { $0.action == "kill" && victims.contains($0.id) }.map(\.nano).sorted()
-            let starts = after.filter { $0.action == "start" && !victims.contains($0.id) }.prefix(3).map(\.nano).sorted()
+            let (kills, starts) = killsAndStarts(after, victims: victims)
             if !replaced {
                 // A stalled round is a result, not a reason to lose the run: each missing
                 // replacement counts as 10 s (a lower bound), and the round is reported.
@@ -212,10 +218,17 @@ enum HealBench {
                 continue
             }
             guard kills.count == 3 else { throw BenchError("all killed, round \(round + 1): \(kills.count) kill events") }
-            for (k, s) in zip(kills, starts) { figures.running.append(Double(s - k) / 1e9) }
-            figures.allRunning.append(Double(starts.last! - kills.first!) / 1e9)
+            figures.addRound(kills: kills, starts: starts)
         }
         return figures
+    }
+
+    /// Of the events after a round's kill: the victims' `kill` times and the first 3 other
+    /// containers' `start` times (their replacements), each sorted.
+    static func killsAndStarts(_ after: [EventLog.Event], victims: Set<String>) -> (kills: [Int64], starts: [Int64]) {
+        let kills = after.filter { $0.action == "kill" && victims.contains($0.id) }.map(\.nano).sorted()
+        let starts = after.filter { $0.action == "start" && !victims.contains($0.id) }.prefix(3).map(\.nano).sorted()
+        return (kills, starts)
     }
 
     /// A repository with `web` at 3 replicas and a `berth watch` on it (API token `bench`),

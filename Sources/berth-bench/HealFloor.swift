@@ -58,11 +58,9 @@ enum HealFloor {
             guard HealBench.wait(10, { events.all(after: mark).filter { $0.action == "start" && !old.contains($0.id) }.count >= 3 })
             else { throw BenchError("docker floor, round \(round + 1): 3 replacements did not report started within 10 s") }
             let after = events.all(after: mark)
-            let kills = after.filter { $0.action == "kill" && old.contains($0.id) }.map(\.nano).sorted()
-            let starts = after.filter { $0.action == "start" && !old.contains($0.id) }.prefix(3).map(\.nano).sorted()
+            let (kills, starts) = HealBench.killsAndStarts(after, victims: old)
             guard kills.count == 3 else { throw BenchError("docker floor, round \(round + 1): \(kills.count) kill events") }
-            for (k, s) in zip(kills, starts) { figures.running.append(Double(s - k) / 1e9) }
-            figures.allRunning.append(Double(starts.last! - kills.first!) / 1e9)
+            figures.addRound(kills: kills, starts: starts)
             _ = try blocking { [victims] in for id in victims { try? await client.removeContainer(id) } }
             victims = started
         }
